@@ -1,0 +1,75 @@
+# custos - one non-recursive Makefile. `make` builds ./custos, `make test`
+# runs every test, `make SAN=1 test` does the same under ASan+UBSan (built
+# in build/san so it never mixes with the normal objects).
+
+PKGS := libzstd openssl sqlite3 libmicrohttpd libarchive jansson expat libsodium
+CC ?= cc
+CFLAGS_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -I. $(CFLAGS_WARN) $(shell pkg-config --cflags $(PKGS))
+LIBS := $(shell pkg-config --libs $(PKGS)) -lstemmer -lpthread -lm
+TEST_LIBS := $(shell pkg-config --libs cmocka)
+
+ifeq ($(SAN),1)
+BUILD := build/san
+CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+BIN := $(BUILD)/custos
+else
+BUILD := build/rel
+CFLAGS_OPT := -O2
+LDFLAGS_SAN :=
+BIN := custos
+endif
+CFLAGS := $(CFLAGS_BASE) $(CFLAGS_OPT) $(EXTRA_CFLAGS)
+
+LIB_SRC := $(sort $(wildcard common/*.c archiver/*.c search/*.c retention/*.c export/*.c api/*.c))
+CLI_SRC := $(sort $(wildcard cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+LIB := $(BUILD)/libcustos.a
+
+.PHONY: all deps test unit integration bench clean fuzz
+all: $(BIN)
+
+deps:
+	bash scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(CLI_OBJ) $(LIB) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS_SAN) -o $@ $< $(LIB) $(LIBS) $(TEST_LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS_SAN) -o $@ $< $(LIB) $(LIBS)
+
+unit: $(UNIT_BIN)
+	@bash tests/run_unit.sh $(UNIT_BIN)
+
+integration: $(BIN) $(BENCH_BIN)
+	@CUSTOS=$(abspath $(BIN)) GEN=$(abspath $(BUILD)/bench/gen_messages) bash tests/run_integration.sh
+
+test: unit integration
+
+bench: $(BIN) $(BENCH_BIN)
+	@CUSTOS=$(abspath $(BIN)) GEN=$(abspath $(BUILD)/bench/gen_messages) bash bench/run_all.sh
+
+clean:
+	rm -rf build custos
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(BENCH_BIN:=.d)

@@ -1,0 +1,120 @@
+/* store.h - the archive: an append-only log of records in segments, with
+ * the hash chain, the Merkle tree, seals and checkpoints (DESIGN.md
+ * "Segments, chain, tree, checkpoints"; docs/FORMAT.md for the bytes).
+ *
+ * One writer per data directory (an exclusive lock on DIR/lock); any number
+ * of read-only openers. All functions are safe to call from several threads
+ * on the same struct store: appends are serialised inside, reads run in
+ * parallel with them.
+ *
+ * Data directory layout:
+ *   custos.json        configuration (origin, segment limits, server ...)
+ *   keys/archive.key   Ed25519 signing key, PKCS#8 PEM, 0600
+ *   segments/          seg-NNNNNNNN.cseg, the log (source of truth)
+ *   tree/              Merkle subtree hashes (derived, rebuilt on open)
+ *   idmap.db           (platform, source, id) -> seq for duplicates (derived)
+ *   index/             search index (derived, search/)
+ */
+#ifndef CUSTOS_ARCHIVER_STORE_H
+#define CUSTOS_ARCHIVER_STORE_H
+
+#include <openssl/evp.h>
+#include <stdint.h>
+
+#include "archiver/hash.h"
+#include "archiver/merkle.h"
+#include "archiver/record.h"
+#include "common/buf.h"
+#include "common/error.h"
+
+#define STORE_RDONLY 0x1 /* open without the writer lock; no recovery writes */
+
+/* Tunables; zero fields take the defaults in brackets. */
+struct store_config {
+	uint64_t segment_max_bytes;  /* rotate when the segment reaches this [64 MiB] */
+	int64_t segment_max_age_ms;  /* rotate a non-empty segment this old [24 h] */
+	int zstd_level;              /* frame compression level [3] */
+};
+
+/* One record to append. The caller fills rec (kind, flags, timestamps,
+ * fields); the store sets rec.seq and rec.salt, and rec.received_ts when it
+ * is 0. On return, seq and duplicate describe the outcome. */
+struct store_input {
+	struct rec_view rec;
+	uint64_t seq;     /* assigned seq, or the existing record's seq if duplicate */
+	int duplicate;    /* 1 if (platform, source, event id) was already archived */
+};
+
+/* What the log holds at one seq. bytes point into memory owned by the
+ * reader or iterator, valid until its next call. */
+struct store_entry {
+	uint64_t seq;
+	int is_stub;               /* 1: content deleted, only hashes remain */
+	const uint8_t *bytes;      /* record bytes (NULL for a stub) */
+	size_t len;
+	uint8_t leaf[HASH_LEN];    /* leaf hash (recomputed, or kept in the stub) */
+	uint8_t chain[HASH_LEN];   /* chain value after this record */
+	uint64_t deletion_seq;     /* stub: seq of its deletion certificate */
+};
+
+struct store;
+
+/* Creates a new data directory: layout, signing key, configuration with
+ * the given origin (NULL: a generated one). Refuses an existing archive. */
+int store_init(const char *dir, const char *origin, struct cu_err *err) CU_MUST_CHECK;
+
+/* Opens the archive in dir. A writer recovers: cuts a torn tail from the
+ * active segment and brings the derived tree and id map up to the log. */
+int store_open(const char *dir, const struct store_config *cfg, int flags,
+	       struct store **out, struct cu_err *err) CU_MUST_CHECK;
+void store_close(struct store *st);
+
+const char *store_dir(const struct store *st);
+const char *store_origin(const struct store *st);
+EVP_PKEY *store_key(const struct store *st);
+/* Number of records in the log = the next seq = the current tree size. */
+uint64_t store_size(struct store *st);
+
+/* Appends n records as one group commit: duplicates are skipped, the rest
+ * are written as one frame (or several for a huge batch) and fsynced before
+ * this returns 0. On error nothing of the batch is acknowledged and the
+ * log is left as it was before the call. */
+int store_append(struct store *st, struct store_input *in, size_t n, struct cu_err *err) CU_MUST_CHECK;
+
+/* Reads the record at seq. e->bytes points into out. */
+int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entry *e,
+	      struct cu_err *err) CU_MUST_CHECK;
+/* Looks up the seq of an archived (platform, source, event id). */
+int store_find_id(struct store *st, const char *platform, const char *source,
+		  const char *event_id, uint64_t *seq_out) CU_MUST_CHECK;
+
+/* Sequential reading from seq from up to the size at open time. */
+struct store_iter;
+int store_iter_open(struct store *st, uint64_t from, struct store_iter **out,
+		    struct cu_err *err) CU_MUST_CHECK;
+/* 1 and fills e, 0 at the end, negative on error. */
+int store_iter_next(struct store_iter *it, struct store_entry *e, struct cu_err *err) CU_MUST_CHECK;
+void store_iter_close(struct store_iter *it);
+
+/* Tree head and proofs at tree size n <= store_size(). */
+int store_root(struct store *st, uint64_t n, uint8_t out[HASH_LEN], struct cu_err *err) CU_MUST_CHECK;
+int store_inclusion(struct store *st, uint64_t seq, uint64_t n, uint8_t out[MT_MAX_PROOF][HASH_LEN],
+		    size_t *count, struct cu_err *err) CU_MUST_CHECK;
+int store_consistency(struct store *st, uint64_t m, uint64_t n, uint8_t out[MT_MAX_PROOF][HASH_LEN],
+		      size_t *count, struct cu_err *err) CU_MUST_CHECK;
+/* The signed checkpoint for tree size n (malloc'd note). */
+int store_checkpoint(struct store *st, uint64_t n, char **note_out, struct cu_err *err) CU_MUST_CHECK;
+
+/* Seals the active segment now (if it holds records). */
+int store_seal(struct store *st, struct cu_err *err) CU_MUST_CHECK;
+
+struct store_stats {
+	uint64_t records;
+	uint64_t segments;
+	uint64_t segment_bytes;
+	uint64_t frames_written;   /* by this process */
+	uint64_t fsyncs;           /* by this process */
+};
+void store_stats(struct store *st, struct store_stats *out);
+
+#endif

@@ -1,0 +1,38 @@
+/* cli.h - the custos command: git-style dispatch to cmd_*.c, and the few
+ * helpers every command shares. Exit codes: 0 success, 1 failure, 2 usage. */
+#ifndef CUSTOS_CLI_CLI_H
+#define CUSTOS_CLI_CLI_H
+
+#include <stdio.h>
+
+#include "common/error.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* Every command: argv[0] is the command name. Returns the exit code. */
+int cmd_init(int argc, char **argv);
+int cmd_pubkey(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_prove(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_verify_proof(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+/* The data directory: the -d value, else $CUSTOS_DATA, else "./data". */
+const char *cli_datadir(const char *opt);
+/* Prints "custos <cmd>: <message>" to stderr and returns EXIT_FAIL, or
+ * EXIT_USAGE for CU_EINVAL-coded usage problems when usage is set. */
+int cli_fail(const char *cmd, const struct cu_err *err);
+/* Prints a formatted usage error and returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 1 when stderr is a terminal, so long work can show progress there. */
+int cli_progress_enabled(void);
+/* Draws "what: done/total (pct%)" on stderr, at most ~10 times a second. */
+void cli_progress(const char *what, unsigned long long done, unsigned long long total);
+void cli_progress_done(void);
+
+#endif

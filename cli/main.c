@@ -1,0 +1,53 @@
+/* main.c - `custos <command> [options]`: finds the command and runs it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{"init", cmd_init, "create a new archive data directory"},
+	{"pubkey", cmd_pubkey, "print the archive's public key (PEM)"},
+	{"ingest", cmd_ingest, "append JSON Lines envelopes to the archive"},
+	{"show", cmd_show, "show a record, optionally with its inclusion proof"},
+	{"prove", cmd_prove, "consistency proof between two tree sizes"},
+	{"checkpoint", cmd_checkpoint, "print the current signed checkpoint"},
+	{"verify", cmd_verify, "recompute and check everything on disk"},
+	{"verify-proof", cmd_verify_proof, "check a proof file offline"},
+	{"stats", cmd_stats, "counts and sizes"},
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: custos <command> [options]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n-d DIR (or CUSTOS_DATA) names the data directory; --json for programs.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "custos: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

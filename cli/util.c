@@ -1,0 +1,71 @@
+/* util.c - helpers shared by the commands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/timeutil.h"
+
+const char *cli_datadir(const char *opt)
+{
+	const char *env;
+
+	if (opt && *opt)
+		return opt;
+	env = getenv("CUSTOS_DATA");
+	if (env && *env)
+		return env;
+	return "./data";
+}
+
+int cli_fail(const char *cmd, const struct cu_err *err)
+{
+	fprintf(stderr, "custos %s: %s\n", cmd, err && err->msg[0] ? err->msg : "failed");
+	return EXIT_FAIL;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "custos %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+int cli_progress_enabled(void)
+{
+	return isatty(STDERR_FILENO);
+}
+
+static uint64_t last_draw_ns;
+static int drawn;
+
+void cli_progress(const char *what, unsigned long long done, unsigned long long total)
+{
+	uint64_t now;
+
+	if (!cli_progress_enabled())
+		return;
+	now = time_mono_ns();
+	if (drawn && now - last_draw_ns < 100000000ull && done != total)
+		return;
+	last_draw_ns = now;
+	drawn = 1;
+	if (total)
+		fprintf(stderr, "\r%s: %llu/%llu (%llu%%)  ", what, done, total,
+			done * 100 / total);
+	else
+		fprintf(stderr, "\r%s: %llu  ", what, done);
+}
+
+void cli_progress_done(void)
+{
+	if (drawn && cli_progress_enabled())
+		fputc('\n', stderr);
+	drawn = 0;
+}

@@ -1,0 +1,214 @@
+/* fileio.c - durable file I/O with a single fault-injection point. */
+#include "common/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Fault injection state, parsed lazily from CUSTOS_FAULT. */
+static int fault_parsed;
+static char fault_op[16];
+static long fault_at;
+static int fault_errno;
+static long count_write, count_fsync;
+
+void fio_fault_reset(void)
+{
+	fault_parsed = 0;
+	count_write = 0;
+	count_fsync = 0;
+}
+
+/* Returns the errno to inject for this call of op, or 0. */
+static int fault_hit(const char *op, long *counter)
+{
+	const char *env;
+
+	if (!fault_parsed) {
+		fault_parsed = 1;
+		fault_op[0] = '\0';
+		env = getenv("CUSTOS_FAULT");
+		if (env && sscanf(env, "%15[a-z]:%ld:%d", fault_op, &fault_at, &fault_errno) != 3)
+			fault_op[0] = '\0';
+	}
+	if (fault_op[0] == '\0' || strcmp(fault_op, op) != 0)
+		return 0;
+	++*counter;
+	return *counter == fault_at ? fault_errno : 0;
+}
+
+int fio_pwrite_all(int fd, const void *p, size_t n, off_t off, const char *what, struct cu_err *err)
+{
+	const uint8_t *q = p;
+	int inj = fault_hit("write", &count_write);
+	ssize_t w;
+
+	if (inj) {
+		/* A short write of half, then the error: the torn tail case. */
+		if (n / 2 && pwrite(fd, q, n / 2, off) < 0)
+			return cu_err_errno(err, errno, "write %s", what);
+		return cu_err_errno(err, inj, "write %s", what);
+	}
+	while (n > 0) {
+		w = pwrite(fd, q, n, off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return cu_err_errno(err, errno, "write %s", what);
+		}
+		q += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+int fio_write_all(int fd, const void *p, size_t n, const char *what, struct cu_err *err)
+{
+	const uint8_t *q = p;
+	int inj = fault_hit("write", &count_write);
+	ssize_t w;
+
+	if (inj) {
+		if (n / 2 && write(fd, q, n / 2) < 0)
+			return cu_err_errno(err, errno, "write %s", what);
+		return cu_err_errno(err, inj, "write %s", what);
+	}
+	while (n > 0) {
+		w = write(fd, q, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return cu_err_errno(err, errno, "write %s", what);
+		}
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int fio_pread_all(int fd, void *p, size_t n, off_t off, const char *what, struct cu_err *err)
+{
+	uint8_t *q = p;
+	ssize_t r;
+
+	while (n > 0) {
+		r = pread(fd, q, n, off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return cu_err_errno(err, errno, "read %s", what);
+		}
+		if (r == 0)
+			return cu_err_set(err, CU_ECORRUPT, "read %s: unexpected end of file at offset %lld",
+					  what, (long long)off);
+		q += r;
+		n -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
+int fio_fsync(int fd, const char *what, struct cu_err *err)
+{
+	int inj = fault_hit("fsync", &count_fsync);
+
+	if (inj)
+		return cu_err_errno(err, inj, "fsync %s", what);
+	if (fsync(fd) != 0)
+		return cu_err_errno(err, errno, "fsync %s", what);
+	return 0;
+}
+
+int fio_fsync_dir(const char *dir, struct cu_err *err)
+{
+	int fd, rc;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cu_err_errno(err, errno, "open directory %s", dir);
+	rc = fio_fsync(fd, dir, err);
+	close(fd);
+	return rc;
+}
+
+int fio_atomic_replace(const char *path, const void *data, size_t n, int mode, struct cu_err *err)
+{
+	char tmp[4096], dir[4096];
+	char *slash;
+	int fd = -1, rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return cu_err_set(err, CU_EINVAL, "path too long: %s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		rc = cu_err_errno(err, errno, "create %s", tmp);
+		goto out;
+	}
+	rc = fio_write_all(fd, data, n, tmp, err);
+	if (rc == 0)
+		rc = fio_fsync(fd, tmp, err);
+	if (rc)
+		goto out;
+	if (rename(tmp, path) != 0) {
+		rc = cu_err_errno(err, errno, "rename %s", tmp);
+		goto out;
+	}
+	rc = fio_fsync_dir(dir, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+int fio_read_file(const char *path, struct buf *out, struct cu_err *err)
+{
+	uint8_t chunk[65536];
+	ssize_t r;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cu_err_errno(err, errno, "open %s", path);
+	for (;;) {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = cu_err_errno(err, errno, "read %s", path);
+			break;
+		}
+		if (r == 0)
+			break;
+		rc = buf_append(out, chunk, (size_t)r);
+		if (rc) {
+			rc = cu_err_set(err, rc, "read %s: larger than %zu bytes", path, out->max);
+			break;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+int fio_mkdir(const char *path, int mode, struct cu_err *err)
+{
+	struct stat st;
+
+	if (mkdir(path, (mode_t)mode) == 0)
+		return 0;
+	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	return cu_err_errno(err, errno, "mkdir %s", path);
+}

@@ -1,0 +1,93 @@
+/* timeutil.c - clocks and RFC 3339. */
+#define _GNU_SOURCE
+#include "common/timeutil.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int64_t time_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t time_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int time_parse_rfc3339(const char *s, int64_t *ms_out)
+{
+	struct tm tm;
+	const char *p;
+	int64_t ms = 0, secs, off = 0;
+	int digits = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%d", &tm);
+	if (!p || p - s != 10)
+		return CU_EINVAL;
+	if (*p == '\0')
+		goto done;
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return CU_EINVAL;
+	s = p + 1;
+	p = strptime(s, "%H:%M:%S", &tm);
+	if (!p || p - s != 8)
+		return CU_EINVAL;
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p)) {
+			if (digits < 3) {
+				ms = ms * 10 + (*p - '0');
+				digits++;
+			}
+			p++;
+		}
+		if (digits == 0)
+			return CU_EINVAL;
+		while (digits < 3) {
+			ms *= 10;
+			digits++;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int hh, mm, n = 0;
+		if (sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &n) != 2 || n != 5 || hh > 23 || mm > 59)
+			return CU_EINVAL;
+		off = (int64_t)(hh * 60 + mm) * 60;
+		if (*p == '-')
+			off = -off;
+		p += 6;
+	} else {
+		return CU_EINVAL;
+	}
+	if (*p != '\0')
+		return CU_EINVAL;
+done:
+	if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return CU_EINVAL;
+	secs = (int64_t)timegm(&tm);
+	*ms_out = (secs - off) * 1000 + ms;
+	return 0;
+}
+
+void time_format_rfc3339(int64_t ms, char *out, size_t outlen)
+{
+	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	int frac = (int)(ms - (int64_t)secs * 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
