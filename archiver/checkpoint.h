@@ -36,6 +36,18 @@ int ckpt_sign(const struct checkpoint *c, EVP_PKEY *key, char **note_out, struct
 int ckpt_verify(const char *note, size_t len, EVP_PKEY *pub, struct checkpoint *out,
 		struct cu_err *err) CU_MUST_CHECK;
 
+/* Parses note with the same strictness as ckpt_verify (syntax of every
+ * line, signature lines included) but checks no signature: for builders
+ * that must confirm a note matches the tree they prove against. Never use
+ * the result as trusted. */
+int ckpt_parse(const char *note, size_t len, struct checkpoint *out,
+	       struct cu_err *err) CU_MUST_CHECK;
+
+/* Like ckpt_verify, for logs whose key name differs from their origin
+ * (e.g. sum.golang.org signs "go.sum database tree"). */
+int ckpt_verify_named(const char *note, size_t len, EVP_PKEY *pub, const char *key_name,
+		      struct checkpoint *out, struct cu_err *err) CU_MUST_CHECK;
+
 /* The signed-note key id for (name, Ed25519 public key). */
 int ckpt_key_id(const char *name, EVP_PKEY *pub, uint8_t out[4]) CU_MUST_CHECK;
 
