@@ -1,0 +1,36 @@
+/* envelope.h - the generic message envelope (docs/FORMAT.md "Envelope"):
+ * one JSON object per message,
+ *   {"platform", "conversation", "sender", "ts", "id", "body",
+ *    optional "recipients", "reply_to", "thread", "target", "kind", "raw"}
+ * turned into a record whose payload is the envelope's exact bytes, so that
+ * unknown fields are kept, never dropped.
+ */
+#ifndef CUSTOS_ARCHIVER_ENVELOPE_H
+#define CUSTOS_ARCHIVER_ENVELOPE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "archiver/store.h"
+#include "common/error.h"
+
+#define ENV_MAX_BYTES (1u << 20) /* cap on one envelope */
+
+/* A parsed envelope. The strings in in.rec point into root and bytes, so
+ * the struct must live until the record is appended. */
+struct env_msg {
+	struct store_input in;  /* ready for store_append */
+	json_t *root;           /* the parsed JSON (owns the field strings) */
+	char *recipients;       /* compact JSON array text, or NULL */
+	char *payload;          /* copy of the exact envelope bytes */
+};
+
+/* Parses one envelope of len bytes. source names the ingest source (stored
+ * in the record, part of the duplicate key); auth is the JSON text of how
+ * the source authenticated (or NULL). On error, err names the field and
+ * what was expected; the caller adds the line number. */
+int env_parse(const char *text, size_t len, const char *source, const char *auth,
+	      struct env_msg *out, struct cu_err *err) CU_MUST_CHECK;
+void env_release(struct env_msg *m);
+
+#endif

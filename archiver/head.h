@@ -1,0 +1,30 @@
+/* head.h - DIR/head: a lower bound on the log, rewritten in place after
+ * every durable commit (without its own fsync: it is written only after
+ * the segment's fsync, so it never claims more than is durable). Recovery
+ * and verify compare the log against it, so that acknowledged records cut
+ * from the end of the active segment are noticed.
+ *
+ * Format (56 bytes): "CUHEAD01" | size u64 BE | chain value (32) |
+ * first 8 bytes of SHA-256 of the preceding 48 bytes.
+ */
+#ifndef CUSTOS_ARCHIVER_HEAD_H
+#define CUSTOS_ARCHIVER_HEAD_H
+
+#include <stdint.h>
+
+#include "archiver/hash.h"
+#include "common/error.h"
+
+#define HEAD_LEN 56
+
+struct head_state {
+	uint64_t size;            /* records acknowledged */
+	uint8_t chain[HASH_LEN];  /* chain value after record size-1 */
+};
+
+/* Reads DIR/head: 0, CU_ENOTFOUND if absent, CU_ECORRUPT if damaged. */
+int head_read(const char *dir, struct head_state *h, struct cu_err *err) CU_MUST_CHECK;
+/* Writes the head through an open fd (pwrite at 0, no fsync). */
+int head_write(int fd, const struct head_state *h, struct cu_err *err) CU_MUST_CHECK;
+
+#endif

@@ -1,0 +1,138 @@
+/* record.c - encoding and decoding of record bytes (docs/FORMAT.md
+ * "Record"): a fixed 60-byte header, then the present fields in ascending
+ * tag order as tag (1 byte), length (4 bytes big-endian), bytes. The
+ * encoding is canonical: one rec_view has exactly one encoding, so the leaf
+ * hash is a function of the content. */
+#include "archiver/record.h"
+
+#include <string.h>
+
+#include "common/bytes.h"
+
+int rec_encode(const struct rec_view *v, struct buf *out)
+{
+	uint8_t hdr[REC_HEADER_LEN];
+	uint8_t tl[5];
+	size_t start = out->len, total = REC_HEADER_LEN;
+	unsigned i;
+	int rc;
+
+	for (i = 1; i < RF_MAX_; i++)
+		if (v->f[i].len) {
+			if (v->f[i].len > REC_MAX_BYTES)
+				return CU_ETOOBIG;
+			total += 5 + v->f[i].len;
+		}
+	if (total > REC_MAX_BYTES)
+		return CU_ETOOBIG;
+	hdr[0] = REC_VERSION;
+	hdr[1] = v->kind;
+	put_be16(hdr + 2, v->flags);
+	put_be64(hdr + 4, v->seq);
+	put_be64(hdr + 12, (uint64_t)v->origin_ts);
+	put_be64(hdr + 20, (uint64_t)v->received_ts);
+	memcpy(hdr + 28, v->salt, REC_SALT_LEN);
+	rc = buf_reserve(out, total);
+	if (rc)
+		return rc;
+	rc = buf_append(out, hdr, sizeof(hdr));
+	for (i = 1; rc == 0 && i < RF_MAX_; i++) {
+		if (!v->f[i].len)
+			continue;
+		tl[0] = (uint8_t)i;
+		put_be32(tl + 1, (uint32_t)v->f[i].len);
+		rc = buf_append(out, tl, sizeof(tl));
+		if (rc == 0)
+			rc = buf_append(out, v->f[i].ptr, v->f[i].len);
+	}
+	if (rc)
+		out->len = start;
+	return rc;
+}
+
+int rec_decode(const uint8_t *p, size_t len, struct rec_view *v, struct cu_err *err)
+{
+	size_t off = REC_HEADER_LEN;
+	unsigned last = 0, tag;
+	uint32_t flen;
+
+	memset(v, 0, sizeof(*v));
+	if (len < REC_HEADER_LEN)
+		return cu_err_set(err, CU_ECORRUPT, "record too short (%zu bytes)", len);
+	if (p[0] != REC_VERSION)
+		return cu_err_set(err, CU_ECORRUPT, "record version %u unknown", p[0]);
+	v->kind = p[1];
+	v->flags = get_be16(p + 2);
+	v->seq = get_be64(p + 4);
+	v->origin_ts = (int64_t)get_be64(p + 12);
+	v->received_ts = (int64_t)get_be64(p + 20);
+	memcpy(v->salt, p + 28, REC_SALT_LEN);
+	while (off < len) {
+		if (len - off < 5)
+			return cu_err_set(err, CU_ECORRUPT, "record %llu: truncated field header",
+					  (unsigned long long)v->seq);
+		tag = p[off];
+		flen = get_be32(p + off + 1);
+		if (tag <= last || tag >= RF_MAX_)
+			return cu_err_set(err, CU_ECORRUPT, "record %llu: field tag %u out of order",
+					  (unsigned long long)v->seq, tag);
+		if (flen == 0 || flen > len - off - 5)
+			return cu_err_set(err, CU_ECORRUPT, "record %llu: field %u length %u invalid",
+					  (unsigned long long)v->seq, tag, flen);
+		v->f[tag].ptr = (const char *)p + off + 5;
+		v->f[tag].len = flen;
+		last = tag;
+		off += 5 + flen;
+	}
+	return 0;
+}
+
+void rec_set(struct rec_view *v, enum rec_field f, const char *s)
+{
+	v->f[f].ptr = s;
+	v->f[f].len = s ? strlen(s) : 0;
+}
+
+static const char *const kind_names[64] = {
+	[REC_MESSAGE] = "message",     [REC_EDIT] = "edit",
+	[REC_REDACTION] = "redaction", [REC_REACTION] = "reaction",
+	[REC_MEMBERSHIP] = "membership", [REC_STATE] = "state",
+	[REC_ATTACHMENT] = "attachment", [REC_AUDIT] = "audit",
+	[REC_HOLD] = "hold",           [REC_POLICY] = "policy",
+	[REC_PLAN] = "plan",           [REC_APPROVAL] = "approval",
+	[REC_DELETION] = "deletion",   [REC_EXPORT] = "export",
+	[REC_CHECKPOINT] = "checkpoint", [REC_ADMIN] = "admin",
+	[REC_OTHER] = "other",
+};
+
+const char *rec_kind_name(unsigned kind)
+{
+	if (kind < 64 && kind_names[kind])
+		return kind_names[kind];
+	return "unknown";
+}
+
+unsigned rec_kind_from_name(const char *name)
+{
+	unsigned i;
+
+	for (i = 1; i < 64; i++)
+		if (kind_names[i] && !strcmp(kind_names[i], name))
+			return i;
+	return 0;
+}
+
+static const char *const field_names[RF_MAX_] = {
+	[RF_PLATFORM] = "platform", [RF_SOURCE] = "source",
+	[RF_CONVERSATION] = "conversation", [RF_SENDER] = "sender",
+	[RF_RECIPIENTS] = "recipients", [RF_EVENT_ID] = "id",
+	[RF_REPLY_TO] = "reply_to", [RF_THREAD] = "thread",
+	[RF_TARGET] = "target", [RF_BODY] = "body",
+	[RF_PAYLOAD_TYPE] = "payload_type", [RF_PAYLOAD] = "payload",
+	[RF_AUTH] = "auth", [RF_META] = "meta",
+};
+
+const char *rec_field_name(unsigned field)
+{
+	return field > 0 && field < RF_MAX_ ? field_names[field] : "?";
+}

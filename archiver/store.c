@@ -1,0 +1,991 @@
+/* store.c - creating and opening an archive, crash recovery, appending
+ * group-commit frames, and sealing segments. Reading is in store_read.c. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archiver/checkpoint.h"
+#include "archiver/head.h"
+#include "archiver/keys.h"
+#include "archiver/store_int.h"
+#include "common/bytes.h"
+#include "common/fileio.h"
+#include "common/timeutil.h"
+
+#define DEFAULT_SEGMENT_BYTES (64ull << 20)
+#define DEFAULT_SEGMENT_AGE_MS (24ll * 3600 * 1000)
+#define FRAME_TARGET_RAW (8u << 20) /* start a new frame past this many raw bytes */
+#define CONFIG_MAX (1u << 20)
+
+/* a/b into out; a path too long for PATH_MAX becomes "" (and fails to open). */
+static void path_join(char *out, size_t outlen, const char *a, const char *b)
+{
+	if (snprintf(out, outlen, "%s/%s", a, b) >= (int)outlen)
+		out[0] = '\0';
+}
+
+int store_init(const char *dir, const char *origin, struct cu_err *err)
+{
+	char path[PATH_MAX], gen[128];
+	uint8_t rnd[8];
+	json_t *cfg = NULL;
+	char *text = NULL;
+	struct stat sb;
+	int rc;
+
+	path_join(path, sizeof(path), dir, "custos.json");
+	if (stat(path, &sb) == 0)
+		return cu_err_set(err, CU_EEXIST, "%s already holds an archive; refusing to touch it", dir);
+	path_join(path, sizeof(path), dir, "segments");
+	if (stat(path, &sb) == 0)
+		return cu_err_set(err, CU_EEXIST, "%s already holds segments; refusing to touch it", dir);
+	if (!origin || !*origin) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return cu_err_set(err, CU_ECRYPTO, "no randomness for the origin name");
+		snprintf(gen, sizeof(gen), "custos.local/%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
+			 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+		origin = gen;
+	}
+	if (strlen(origin) >= 200 || strchr(origin, '\n') || strchr(origin, ' '))
+		return cu_err_set(err, CU_EINVAL, "origin must be one line without spaces, under 200 bytes");
+	if ((rc = fio_mkdir(dir, 0750, err)))
+		return rc;
+	path_join(path, sizeof(path), dir, "keys");
+	if ((rc = fio_mkdir(path, 0700, err)))
+		return rc;
+	path_join(path, sizeof(path), dir, "keys/archive.key");
+	if ((rc = key_generate(path, err)))
+		return rc;
+	path_join(path, sizeof(path), dir, "segments");
+	if ((rc = fio_mkdir(path, 0750, err)))
+		return rc;
+	path_join(path, sizeof(path), dir, "tree");
+	if ((rc = fio_mkdir(path, 0750, err)))
+		return rc;
+	cfg = json_pack("{s:s, s:I, s:I, s:i}", "origin", origin,
+			"segment_max_bytes", (json_int_t)DEFAULT_SEGMENT_BYTES,
+			"segment_max_age_seconds", (json_int_t)(DEFAULT_SEGMENT_AGE_MS / 1000),
+			"zstd_level", 3);
+	text = cfg ? json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	if (!text) {
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		goto out;
+	}
+	path_join(path, sizeof(path), dir, "custos.json");
+	rc = fio_atomic_replace(path, text, strlen(text), 0640, err);
+	if (rc == 0)
+		rc = fio_fsync_dir(dir, err);
+out:
+	free(text);
+	json_decref(cfg);
+	return rc;
+}
+
+/* Reads custos.json: origin and the store's tunables (cfg overrides). */
+static int load_config(struct store *st, const struct store_config *over, struct cu_err *err)
+{
+	char path[PATH_MAX];
+	struct buf b;
+	json_error_t jerr;
+	json_t *root = NULL, *j;
+	int rc;
+
+	buf_init(&b, CONFIG_MAX);
+	path_join(path, sizeof(path), st->dir, "custos.json");
+	rc = fio_read_file(path, &b, err);
+	if (rc) {
+		if (rc == CU_ENOTFOUND)
+			rc = cu_err_set(err, CU_ENOTFOUND, "%s is not a custos archive (no custos.json); "
+					"create one with `custos init -d %s`", st->dir, st->dir);
+		goto out;
+	}
+	root = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root || !json_is_object(root)) {
+		rc = cu_err_set(err, CU_EINVAL, "%s: invalid JSON at line %d: %s", path, jerr.line, jerr.text);
+		goto out;
+	}
+	j = json_object_get(root, "origin");
+	if (!json_is_string(j) || json_string_length(j) == 0 || json_string_length(j) >= sizeof(st->origin)) {
+		rc = cu_err_set(err, CU_EINVAL, "%s: \"origin\" must be a non-empty string", path);
+		goto out;
+	}
+	snprintf(st->origin, sizeof(st->origin), "%s", json_string_value(j));
+	j = json_object_get(root, "segment_max_bytes");
+	st->cfg.segment_max_bytes = json_is_integer(j) && json_integer_value(j) > 0 ?
+		(uint64_t)json_integer_value(j) : DEFAULT_SEGMENT_BYTES;
+	j = json_object_get(root, "segment_max_age_seconds");
+	st->cfg.segment_max_age_ms = json_is_integer(j) && json_integer_value(j) > 0 ?
+		(int64_t)json_integer_value(j) * 1000 : DEFAULT_SEGMENT_AGE_MS;
+	j = json_object_get(root, "zstd_level");
+	st->cfg.zstd_level = json_is_integer(j) ? (int)json_integer_value(j) : 3;
+	if (over && over->segment_max_bytes)
+		st->cfg.segment_max_bytes = over->segment_max_bytes;
+	if (over && over->segment_max_age_ms)
+		st->cfg.segment_max_age_ms = over->segment_max_age_ms;
+	if (over && over->zstd_level)
+		st->cfg.zstd_level = over->zstd_level;
+	rc = 0;
+out:
+	json_decref(root);
+	buf_release(&b);
+	return rc;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Lists segment numbers in segdir, sorted; they must be 1..n. */
+static int list_segments(struct store *st, uint64_t **nos, size_t *n, struct cu_err *err)
+{
+	DIR *d = opendir(st->segdir);
+	struct dirent *de;
+	uint64_t *v = NULL, no;
+	size_t cnt = 0, alloc = 0, i;
+	int rc = 0;
+
+	*nos = NULL;
+	*n = 0;
+	if (!d)
+		return cu_err_errno(err, errno, "open %s", st->segdir);
+	while ((de = readdir(d))) {
+		if (seg_parse_name(de->d_name, &no) != 0)
+			continue;
+		if (cnt == alloc) {
+			uint64_t *p = realloc(v, (alloc = alloc ? alloc * 2 : 16) * sizeof(*v));
+			if (!p) {
+				rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+				goto out;
+			}
+			v = p;
+		}
+		v[cnt++] = no;
+	}
+	qsort(v, cnt, sizeof(*v), u64_cmp);
+	for (i = 0; i < cnt; i++)
+		if (v[i] != i + 1) {
+			rc = cu_err_set(err, CU_ECORRUPT, "segments are not numbered 1..%zu: segment %zu is "
+					"missing (found seg %llu)", cnt, i + 1, (unsigned long long)v[i]);
+			goto out;
+		}
+out:
+	closedir(d);
+	if (rc)
+		free(v);
+	else {
+		*nos = v;
+		*n = cnt;
+	}
+	return rc;
+}
+
+static int seg_append_info(struct store *st, const struct seg_info *s, struct cu_err *err)
+{
+	if (st->nsegs == st->segs_alloc) {
+		size_t na = st->segs_alloc ? st->segs_alloc * 2 : 16;
+		struct seg_info *p = realloc(st->segs, na * sizeof(*p));
+		if (!p)
+			return cu_err_set(err, CU_ENOMEM, "out of memory");
+		st->segs = p;
+		st->segs_alloc = na;
+	}
+	st->segs[st->nsegs++] = *s;
+	return 0;
+}
+
+/* 1 if the n bytes at off in fd are all zero (a crash can leave a
+ * zero-filled tail after the last complete write). */
+static int all_zero(int fd, uint64_t off, uint64_t n)
+{
+	uint8_t b[4096];
+	uint64_t done = 0;
+	size_t i, k;
+
+	while (done < n) {
+		k = n - done < sizeof(b) ? (size_t)(n - done) : sizeof(b);
+		if (pread(fd, b, k, (off_t)(off + done)) != (ssize_t)k)
+			return 0;
+		for (i = 0; i < k; i++)
+			if (b[i])
+				return 0;
+		done += k;
+	}
+	return 1;
+}
+
+/* Opens one segment: header, then either its seal (sealed) or, for the
+ * last segment, a scan of its frames recomputing the chain and cutting a
+ * torn tail. st->size, st->chain and st->last_seal describe the log up
+ * to the segment before it. */
+static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *err)
+{
+	char path[PATH_MAX];
+	uint8_t hb[SEG_HEADER_LEN], sb[SEG_SEAL_LEN];
+	struct seg_header h;
+	struct seg_seal seal;
+	struct seg_info si;
+	struct seg_frame_hdr fh;
+	struct buf comp, raw;
+	struct st_entry_raw *ents = NULL;
+	struct store_entry e;
+	struct stat stt;
+	uint8_t chain[HASH_LEN];
+	uint64_t off, fsize;
+	size_t i;
+	int fd, rc;
+
+	memset(&si, 0, sizeof(si));
+	buf_init(&comp, SEG_FRAME_MAX_COMP);
+	buf_init(&raw, SEG_FRAME_MAX_RAW);
+	st_seg_path(st, no, path, sizeof(path));
+	fd = open(path, (st->rdonly || !last ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return cu_err_errno(err, errno, "open %s", path);
+	if (fstat(fd, &stt) != 0) {
+		rc = cu_err_errno(err, errno, "stat %s", path);
+		goto out;
+	}
+	fsize = (uint64_t)stt.st_size;
+	if (fsize < SEG_HEADER_LEN && last && !st->rdonly && all_zero(fd, 0, fsize)) {
+		/* Crashed while creating it: nothing was ever acknowledged here. */
+		close(fd);
+		fd = -1;
+		if (unlink(path) != 0)
+			return cu_err_errno(err, errno, "remove torn segment %s", path);
+		return fio_fsync_dir(st->segdir, err);
+	}
+	rc = fio_pread_all(fd, hb, sizeof(hb), 0, path, err);
+	if (rc == 0)
+		rc = seg_header_decode(hb, &h, err);
+	if (rc) {
+		rc = cu_err_set(err, rc, "%s: unreadable header", path);
+		goto out;
+	}
+	if (h.segment_no != no || h.first_seq != st->size ||
+	    memcmp(h.prev_chain, st->chain, HASH_LEN) != 0 ||
+	    memcmp(h.prev_seal, st->last_seal, HASH_LEN) != 0) {
+		rc = cu_err_set(err, CU_ECORRUPT, "%s: header does not continue the previous segment "
+				"(run `custos verify`)", path);
+		goto out;
+	}
+	si.no = no;
+	si.first_seq = h.first_seq;
+	/* Sealed: the last SEG_SEAL_LEN bytes are a seal naming this segment. */
+	if (fsize >= SEG_HEADER_LEN + SEG_SEAL_LEN &&
+	    fio_pread_all(fd, sb, sizeof(sb), (off_t)(fsize - SEG_SEAL_LEN), path, NULL) == 0 &&
+	    seg_seal_decode(sb, &seal, NULL) == 0 && seal.segment_no == no) {
+		if (seal.first_seq != h.first_seq || seal.tree_size != seal.first_seq + seal.count) {
+			rc = cu_err_set(err, CU_ECORRUPT, "%s: seal does not match header", path);
+			goto out;
+		}
+		si.sealed = 1;
+		si.count = seal.count;
+		si.data_end = fsize - SEG_SEAL_LEN;
+		st->size = seal.tree_size;
+		memcpy(st->chain, seal.last_chain, HASH_LEN);
+		rc = hash_sha256(sb, sizeof(sb), st->last_seal);
+		goto add;
+	}
+	if (!last) {
+		rc = cu_err_set(err, CU_ECORRUPT, "%s: not sealed, but a later segment exists", path);
+		goto out;
+	}
+	/* The active segment: walk its frames, recompute the chain. */
+	off = SEG_HEADER_LEN;
+	while (off < fsize) {
+		struct cu_err ferr;
+		cu_err_clear(&ferr);
+		memset(&fh, 0, sizeof(fh));
+		rc = st_read_frame(path, fd, off, fsize, &fh, &comp, &raw, &ferr);
+		if (rc == 0 && fh.first_seq != st->size)
+			rc = cu_err_set(&ferr, CU_ECORRUPT, "%s: frame at offset %llu starts at seq %llu, "
+					"expected %llu", path, (unsigned long long)off,
+					(unsigned long long)fh.first_seq, (unsigned long long)st->size);
+		if (rc == 0) {
+			free(ents);
+			ents = calloc(fh.count, sizeof(*ents));
+			rc = ents ? st_frame_entries(&fh, &raw, ents, fh.count, &ferr) : CU_ENOMEM;
+		}
+		/* The chain advances only once the whole frame is good. */
+		memcpy(chain, st->chain, HASH_LEN);
+		for (i = 0; rc == 0 && i < fh.count; i++) {
+			rc = st_entry_to(&ents[i], st->size + i, &e, &ferr);
+			if (rc == 0 && !e.is_stub)
+				rc = hash_chain(chain, e.leaf, e.chain);
+			if (rc == 0)
+				memcpy(chain, e.chain, HASH_LEN);
+		}
+		if (rc) {
+			/* Fsync comes after every frame, so only the last frame can be
+			 * torn: it reaches the end of the file, or zeros follow. */
+			int torn = (rc == CU_ECORRUPT || rc == CU_EINVAL) &&
+				   (off + SEG_FRAME_HDR_LEN + (uint64_t)fh.comp_len >= fsize ||
+				    fsize - off < SEG_FRAME_HDR_LEN || all_zero(fd, off, fsize - off));
+			if (!torn) {
+				rc = cu_err_set(err, CU_ECORRUPT, "%s (run `custos verify`)", ferr.msg);
+				goto out;
+			}
+			if (st->rdonly) {
+				fsize = off; /* a reader just stops before the torn tail */
+				rc = 0;
+				break;
+			}
+			fprintf(stderr, "custos: recovery: cut a torn tail of %llu bytes at offset %llu of %s\n",
+				(unsigned long long)(fsize - off), (unsigned long long)off, path);
+			if (ftruncate(fd, (off_t)off) != 0) {
+				rc = cu_err_errno(err, errno, "truncate %s", path);
+				goto out;
+			}
+			rc = fio_fsync(fd, path, err);
+			if (rc)
+				goto out;
+			fsize = off;
+			break;
+		}
+		memcpy(st->chain, chain, HASH_LEN);
+		st->size += fh.count;
+		si.count += fh.count;
+		off += SEG_FRAME_HDR_LEN + fh.comp_len;
+	}
+	si.data_end = off < fsize ? off : fsize;
+	st->active_created = h.created_ms;
+	rc = hash_sha256(hb, sizeof(hb), st->active_hdr_hash);
+	if (rc == 0 && last && !st->rdonly) {
+		st->active_fd = fd;
+		fd = -1;
+	}
+add:
+	if (rc == 0)
+		rc = seg_append_info(st, &si, err);
+out:
+	free(ents);
+	buf_release(&comp);
+	buf_release(&raw);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Brings the tree store up to the log: cut what is beyond, append what is
+ * missing (read back from the segments), then rebuild the frontier. */
+static int tree_catch_up(struct store *st, struct cu_err *err)
+{
+	struct store_iter *it = NULL;
+	struct store_entry e;
+	uint64_t n;
+	unsigned l;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->tree_lock);
+	n = ts_size(st->ts);
+	if (n > st->size) {
+		rc = st->rdonly ? 0 : ts_truncate(st->ts, st->size, err);
+		n = st->size;
+	}
+	if (rc == 0 && n < st->size) {
+		rc = store_iter_open(st, n, &it, err);
+		while (rc == 0 && (rc = store_iter_next(it, &e, err)) == 1)
+			rc = ts_append(st->ts, e.leaf, err);
+		store_iter_close(it);
+	}
+	if (rc == 0 && ts_size(st->ts) < st->size)
+		rc = cu_err_set(err, CU_ECORRUPT, "tree holds %llu leaves, log %llu",
+				(unsigned long long)ts_size(st->ts), (unsigned long long)st->size);
+	/* The frontier at size: one complete subtree per set bit, left to right. */
+	mt_frontier_init(&st->frontier);
+	if (rc == 0) {
+		uint64_t start = 0;
+		for (l = 64; l-- > 0;) {
+			if (!(st->size >> l & 1))
+				continue;
+			rc = ts_subtree(st->ts, start, l, st->frontier.node[l]);
+			if (rc) {
+				cu_err_set(err, rc, "cannot read the tree's right edge");
+				break;
+			}
+			start += 1ull << l;
+		}
+		st->frontier.size = st->size;
+	}
+	if (rc == 0)
+		st->ts_behind = 0;
+	pthread_mutex_unlock(&st->tree_lock);
+	return rc;
+}
+
+/* Replays into the id map the records it does not reflect yet. */
+static int ids_catch_up(struct store *st, struct cu_err *err)
+{
+	struct store_iter *it = NULL;
+	struct store_entry e;
+	struct rec_view v;
+	uint8_t key[IDMAP_KEY_LEN];
+	uint64_t hwm = idmap_hwm(st->ids), existing;
+	int rc;
+
+	rc = idmap_begin(st->ids, err);
+	if (rc)
+		return rc;
+	if (hwm > st->size) {
+		rc = idmap_forget_from(st->ids, st->size, err);
+		hwm = st->size;
+	}
+	if (rc == 0 && hwm < st->size) {
+		rc = store_iter_open(st, hwm, &it, err);
+		while (rc == 0 && (rc = store_iter_next(it, &e, err)) == 1) {
+			rc = 0;
+			if (e.is_stub)
+				continue;
+			rc = rec_decode(e.bytes, e.len, &v, err);
+			if (rc || !v.f[RF_EVENT_ID].len)
+				continue;
+			rc = idmap_key(v.f[RF_PLATFORM].ptr, v.f[RF_PLATFORM].len, v.f[RF_SOURCE].ptr,
+				       v.f[RF_SOURCE].len, v.f[RF_EVENT_ID].ptr, v.f[RF_EVENT_ID].len, key);
+			if (rc == 0)
+				rc = idmap_insert(st->ids, key, e.seq, &existing, err);
+			if (rc > 0)
+				rc = 0;
+		}
+		store_iter_close(it);
+	}
+	if (rc == 0)
+		rc = idmap_commit(st->ids, st->size, err);
+	else
+		idmap_rollback(st->ids);
+	if (rc == 0)
+		st->ids_behind = 0;
+	return rc;
+}
+
+int store_open(const char *dir, const struct store_config *cfg, int flags,
+	       struct store **out, struct cu_err *err)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	char path[PATH_MAX];
+	uint64_t *nos = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	*out = NULL;
+	if (!st)
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	st->lock_fd = -1;
+	st->active_fd = -1;
+	st->head_fd = -1;
+	st->rdonly = !!(flags & STORE_RDONLY);
+	pthread_mutex_init(&st->write_lock, NULL);
+	pthread_mutex_init(&st->tree_lock, NULL);
+	pthread_mutex_init(&st->meta_lock, NULL);
+	buf_init(&st->raw, SEG_FRAME_MAX_RAW);
+	buf_init(&st->comp, SEG_FRAME_MAX_COMP);
+	snprintf(st->dir, sizeof(st->dir), "%s", dir);
+	path_join(st->segdir, sizeof(st->segdir), dir, "segments");
+	rc = load_config(st, cfg, err);
+	if (rc)
+		goto out;
+	if (!st->rdonly) {
+		path_join(path, sizeof(path), dir, "lock");
+		st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		if (st->lock_fd < 0) {
+			rc = cu_err_errno(err, errno, "open %s", path);
+			goto out;
+		}
+		if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+			rc = cu_err_set(err, CU_ESTATE, "%s is in use by another writer (a running "
+					"`custos serve` or ingest)", dir);
+			goto out;
+		}
+	}
+	path_join(path, sizeof(path), dir, "keys/archive.key");
+	rc = key_load_private(path, &st->key, err);
+	if (rc)
+		goto out;
+	rc = list_segments(st, &nos, &n, err);
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = open_segment(st, nos[i], i + 1 == n, err);
+	if (rc == 0) {
+		/* Acknowledged records can only be missing if someone removed them. */
+		struct head_state head;
+		int hrc = head_read(dir, &head, err);
+		if (hrc == 0 && head.size > st->size)
+			rc = cu_err_set(err, CU_ECORRUPT, "the log holds %llu records but %llu were "
+					"acknowledged: records are missing (run `custos verify`)",
+					(unsigned long long)st->size, (unsigned long long)head.size);
+		else if (hrc != 0 && hrc != CU_ENOTFOUND)
+			rc = hrc;
+	}
+	if (rc == 0 && !st->rdonly) {
+		path_join(path, sizeof(path), dir, "head");
+		st->head_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		if (st->head_fd < 0)
+			rc = cu_err_errno(err, errno, "open %s", path);
+	}
+	if (rc)
+		goto out;
+	path_join(path, sizeof(path), dir, "tree");
+	rc = ts_open(path, st->rdonly, st_leaves, st, &st->ts, err);
+	if (rc == 0)
+		rc = tree_catch_up(st, err);
+	if (rc == 0 && !st->rdonly) {
+		path_join(path, sizeof(path), dir, "idmap.db");
+		rc = idmap_open(path, &st->ids, err);
+		if (rc == 0)
+			rc = ids_catch_up(st, err);
+		if (rc == 0) {
+			st->cctx = ZSTD_createCCtx();
+			if (!st->cctx)
+				rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		}
+	}
+out:
+	free(nos);
+	if (rc)
+		store_close(st);
+	else
+		*out = st;
+	return rc;
+}
+
+void store_close(struct store *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	if (st->ts && !st->rdonly)
+		(void)!ts_sync(st->ts, NULL);
+	ts_close(st->ts);
+	idmap_close(st->ids);
+	ZSTD_freeCCtx(st->cctx);
+	if (st->active_fd >= 0)
+		close(st->active_fd);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	if (st->head_fd >= 0)
+		close(st->head_fd);
+	for (i = 0; i < st->nsegs; i++)
+		free(st->segs[i].frames);
+	free(st->segs);
+	buf_release(&st->raw);
+	buf_release(&st->comp);
+	EVP_PKEY_free(st->key);
+	pthread_mutex_destroy(&st->write_lock);
+	pthread_mutex_destroy(&st->tree_lock);
+	pthread_mutex_destroy(&st->meta_lock);
+	free(st);
+}
+
+const char *store_dir(const struct store *st)
+{
+	return st->dir;
+}
+
+const char *store_origin(const struct store *st)
+{
+	return st->origin;
+}
+
+EVP_PKEY *store_key(const struct store *st)
+{
+	return st->key;
+}
+
+uint64_t store_size(struct store *st)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&st->meta_lock);
+	n = st->size;
+	pthread_mutex_unlock(&st->meta_lock);
+	return n;
+}
+
+void store_stats(struct store *st, struct store_stats *out)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&st->meta_lock);
+	out->records = st->size;
+	out->segments = st->nsegs;
+	out->frames_written = st->frames_written;
+	out->fsyncs = st->fsyncs;
+	for (i = 0; i < st->nsegs; i++) {
+		st_seg_path(st, st->segs[i].no, path, sizeof(path));
+		if (stat(path, &sb) == 0)
+			out->segment_bytes += (uint64_t)sb.st_size;
+	}
+	pthread_mutex_unlock(&st->meta_lock);
+}
+
+/* Starts segment no+1 after the last one: header, fsync, fsync dir. */
+static int start_segment(struct store *st, struct cu_err *err)
+{
+	struct seg_header h;
+	struct seg_info si;
+	uint8_t hb[SEG_HEADER_LEN];
+	char path[PATH_MAX];
+	int fd, rc;
+
+	memset(&h, 0, sizeof(h));
+	h.segment_no = st->nsegs + 1;
+	h.first_seq = st->size;
+	h.created_ms = time_now_ms();
+	memcpy(h.prev_seal, st->last_seal, HASH_LEN);
+	memcpy(h.prev_chain, st->chain, HASH_LEN);
+	seg_header_encode(&h, hb);
+	st_seg_path(st, h.segment_no, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return cu_err_errno(err, errno, "create %s", path);
+	rc = fio_pwrite_all(fd, hb, sizeof(hb), 0, path, err);
+	if (rc == 0)
+		rc = fio_fsync(fd, path, err);
+	if (rc == 0)
+		rc = fio_fsync_dir(st->segdir, err);
+	if (rc == 0)
+		rc = hash_sha256(hb, sizeof(hb), st->active_hdr_hash);
+	if (rc) {
+		close(fd);
+		unlink(path);
+		return rc;
+	}
+	memset(&si, 0, sizeof(si));
+	si.no = h.segment_no;
+	si.first_seq = h.first_seq;
+	si.data_end = SEG_HEADER_LEN;
+	si.frames_complete = 1;
+	pthread_mutex_lock(&st->meta_lock);
+	rc = seg_append_info(st, &si, err);
+	pthread_mutex_unlock(&st->meta_lock);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	st->active_fd = fd;
+	st->active_created = h.created_ms;
+	return 0;
+}
+
+/* Seals the active segment (caller holds write_lock). */
+static int seal_active(struct store *st, struct cu_err *err)
+{
+	struct seg_info *s = &st->segs[st->nsegs - 1];
+	struct seg_seal seal;
+	uint8_t sb[SEG_SEAL_LEN];
+	char path[PATH_MAX];
+	int rc;
+
+	if (st->active_fd < 0 || s->count == 0)
+		return 0;
+	if (st->ts_behind && (rc = tree_catch_up(st, err)))
+		return rc;
+	memset(&seal, 0, sizeof(seal));
+	seal.segment_no = s->no;
+	seal.first_seq = s->first_seq;
+	seal.count = s->count;
+	seal.sealed_ms = time_now_ms();
+	memcpy(seal.header_hash, st->active_hdr_hash, HASH_LEN);
+	memcpy(seal.last_chain, st->chain, HASH_LEN);
+	seal.tree_size = st->size;
+	pthread_mutex_lock(&st->tree_lock);
+	rc = mt_frontier_root(&st->frontier, seal.tree_root);
+	pthread_mutex_unlock(&st->tree_lock);
+	if (rc)
+		return cu_err_set(err, rc, "cannot compute the tree head");
+	seg_seal_encode(&seal, sb);
+	rc = key_sign(st->key, sb, SEG_SEAL_SIGNED_LEN, seal.sig);
+	if (rc)
+		return cu_err_set(err, rc, "cannot sign the seal");
+	seg_seal_encode(&seal, sb);
+	st_seg_path(st, s->no, path, sizeof(path));
+	rc = fio_pwrite_all(st->active_fd, sb, sizeof(sb), (off_t)s->data_end, path, err);
+	if (rc == 0)
+		rc = fio_fsync(st->active_fd, path, err);
+	if (rc) {
+		(void)!ftruncate(st->active_fd, (off_t)s->data_end);
+		return rc;
+	}
+	/* The tree files must be durable before anything relies on them. */
+	pthread_mutex_lock(&st->tree_lock);
+	rc = ts_sync(st->ts, err);
+	pthread_mutex_unlock(&st->tree_lock);
+	if (rc)
+		return rc;
+	rc = hash_sha256(sb, sizeof(sb), st->last_seal);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&st->meta_lock);
+	s->sealed = 1;
+	pthread_mutex_unlock(&st->meta_lock);
+	close(st->active_fd);
+	st->active_fd = -1;
+	return 0;
+}
+
+int store_seal(struct store *st, struct cu_err *err)
+{
+	int rc;
+
+	if (st->rdonly)
+		return cu_err_set(err, CU_ESTATE, "archive opened read-only");
+	pthread_mutex_lock(&st->write_lock);
+	rc = seal_active(st, err);
+	pthread_mutex_unlock(&st->write_lock);
+	return rc;
+}
+
+/* Compresses st->raw into one frame and writes it at *off (not fsynced). */
+static int write_frame(struct store *st, uint64_t first_seq, uint32_t count, uint64_t *off,
+		       struct cu_err *err)
+{
+	struct seg_frame_hdr fh;
+	uint8_t hdr[SEG_FRAME_HDR_LEN];
+	size_t bound = ZSTD_compressBound(st->raw.len), n;
+	int rc;
+
+	buf_reset(&st->comp);
+	rc = buf_reserve(&st->comp, bound);
+	if (rc)
+		return cu_err_set(err, rc, "frame too large");
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(st->cctx, ZSTD_c_compressionLevel, st->cfg.zstd_level)))
+		return cu_err_set(err, CU_EINVAL, "bad zstd level %d", st->cfg.zstd_level);
+	n = ZSTD_compress2(st->cctx, st->comp.data, bound, st->raw.data, st->raw.len);
+	if (ZSTD_isError(n))
+		return cu_err_set(err, CU_EIO, "zstd: %s", ZSTD_getErrorName(n));
+	st->comp.len = n;
+	fh.comp_len = (uint32_t)n;
+	fh.raw_len = (uint32_t)st->raw.len;
+	fh.first_seq = first_seq;
+	fh.count = count;
+	fh.flags = 1;
+	rc = seg_frame_hdr_encode(&fh, st->comp.data, hdr);
+	if (rc == 0)
+		rc = fio_pwrite_all(st->active_fd, hdr, sizeof(hdr), (off_t)*off, "segment", err);
+	if (rc == 0)
+		rc = fio_pwrite_all(st->active_fd, st->comp.data, n, (off_t)(*off + sizeof(hdr)),
+				    "segment", err);
+	if (rc == 0)
+		*off += sizeof(hdr) + n;
+	return rc;
+}
+
+/* Adds a frame to the active segment's index (caller holds meta_lock). */
+static int frame_index_add(struct seg_info *s, uint64_t off, uint64_t first_seq, uint32_t count)
+{
+	if (s->nframes == s->frames_alloc) {
+		size_t na = s->frames_alloc ? s->frames_alloc * 2 : 64;
+		struct frame_loc *p = realloc(s->frames, na * sizeof(*p));
+		if (!p) {
+			s->frames_complete = 0; /* rebuilt from disk when needed */
+			return 0;
+		}
+		s->frames = p;
+		s->frames_alloc = na;
+	}
+	if (s->frames_complete) {
+		s->frames[s->nframes].off = off;
+		s->frames[s->nframes].first_seq = first_seq;
+		s->frames[s->nframes].count = count;
+		s->nframes++;
+	}
+	return 0;
+}
+
+/* Frames written by one append, remembered for the index. */
+struct new_frame {
+	uint64_t off;
+	uint64_t first_seq;
+	uint32_t count;
+};
+
+int store_append(struct store *st, struct store_input *in, size_t n, struct cu_err *err)
+{
+	struct seg_info *s;
+	struct new_frame *frames = NULL;
+	size_t nframes = 0, i, entry_at;
+	uint8_t (*leaves)[HASH_LEN] = NULL;
+	uint8_t chain[HASH_LEN], key[IDMAP_KEY_LEN], *salts = NULL;
+	uint64_t seq, off, frame_first, start_off, existing;
+	uint32_t frame_count = 0;
+	int64_t now = time_now_ms();
+	int rc = 0, in_txn = 0;
+
+	if (st->rdonly)
+		return cu_err_set(err, CU_ESTATE, "archive opened read-only");
+	pthread_mutex_lock(&st->write_lock);
+	if (st->ids_behind && (rc = ids_catch_up(st, err)))
+		goto out;
+	if (st->ts_behind && (rc = tree_catch_up(st, err)))
+		goto out;
+	/* Rotate by age, then make sure there is an active segment. */
+	if (st->active_fd >= 0 && st->segs[st->nsegs - 1].count > 0 &&
+	    now - st->active_created >= st->cfg.segment_max_age_ms &&
+	    (rc = seal_active(st, err)))
+		goto out;
+	if (st->active_fd < 0 && (rc = start_segment(st, err)))
+		goto out;
+	s = &st->segs[st->nsegs - 1];
+	leaves = malloc((n ? n : 1) * sizeof(*leaves));
+	salts = malloc((n ? n : 1) * REC_SALT_LEN);
+	frames = malloc((n ? n : 1) * sizeof(*frames));
+	if (!leaves || !salts || !frames) {
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (n && RAND_bytes(salts, (int)(n * REC_SALT_LEN)) != 1) {
+		rc = cu_err_set(err, CU_ECRYPTO, "no randomness for salts");
+		goto out;
+	}
+	if ((rc = idmap_begin(st->ids, err)))
+		goto out;
+	in_txn = 1;
+	seq = frame_first = st->size;
+	off = start_off = s->data_end;
+	memcpy(chain, st->chain, HASH_LEN);
+	buf_reset(&st->raw);
+	for (i = 0; i < n; i++) {
+		struct rec_view *v = &in[i].rec;
+		in[i].duplicate = 0;
+		if (v->f[RF_EVENT_ID].len) {
+			rc = idmap_key(v->f[RF_PLATFORM].ptr ? v->f[RF_PLATFORM].ptr : "", v->f[RF_PLATFORM].len,
+				       v->f[RF_SOURCE].ptr ? v->f[RF_SOURCE].ptr : "", v->f[RF_SOURCE].len,
+				       v->f[RF_EVENT_ID].ptr, v->f[RF_EVENT_ID].len, key);
+			if (rc == 0)
+				rc = idmap_insert(st->ids, key, seq, &existing, err);
+			if (rc < 0)
+				goto out;
+			if (rc == 0) {
+				in[i].duplicate = 1;
+				in[i].seq = existing;
+				continue;
+			}
+		}
+		v->seq = seq;
+		memcpy(v->salt, salts + i * REC_SALT_LEN, REC_SALT_LEN);
+		if (!v->received_ts)
+			v->received_ts = now;
+		/* entry: type, length, record bytes */
+		entry_at = st->raw.len;
+		if ((rc = buf_append(&st->raw, "\0\0\0\0\0", 5)) || (rc = rec_encode(v, &st->raw))) {
+			rc = cu_err_set(err, rc, "record %zu of the batch is too large", i);
+			goto out;
+		}
+		put_be32(st->raw.data + entry_at + 1, (uint32_t)(st->raw.len - entry_at - 5));
+		rc = hash_leaf(st->raw.data + entry_at + 5, st->raw.len - entry_at - 5,
+			       leaves[seq - st->size]);
+		if (rc == 0)
+			rc = hash_chain(chain, leaves[seq - st->size], chain);
+		if (rc) {
+			rc = cu_err_set(err, rc, "hash failed");
+			goto out;
+		}
+		in[i].seq = seq++;
+		frame_count++;
+		if (st->raw.len >= FRAME_TARGET_RAW || frame_count >= SEG_FRAME_MAX_COUNT) {
+			frames[nframes] = (struct new_frame){off, frame_first, frame_count};
+			if ((rc = write_frame(st, frame_first, frame_count, &off, err)))
+				goto out;
+			nframes++;
+			frame_first = seq;
+			frame_count = 0;
+			buf_reset(&st->raw);
+		}
+	}
+	if (frame_count) {
+		frames[nframes] = (struct new_frame){off, frame_first, frame_count};
+		if ((rc = write_frame(st, frame_first, frame_count, &off, err)))
+			goto out;
+		nframes++;
+	}
+	if (seq == st->size) { /* all duplicates (or empty): nothing to write */
+		idmap_rollback(st->ids);
+		in_txn = 0;
+		goto out;
+	}
+	if ((rc = fio_fsync(st->active_fd, "segment", err)))
+		goto out;
+	/* Durable: from here on the batch is acknowledged. */
+	pthread_mutex_lock(&st->meta_lock);
+	for (i = 0; i < nframes; i++)
+		frame_index_add(s, frames[i].off, frames[i].first_seq, frames[i].count);
+	s->count += seq - st->size;
+	s->data_end = off;
+	pthread_mutex_unlock(&st->meta_lock);
+	st->frames_written += nframes;
+	st->fsyncs++;
+	memcpy(st->chain, chain, HASH_LEN);
+	pthread_mutex_lock(&st->tree_lock);
+	for (i = 0; i < seq - st->size; i++) {
+		struct cu_err terr;
+		cu_err_clear(&terr);
+		if (mt_frontier_append(&st->frontier, leaves[i], NULL, NULL) != 0 ||
+		    (!st->ts_behind && ts_append(st->ts, leaves[i], &terr) != 0))
+			st->ts_behind = 1; /* derived: caught up from the log later */
+	}
+	pthread_mutex_unlock(&st->tree_lock);
+	pthread_mutex_lock(&st->meta_lock);
+	st->size = seq;
+	pthread_mutex_unlock(&st->meta_lock);
+	{
+		struct head_state head = {.size = seq};
+		memcpy(head.chain, chain, HASH_LEN);
+		/* Best effort: a stale head only makes the lower bound weaker. */
+		(void)!head_write(st->head_fd, &head, NULL);
+	}
+	if (idmap_commit(st->ids, seq, NULL) != 0)
+		st->ids_behind = 1; /* derived: replayed from the log later */
+	in_txn = 0;
+	if (s->data_end >= st->cfg.segment_max_bytes) {
+		struct cu_err serr;
+		cu_err_clear(&serr);
+		/* A failed seal leaves the segment active; the next append retries. */
+		if (seal_active(st, &serr) != 0)
+			fprintf(stderr, "custos: sealing segment %llu failed: %s\n",
+				(unsigned long long)s->no, serr.msg);
+	}
+	rc = 0;
+out:
+	if (rc && in_txn) {
+		idmap_rollback(st->ids);
+		/* Nothing of the batch is acknowledged: cut what was written. */
+		if (st->active_fd >= 0 && ftruncate(st->active_fd, (off_t)start_off) != 0)
+			fprintf(stderr, "custos: cannot cut a failed write: %s\n", strerror(errno));
+	}
+	pthread_mutex_unlock(&st->write_lock);
+	free(leaves);
+	free(salts);
+	free(frames);
+	return rc;
+}
+
+int store_find_id(struct store *st, const char *platform, const char *source,
+		  const char *event_id, uint64_t *seq_out)
+{
+	uint8_t key[IDMAP_KEY_LEN];
+	int rc;
+
+	if (!st->ids)
+		return CU_ESTATE;
+	rc = idmap_key(platform, strlen(platform), source, strlen(source), event_id,
+		       strlen(event_id), key);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&st->write_lock);
+	rc = idmap_lookup(st->ids, key, seq_out);
+	pthread_mutex_unlock(&st->write_lock);
+	return rc == 1 ? 0 : rc == 0 ? CU_ENOTFOUND : rc;
+}

@@ -1,0 +1,92 @@
+/* store_int.h - internals shared by the store's source files (store.c:
+ * open, recovery and append; store_read.c: frame reading, iteration and
+ * proofs). Not for use outside archiver/. */
+#ifndef CUSTOS_ARCHIVER_STORE_INT_H
+#define CUSTOS_ARCHIVER_STORE_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <zstd.h>
+
+#include "archiver/idmap.h"
+#include "archiver/merkle.h"
+#include "archiver/segment.h"
+#include "archiver/store.h"
+#include "archiver/tree_store.h"
+
+/* Where a frame starts in its segment and which seqs it holds. */
+struct frame_loc {
+	uint64_t off;        /* file offset of the frame header */
+	uint64_t first_seq;  /* seq of its first entry */
+	uint32_t count;      /* entries in it */
+};
+
+/* One segment file as the store sees it. */
+struct seg_info {
+	uint64_t no;                 /* segment number (file name) */
+	uint64_t first_seq;          /* first seq it holds */
+	uint64_t count;              /* records it holds */
+	uint64_t data_end;           /* end of the last frame (start of the seal, if any) */
+	int sealed;                  /* 1 when a valid seal follows data_end */
+	struct frame_loc *frames;    /* frame index, built lazily (NULL until needed) */
+	size_t nframes;              /* entries in frames */
+	size_t frames_alloc;         /* allocated entries */
+	int frames_complete;         /* 1 when frames covers all of [first_seq, first_seq+count) */
+};
+
+struct store {
+	char dir[PATH_MAX];          /* data directory */
+	char segdir[PATH_MAX];       /* dir/segments */
+	int rdonly;                  /* STORE_RDONLY: never writes, no lock */
+	int lock_fd;                 /* writer: flock()ed DIR/lock */
+	struct store_config cfg;     /* with defaults filled in */
+	char origin[256];            /* checkpoint origin line */
+	EVP_PKEY *key;               /* signing key (private for the writer, public for readers) */
+
+	/* Lock order: write_lock -> tree_lock -> meta_lock. */
+	pthread_mutex_t write_lock;  /* serialises appends and seals */
+	pthread_mutex_t tree_lock;   /* protects ts and frontier */
+	pthread_mutex_t meta_lock;   /* protects segs/nsegs/size and frame indexes */
+
+	struct seg_info *segs;       /* all segments in order */
+	size_t nsegs;
+	size_t segs_alloc;
+	uint64_t size;               /* records in the log */
+	uint8_t chain[HASH_LEN];     /* chain value after the last record */
+	uint8_t last_seal[HASH_LEN]; /* SHA-256 of the last seal written (zeros if none) */
+	int active_fd;               /* writer: fd of the unsealed last segment, or -1 */
+	int64_t active_created;      /* creation time of the active segment */
+	uint8_t active_hdr_hash[HASH_LEN]; /* SHA-256 of the active segment's header */
+
+	struct mt_frontier frontier; /* right edge of the tree at size */
+	struct tree_store *ts;       /* persistent subtree hashes */
+	int ts_behind;               /* writer: ts is missing leaves (a write failed) */
+	struct idmap *ids;           /* writer: duplicate map */
+	int ids_behind;              /* writer: id map needs catch-up from its hwm */
+
+	int head_fd;                 /* writer: DIR/head, rewritten after each commit */
+	ZSTD_CCtx *cctx;             /* writer: compression context */
+	struct buf raw;              /* writer: frame being built (entries) */
+	struct buf comp;             /* writer: its compressed form */
+	uint64_t frames_written, fsyncs;
+};
+
+/* store_read.c */
+int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
+		  struct seg_frame_hdr *fh, struct buf *comp, struct buf *raw,
+		  struct cu_err *err) CU_MUST_CHECK;
+/* Calls fn for each entry of a decompressed frame. */
+struct st_entry_raw {
+	int type;                /* SEG_ENTRY_RECORD or SEG_ENTRY_STUB */
+	const uint8_t *p;        /* entry bytes */
+	size_t len;
+};
+int st_frame_entries(const struct seg_frame_hdr *fh, const struct buf *raw,
+		     struct st_entry_raw *out, size_t max, struct cu_err *err) CU_MUST_CHECK;
+/* Fills e (seq, leaf, stub fields) from an entry; chain is not touched. */
+int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_entry *e,
+		struct cu_err *err) CU_MUST_CHECK;
+void st_seg_path(const struct store *st, uint64_t no, char *out, size_t outlen);
+int st_leaves(void *ctx, uint64_t start, uint64_t count, uint8_t (*out)[HASH_LEN]);
+
+#endif

@@ -1,0 +1,519 @@
+/* store_read.c - reading the log: frames, entries, random access by seq,
+ * sequential iteration, and the tree head and proofs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "archiver/checkpoint.h"
+#include "archiver/store_int.h"
+#include "common/bytes.h"
+#include "common/fileio.h"
+
+void st_seg_path(const struct store *st, uint64_t no, char *out, size_t outlen)
+{
+	char name[64];
+
+	seg_file_name(no, name, sizeof(name));
+	if (snprintf(out, outlen, "%s/%s", st->segdir, name) >= (int)outlen)
+		out[0] = '\0'; /* too long: fails to open instead of naming another file */
+}
+
+/* Reads, checks and decompresses the frame at off. limit is the offset the
+ * frame must end by (the data end of the segment). */
+int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
+		  struct seg_frame_hdr *fh, struct buf *comp, struct buf *raw,
+		  struct cu_err *err)
+{
+	uint8_t hdr[SEG_FRAME_HDR_LEN];
+	unsigned long long content;
+	size_t got;
+	int rc;
+
+	if (limit < off + SEG_FRAME_HDR_LEN)
+		return cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: truncated header",
+				  path, (unsigned long long)off);
+	rc = fio_pread_all(fd, hdr, sizeof(hdr), (off_t)off, path, err);
+	if (rc)
+		return rc;
+	rc = seg_frame_hdr_decode(hdr, fh, err);
+	if (rc)
+		return cu_err_set(err, rc, "%s: frame at offset %llu: invalid header", path,
+				  (unsigned long long)off);
+	if (limit - off - SEG_FRAME_HDR_LEN < fh->comp_len)
+		return cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: extends past the end",
+				  path, (unsigned long long)off);
+	buf_reset(comp);
+	rc = buf_reserve(comp, fh->comp_len);
+	if (rc)
+		return cu_err_set(err, rc, "%s: frame at offset %llu: too large", path,
+				  (unsigned long long)off);
+	rc = fio_pread_all(fd, comp->data, fh->comp_len, (off_t)(off + SEG_FRAME_HDR_LEN), path, err);
+	if (rc)
+		return rc;
+	comp->len = fh->comp_len;
+	if (seg_frame_check(hdr, comp->data, comp->len) != 0)
+		return cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: checksum mismatch",
+				  path, (unsigned long long)off);
+	/* The declared size is capped (SEG_FRAME_MAX_RAW) and must match what
+	 * zstd says, so a corrupted frame cannot make us allocate more. */
+	content = ZSTD_getFrameContentSize(comp->data, comp->len);
+	if (content != fh->raw_len)
+		return cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: size mismatch",
+				  path, (unsigned long long)off);
+	buf_reset(raw);
+	rc = buf_reserve(raw, fh->raw_len);
+	if (rc)
+		return cu_err_set(err, rc, "%s: frame at offset %llu: too large", path,
+				  (unsigned long long)off);
+	got = ZSTD_decompress(raw->data, fh->raw_len, comp->data, comp->len);
+	if (ZSTD_isError(got) || got != fh->raw_len)
+		return cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: cannot decompress: %s",
+				  path, (unsigned long long)off,
+				  ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+	raw->len = got;
+	return 0;
+}
+
+int st_frame_entries(const struct seg_frame_hdr *fh, const struct buf *raw,
+		     struct st_entry_raw *out, size_t max, struct cu_err *err)
+{
+	size_t off = 0, i = 0;
+	uint32_t len;
+
+	while (off < raw->len) {
+		if (i >= fh->count || i >= max)
+			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: more entries than its count",
+					  (unsigned long long)fh->first_seq);
+		if (raw->len - off < 5)
+			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: truncated entry",
+					  (unsigned long long)fh->first_seq);
+		out[i].type = raw->data[off];
+		len = get_be32(raw->data + off + 1);
+		if (len > raw->len - off - 5 || (out[i].type != SEG_ENTRY_RECORD &&
+						 out[i].type != SEG_ENTRY_STUB))
+			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: entry %zu malformed",
+					  (unsigned long long)fh->first_seq, i);
+		out[i].p = raw->data + off + 5;
+		out[i].len = len;
+		off += 5 + len;
+		i++;
+	}
+	if (i != fh->count)
+		return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: %zu entries, header says %u",
+				  (unsigned long long)fh->first_seq, i, fh->count);
+	return 0;
+}
+
+int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_entry *e,
+		struct cu_err *err)
+{
+	uint64_t seq;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (r->type == SEG_ENTRY_STUB) {
+		if (r->len != SEG_STUB_LEN)
+			return cu_err_set(err, CU_ECORRUPT, "seq %llu: stub of wrong length",
+					  (unsigned long long)expect_seq);
+		seg_stub_decode(r->p, &seq, e->leaf, e->chain, &e->deletion_seq);
+		e->is_stub = 1;
+	} else {
+		if (r->len < REC_HEADER_LEN)
+			return cu_err_set(err, CU_ECORRUPT, "seq %llu: record too short",
+					  (unsigned long long)expect_seq);
+		seq = get_be64(r->p + 4);
+		rc = hash_leaf(r->p, r->len, e->leaf);
+		if (rc)
+			return cu_err_set(err, rc, "hash failed");
+		e->bytes = r->p;
+		e->len = r->len;
+	}
+	if (seq != expect_seq)
+		return cu_err_set(err, CU_ECORRUPT, "expected seq %llu, found seq %llu",
+				  (unsigned long long)expect_seq, (unsigned long long)seq);
+	e->seq = seq;
+	return 0;
+}
+
+/* Index of the segment holding seq (caller holds meta_lock), or -1. */
+static long seg_find(const struct store *st, uint64_t seq)
+{
+	size_t lo = 0, hi = st->nsegs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (st->segs[mid].first_seq + st->segs[mid].count <= seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < st->nsegs && st->segs[lo].first_seq <= seq &&
+	    seq < st->segs[lo].first_seq + st->segs[lo].count)
+		return (long)lo;
+	return -1;
+}
+
+/* Builds the frame index of a sealed or active segment by walking the
+ * frame headers (no decompression). Caller holds meta_lock. */
+static int frames_build(struct store *st, struct seg_info *s, struct cu_err *err)
+{
+	char path[PATH_MAX];
+	uint8_t hdr[SEG_FRAME_HDR_LEN];
+	struct seg_frame_hdr fh;
+	uint64_t off = SEG_HEADER_LEN, seq = s->first_seq;
+	int fd, rc = 0;
+
+	if (s->frames_complete)
+		return 0;
+	if (s->nframes) {
+		off = s->frames[s->nframes - 1].off;
+		seq = s->frames[s->nframes - 1].first_seq;
+		s->nframes--; /* re-read the last one to find its end */
+	}
+	st_seg_path(st, s->no, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cu_err_errno(err, errno, "open %s", path);
+	while (seq < s->first_seq + s->count) {
+		rc = fio_pread_all(fd, hdr, sizeof(hdr), (off_t)off, path, err);
+		if (rc == 0)
+			rc = seg_frame_hdr_decode(hdr, &fh, err);
+		if (rc == 0 && fh.first_seq != seq)
+			rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at %llu starts at seq %llu, expected %llu",
+					path, (unsigned long long)off,
+					(unsigned long long)fh.first_seq, (unsigned long long)seq);
+		if (rc)
+			break;
+		if (s->nframes == s->frames_alloc) {
+			size_t na = s->frames_alloc ? s->frames_alloc * 2 : 64;
+			struct frame_loc *p = realloc(s->frames, na * sizeof(*p));
+			if (!p) {
+				rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+				break;
+			}
+			s->frames = p;
+			s->frames_alloc = na;
+		}
+		s->frames[s->nframes].off = off;
+		s->frames[s->nframes].first_seq = fh.first_seq;
+		s->frames[s->nframes].count = fh.count;
+		s->nframes++;
+		seq += fh.count;
+		off += SEG_FRAME_HDR_LEN + fh.comp_len;
+	}
+	close(fd);
+	if (rc == 0)
+		s->frames_complete = 1;
+	return rc;
+}
+
+int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entry *e,
+	      struct cu_err *err)
+{
+	struct st_entry_raw *ents = NULL;
+	struct seg_frame_hdr fh;
+	struct frame_loc loc = {0};
+	struct buf comp;
+	char path[PATH_MAX];
+	uint64_t data_end = 0, segno = 0;
+	long si;
+	size_t lo, hi;
+	int fd = -1, rc;
+
+	buf_init(&comp, SEG_FRAME_MAX_COMP);
+	pthread_mutex_lock(&st->meta_lock);
+	si = seg_find(st, seq);
+	if (si < 0) {
+		pthread_mutex_unlock(&st->meta_lock);
+		rc = cu_err_set(err, CU_ENOTFOUND, "no record with seq %llu (archive holds %llu)",
+				(unsigned long long)seq, (unsigned long long)st->size);
+		goto out;
+	}
+	rc = frames_build(st, &st->segs[si], err);
+	if (rc == 0) {
+		struct seg_info *s = &st->segs[si];
+		lo = 0;
+		hi = s->nframes;
+		while (lo + 1 < hi) { /* last frame with first_seq <= seq */
+			size_t mid = (lo + hi) / 2;
+			if (s->frames[mid].first_seq <= seq)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		loc = s->frames[lo];
+		data_end = s->data_end;
+		segno = s->no;
+	}
+	pthread_mutex_unlock(&st->meta_lock);
+	if (rc)
+		goto out;
+	st_seg_path(st, segno, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = cu_err_errno(err, errno, "open %s", path);
+		goto out;
+	}
+	if (out->max < SEG_FRAME_MAX_RAW)
+		out->max = SEG_FRAME_MAX_RAW;
+	rc = st_read_frame(path, fd, loc.off, data_end, &fh, &comp, out, err);
+	if (rc)
+		goto out;
+	ents = calloc(fh.count, sizeof(*ents));
+	if (!ents) {
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = st_frame_entries(&fh, out, ents, fh.count, err);
+	if (rc == 0 && (seq < fh.first_seq || seq - fh.first_seq >= fh.count))
+		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame index does not hold seq %llu", path,
+				(unsigned long long)seq);
+	if (rc == 0)
+		rc = st_entry_to(&ents[seq - fh.first_seq], seq, e, err);
+out:
+	free(ents);
+	if (fd >= 0)
+		close(fd);
+	buf_release(&comp);
+	return rc;
+}
+
+/* Sequential reader state. */
+struct store_iter {
+	struct store *st;
+	uint64_t next;             /* next seq to return */
+	uint64_t end;              /* size at open time */
+	uint64_t skip_to;          /* first seq the caller asked for */
+	size_t seg;                /* index of the current segment */
+	int fd;                    /* its fd, or -1 */
+	char path[PATH_MAX];       /* its path */
+	uint64_t off;              /* offset of the next frame */
+	uint64_t data_end;         /* end of its frames */
+	struct seg_frame_hdr fh;   /* current frame */
+	struct buf comp, raw;      /* current frame's bytes */
+	struct st_entry_raw *ents; /* its entries */
+	size_t ents_alloc;
+	size_t pos;                /* next entry in the frame */
+	uint8_t chain[HASH_LEN];   /* chain value before next */
+};
+
+static int iter_open_seg(struct store_iter *it, struct cu_err *err)
+{
+	uint8_t hb[SEG_HEADER_LEN];
+	struct seg_header h;
+	int rc;
+
+	if (it->fd >= 0)
+		close(it->fd);
+	pthread_mutex_lock(&it->st->meta_lock);
+	st_seg_path(it->st, it->st->segs[it->seg].no, it->path, sizeof(it->path));
+	it->data_end = it->st->segs[it->seg].data_end;
+	pthread_mutex_unlock(&it->st->meta_lock);
+	it->fd = open(it->path, O_RDONLY | O_CLOEXEC);
+	if (it->fd < 0)
+		return cu_err_errno(err, errno, "open %s", it->path);
+	rc = fio_pread_all(it->fd, hb, sizeof(hb), 0, it->path, err);
+	if (rc == 0)
+		rc = seg_header_decode(hb, &h, err);
+	if (rc)
+		return rc;
+	memcpy(it->chain, h.prev_chain, HASH_LEN);
+	it->next = h.first_seq;
+	it->off = SEG_HEADER_LEN;
+	it->pos = it->fh.count = 0;
+	return 0;
+}
+
+int store_iter_open(struct store *st, uint64_t from, struct store_iter **out, struct cu_err *err)
+{
+	struct store_iter *it = calloc(1, sizeof(*it));
+	long si;
+	int rc = 0;
+
+	*out = NULL;
+	if (!it)
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	it->st = st;
+	it->fd = -1;
+	buf_init(&it->comp, SEG_FRAME_MAX_COMP);
+	buf_init(&it->raw, SEG_FRAME_MAX_RAW);
+	pthread_mutex_lock(&st->meta_lock);
+	it->end = st->size;
+	si = from < st->size ? seg_find(st, from) : -1;
+	pthread_mutex_unlock(&st->meta_lock);
+	it->skip_to = from;
+	it->next = from;
+	if (si >= 0) {
+		it->seg = (size_t)si;
+		rc = iter_open_seg(it, err);
+	}
+	if (rc)
+		store_iter_close(it);
+	else
+		*out = it;
+	return rc;
+}
+
+int store_iter_next(struct store_iter *it, struct store_entry *e, struct cu_err *err)
+{
+	int rc;
+
+	for (;;) {
+		if (it->next >= it->end)
+			return 0;
+		if (it->pos >= it->fh.count) {
+			/* Next frame, or next segment once this one is exhausted. */
+			if (it->off >= it->data_end) {
+				it->seg++;
+				rc = iter_open_seg(it, err);
+				if (rc)
+					return rc;
+				continue;
+			}
+			rc = st_read_frame(it->path, it->fd, it->off, it->data_end, &it->fh,
+					   &it->comp, &it->raw, err);
+			if (rc)
+				return rc;
+			if (it->fh.first_seq != it->next)
+				return cu_err_set(err, CU_ECORRUPT,
+						  "%s: frame at offset %llu starts at seq %llu, expected %llu",
+						  it->path, (unsigned long long)it->off,
+						  (unsigned long long)it->fh.first_seq,
+						  (unsigned long long)it->next);
+			if (it->ents_alloc < it->fh.count) {
+				free(it->ents);
+				it->ents = calloc(it->fh.count, sizeof(*it->ents));
+				if (!it->ents) {
+					it->ents_alloc = 0;
+					return cu_err_set(err, CU_ENOMEM, "out of memory");
+				}
+				it->ents_alloc = it->fh.count;
+			}
+			rc = st_frame_entries(&it->fh, &it->raw, it->ents, it->ents_alloc, err);
+			if (rc)
+				return rc;
+			it->off += SEG_FRAME_HDR_LEN + it->fh.comp_len;
+			it->pos = 0;
+		}
+		rc = st_entry_to(&it->ents[it->pos], it->next, e, err);
+		if (rc)
+			return cu_err_set(err, rc, "%s", it->path);
+		it->pos++;
+		it->next++;
+		if (e->is_stub) {
+			memcpy(it->chain, e->chain, HASH_LEN);
+		} else {
+			rc = hash_chain(it->chain, e->leaf, it->chain);
+			if (rc)
+				return cu_err_set(err, rc, "hash failed");
+			memcpy(e->chain, it->chain, HASH_LEN);
+		}
+		if (e->seq >= it->skip_to)
+			return 1;
+	}
+}
+
+void store_iter_close(struct store_iter *it)
+{
+	if (!it)
+		return;
+	if (it->fd >= 0)
+		close(it->fd);
+	buf_release(&it->comp);
+	buf_release(&it->raw);
+	free(it->ents);
+	free(it);
+}
+
+/* ts_leaves_fn: leaf hashes of [start, start+count) read from the log. */
+int st_leaves(void *ctx, uint64_t start, uint64_t count, uint8_t (*out)[HASH_LEN])
+{
+	struct store *st = ctx;
+	struct store_iter *it = NULL;
+	struct store_entry e;
+	uint64_t i;
+	int rc;
+
+	rc = store_iter_open(st, start, &it, NULL);
+	for (i = 0; rc == 0 && i < count; i++) {
+		rc = store_iter_next(it, &e, NULL);
+		if (rc == 1) {
+			memcpy(out[i], e.leaf, HASH_LEN);
+			rc = 0;
+		} else if (rc == 0) {
+			rc = CU_ENOTFOUND;
+		}
+	}
+	store_iter_close(it);
+	return rc;
+}
+
+int store_root(struct store *st, uint64_t n, uint8_t out[HASH_LEN], struct cu_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->tree_lock);
+	if (n > st->frontier.size)
+		rc = cu_err_set(err, CU_EINVAL, "tree size %llu is beyond the archive's %llu",
+				(unsigned long long)n, (unsigned long long)st->frontier.size);
+	else if (n == st->frontier.size)
+		rc = mt_frontier_root(&st->frontier, out);
+	else
+		rc = ts_root(st->ts, n, out);
+	pthread_mutex_unlock(&st->tree_lock);
+	if (rc && (!err || !err->code))
+		cu_err_set(err, rc, "cannot compute the tree head at size %llu", (unsigned long long)n);
+	return rc;
+}
+
+int store_inclusion(struct store *st, uint64_t seq, uint64_t n, uint8_t out[MT_MAX_PROOF][HASH_LEN],
+		    size_t *count, struct cu_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->tree_lock);
+	if (n > ts_size(st->ts) || seq >= n)
+		rc = cu_err_set(err, CU_EINVAL, "no inclusion proof for seq %llu in tree size %llu",
+				(unsigned long long)seq, (unsigned long long)n);
+	else
+		rc = ts_inclusion(st->ts, seq, n, out, count);
+	pthread_mutex_unlock(&st->tree_lock);
+	if (rc && (!err || !err->code))
+		cu_err_set(err, rc, "cannot compute the inclusion proof");
+	return rc;
+}
+
+int store_consistency(struct store *st, uint64_t m, uint64_t n, uint8_t out[MT_MAX_PROOF][HASH_LEN],
+		      size_t *count, struct cu_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->tree_lock);
+	if (n > ts_size(st->ts) || m > n || m == 0)
+		rc = cu_err_set(err, CU_EINVAL, "no consistency proof from size %llu to %llu "
+				"(archive holds %llu)", (unsigned long long)m,
+				(unsigned long long)n, (unsigned long long)ts_size(st->ts));
+	else
+		rc = ts_consistency(st->ts, m, n, out, count);
+	pthread_mutex_unlock(&st->tree_lock);
+	if (rc && (!err || !err->code))
+		cu_err_set(err, rc, "cannot compute the consistency proof");
+	return rc;
+}
+
+int store_checkpoint(struct store *st, uint64_t n, char **note_out, struct cu_err *err)
+{
+	struct checkpoint c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.origin, sizeof(c.origin), "%s", st->origin);
+	c.size = n;
+	rc = store_root(st, n, c.root, err);
+	if (rc == 0)
+		rc = ckpt_sign(&c, st->key, note_out, err);
+	return rc;
+}

@@ -1,0 +1,45 @@
+/* verify.h - `custos verify`: recompute everything from the bytes on disk.
+ *
+ * Reads the segment files directly (it trusts no state of the store):
+ * segment headers and their links to the previous seal and chain value,
+ * every frame's checksum and decompression, every record's seq, leaf hash
+ * and chain value, the Merkle tree over all leaves, every seal's fields and
+ * Ed25519 signature, the persisted subtree hashes (tree/), and the head
+ * file's lower bound on the log. Stops at the first mismatch and names
+ * the segment, frame offset and seq, and why.
+ */
+#ifndef CUSTOS_ARCHIVER_VERIFY_H
+#define CUSTOS_ARCHIVER_VERIFY_H
+
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+
+#include "archiver/hash.h"
+#include "common/error.h"
+
+struct verify_result {
+	int intact;                  /* 1 when everything matched */
+	uint64_t segments;           /* segment files checked */
+	uint64_t sealed;             /* of which sealed */
+	uint64_t frames;             /* frames checked */
+	uint64_t records;            /* records (including stubs) checked */
+	uint64_t stubs;              /* deleted records (stubs) seen */
+	uint64_t bytes;              /* segment bytes read */
+	uint8_t root[HASH_LEN];      /* tree head over all records */
+	/* Where the first mismatch is (when !intact). */
+	char segment[256];           /* segment file name, or "" */
+	int64_t frame_offset;        /* offset of the frame in it, or -1 */
+	int64_t seq;                 /* seq concerned, or -1 */
+	char reason[512];            /* what does not match */
+};
+
+/* progress(ctx, bytes_done, bytes_total) is called now and then. */
+typedef void (*verify_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* Verifies the archive in dir. Returns 0 when the check could run (see
+ * res->intact), negative when it could not start (no archive, no key). */
+int verify_archive(const char *dir, struct verify_result *res, verify_progress_fn progress,
+		   void *ctx, struct cu_err *err) CU_MUST_CHECK;
+
+#endif
