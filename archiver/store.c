@@ -257,8 +257,13 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 		goto out;
 	}
 	fsize = (uint64_t)stt.st_size;
-	if (fsize < SEG_HEADER_LEN && last && !st->rdonly && all_zero(fd, 0, fsize)) {
-		/* Crashed while creating it: nothing was ever acknowledged here. */
+	if (fsize < SEG_HEADER_LEN && last && st->rdonly) {
+		rc = 0; /* being created (or torn): holds nothing yet */
+		goto out;
+	}
+	if (fsize < SEG_HEADER_LEN && last) {
+		/* Crashed while creating it: its header never became durable, so
+		 * nothing was ever acknowledged here. */
 		close(fd);
 		fd = -1;
 		if (unlink(path) != 0)
@@ -329,7 +334,7 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 		if (rc) {
 			/* Fsync comes after every frame, so only the last frame can be
 			 * torn: it reaches the end of the file, or zeros follow. */
-			int torn = (rc == CU_ECORRUPT || rc == CU_EINVAL) &&
+			int torn = (rc == CU_ECORRUPT || rc == CU_EINVAL) && st->size >= st->acked &&
 				   (off + SEG_FRAME_HDR_LEN + (uint64_t)fh.comp_len >= fsize ||
 				    fsize - off < SEG_FRAME_HDR_LEN || all_zero(fd, off, fsize - off));
 			if (!torn) {
@@ -511,20 +516,24 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	rc = key_load_private(path, &st->key, err);
 	if (rc)
 		goto out;
-	rc = list_segments(st, &nos, &n, err);
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = open_segment(st, nos[i], i + 1 == n, err);
-	if (rc == 0) {
-		/* Acknowledged records can only be missing if someone removed them. */
+	{
+		/* What was acknowledged: recovery never cuts below it. */
 		struct head_state head;
 		int hrc = head_read(dir, &head, err);
-		if (hrc == 0 && head.size > st->size)
-			rc = cu_err_set(err, CU_ECORRUPT, "the log holds %llu records but %llu were "
-					"acknowledged: records are missing (run `custos verify`)",
-					(unsigned long long)st->size, (unsigned long long)head.size);
-		else if (hrc != 0 && hrc != CU_ENOTFOUND)
+		if (hrc == 0)
+			st->acked = head.size;
+		else if (hrc != CU_ENOTFOUND)
 			rc = hrc;
 	}
+	if (rc == 0)
+		rc = list_segments(st, &nos, &n, err);
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = open_segment(st, nos[i], i + 1 == n, err);
+	/* Acknowledged records can only be missing if someone removed them. */
+	if (rc == 0 && st->acked > st->size)
+		rc = cu_err_set(err, CU_ECORRUPT, "the log holds %llu records but %llu were "
+				"acknowledged: records are missing (run `custos verify`)",
+				(unsigned long long)st->size, (unsigned long long)st->acked);
 	if (rc == 0 && !st->rdonly) {
 		path_join(path, sizeof(path), dir, "head");
 		st->head_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);

@@ -64,6 +64,7 @@ struct store {
 	struct idmap *ids;           /* writer: duplicate map */
 	int ids_behind;              /* writer: id map needs catch-up from its hwm */
 
+	uint64_t acked;              /* size the head file says was acknowledged */
 	int head_fd;                 /* writer: DIR/head, rewritten after each commit */
 	ZSTD_CCtx *cctx;             /* writer: compression context */
 	struct buf raw;              /* writer: frame being built (entries) */

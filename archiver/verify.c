@@ -191,6 +191,32 @@ static int check_seal(struct vstate *v, const char *name, int fd, uint64_t off,
 	return rc;
 }
 
+/* A damaged last frame is a torn tail, not tampering, when it runs to the
+ * end of the file (or only zeros follow) and the records before it already
+ * cover everything the head file says was acknowledged. */
+static int is_torn_tail(struct vstate *v, int fd, uint64_t off, uint64_t fsize,
+			const struct seg_frame_hdr *fh)
+{
+	uint8_t b[4096];
+	uint64_t pos;
+	ssize_t k, i;
+	int zeros = 1;
+
+	if (!v->have_head || v->next_seq < v->head.size)
+		return 0;
+	if (fsize - off < SEG_FRAME_HDR_LEN || off + SEG_FRAME_HDR_LEN + fh->comp_len >= fsize)
+		return 1;
+	for (pos = off; zeros && pos < fsize; pos += (uint64_t)k) {
+		k = pread(fd, b, sizeof(b), (off_t)pos);
+		if (k <= 0)
+			return 0;
+		for (i = 0; i < k; i++)
+			if (b[i])
+				zeros = 0;
+	}
+	return zeros;
+}
+
 /* Verifies one segment file; last = it is the newest. */
 static int check_segment(struct vstate *v, const char *dir, uint64_t no, int last)
 {
@@ -207,6 +233,13 @@ static int check_segment(struct vstate *v, const char *dir, uint64_t no, int las
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(v, name, -1, (int64_t)v->next_seq, "cannot open: %s", strerror(errno));
+	if (last && fstat(fd, &sb) == 0 && (uint64_t)sb.st_size < SEG_HEADER_LEN &&
+	    is_torn_tail(v, fd, 0, (uint64_t)sb.st_size, &(struct seg_frame_hdr){0})) {
+		/* Created by a writer that crashed before its header was durable. */
+		v->res->torn_bytes = (uint64_t)sb.st_size;
+		v->res->segments--;
+		goto out;
+	}
 	if (fstat(fd, &sb) != 0 || fio_pread_all(fd, hb, sizeof(hb), 0, path, NULL) != 0 ||
 	    seg_header_decode(hb, &h, NULL) != 0) {
 		rc = fail(v, name, 0, (int64_t)v->next_seq, "segment header unreadable or corrupt");
@@ -239,7 +272,15 @@ static int check_segment(struct vstate *v, const char *dir, uint64_t no, int las
 			rc = check_seal(v, name, fd, off, &h, hdr_hash, count);
 			goto out;
 		}
+		memset(&fh, 0, sizeof(fh));
 		rc = st_read_frame(path, fd, off, fsize, &fh, &v->comp, &v->raw, NULL);
+		if (rc && last && is_torn_tail(v, fd, off, fsize, &fh)) {
+			/* An interrupted write after the last acknowledged record:
+			 * nothing acknowledged is in it; the next writer cuts it. */
+			v->res->torn_bytes = fsize - off;
+			rc = 0;
+			goto out;
+		}
 		if (rc) {
 			rc = fail(v, name, (int64_t)off, (int64_t)v->next_seq, "%s",
 				  rc == CU_ECORRUPT ? "frame corrupt (bad header, checksum or compression)"
@@ -335,7 +376,9 @@ int verify_archive(const char *dir, struct verify_result *res, verify_progress_f
 		qsort(nos, n, sizeof(*nos), cmp_u64);
 	open_tree(&v, dir);
 	hrc = head_read(dir, &v.head, NULL);
-	v.have_head = hrc == 0;
+	v.have_head = hrc == 0 || hrc == CU_ENOTFOUND; /* no head: nothing acknowledged yet */
+	if (hrc == CU_ENOTFOUND)
+		memset(&v.head, 0, sizeof(v.head));
 	for (i = 0; i < n; i++) {
 		if (nos[i] != i + 1) {
 			seg_file_name(i + 1, name, sizeof(name));

@@ -27,6 +27,7 @@ struct verify_result {
 	uint64_t stubs;              /* deleted records (stubs) seen */
 	uint64_t bytes;              /* segment bytes read */
 	uint8_t root[HASH_LEN];      /* tree head over all records */
+	uint64_t torn_bytes;         /* unacknowledged torn tail after a crash (cut on next open) */
 	/* Where the first mismatch is (when !intact). */
 	char segment[256];           /* segment file name, or "" */
 	int64_t frame_offset;        /* offset of the frame in it, or -1 */

@@ -57,6 +57,7 @@ int cmd_verify(int argc, char **argv)
 		if (res.intact) {
 			json_object_set_new(o, "tree_size", json_integer((json_int_t)res.records));
 			json_object_set_new(o, "root_hash", json_string(root));
+			json_object_set_new(o, "torn_tail_bytes", json_integer((json_int_t)res.torn_bytes));
 		} else {
 			json_object_set_new(o, "error", json_pack("{s:s, s:I, s:I, s:s}",
 				"segment", res.segment, "frame_offset", (json_int_t)res.frame_offset,
@@ -73,6 +74,10 @@ int cmd_verify(int argc, char **argv)
 		       (unsigned long long)res.records, (unsigned long long)res.stubs,
 		       (unsigned long long)res.segments, (unsigned long long)res.sealed,
 		       (unsigned long long)res.frames, (unsigned long long)res.records, root);
+		if (res.torn_bytes)
+			printf("note: a torn tail of %llu bytes from an interrupted, unacknowledged write "
+			       "follows; it is cut when the archive is next opened for writing\n",
+			       (unsigned long long)res.torn_bytes);
 	} else {
 		printf("NOT INTACT: %s", res.segment[0] ? res.segment : "archive");
 		if (res.frame_offset >= 0)

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{"verify", cmd_verify, "recompute and check everything on disk"},
 	{"verify-proof", cmd_verify_proof, "check a proof file offline"},
 	{"stats", cmd_stats, "counts and sizes"},
+	{"log", cmd_log, "records in seq order as JSON Lines"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,105 @@
+# verify catches any single changed byte, truncation, removed and
+# reordered frames, and swapped segments, and names where.
+. "$(dirname "$0")/lib.sh"
+tool="python3 $(dirname "$0")/seg_tool.py"
+
+"$CUSTOS" init -d a >/dev/null
+set_config a segment_max_bytes 30000
+gen 4000 11 > m.jsonl
+"$CUSTOS" ingest -d a --batch 100 m.jsonl >/dev/null
+expect_exit 0 "$CUSTOS" verify -d a
+segs=(a/segments/*.cseg)
+[ ${#segs[@]} -ge 4 ] || fail "expected several segments, got ${#segs[@]}"
+cp -a a pristine
+
+# 1. Single byte flips at 240 random positions over all segment bytes;
+#    each must fail and name the segment (and a frame at or before the byte).
+python3 - "${segs[@]}" > flips.txt <<'PY'
+import os, random, sys
+random.seed(1234)
+files = sys.argv[1:]
+sizes = [os.path.getsize(f) for f in files]
+total = sum(sizes)
+for _ in range(240):
+    x = random.randrange(total)
+    for f, s in zip(files, sizes):
+        if x < s:
+            print(f, x)
+            break
+        x -= s
+PY
+n=0
+while read -r f off; do
+	$tool flip "$f" "$off"
+	set +e
+	res=$("$CUSTOS" verify -d a --json)
+	rc=$?
+	set -e
+	$tool flip "$f" "$off" # restore
+	[ $rc -eq 1 ] || fail "flip at $f:$off not detected (exit $rc): $res"
+	seg=$(echo "$res" | json_get - 'j["error"]["segment"]')
+	fo=$(echo "$res" | json_get - 'j["error"]["frame_offset"]')
+	[ "$seg" = "$(basename "$f")" ] || fail "flip at $f:$off reported in '$seg'"
+	[ "$fo" -le "$off" ] || fail "flip at $f:$off reported at frame offset $fo"
+	n=$((n + 1))
+done < flips.txt
+assert_eq "$n" 240 "flips tested"
+expect_exit 0 "$CUSTOS" verify -d a
+
+# 2. Truncation of a sealed segment and of the active one.
+cp "${segs[1]}" keep
+truncate -s -100 "${segs[1]}"
+expect_exit 1 "$CUSTOS" verify -d a
+echo "$out" | grep -q "$(basename "${segs[1]}")" || fail "truncation located: $out"
+cp keep "${segs[1]}"
+last=${segs[-1]}
+cp "$last" keep
+lastoff=$($tool frames "$last" | tail -1 | cut -d' ' -f1)
+truncate -s "$lastoff" "$last" # a whole acknowledged frame gone
+expect_exit 1 "$CUSTOS" verify -d a
+echo "$out" | grep -q "acknowledged" || fail "removed tail frame detected: $out"
+expect_exit 1 "$CUSTOS" show -d a 0 # and the store refuses to open over it
+cp keep "$last"
+expect_exit 0 "$CUSTOS" verify -d a
+
+# 3. A frame removed from the middle, and two frames swapped.
+cp "${segs[0]}" keep
+$tool remove "${segs[0]}" 1
+expect_exit 1 "$CUSTOS" verify -d a
+echo "$out" | grep -q "frames missing or reordered" || fail "removed frame: $out"
+cp keep "${segs[0]}"
+$tool swap "${segs[0]}" 0 2
+expect_exit 1 "$CUSTOS" verify -d a
+echo "$out" | grep -q "seg-00000001.cseg, frame at offset 120" || fail "swapped frames: $out"
+cp keep "${segs[0]}"
+
+# 4. A segment swapped for another: same archive, other position; and a
+#    segment from another archive in its place.
+cp "${segs[2]}" keep
+cp "${segs[1]}" "${segs[2]}"
+expect_exit 1 "$CUSTOS" verify -d a
+echo "$out" | grep -q "$(basename "${segs[2]}")" || fail "swapped segment located: $out"
+cp keep "${segs[2]}"
+"$CUSTOS" init -d other >/dev/null
+set_config other segment_max_bytes 30000
+"$CUSTOS" ingest -d other --batch 100 m.jsonl >/dev/null
+cp other/segments/seg-00000002.cseg "${segs[1]}"
+expect_exit 1 "$CUSTOS" verify -d a
+echo "$out" | grep -q "seg-00000002.cseg" || fail "foreign segment located: $out"
+cp pristine/segments/seg-00000002.cseg "${segs[1]}"
+rm "${segs[1]}"
+expect_exit 1 "$CUSTOS" verify -d a
+echo "$out" | grep -q "missing" || fail "missing segment: $out"
+cp pristine/segments/seg-00000002.cseg "${segs[1]}"
+
+# 5. The derived tree files are checked too.
+lvl=a/tree/level-08
+[ -s $lvl ] || fail "level-08 exists"
+$tool flip $lvl 5
+expect_exit 1 "$CUSTOS" verify -d a
+echo "$out" | grep -q "level-08" || fail "tree file corruption: $out"
+$tool flip $lvl 5
+
+expect_exit 0 "$CUSTOS" verify -d a
+cmp <(cd a/segments && sha256sum *) <(cd pristine/segments && sha256sum *) || fail "restored"
+echo ok
