@@ -424,6 +424,37 @@ out:
 	return rc;
 }
 
+/* Lists the members outside the document format in res->unverified. */
+static void note_unverified(json_t *doc, enum pj_kind kind, struct pj_result *res)
+{
+	static const char *const inc[] = {"seq", "leaf_hash", "leaf_data", "deleted", "tree_size",
+					  "root_hash", "inclusion", "checkpoint", NULL};
+	static const char *const cons[] = {"first_size", "first_root", "second_size",
+					   "second_root", "consistency", "checkpoint", NULL};
+	const char *const *known = kind == PJ_INCLUSION ? inc : cons;
+	size_t used = 0, i;
+	const char *key;
+	json_t *v;
+
+	res->unverified[0] = '\0';
+	json_object_foreach(doc, key, v) {
+		int n;
+
+		for (i = 0; known[i] && strcmp(known[i], key) != 0; i++)
+			;
+		if (known[i])
+			continue;
+		n = snprintf(res->unverified + used, sizeof(res->unverified) - used, "%s%s",
+			     used ? "," : "", key);
+		if (n < 0 || (size_t)n >= sizeof(res->unverified) - used) {
+			/* Truncated: end with "..." so no name looks complete. */
+			memcpy(res->unverified + sizeof(res->unverified) - 4, "...", 4);
+			return;
+		}
+		used += (size_t)n;
+	}
+}
+
 int pj_verify_ex(const char *json_text, size_t len, EVP_PKEY *pub, struct pj_result *res,
 		 struct cu_err *err)
 {
@@ -462,6 +493,8 @@ int pj_verify_ex(const char *json_text, size_t len, EVP_PKEY *pub, struct pj_res
 				"proof document has both \"inclusion\" and \"consistency\"");
 		goto out;
 	}
+	if (has_inc || has_cons)
+		note_unverified(doc, has_inc ? PJ_INCLUSION : PJ_CONSISTENCY, res);
 	if (has_inc)
 		rc = verify_inclusion_doc(doc, pub, res, err);
 	else if (has_cons)

@@ -82,6 +82,9 @@ struct pj_result {
 	uint64_t tree_size;    /* inclusion: tree_size; consistency: second_size */
 	int has_checkpoint;    /* 1 if a checkpoint was present (and verified) */
 	char origin[256];      /* the checkpoint's origin, "" without one */
+	char unverified[256];  /* members outside the format (e.g. a decoded
+				* "record" for people), comma-separated, "" if
+				* none: the proof covers none of them */
 };
 
 /* Checks a proof document completely and offline against the archive's
@@ -99,7 +102,8 @@ struct pj_result {
  * root does not equal root_hash"; the code is CU_ECRYPTO for a check that
  * failed, CU_EINVAL for a malformed document, CU_ETOOBIG over PJ_MAX_DOC
  * or MT_MAX_PROOF hashes. Members not listed above are ignored and
- * verify nothing. res may be NULL. */
+ * verify nothing; their names are reported in res->unverified so that a
+ * reader is told. res may be NULL. */
 int pj_verify_ex(const char *json_text, size_t len, EVP_PKEY *pub, struct pj_result *res,
 		 struct cu_err *err) CU_MUST_CHECK;
 int pj_verify(const char *json_text, size_t len, EVP_PKEY *pub, struct cu_err *err) CU_MUST_CHECK;

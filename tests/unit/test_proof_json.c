@@ -492,9 +492,27 @@ static void test_inclusion_tamper(void **state)
 	/* The untampered document still verifies (the helpers are honest). */
 	doc = inclusion_doc(&f->a, 5, 8, f->key, 0);
 	assert_int_equal(verify_doc(doc, f->key, NULL, msg, sizeof(msg)), 0);
-	/* Unknown members are ignored (and verify nothing). */
-	json_object_set_new(doc, "comment", json_string("anything"));
-	assert_int_equal(verify_doc(doc, f->key, NULL, msg, sizeof(msg)), 0);
+	{
+		struct pj_result res;
+
+		assert_int_equal(verify_doc(doc, f->key, &res, msg, sizeof(msg)), 0);
+		assert_string_equal(res.unverified, "");
+		/* Unknown members are ignored (they verify nothing) and named. */
+		json_object_set_new(doc, "record", json_string("anything"));
+		json_object_set_new(doc, "comment", json_string("anything"));
+		assert_int_equal(verify_doc(doc, f->key, &res, msg, sizeof(msg)), 0);
+		assert_string_equal(res.unverified, "record,comment");
+		/* Many long names: truncated visibly. */
+		for (i = 0; i < 20; i++) {
+			char name[40];
+
+			snprintf(name, sizeof(name), "a_rather_long_member_name_%02d", i);
+			json_object_set_new(doc, name, json_null());
+		}
+		assert_int_equal(verify_doc(doc, f->key, &res, msg, sizeof(msg)), 0);
+		assert_int_equal(strlen(res.unverified), sizeof(res.unverified) - 1);
+		assert_string_equal(res.unverified + sizeof(res.unverified) - 4, "...");
+	}
 	json_decref(doc);
 }
 
