@@ -41,7 +41,10 @@ int mt_verify_inclusion(const uint8_t leaf[HASH_LEN], uint64_t index, uint64_t n
 			const uint8_t root[HASH_LEN]) CU_MUST_CHECK;
 
 /* RFC 9162 section 2.1.4.2: 0 if the tree of size n with root2 extends the
- * tree of size m with root1. */
+ * tree of size m with root1; CU_ECRYPTO if not, CU_EINVAL if malformed
+ * (m > n, or the proof has the wrong number of hashes). Outside the RFC's
+ * 0 < m < n: m == n needs an empty proof and root1 == root2; m == 0 needs an
+ * empty proof and root1 == the empty tree's hash. */
 int mt_verify_consistency(uint64_t m, uint64_t n, const uint8_t root1[HASH_LEN],
 			  const uint8_t root2[HASH_LEN], const uint8_t (*proof)[HASH_LEN],
 			  size_t count) CU_MUST_CHECK;
@@ -56,7 +59,9 @@ struct mt_frontier {
 
 void mt_frontier_init(struct mt_frontier *fr);
 /* Appends a leaf hash. on_complete, if not NULL, is called for the leaf
- * (level 0) and for every complete aligned subtree the append completes. */
+ * (level 0) and for every complete aligned subtree the append completes,
+ * lowest level first. On error fr is unchanged, but calls already made
+ * stand: act on them only once this returns 0. */
 int mt_frontier_append(struct mt_frontier *fr, const uint8_t leaf[HASH_LEN],
 		       void (*on_complete)(void *ctx, uint64_t start, unsigned level,
 					   const uint8_t hash[HASH_LEN]),
