@@ -33,11 +33,18 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB := $(BUILD)/libcustos.a
 
-.PHONY: all deps test unit integration bench clean fuzz
+.PHONY: all deps run test unit integration bench clean fuzz
 all: $(BIN)
 
 deps:
 	bash scripts/deps.sh
+
+# Installs, builds, creates ./data on first use and starts the archive on
+# its embedded default (127.0.0.1:8080).
+run: deps
+	$(MAKE) all
+	@[ -f data/custos.json ] || ./custos init -d data
+	./custos serve -d data
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

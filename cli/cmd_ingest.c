@@ -6,8 +6,13 @@
  * fsync). A bad line rejects its whole batch and stops the command; earlier
  * batches are durable. Re-running after fixing the line is safe: messages
  * already archived are recognised by (platform, source, id) and skipped.
+ *
+ * Parsing (JSON) and committing (hashing, compression, fsync) overlap: a
+ * parser thread fills batches while the main thread commits the previous
+ * one, through a ring of NSLOTS batches.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +24,7 @@
 
 #define DEFAULT_BATCH 4096
 #define MAX_BATCH 100000
+#define NSLOTS 3
 
 struct ingest_totals {
 	unsigned long long accepted, duplicates, lines;
@@ -34,6 +40,94 @@ static int is_blank(const char *s, size_t n)
 		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
 			return 0;
 	return 1;
+}
+
+/* One batch on its way from the parser to the committer. */
+struct slot {
+	struct env_msg *msgs;        /* parsed envelopes (batch capacity) */
+	size_t n;                    /* how many are filled */
+	int state;                   /* SLOT_FREE, SLOT_READY */
+	int last;                    /* 1: no batch follows (end of input or error) */
+	int error;                   /* 1: the batch was rejected; msg says why */
+	char msg[700];               /* the error, ready to print */
+};
+
+enum { SLOT_FREE = 0, SLOT_READY = 1 };
+
+/* State shared by the parser thread and the committer. */
+struct pipeline {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct slot slots[NSLOTS];
+	size_t batch;                /* batch capacity */
+	struct line_reader *lr;      /* input */
+	const char *file;            /* its name for messages */
+	const char *source;          /* ingest source */
+	int stop;                    /* committer failed: parser should stop */
+	unsigned long long lines;    /* non-blank lines parsed so far */
+};
+
+static void slot_publish(struct pipeline *p, struct slot *s)
+{
+	pthread_mutex_lock(&p->mu);
+	s->state = SLOT_READY;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* The parser thread: fills slots in ring order until end of input, a bad
+ * line, or the committer says stop. */
+static void *parse_thread(void *arg)
+{
+	struct pipeline *p = arg;
+	struct cu_err err;
+	const char *line;
+	size_t len, k = 0;
+	int r, stop;
+
+	for (;;) {
+		struct slot *s = &p->slots[k];
+		pthread_mutex_lock(&p->mu);
+		while (s->state != SLOT_FREE && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		stop = p->stop;
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			return NULL;
+		s->n = 0;
+		s->last = s->error = 0;
+		while (s->n < p->batch) {
+			r = lines_next(p->lr, &line, &len);
+			if (r == 0) {
+				s->last = 1;
+				break;
+			}
+			if (r < 0) {
+				snprintf(s->msg, sizeof(s->msg), "%s: line %llu: %s", p->file, p->lr->lineno,
+					 r == -1 ? "read error" : "longer than the 1 MiB cap on one envelope");
+				s->last = s->error = 1;
+				break;
+			}
+			if (is_blank(line, len))
+				continue;
+			p->lines++;
+			cu_err_clear(&err);
+			if (env_parse(line, len, p->source, NULL, &s->msgs[s->n], &err) != 0) {
+				snprintf(s->msg, sizeof(s->msg), "%s: line %llu: %s", p->file, p->lr->lineno,
+					 err.msg);
+				s->last = s->error = 1;
+				break;
+			}
+			s->n++;
+		}
+		if (s->error)
+			while (s->n > 0)
+				env_release(&s->msgs[--s->n]);
+		slot_publish(p, s);
+		if (s->last)
+			return NULL;
+		k = (k + 1) % NSLOTS;
+	}
 }
 
 static int commit_batch(struct store *st, struct env_msg *msgs, struct store_input *in, size_t n,
@@ -71,20 +165,22 @@ int cmd_ingest(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL, *source = "generic", *file, *line;
+	const char *dir = NULL, *source = "generic", *file;
 	struct ingest_totals t = {0};
-	struct env_msg *msgs = NULL;
+	struct pipeline p;
 	struct store_input *in = NULL;
 	struct store *st = NULL;
 	struct line_reader lr = {0};
 	struct cu_err err;
-	unsigned long batch = DEFAULT_BATCH, nb = 0;
+	unsigned long batch = DEFAULT_BATCH;
+	pthread_t parser;
+	int started = 0, failed = 0, check = 0, json = 0, c, rc = EXIT_FAIL;
+	size_t k = 0, i;
 	FILE *f = NULL;
-	size_t len;
 	char *end;
-	int check = 0, json = 0, c, rc = EXIT_FAIL, r;
 
 	cu_err_clear(&err);
+	memset(&p, 0, sizeof(p));
 	while ((c = getopt_long(argc, argv, "d:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
@@ -115,9 +211,17 @@ int cmd_ingest(int argc, char **argv)
 		perror(file);
 		return EXIT_FAIL;
 	}
-	msgs = calloc(batch, sizeof(*msgs));
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	p.batch = batch;
+	p.lr = &lr;
+	p.file = file;
+	p.source = source;
 	in = calloc(batch, sizeof(*in));
-	if (!msgs || !in || lines_init(&lr, f, ENV_MAX_BYTES) != 0) {
+	for (i = 0; i < NSLOTS; i++)
+		if (!(p.slots[i].msgs = calloc(batch, sizeof(struct env_msg))))
+			in = NULL;
+	if (!in || lines_init(&lr, f, ENV_MAX_BYTES) != 0) {
 		fprintf(stderr, "custos ingest: out of memory\n");
 		goto out;
 	}
@@ -125,59 +229,54 @@ int cmd_ingest(int argc, char **argv)
 		rc = cli_fail("ingest", &err);
 		goto out;
 	}
-	for (;;) {
-		r = lines_next(&lr, &line, &len);
-		if (r == -1) {
-			fprintf(stderr, "custos ingest: %s: read error\n", file);
-			goto fail_batch;
-		}
-		if (r == -2) {
-			fprintf(stderr, "custos ingest: %s: line %llu: longer than %u bytes\n", file,
-				lr.lineno, ENV_MAX_BYTES);
-			goto fail_batch;
-		}
-		if (r == 1 && is_blank(line, len))
-			continue;
-		if (r == 1) {
-			t.lines++;
-			if (env_parse(line, len, source, NULL, &msgs[nb], &err) != 0) {
-				fprintf(stderr, "custos ingest: %s: line %llu: %s\n", file, lr.lineno, err.msg);
-				goto fail_batch;
-			}
-			nb++;
-		}
-		if (nb == batch || (r == 0 && nb > 0)) {
-			if (commit_batch(st, msgs, in, nb, &t, &err) != 0) {
-				nb = 0;
-				rc = cli_fail("ingest", &err);
-				goto summary;
-			}
-			nb = 0;
-			cli_progress("ingest", t.lines, 0);
-		}
-		if (r == 0)
-			break;
+	if (pthread_create(&parser, NULL, parse_thread, &p) != 0) {
+		fprintf(stderr, "custos ingest: cannot start the parser thread\n");
+		goto out;
 	}
-	rc = EXIT_OK;
-	goto summary;
-fail_batch:
-	while (nb > 0)
-		env_release(&msgs[--nb]);
-	if (!check && t.lines > 1)
+	started = 1;
+	for (;;) {
+		struct slot *s = &p.slots[k];
+		int last;
+		pthread_mutex_lock(&p.mu);
+		while (s->state != SLOT_READY)
+			pthread_cond_wait(&p.cv, &p.mu);
+		pthread_mutex_unlock(&p.mu);
+		last = s->last;
+		if (s->error) {
+			fprintf(stderr, "custos ingest: %s\n", s->msg);
+			failed = 1;
+		} else if (s->n && commit_batch(st, s->msgs, in, s->n, &t, &err) != 0) {
+			cli_fail("ingest", &err);
+			failed = 2;
+			last = 1;
+		}
+		s->n = 0;
+		pthread_mutex_lock(&p.mu);
+		s->state = SLOT_FREE;
+		if (last)
+			p.stop = 1;
+		pthread_cond_broadcast(&p.cv);
+		pthread_mutex_unlock(&p.mu);
+		cli_progress("ingest", t.accepted + t.duplicates, 0);
+		if (last)
+			break;
+		k = (k + 1) % NSLOTS;
+	}
+	cli_progress_done();
+	if (failed == 1 && !check)
 		fprintf(stderr, "custos ingest: nothing of the rejected batch was written; %llu messages "
 			"from earlier batches are archived (re-running skips them as duplicates)\n",
 			t.accepted + t.duplicates);
-summary:
-	cli_progress_done();
+	rc = failed ? EXIT_FAIL : EXIT_OK;
 	if (json) {
 		printf("{\"accepted\": %llu, \"duplicates\": %llu, \"lines\": %llu, \"ok\": %s",
-		       t.accepted, t.duplicates, t.lines, rc == EXIT_OK ? "true" : "false");
+		       t.accepted, t.duplicates, p.lines, rc == EXIT_OK ? "true" : "false");
 		if (t.any)
 			printf(", \"first_seq\": %llu, \"last_seq\": %llu", t.first_seq, t.last_seq);
 		printf("}\n");
 	} else if (check) {
 		if (rc == EXIT_OK)
-			printf("%llu envelopes valid\n", t.lines);
+			printf("%llu envelopes valid\n", p.lines);
 	} else {
 		printf("archived %llu messages, %llu duplicates skipped", t.accepted, t.duplicates);
 		if (t.any)
@@ -185,10 +284,18 @@ summary:
 		printf("\n");
 	}
 out:
+	if (started)
+		pthread_join(parser, NULL);
+	for (i = 0; i < NSLOTS; i++) {
+		while (p.slots[i].msgs && p.slots[i].n > 0)
+			env_release(&p.slots[i].msgs[--p.slots[i].n]);
+		free(p.slots[i].msgs);
+	}
 	lines_release(&lr);
 	store_close(st);
-	free(msgs);
 	free(in);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv);
 	if (f && f != stdin)
 		fclose(f);
 	return rc;
