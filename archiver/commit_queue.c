@@ -18,6 +18,7 @@ struct commit_queue {
 	struct cq_item *tail;
 	size_t pending;             /* records in the FIFO */
 	int closing;                /* 1: no new submissions; committer drains and exits */
+	int joined;                 /* 1: the committer thread was joined */
 	struct cq_stats stats;      /* counters, read under mu */
 	pthread_t thread;           /* the committer */
 	struct store_input *merged; /* committer only: scratch array for a merged commit */
@@ -189,15 +190,23 @@ int cq_new(const struct cq_config *cfg, struct commit_queue **out, struct cu_err
 	return 0;
 }
 
-void cq_free(struct commit_queue *q)
+void cq_close(struct commit_queue *q)
 {
-	if (!q)
+	if (!q || q->joined)
 		return;
 	pthread_mutex_lock(&q->mu);
 	q->closing = 1;
 	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->mu);
 	pthread_join(q->thread, NULL); /* drains the FIFO before exiting */
+	q->joined = 1;
+}
+
+void cq_free(struct commit_queue *q)
+{
+	if (!q)
+		return;
+	cq_close(q);
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->mu);
 	free(q->merged);

@@ -80,8 +80,12 @@ struct commit_queue;
 /* Starts the committer thread. */
 int cq_new(const struct cq_config *cfg, struct commit_queue **out, struct cu_err *err) CU_MUST_CHECK;
 
-/* Stops taking new submissions, commits everything already submitted,
- * answers it, joins the committer thread and frees the queue. */
+/* Stops taking new submissions (cq_submit_async then fails with
+ * CU_ESTATE), commits everything already submitted, answers it and joins
+ * the committer thread. The queue stays valid until cq_free. */
+void cq_close(struct commit_queue *q);
+
+/* cq_close if not done yet, then frees the queue. */
 void cq_free(struct commit_queue *q);
 
 /* Queues item; item->done is called later. Fails without calling done:

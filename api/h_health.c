@@ -1,0 +1,31 @@
+/* h_health.c - GET /healthz (no token) and GET /metrics. */
+#include "api/internal.h"
+
+int h_healthz(struct api_req *r)
+{
+	struct api_server *srv = r->srv;
+	json_t *j;
+
+	if (atomic_load(&srv->commit_failing)) {
+		/* The last commit failed (disk full, failed fsync): ingest is
+		 * answered 503 until a commit succeeds again. */
+		j = json_pack("{s:s, s:s}", "status", "degraded", "reason",
+			      "the last commit to the archive failed");
+		api_reply_json(r, 503, j);
+		return 0;
+	}
+	j = json_pack("{s:s, s:I}", "status", "ok", "records", (json_int_t)store_size(srv->st));
+	api_reply_json(r, 200, j);
+	return 0;
+}
+
+int h_metrics(struct api_req *r)
+{
+	if (api_metrics_render(r->srv, &r->out) != 0) {
+		api_reply_error(r, 500, "internal", "metrics could not be rendered");
+		return 0;
+	}
+	r->status = 200;
+	r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+	return 0;
+}

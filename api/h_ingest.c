@@ -1,0 +1,241 @@
+/* h_ingest.c - POST /v1/ingest: a JSON array or JSON Lines of generic
+ * envelopes (archiver/envelope.h), archived as the token's source and
+ * answered only when durable (docs/API.md "Ingest").
+ *
+ * A request is all or nothing: one malformed envelope refuses the whole
+ * request (400, naming it) and nothing of it is stored. Each envelope's
+ * payload is its exact bytes in the request: for an array, the element's
+ * bytes as found by jansson (JSON_DISABLE_EOF_CHECK reports how far one
+ * value reached), for JSON Lines, the line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "archiver/envelope.h"
+
+/* What the request holds while its records are committed. */
+struct ingest_ctx {
+	struct env_msg *msgs;       /* parsed envelopes (own the field strings) */
+	struct store_input *in;     /* copies of msgs[i].in, contiguous for the queue */
+	size_t n;                   /* envelopes parsed */
+	size_t cap;                 /* elements allocated in msgs and in */
+	char auth[256];             /* JSON: how the source authenticated */
+};
+
+static void ingest_ctx_free(void *p)
+{
+	struct ingest_ctx *c = p;
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++)
+		env_release(&c->msgs[i]);
+	free(c->msgs);
+	free(c->in);
+	free(c);
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Parses one envelope of len bytes as element number idx (0-based). */
+static int add_one(struct api_req *r, struct ingest_ctx *c, const char *text, size_t len, size_t idx)
+{
+	struct cu_err err;
+	int rc;
+
+	if (c->n >= r->lim.max_records_per_request) {
+		api_reply_error(r, 413, "too_many_records", "more than %zu envelopes in one request",
+				r->lim.max_records_per_request);
+		return CU_ETOOBIG;
+	}
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? 2 * c->cap : 64;
+		struct env_msg *m = realloc(c->msgs, ncap * sizeof(*m));
+
+		if (!m) {
+			api_reply_error(r, 503, "no_memory", "out of memory");
+			return CU_ENOMEM;
+		}
+		c->msgs = m;
+		c->cap = ncap;
+	}
+	cu_err_clear(&err);
+	rc = env_parse(text, len, r->who.source, c->auth, &c->msgs[c->n], &err);
+	if (rc) {
+		api_reply_error(r, rc == CU_ETOOBIG ? 413 : 400, rc == CU_ETOOBIG ? "envelope_too_large" : "bad_envelope",
+				"envelope %zu: %s", idx + 1, err.msg);
+		return rc;
+	}
+	c->n++;
+	return 0;
+}
+
+/* A JSON array: each element's exact bytes go to env_parse. */
+static int parse_array(struct api_req *r, struct ingest_ctx *c, const char *p, const char *end)
+{
+	json_error_t jerr;
+	json_t *j;
+	size_t idx = 0;
+	int rc;
+
+	p++; /* '[' */
+	while (p < end && is_ws(*p))
+		p++;
+	if (p < end && *p == ']')
+		goto tail;
+	for (;;) {
+		j = json_loadb(p, (size_t)(end - p), JSON_DISABLE_EOF_CHECK, &jerr);
+		if (!j) {
+			api_reply_error(r, 400, "bad_json", "envelope %zu: invalid JSON: %s", idx + 1, jerr.text);
+			return CU_EINVAL;
+		}
+		json_decref(j);
+		if (jerr.position <= 0 || (size_t)jerr.position > (size_t)(end - p)) {
+			api_reply_error(r, 400, "bad_json", "envelope %zu: invalid JSON", idx + 1);
+			return CU_EINVAL;
+		}
+		rc = add_one(r, c, p, (size_t)jerr.position, idx);
+		if (rc)
+			return rc;
+		idx++;
+		p += jerr.position;
+		while (p < end && is_ws(*p))
+			p++;
+		if (p < end && *p == ',') {
+			p++;
+			while (p < end && is_ws(*p))
+				p++;
+			continue;
+		}
+		if (p < end && *p == ']')
+			break;
+		api_reply_error(r, 400, "bad_json", "after envelope %zu: expected ',' or ']'", idx);
+		return CU_EINVAL;
+	}
+tail:
+	p++;
+	while (p < end && is_ws(*p))
+		p++;
+	if (p != end) {
+		api_reply_error(r, 400, "bad_json", "unexpected data after the array");
+		return CU_EINVAL;
+	}
+	return 0;
+}
+
+/* JSON Lines: one envelope per line, blank lines ignored. */
+static int parse_lines(struct api_req *r, struct ingest_ctx *c, const char *p, const char *end)
+{
+	size_t idx = 0;
+	int rc;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *s = p, *e = le;
+
+		while (s < e && is_ws(*s))
+			s++;
+		while (e > s && is_ws(e[-1]))
+			e--;
+		if (e > s) {
+			rc = add_one(r, c, s, (size_t)(e - s), idx);
+			if (rc)
+				return rc;
+			idx++;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+static int ingest_done(struct api_req *r)
+{
+	struct ingest_ctx *c = r->hctx;
+	size_t i, accepted = 0, dups = 0;
+	uint64_t first = 0, last = 0;
+	json_t *j;
+
+	if (r->commit_rc) {
+		atomic_fetch_add(&r->srv->metrics.ingest_rejected, c->n);
+		api_reply_cu(r, r->commit_rc, r->commit_err.msg);
+		return 0;
+	}
+	for (i = 0; i < c->n; i++) {
+		if (c->in[i].duplicate) {
+			dups++;
+			continue;
+		}
+		if (!accepted)
+			first = c->in[i].seq;
+		last = c->in[i].seq;
+		accepted++;
+	}
+	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
+	atomic_fetch_add(&r->srv->metrics.ingest_accepted, accepted);
+	atomic_fetch_add(&r->srv->metrics.ingest_duplicates, dups);
+	j = json_pack("{s:I, s:I}", "accepted", (json_int_t)accepted, "duplicates", (json_int_t)dups);
+	if (j) {
+		json_object_set_new(j, "first_seq", accepted ? json_integer((json_int_t)first) : json_null());
+		json_object_set_new(j, "last_seq", accepted ? json_integer((json_int_t)last) : json_null());
+	}
+	r->results = (long long)c->n;
+	api_reply_json(r, 200, j);
+	return 0;
+}
+
+int h_ingest(struct api_req *r)
+{
+	struct ingest_ctx *c;
+	const char *p = (const char *)r->body.data, *end = p + r->body.len;
+	size_t i;
+	int rc;
+
+	if (!r->who.source[0]) {
+		api_reply_error(r, 403, "forbidden", "this token has no ingest source");
+		return 0;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		api_reply_error(r, 503, "no_memory", "out of memory");
+		return 0;
+	}
+	r->hctx = c;
+	r->hctx_free = ingest_ctx_free;
+	snprintf(c->auth, sizeof(c->auth), "{\"method\":\"bearer\",\"token\":\"%s\"}", r->who.name);
+	while (p && p < end && is_ws(*p))
+		p++;
+	if (!p || p == end) {
+		api_reply_error(r, 400, "bad_request", "the body is empty: send a JSON array or JSON Lines of envelopes");
+		return 0;
+	}
+	if (*p == '[')
+		rc = parse_array(r, c, p, end);
+	else
+		rc = parse_lines(r, c, p, end);
+	if (rc) {
+		size_t k;
+
+		atomic_fetch_add(&r->srv->metrics.ingest_rejected, c->n);
+		for (k = 0; k < c->n; k++)
+			env_release(&c->msgs[k]);
+		c->n = 0;
+		return 0;
+	}
+	if (c->n == 0) {
+		r->hctx = c;
+		return ingest_done(r);
+	}
+	c->in = malloc(c->n * sizeof(*c->in));
+	if (!c->in) {
+		api_reply_error(r, 503, "no_memory", "out of memory");
+		return 0;
+	}
+	for (i = 0; i < c->n; i++)
+		c->in[i] = c->msgs[i].in;
+	return api_commit_async(r, c->in, c->n, ingest_done);
+}

@@ -1,0 +1,233 @@
+/* internal.h - what the server core, the routing table and the handlers
+ * share inside api/. Nothing outside api/ includes this.
+ *
+ * A request goes through these states (server.c):
+ *   READING   headers seen, route matched, caller authenticated and
+ *             authorised; the body (if any) is collected up to the cap;
+ *   handler   runs once the body is complete; it either sets the reply
+ *             (status + body) or starts a commit (api_commit_async), which
+ *             suspends the connection until the commit queue answers;
+ *   WAIT_COMMIT the handler's continuation runs when the records are
+ *             durable (or failed) and sets the reply;
+ *   WAIT_AUDIT for a person (officer, auditor, admin) an audit record
+ *             naming the request and its outcome is committed before the
+ *             reply is sent; if it cannot be made durable the reply
+ *             becomes 503 and nothing is shown;
+ *   SENT      the reply is queued to libmicrohttpd.
+ */
+#ifndef CUSTOS_API_INTERNAL_H
+#define CUSTOS_API_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "api/tokens.h"
+#include "archiver/commit_queue.h"
+#include "archiver/store.h"
+#include "common/buf.h"
+#include "common/error.h"
+
+#define API_ASYNC 1            /* handler return: a commit was started */
+#define API_MAX_PARAMS 2       /* path parameters in one pattern */
+#define API_MAX_ROUTES 32      /* size of the metric tables */
+#define API_PATH_MAX 4096      /* cap on a request path we keep */
+#define API_OUT_MAX (256u << 20) /* cap on one response body */
+
+struct api_req;
+
+/* Returns 0 when r's reply is set, API_ASYNC when a commit was started.
+ * Handlers never return errors: they turn them into replies. */
+typedef int (*api_handler_fn)(struct api_req *r);
+
+struct api_route {
+	const char *method;         /* "GET", "POST", "DELETE" */
+	const char *pattern;        /* "/v1/records/{seq}"; {x*} may span '/' */
+	api_handler_fn fn;
+	unsigned roles;             /* ROLE_* bits allowed; 0: no token needed */
+	const char *name;           /* short label for metrics and audit */
+	int takes_body;             /* 1: the request body is read and kept */
+};
+
+extern const struct api_route api_routes[];
+extern const size_t api_nroutes;
+
+/* Result of matching a request line against the table. */
+struct api_match {
+	const struct api_route *route; /* the route, or NULL */
+	char *params[API_MAX_PARAMS];  /* malloc'd captures, in pattern order */
+	char allow[64];                /* for 405: the methods the path takes */
+};
+
+/* 0 and m->route set; CU_ENOTFOUND (404) when no pattern matches the path;
+ * CU_ESTATE (405) when patterns match the path but not the method. */
+int api_route_match(const char *method, const char *path, struct api_match *m);
+void api_match_release(struct api_match *m);
+
+/* Counters for /metrics (metrics.c). All atomic: updated from every
+ * request thread without a lock. */
+#define API_NSTATUS 16
+#define API_NBUCKETS 14
+struct api_metrics {
+	/* [route index or api_nroutes for "no route"][status slot] */
+	_Atomic uint64_t requests[API_MAX_ROUTES + 1][API_NSTATUS];
+	/* request duration histogram per route, cumulative at render time */
+	_Atomic uint64_t dur_bucket[API_MAX_ROUTES + 1][API_NBUCKETS + 1];
+	_Atomic uint64_t dur_sum_us[API_MAX_ROUTES + 1];
+	_Atomic uint64_t ingest_requests;    /* ingest requests answered 200 */
+	_Atomic uint64_t ingest_accepted;    /* records newly archived */
+	_Atomic uint64_t ingest_duplicates;  /* records already archived */
+	_Atomic uint64_t ingest_rejected;    /* records in refused requests */
+	_Atomic uint64_t audit_records;      /* audit records made durable */
+	_Atomic uint64_t audit_failures;     /* requests refused because audit failed */
+	_Atomic uint64_t auth_failures;      /* missing or unknown tokens */
+	_Atomic int64_t inflight;            /* requests between start and completion */
+};
+
+void api_metrics_count(struct api_metrics *m, size_t route_idx, unsigned status, uint64_t dur_ns);
+/* Renders the Prometheus text exposition format into out. */
+int api_metrics_render(struct api_server *srv, struct buf *out) CU_MUST_CHECK;
+
+/* A verification job (h_verify.c). */
+struct api_verify_job {
+	pthread_mutex_t mu;          /* guards the fields below */
+	uint64_t id;                 /* 0: no job yet; ids grow from 1 */
+	int running;                 /* 1 while the thread runs */
+	pthread_t thread;            /* valid when started is 1 */
+	int started;                 /* a thread was created and not yet joined */
+	int64_t started_ms;          /* wall time at start and end */
+	int64_t finished_ms;
+	int rc;                      /* outcome: 0 ok, CU_E* otherwise */
+	char requested_by[TOK_NAME_MAX + 1];
+	json_t *result;              /* the verification report (owned) */
+};
+
+struct api_server {
+	char dir[2048];              /* the data directory */
+	char config_path[2048];      /* configuration file reread on reload */
+	struct api_config cfg;       /* as started (listen, threads, connections) */
+	pthread_rwlock_t lock;       /* guards tokens and live */
+	struct tok_set tokens;       /* current tokens (replaced on reload) */
+	struct api_config live;      /* per-request limits (replaced on reload) */
+	struct store *st;            /* the archive, opened as writer */
+	struct commit_queue *cq;     /* every append goes through here */
+	struct MHD_Daemon *mhd;
+	uint16_t port;               /* bound port */
+	int64_t started_ms;          /* for uptime */
+	atomic_int stopping;         /* 1 once stop began: new requests get 503 */
+	atomic_int commit_failing;   /* 1 while the last commit failed (healthz 503) */
+	struct api_metrics metrics;
+	struct api_verify_job verify;
+	void *search;                /* search index handle (h_search.c), or NULL */
+};
+
+enum api_req_state {
+	REQ_READING = 0,
+	REQ_WAIT_COMMIT,
+	REQ_WAIT_AUDIT,
+	REQ_SENT,
+};
+
+struct api_req {
+	struct api_server *srv;
+	struct MHD_Connection *conn;
+	enum api_req_state state;
+	const struct api_route *route;  /* NULL if none matched */
+	size_t route_idx;               /* index in api_routes, api_nroutes if none */
+	char method[16];
+	char path[API_PATH_MAX];        /* the (unescaped) path, truncated to the cap */
+	char *params[API_MAX_PARAMS];   /* path captures (owned) */
+	struct api_config lim;          /* snapshot of the live limits */
+	int authed;                     /* 1: who is a valid token */
+	struct tok_entry who;           /* the caller's token (copy) */
+	uint64_t t0_ns;                 /* monotonic time of the first call */
+	struct buf body;                /* request body, capped at lim.max_body_bytes */
+	int body_over;                  /* 1: the body exceeded the cap (discarded) */
+	int rejected;                   /* 1: reply already decided before the body */
+
+	/* The reply. */
+	unsigned status;                /* 0 until set */
+	struct buf out;                 /* body */
+	const char *ctype;              /* static string */
+	char allow[64];                 /* Allow header for 405 */
+	unsigned retry_after;           /* seconds, for 429 and 503; 0: none */
+	long long results;              /* for the audit record; -1: not applicable */
+	json_t *audit_info;             /* extra audit meta from the handler (owned) */
+
+	/* A handler's commit. */
+	struct cq_item item;
+	int commit_rc;                  /* set by the commit callback */
+	int commit_refused;             /* 1: the queue refused it (full or closing) */
+	struct cu_err commit_err;
+	int (*on_commit)(struct api_req *r); /* continuation, sets the reply */
+	void *hctx;                     /* handler state kept across the commit */
+	void (*hctx_free)(void *hctx);
+
+	/* The audit record (its strings live until the commit is done). */
+	struct store_input audit_in;
+	char *audit_meta;
+	char *audit_body;
+	char audit_source[64];
+};
+
+/* Replies. api_reply_json takes ownership of j. */
+void api_reply_json(struct api_req *r, unsigned status, json_t *j);
+void api_reply_text(struct api_req *r, unsigned status, const char *ctype, const char *text, size_t len);
+void api_reply_error(struct api_req *r, unsigned status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Maps a CU_E* code to an HTTP status and error code, and replies. */
+void api_reply_cu(struct api_req *r, int rc, const char *msg);
+
+/* Query parameters. NULL when absent. */
+const char *api_query(struct api_req *r, const char *key);
+/* Parses an unsigned decimal query parameter in [min, max]; def when
+ * absent. On a bad value replies 400 and returns CU_EINVAL. */
+int api_query_u64(struct api_req *r, const char *key, uint64_t def, uint64_t min, uint64_t max,
+		  uint64_t *out) CU_MUST_CHECK;
+/* Parses a decimal path parameter; replies 400 on failure. */
+int api_param_u64(struct api_req *r, int idx, uint64_t *out) CU_MUST_CHECK;
+
+/* Suspends the connection and submits n records; on_commit runs (in the
+ * request's thread) once they are durable or failed, with r->commit_rc.
+ * Returns API_ASYNC, or 0 with an error reply already set (429 when the
+ * queue is full, 503 when stopping). */
+int api_commit_async(struct api_req *r, struct store_input *in, size_t n,
+		     int (*on_commit)(struct api_req *r));
+
+/* A timestamped line on stderr (the service log). */
+void api_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reloads tokens (after the admin endpoints changed the file). */
+int api_tokens_reload(struct api_server *srv, struct cu_err *err) CU_MUST_CHECK;
+
+/* Handlers (one file per area). */
+int h_healthz(struct api_req *r);
+int h_metrics(struct api_req *r);
+int h_ingest(struct api_req *r);
+int h_search(struct api_req *r);
+int h_record(struct api_req *r);
+int h_context(struct api_req *r);
+int h_checkpoint(struct api_req *r);
+int h_consistency(struct api_req *r);
+int h_audit(struct api_req *r);
+int h_verify_start(struct api_req *r);
+int h_verify_status(struct api_req *r);
+int h_tokens_list(struct api_req *r);
+int h_tokens_add(struct api_req *r);
+int h_tokens_revoke(struct api_req *r);
+
+/* Background verification: waits for a running job (server stop). */
+void api_verify_shutdown(struct api_server *srv);
+/* Search index: open at start (may be NULL when unavailable), close at stop. */
+int api_search_open(struct api_server *srv, struct cu_err *err) CU_MUST_CHECK;
+void api_search_close(struct api_server *srv);
+/* The commit queue's after-commit hook (ctx = the server): wakes the
+ * index catch-up. */
+void api_search_after_commit(void *ctx, size_t records);
+/* Index lag in records for /metrics, -1 when unknown. */
+long long api_search_lag(struct api_server *srv);
+
+#endif

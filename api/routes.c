@@ -1,0 +1,145 @@
+/* routes.c - the routing table: method, path pattern, handler and the
+ * roles allowed. docs/openapi.json describes exactly these routes (a test
+ * compares them with `custos serve --list-routes`). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+
+const struct api_route api_routes[] = {
+	/* method  pattern                                   handler          roles                        name           body */
+	{"GET",    "/healthz",                               h_healthz,       0,                           "healthz",     0},
+	{"GET",    "/metrics",                               h_metrics,       ROLE_ADMIN | ROLE_AUDITOR,   "metrics",     0},
+	{"POST",   "/v1/ingest",                             h_ingest,        ROLE_INGEST,                 "ingest",      1},
+	{"GET",    "/v1/search",                             h_search,        ROLE_OFFICER,                "search",      0},
+	{"GET",    "/v1/records/{seq}",                      h_record,        ROLE_OFFICER,                "record",      0},
+	{"GET",    "/v1/conversations/{id*}/messages",       h_context,       ROLE_OFFICER,                "context",     0},
+	{"GET",    "/v1/checkpoint",                         h_checkpoint,    ROLE_AUDITOR | ROLE_OFFICER, "checkpoint",  0},
+	{"GET",    "/v1/proof/consistency",                  h_consistency,   ROLE_AUDITOR | ROLE_OFFICER, "consistency", 0},
+	{"GET",    "/v1/audit",                              h_audit,         ROLE_AUDITOR,                "audit",       0},
+	{"POST",   "/v1/verify",                             h_verify_start,  ROLE_AUDITOR,                "verify",      1},
+	{"GET",    "/v1/verify/{job}",                       h_verify_status, ROLE_AUDITOR,                "verify_job",  0},
+	{"GET",    "/v1/tokens",                             h_tokens_list,   ROLE_ADMIN,                  "tokens",      0},
+	{"POST",   "/v1/tokens",                             h_tokens_add,    ROLE_ADMIN,                  "token_add",   1},
+	{"DELETE", "/v1/tokens/{name}",                      h_tokens_revoke, ROLE_ADMIN,                  "token_revoke", 0},
+};
+const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
+
+_Static_assert(sizeof(api_routes) / sizeof(api_routes[0]) <= API_MAX_ROUTES,
+	       "raise API_MAX_ROUTES");
+
+/* Matches path against pattern; on success stores the captures. */
+static int match_pattern(const char *pattern, const char *path, char *caps[API_MAX_PARAMS])
+{
+	const char *p = pattern, *s = path;
+	int ncap = 0;
+
+	while (*p) {
+		if (*p == '{') {
+			const char *close = strchr(p, '}');
+			int greedy = close && close > p && close[-1] == '*';
+			const char *rest = close ? close + 1 : p + strlen(p);
+			const char *end;
+
+			if (!close || ncap >= API_MAX_PARAMS)
+				goto fail;
+			if (greedy) {
+				/* The rest of the pattern is literal: it must be the
+				 * path's suffix, and the capture is what is between. */
+				size_t rl = strlen(rest), sl = strlen(s);
+
+				if (strchr(rest, '{') || sl <= rl || strcmp(s + sl - rl, rest))
+					goto fail;
+				end = s + sl - rl;
+			} else {
+				end = s + strcspn(s, "/");
+			}
+			if (end == s)
+				goto fail;
+			caps[ncap] = strndup(s, (size_t)(end - s));
+			if (!caps[ncap])
+				goto fail;
+			ncap++;
+			s = end;
+			p = rest;
+			continue;
+		}
+		if (*p != *s)
+			goto fail;
+		p++;
+		s++;
+	}
+	if (*s)
+		goto fail;
+	return 1;
+fail:
+	while (ncap > 0)
+		free(caps[--ncap]), caps[ncap] = NULL;
+	return 0;
+}
+
+int api_route_match(const char *method, const char *path, struct api_match *m)
+{
+	char *caps[API_MAX_PARAMS] = {0};
+	size_t i, alen = 0;
+	int path_hit = 0, k;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < api_nroutes; i++) {
+		if (!match_pattern(api_routes[i].pattern, path, caps))
+			continue;
+		if (!strcmp(api_routes[i].method, method)) {
+			m->route = &api_routes[i];
+			for (k = 0; k < API_MAX_PARAMS; k++)
+				m->params[k] = caps[k];
+			return 0;
+		}
+		for (k = 0; k < API_MAX_PARAMS; k++)
+			free(caps[k]), caps[k] = NULL;
+		path_hit = 1;
+		alen += (size_t)snprintf(m->allow + alen, alen < sizeof(m->allow) ? sizeof(m->allow) - alen : 0,
+					 "%s%s", alen ? ", " : "", api_routes[i].method);
+		if (alen >= sizeof(m->allow))
+			alen = sizeof(m->allow) - 1;
+	}
+	return path_hit ? CU_ESTATE : CU_ENOTFOUND;
+}
+
+void api_match_release(struct api_match *m)
+{
+	int k;
+
+	for (k = 0; k < API_MAX_PARAMS; k++) {
+		free(m->params[k]);
+		m->params[k] = NULL;
+	}
+}
+
+void api_routes_print(FILE *f)
+{
+	size_t i;
+	unsigned bit;
+
+	for (i = 0; i < api_nroutes; i++) {
+		const struct api_route *rt = &api_routes[i];
+		int first = 1;
+
+		const char *c;
+
+		/* OpenAPI spelling: {id*} is printed as {id} */
+		fprintf(f, "%s ", rt->method);
+		for (c = rt->pattern; *c; c++)
+			if (!(*c == '*' && c[1] == '}'))
+				fputc(*c, f);
+		fputc(' ', f);
+		if (!rt->roles)
+			fputs("public", f);
+		for (bit = 1; bit <= ROLE_ADMIN; bit <<= 1)
+			if (rt->roles & bit) {
+				fprintf(f, "%s%s", first ? "" : ",", tok_role_name(bit));
+				first = 0;
+			}
+		fputc('\n', f);
+	}
+}
