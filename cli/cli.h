@@ -22,6 +22,8 @@ int cmd_verify(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 /* The data directory: the -d value, else $CUSTOS_DATA, else "./data". */
 const char *cli_datadir(const char *opt);

@@ -21,6 +21,8 @@ static const struct command commands[] = {
 	{"verify-proof", cmd_verify_proof, "check a proof file offline"},
 	{"stats", cmd_stats, "counts and sizes"},
 	{"log", cmd_log, "records in seq order as JSON Lines"},
+	{"serve", cmd_serve, "run the HTTP API daemon"},
+	{"token", cmd_token, "add, list and revoke API bearer tokens"},
 };
 
 static void usage(FILE *f)
