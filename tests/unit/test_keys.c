@@ -19,6 +19,7 @@
 
 #include "archiver/keys.h"
 #include "common/encode.h"
+#include "common/fileio.h"
 
 struct fixture {
 	char dir[256];  /* fresh temporary directory */
@@ -114,6 +115,29 @@ static void test_generate_bad_dir(void **state)
 	cu_err_clear(&err);
 	assert_int_not_equal(key_generate(p, &err), 0);
 	assert_non_null(strstr(err.msg, p));
+}
+
+/* A failed write or fsync leaves no key file behind, so a retry of
+ * `custos init` is not blocked by a half-written key. */
+static void test_generate_fault_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	const char *faults[] = {"write:1:28", "fsync:1:5"}; /* ENOSPC, EIO */
+	struct cu_err err;
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		setenv("CUSTOS_FAULT", faults[i], 1);
+		fio_fault_reset();
+		cu_err_clear(&err);
+		assert_int_not_equal(key_generate(f->path, &err), 0);
+		assert_int_not_equal(stat(f->path, &st), 0);
+		unsetenv("CUSTOS_FAULT");
+		fio_fault_reset();
+	}
+	cu_err_clear(&err);
+	assert_int_equal(key_generate(f->path, &err), 0);
 }
 
 static void test_sign_verify(void **state)
@@ -339,6 +363,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_generate_mode_and_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generate_refuses_overwrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generate_bad_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generate_fault_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_key_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_public_file, setup, teardown),
