@@ -30,7 +30,7 @@ int api_audit_build(struct api_req *r)
 {
 	struct rec_view *v = &r->audit_in.rec;
 	json_t *meta = NULL, *query = NULL;
-	char at[32], *qtext = NULL;
+	char at[32], *qtext = NULL, *itext = NULL;
 	int64_t now = time_now_ms();
 	size_t blen;
 	int rc = CU_ENOMEM;
@@ -56,20 +56,26 @@ int api_audit_build(struct api_req *r)
 		goto out;
 	r->audit_meta = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
 	qtext = json_object_size(query) ? json_dumps(query, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	itext = r->audit_info && json_object_size(r->audit_info)
+			? json_dumps(r->audit_info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	if (!r->audit_meta)
 		goto out;
-	/* "auditor carol: GET /v1/audit {"q":"x"} -> 200, 3 results" */
-	blen = strlen(r->who.name) + strlen(r->path) + (qtext ? strlen(qtext) : 0) + 128;
+	/* "auditor carol: GET /v1/audit {"q":"x"} -> 200, 3 results"; the
+	 * handler's details (record seq, token name ...) follow the query. */
+	blen = strlen(r->who.name) + strlen(r->path) + (qtext ? strlen(qtext) : 0) +
+	       (itext ? strlen(itext) : 0) + 128;
 	r->audit_body = malloc(blen);
 	if (!r->audit_body)
 		goto out;
 	if (r->results >= 0)
-		snprintf(r->audit_body, blen, "%s %s: %s %s%s%s -> %u, %lld result%s",
+		snprintf(r->audit_body, blen, "%s %s: %s %s%s%s%s%s -> %u, %lld result%s",
 			 tok_role_name(r->who.role), r->who.name, r->method, r->path, qtext ? " " : "",
-			 qtext ? qtext : "", r->status, r->results, r->results == 1 ? "" : "s");
+			 qtext ? qtext : "", itext ? " " : "", itext ? itext : "", r->status, r->results,
+			 r->results == 1 ? "" : "s");
 	else
-		snprintf(r->audit_body, blen, "%s %s: %s %s%s%s -> %u", tok_role_name(r->who.role),
-			 r->who.name, r->method, r->path, qtext ? " " : "", qtext ? qtext : "", r->status);
+		snprintf(r->audit_body, blen, "%s %s: %s %s%s%s%s%s -> %u", tok_role_name(r->who.role),
+			 r->who.name, r->method, r->path, qtext ? " " : "", qtext ? qtext : "",
+			 itext ? " " : "", itext ? itext : "", r->status);
 	v->kind = REC_AUDIT;
 	v->origin_ts = now;
 	rec_set(v, RF_PLATFORM, AUDIT_PLATFORM);
@@ -80,6 +86,7 @@ int api_audit_build(struct api_req *r)
 	rc = 0;
 out:
 	free(qtext);
+	free(itext);
 	json_decref(meta);
 	json_decref(query);
 	if (rc)

@@ -1,0 +1,239 @@
+"""api_basic.py - the HTTP API end to end against the real daemon: ingest
+(array, JSON Lines, idempotency, bad input, caps), records and proofs equal
+to the CLI's, context, checkpoint, consistency, audit trail, tokens over
+the API and SIGHUP reload, verification job, health and metrics."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from api_lib import Archive, Client, Server, check, envelope, fail, run  # noqa: E402
+
+arch = Archive(server={"max_body_bytes": 65536, "max_records_per_request": 50,
+                       "max_header_bytes": 8192, "threads": 2})
+srv = Server(arch)
+T = arch.tokens
+ing = Client(srv, T["ingest"])
+off = Client(srv, T["officer"])
+aud = Client(srv, T["auditor"])
+adm = Client(srv, T["admin"])
+
+# --- ingest -------------------------------------------------------------
+st, doc = ing.json("POST", "/v1/ingest", [envelope(i) for i in range(5)], expect=200)
+check(doc == {"accepted": 5, "duplicates": 0, "first_seq": 0, "last_seq": 4}, "first ingest: %r" % doc)
+
+lines = "\n".join(json.dumps(envelope(i)) for i in range(3, 8)) + "\n"
+st, doc = ing.json("POST", "/v1/ingest", lines, expect=200)
+check(doc == {"accepted": 3, "duplicates": 2, "first_seq": 5, "last_seq": 7}, "JSON Lines ingest: %r" % doc)
+
+# the same request again: all duplicates, nothing new
+st, doc = ing.json("POST", "/v1/ingest", lines, expect=200)
+check(doc == {"accepted": 0, "duplicates": 5, "first_seq": None, "last_seq": None}, "repeat: %r" % doc)
+
+# an empty array is fine
+st, doc = ing.json("POST", "/v1/ingest", [], expect=200)
+check(doc["accepted"] == 0, "empty array: %r" % doc)
+
+# exact bytes of array elements are the payloads (spacing kept)
+raw = '[ {"platform":"matrix", "conversation":"!room:example.org","sender":"@bob:example.org",' \
+      '"ts":1714564900000,"id":"raw1","body":"spaced  out", "x-extra": [1, 2]} ,\n' \
+      '{"platform":"xmpp","conversation":"room@muc.example.org","sender":"bob@example.org",' \
+      '"ts":"2024-05-01T12:00:00Z","id":"raw2","body":"zwei"}]'
+st, doc = ing.json("POST", "/v1/ingest", raw, expect=200)
+check(doc["accepted"] == 2, "raw array: %r" % doc)
+first_raw = doc["first_seq"]
+
+# bad input: nothing of the request is stored
+before = len(arch.log())
+for body, code in [("", "bad_request"), ("   \n", "bad_request"), ("[", "bad_json"),
+                   ("[{]", "bad_json"), (json.dumps([envelope(99)]) + " x", "bad_json"), ("[1, 2]", "bad_json"),
+                   ('{"platform":"matrix"}', "bad_envelope"), ("not json", "bad_envelope"),
+                   (json.dumps([envelope(100), {"platform": "matrix", "id": "x"}]), "bad_envelope"),
+                   (json.dumps([dict(envelope(101), kind="audit")]), "bad_envelope")]:
+    st, doc = ing.json("POST", "/v1/ingest", body)
+    check(st == 400 and doc["error"]["code"] == code, "bad body %r: %d %r" % (body[:40], st, doc))
+st, doc = ing.json("POST", "/v1/ingest", json.dumps([envelope(100), {"platform": "matrix"}]))
+check("envelope 2" in doc["error"]["message"], "error names the envelope: %r" % doc)
+# caps: records per request, body size
+st, doc = ing.json("POST", "/v1/ingest", [envelope(200 + i) for i in range(51)])
+check(st == 413 and doc["error"]["code"] == "too_many_records", "record cap: %d %r" % (st, doc))
+big = [envelope(300, body="x" * 70000)]
+st, doc = ing.json("POST", "/v1/ingest", big)
+check(st == 413 and doc["error"]["code"] == "payload_too_large", "body cap: %d %r" % (st, doc))
+# the same without Content-Length (chunked): read, dropped, 413
+st, hdrs, data = ing.request("POST", "/v1/ingest", iter([b"[", json.dumps(big[0]).encode(), b"]"]))
+check(st == 413, "chunked body cap: %d %r" % (st, data[:200]))
+check(len(arch.log()) == before, "refused requests stored records")
+
+# header too large: refused by the HTTP layer
+st, hdrs, data = ing.request("GET", "/healthz", headers={"X-Big": "y" * 9000})
+check(st in (413, 431), "oversized header: %d" % st)
+
+# --- records and proofs equal the CLI's ---------------------------------
+size = len(arch.log())
+st, doc = off.json("GET", "/v1/records/3?tree_size=%d" % size, expect=200)
+_, out, _ = run("show", "-d", arch.dir, "3", "--json", "--proof", "--tree-size", str(size))
+check(doc == json.loads(out), "GET /v1/records/3 differs from custos show --json --proof")
+check(doc["record"]["source"] == "hook1" and doc["record"]["id"] == "m3", "record: %r" % doc["record"])
+check(doc["record"]["auth"] == {"method": "bearer", "token": "ingest1"}, "auth: %r" % doc["record"].get("auth"))
+st, doc = off.json("GET", "/v1/records/%d" % first_raw, expect=200)
+check(doc["record"]["payload"].startswith('{"platform":"matrix", "conversation"') and
+      doc["record"]["payload"].endswith('"x-extra": [1, 2]}'), "payload not exact: %r" % doc["record"]["payload"])
+with open("proof.json", "w") as f:
+    json.dump(doc, f)
+_, pem, _ = run("pubkey", "-d", arch.dir)
+with open("pub.pem", "w") as f:
+    f.write(pem)
+run("verify-proof", "--pubkey", "pub.pem", "proof.json")
+off.json("GET", "/v1/records/99999", expect=404)
+off.json("GET", "/v1/records/abc", expect=400)
+off.json("GET", "/v1/records/1?tree_size=1", expect=400)
+
+size = len(arch.log())
+st, doc = aud.json("GET", "/v1/proof/consistency?from=2&to=%d" % size, expect=200)
+_, out, _ = run("prove", "-d", arch.dir, "--from", "2", "--to", str(size), "--json")
+check(doc == json.loads(out), "consistency proof differs from custos prove")
+aud.json("GET", "/v1/proof/consistency", expect=400)
+aud.json("GET", "/v1/proof/consistency?from=0", expect=400)
+aud.json("GET", "/v1/proof/consistency?from=5&to=4", expect=400)
+
+st, hdrs, data = aud.request("GET", "/v1/checkpoint?size=5")
+_, out, _ = run("checkpoint", "-d", arch.dir, "--size", "5")
+check(st == 200 and hdrs["content-type"].startswith("text/plain") and data.decode() == out,
+      "checkpoint differs: %d %r" % (st, data))
+
+# --- conversation context ----------------------------------------------
+st, doc = ing.json("POST", "/v1/ingest", [envelope(500 + i, conv="!other:example.org") for i in range(3)],
+                   expect=200)
+st, doc = off.json("GET", "/v1/conversations/!room:example.org/messages?around=3&before=2&after=2", expect=200)
+ids = [m["id"] for m in doc["messages"]]
+check(ids == ["m1", "m2", "m3", "m4", "m5"], "context ids %r" % ids)
+check(doc["around"] == 3 and doc["more_before"] and doc["more_after"], "context flags %r" % doc)
+st, doc = off.json("GET", "/v1/conversations/!other:example.org/messages?before=10", expect=200)
+check([m["id"] for m in doc["messages"]] == ["m500", "m501", "m502"], "latest context %r" % doc)
+off.json("GET", "/v1/conversations/!other:example.org/messages?around=3", expect=404)
+off.json("GET", "/v1/conversations/nobody/messages", expect=404)
+off.json("GET", "/v1/conversations/!room:example.org/messages?before=100000", expect=400)
+
+# --- audit trail ---------------------------------------------------------
+st, doc = aud.json("GET", "/v1/audit?who=officer1&limit=100", expect=200)
+recs = doc["records"]
+check(len(recs) >= 10, "officer requests audited: %d" % len(recs))
+check(all(r["kind"] == "audit" and r["platform"] == "custos" and r["sender"] == "officer1" for r in recs),
+      "audit records shape")
+seqs = [r["seq"] for r in recs]
+check(seqs == sorted(seqs, reverse=True), "audit newest first")
+ctx = [r for r in recs if r["meta"]["route"] == "context" and r["meta"]["status"] == 200]
+check(ctx and ctx[-1]["meta"]["query"] == {"around": "3", "before": "2", "after": "2"} and
+      ctx[-1]["meta"]["results"] == 5 and ctx[-1]["meta"]["conversation"] == "!room:example.org" and
+      ctx[-1]["meta"]["role"] == "officer", "context audit meta: %r" % ctx[-1:])
+notfound = [r for r in recs if r["meta"]["status"] == 404]
+check(notfound, "failed reads are audited too")
+# ingest is not a person: not audited
+st, doc = aud.json("GET", "/v1/audit?who=ingest1", expect=200)
+check(doc["records"] == [], "ingest requests must not be audited")
+# paging with cursor
+st, p1 = aud.json("GET", "/v1/audit?limit=2", expect=200)
+check(len(p1["records"]) == 2 and p1["next_cursor"] is not None, "page 1 %r" % p1.get("next_cursor"))
+st, p2 = aud.json("GET", "/v1/audit?limit=2&cursor=%d" % p1["next_cursor"], expect=200)
+check(p2["records"][0]["seq"] < p1["records"][-1]["seq"], "page 2 continues below page 1")
+st, doc = aud.json("GET", "/v1/audit?route=record&q=records/3", expect=200)
+check(doc["records"] and all(r["meta"]["route"] == "record" for r in doc["records"]), "route filter")
+aud.json("GET", "/v1/audit?since=yesterday", expect=400)
+# the audit record of a request exists before its reply: the record of the
+# previous auditor request is visible now
+st, doc = aud.json("GET", "/v1/audit?who=auditor1&limit=1", expect=200)
+check(doc["records"][0]["meta"]["query"] == {"since": "yesterday"}, "previous request audited: %r" % doc)
+
+# --- tokens over the API, SIGHUP reload ---------------------------------
+st, doc = adm.json("POST", "/v1/tokens", {"name": "bob", "role": "officer"}, expect=201)
+bob = doc["token"]
+check(doc["name"] == "bob" and doc["role"] == "officer" and bob.startswith("cst_"), "token add %r" % doc)
+st, doc = Client(srv, bob).json("GET", "/v1/records/0", expect=200)
+adm.json("POST", "/v1/tokens", {"name": "bob", "role": "officer"}, expect=409)
+adm.json("POST", "/v1/tokens", {"name": "x y", "role": "officer"}, expect=400)
+adm.json("POST", "/v1/tokens", {"name": "h2", "role": "ingest"}, expect=400)
+adm.json("POST", "/v1/tokens", {"name": "h2", "role": "root"}, expect=400)
+adm.json("POST", "/v1/tokens", "{", expect=400)
+st, doc = adm.json("GET", "/v1/tokens", expect=200)
+names = {t["name"]: t for t in doc["tokens"]}
+check("bob" in names and names["ingest1"]["source"] == "hook1" and
+      all("sha256" not in t and "token" not in t for t in doc["tokens"]), "token list %r" % doc)
+st, doc = aud.json("GET", "/v1/audit?who=admin1&route=token_add", expect=200)
+check(len(doc["records"]) == 6 and bob not in json.dumps(doc), "token_add audit / secret in audit")
+check(doc["records"][-1]["meta"]["token_name"] == "bob" and doc["records"][-1]["meta"]["status"] == 201,
+      "token_add audit meta %r" % doc["records"][-1]["meta"])
+adm.json("DELETE", "/v1/tokens/bob", expect=200)
+Client(srv, bob).json("GET", "/v1/records/0", expect=401)
+adm.json("DELETE", "/v1/tokens/bob", expect=404)
+with open(os.path.join(arch.dir, "tokens.json")) as f:
+    check(bob not in f.read(), "token text stored")
+
+# CLI add/revoke while the daemon runs: custos token signals it (serve.pid)
+carl = arch.add_token("officer", "carl")
+time.sleep(0.3)
+Client(srv, carl).json("GET", "/v1/records/0", expect=200)
+run("token", "revoke", "-d", arch.dir, "carl")
+time.sleep(0.3)
+Client(srv, carl).json("GET", "/v1/records/0", expect=401)
+# explicit SIGHUP also reloads
+dave = arch.add_token("auditor", "dave")
+srv.proc.send_signal(signal.SIGHUP)
+time.sleep(0.3)
+st, hdrs, data = Client(srv, dave).request("GET", "/v1/checkpoint")
+check(st == 200, "token after SIGHUP: %d" % st)
+check("reloaded" in srv.read_log(), "SIGHUP not logged")
+
+# --- verification job ----------------------------------------------------
+st, doc = aud.json("POST", "/v1/verify", expect=202)
+job = doc["job"]
+check(doc["location"] == "/v1/verify/%d" % job, "verify location %r" % doc)
+deadline = time.time() + 20
+while True:
+    st, doc = aud.json("GET", "/v1/verify/%d" % job, expect=200)
+    if doc["state"] != "running":
+        break
+    check(time.time() < deadline, "verify job did not finish")
+    time.sleep(0.1)
+check(doc["state"] == "done" and doc["result"]["intact"] is True and doc["result"]["records"] > 10,
+      "verify result %r" % doc)
+aud.json("GET", "/v1/verify/%d" % (job + 1), expect=404)
+aud.json("GET", "/v1/verify/x", expect=400)
+
+# --- health and metrics --------------------------------------------------
+st, doc = Client(srv).json("GET", "/healthz", expect=200)
+check(doc["status"] == "ok" and doc["records"] > 0, "healthz %r" % doc)
+st, hdrs, data = aud.request("GET", "/metrics")
+text = data.decode()
+check(st == 200 and hdrs["content-type"].startswith("text/plain"), "metrics %d" % st)
+for needle in ['custos_http_requests_total{route="ingest",status="200"}',
+               'custos_http_requests_total{route="ingest",status="400"}',
+               'custos_http_requests_total{route="record",status="404"}',
+               'custos_ingest_records_total{result="accepted"} 13',
+               'custos_ingest_records_total{result="duplicate"} 7',
+               'custos_http_request_duration_seconds_bucket{route="ingest",le="+Inf"}',
+               "custos_commits_total", "custos_store_segments", "custos_store_segment_bytes",
+               "custos_commit_pending_records 0", "custos_audit_records_total", "process_resident_memory_bytes"]:
+    check(needle in text, "metrics lack %r" % needle)
+
+# --- 404 / 405 / 401 -----------------------------------------------------
+st, hdrs, data = off.request("GET", "/v1/nothing")
+check(st == 404, "unknown path %d" % st)
+st, hdrs, data = off.request("DELETE", "/v1/search")
+check(st == 405 and hdrs.get("allow") == "GET", "405 with Allow: %d %r" % (st, hdrs.get("allow")))
+st, hdrs, data = off.request("GET", "/v1/records/0", token="cst_" + "A" * 43)
+check(st == 401 and "bearer" in hdrs.get("www-authenticate", "").lower(), "bad token %d" % st)
+st, hdrs, data = off.request("GET", "/v1/records/0", token=None, headers={"Authorization": "Basic eDp5"})
+check(st == 401, "basic auth %d" % st)
+
+# --- SIGTERM: clean stop, then the archive verifies ---------------------
+rc = srv.stop()
+check(rc == 0, "serve exit status %d" % rc)
+check("stopped" in srv.read_log(), "no stop message")
+check(not os.path.exists(os.path.join(arch.dir, "serve.pid")), "pid file left behind")
+run("verify", "-d", arch.dir)
+print("ok")
