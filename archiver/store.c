@@ -297,7 +297,7 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 		si.sealed = 1;
 		si.count = seal.count;
 		si.data_end = fsize - SEG_SEAL_LEN;
-		st->size = seal.tree_size;
+		st->size = st->sealed_size = seal.tree_size;
 		memcpy(st->chain, seal.last_chain, HASH_LEN);
 		rc = hash_sha256(sb, sizeof(sb), st->last_seal);
 		goto add;
@@ -383,8 +383,11 @@ out:
 }
 
 /* Brings the tree store up to the log: cut what is beyond, append what is
- * missing (read back from the segments), then rebuild the frontier. */
-static int tree_catch_up(struct store *st, struct cu_err *err)
+ * missing (read back from the segments), then rebuild the frontier.
+ * trust is how many leaves of the level files may be taken as written:
+ * at open only what the last seal fsynced (entries written after it may
+ * be garbage after a power loss), later everything ts_append accepted. */
+static int tree_catch_up(struct store *st, uint64_t trust, struct cu_err *err)
 {
 	struct store_iter *it = NULL;
 	struct store_entry e;
@@ -394,9 +397,11 @@ static int tree_catch_up(struct store *st, struct cu_err *err)
 
 	pthread_mutex_lock(&st->tree_lock);
 	n = ts_size(st->ts);
-	if (n > st->size) {
-		rc = st->rdonly ? 0 : ts_truncate(st->ts, st->size, err);
-		n = st->size;
+	if (trust > st->size)
+		trust = st->size;
+	if (n > trust) {
+		rc = ts_truncate(st->ts, trust, err);
+		n = trust;
 	}
 	if (rc == 0 && n < st->size) {
 		rc = store_iter_open(st, n, &it, err);
@@ -545,7 +550,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	path_join(path, sizeof(path), dir, "tree");
 	rc = ts_open(path, st->rdonly, st_leaves, st, &st->ts, err);
 	if (rc == 0)
-		rc = tree_catch_up(st, err);
+		rc = tree_catch_up(st, st->sealed_size, err);
 	if (rc == 0 && !st->rdonly) {
 		path_join(path, sizeof(path), dir, "idmap.db");
 		rc = idmap_open(path, &st->ids, err);
@@ -700,7 +705,7 @@ static int seal_active(struct store *st, struct cu_err *err)
 
 	if (st->active_fd < 0 || s->count == 0)
 		return 0;
-	if (st->ts_behind && (rc = tree_catch_up(st, err)))
+	if (st->ts_behind && (rc = tree_catch_up(st, st->size, err)))
 		return rc;
 	memset(&seal, 0, sizeof(seal));
 	seal.segment_no = s->no;
@@ -739,6 +744,7 @@ static int seal_active(struct store *st, struct cu_err *err)
 		return rc;
 	pthread_mutex_lock(&st->meta_lock);
 	s->sealed = 1;
+	st->sealed_size = st->size;
 	pthread_mutex_unlock(&st->meta_lock);
 	close(st->active_fd);
 	st->active_fd = -1;
@@ -838,7 +844,7 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 	pthread_mutex_lock(&st->write_lock);
 	if (st->ids_behind && (rc = ids_catch_up(st, err)))
 		goto out;
-	if (st->ts_behind && (rc = tree_catch_up(st, err)))
+	if (st->ts_behind && (rc = tree_catch_up(st, st->size, err)))
 		goto out;
 	/* Rotate by age, then make sure there is an active segment. */
 	if (st->active_fd >= 0 && st->segs[st->nsegs - 1].count > 0 &&

@@ -105,6 +105,18 @@ int store_consistency(struct store *st, uint64_t m, uint64_t n, uint8_t out[MT_M
 /* The signed checkpoint for tree size n (malloc'd note). */
 int store_checkpoint(struct store *st, uint64_t n, char **note_out, struct cu_err *err) CU_MUST_CHECK;
 
+/* Deletes the content of records for real (retention, erasure orders):
+ * each record in seqs is replaced in its segment by a stub that keeps seq,
+ * leaf hash and chain value and names deletion_seq (the seq of the signed
+ * deletion certificate, which the caller has appended before). Every
+ * affected segment is rewritten as a new file, fsynced, renamed over the
+ * old one and the directory fsynced: a crash leaves the old or the new
+ * segment, never a broken one. Seals, chain, tree and every checkpoint stay
+ * valid. Seqs already stubbed are skipped (so a re-run after a crash
+ * finishes the job); *erased counts the records stubbed now. */
+int store_erase(struct store *st, const uint64_t *seqs, size_t n, uint64_t deletion_seq,
+		size_t *erased, struct cu_err *err) CU_MUST_CHECK;
+
 /* Seals the active segment now (if it holds records). */
 int store_seal(struct store *st, struct cu_err *err) CU_MUST_CHECK;
 

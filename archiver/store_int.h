@@ -52,6 +52,7 @@ struct store {
 	size_t nsegs;
 	size_t segs_alloc;
 	uint64_t size;               /* records in the log */
+	uint64_t sealed_size;        /* records in sealed segments (tree files durable up to here) */
 	uint8_t chain[HASH_LEN];     /* chain value after the last record */
 	uint8_t last_seal[HASH_LEN]; /* SHA-256 of the last seal written (zeros if none) */
 	int active_fd;               /* writer: fd of the unsealed last segment, or -1 */
