@@ -1,0 +1,105 @@
+"""api_roles.py - every endpoint against every role, a revoked/unknown token
+and no token: the right status (401 without a valid token, 403 for a role
+the route does not allow), and exactly one durable audit record for every
+request by a person (officer, auditor, admin), none for ingest tokens or
+anonymous callers."""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from api_lib import ROLES, Archive, Client, Server, check, envelope, run  # noqa: E402
+
+# method, path as requested, route name (metrics label), roles allowed
+# (None = public), body.
+MATRIX = [
+    ("GET", "/healthz", "healthz", None, None),
+    ("GET", "/metrics", "metrics", {"admin", "auditor"}, None),
+    ("POST", "/v1/ingest", "ingest", {"ingest"}, "ENVELOPE"),
+    ("GET", "/v1/search?q=hallo", "search", {"officer"}, None),
+    ("GET", "/v1/records/0", "record", {"officer"}, None),
+    ("GET", "/v1/conversations/!room:example.org/messages?around=0", "context", {"officer"}, None),
+    ("GET", "/v1/checkpoint", "checkpoint", {"auditor", "officer"}, None),
+    ("GET", "/v1/proof/consistency?from=1", "consistency", {"auditor", "officer"}, None),
+    ("GET", "/v1/audit?limit=1", "audit", {"auditor"}, None),
+    ("POST", "/v1/verify", "verify", {"auditor"}, ""),
+    ("GET", "/v1/verify/1", "verify_job", {"auditor"}, None),
+    ("GET", "/v1/tokens", "tokens", {"admin"}, None),
+    ("POST", "/v1/tokens", "token_add", {"admin"}, "TOKEN"),
+    ("DELETE", "/v1/tokens/nobody", "token_revoke", {"admin"}, None),
+]
+
+arch = Archive()
+revoked = arch.add_token("officer", "gone")
+run("token", "revoke", "-d", arch.dir, "gone")
+srv = Server(arch)
+anon = Client(srv)
+clients = {role: Client(srv, tok) for role, tok in arch.tokens.items()}
+clients["none"] = anon
+clients["unknown"] = Client(srv, "cst_" + "x" * 43)
+clients["revoked"] = Client(srv, revoked)
+clients["ingest"].json("POST", "/v1/ingest", [envelope(i) for i in range(3)], expect=200)
+
+# The routing table is what this test covers, route by route.
+_, out, _ = run("serve", "--list-routes")
+listed = {(l.split()[0], l.split()[1]) for l in out.splitlines()}
+check(len(listed) == len(MATRIX), "routing table has %d routes, the matrix %d" % (len(listed), len(MATRIX)))
+
+
+def size():
+    _, doc = anon.json("GET", "/healthz", expect=200)
+    return doc["records"]
+
+
+n = 0
+for method, path, route, allowed, body in MATRIX:
+    for who in list(ROLES) + ["none", "unknown", "revoked"]:
+        c = clients[who]
+        b = body
+        if body == "ENVELOPE":
+            b = [envelope(1000 + n)]
+        elif body == "TOKEN":
+            b = {"name": "t%d" % n, "role": "auditor"}
+        n += 1
+        before = size()
+        st, hdrs, data = c.request(method, path, b)
+        after = size()
+        label = "%s %s as %s" % (method, path, who)
+        doc = json.loads(data) if data and hdrs.get("content-type", "").startswith("application/json") else None
+        if allowed is None:
+            check(st == 200, "%s: %d" % (label, st))
+        elif who in ("none", "unknown", "revoked"):
+            check(st == 401 and doc["error"]["code"] == "unauthorized", "%s: expected 401, got %d" % (label, st))
+        elif who in allowed:
+            check(st not in (401, 403) and st < 500 or (route == "search" and st == 503),
+                  "%s: allowed but got %d %r" % (label, st, data[:200]))
+        else:
+            check(st == 403 and doc["error"]["code"] == "forbidden", "%s: expected 403, got %d" % (label, st))
+        # Audit: one record per request by a person, before the reply.
+        # public routes do not look at tokens, so they audit no one
+        person = who in ("admin", "officer", "auditor") and allowed is not None
+        ingested = 1 if (route == "ingest" and st == 200) else 0
+        check(after - before == ingested + (1 if person else 0),
+              "%s: archive grew by %d, expected %d" % (label, after - before, ingested + person))
+        if person:
+            # the listing is made before its own audit record: the newest
+            # record it shows is ours
+            _, adoc = clients["auditor"].json("GET", "/v1/audit?limit=1", expect=200)
+            rec = adoc["records"][0]
+            m = rec["meta"]
+            check(rec["sender"] == who + "1" and m["who"] == who + "1" and m["role"] == who and
+                  m["route"] == route and m["status"] == st and m["method"] == method and
+                  m["path"] == path.split("?")[0], "%s: audit meta %r" % (label, m))
+
+# A verify job may still run: let it end before stopping.
+deadline = time.time() + 20
+while time.time() < deadline:
+    st, doc = clients["auditor"].json("GET", "/v1/verify/1")
+    if st != 200 or doc["state"] != "running":
+        break
+    time.sleep(0.1)
+check(srv.stop() == 0, "serve did not stop cleanly")
+run("verify", "-d", arch.dir)
+print("ok: %d requests" % n)
