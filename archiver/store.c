@@ -160,6 +160,16 @@ static int list_segments(struct store *st, uint64_t **nos, size_t *n, struct cu_
 	if (!d)
 		return cu_err_errno(err, errno, "open %s", st->segdir);
 	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (!st->rdonly && len > 8 && !strcmp(de->d_name + len - 8, ".rewrite")) {
+			/* A retention rewrite interrupted by a crash: the original is
+			 * intact, and the half-written copy holds deleted content. */
+			if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
+				rc = cu_err_errno(err, errno, "remove %s", de->d_name);
+				goto out;
+			}
+			continue;
+		}
 		if (seg_parse_name(de->d_name, &no) != 0)
 			continue;
 		if (cnt == alloc) {

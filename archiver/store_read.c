@@ -247,16 +247,16 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 		loc = s->frames[lo];
 		data_end = s->data_end;
 		segno = s->no;
+		/* Opened under the lock: a retention rewrite renames a new file
+		 * into place under it, so fd and offsets always belong together. */
+		st_seg_path(st, segno, path, sizeof(path));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			rc = cu_err_errno(err, errno, "open %s", path);
 	}
 	pthread_mutex_unlock(&st->meta_lock);
 	if (rc)
 		goto out;
-	st_seg_path(st, segno, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = cu_err_errno(err, errno, "open %s", path);
-		goto out;
-	}
 	if (out->max < SEG_FRAME_MAX_RAW)
 		out->max = SEG_FRAME_MAX_RAW;
 	rc = st_read_frame(path, fd, loc.off, data_end, &fh, &comp, out, err);
@@ -311,8 +311,10 @@ static int iter_open_seg(struct store_iter *it, struct cu_err *err)
 	pthread_mutex_lock(&it->st->meta_lock);
 	st_seg_path(it->st, it->st->segs[it->seg].no, it->path, sizeof(it->path));
 	it->data_end = it->st->segs[it->seg].data_end;
-	pthread_mutex_unlock(&it->st->meta_lock);
+	/* Under the lock, like store_get: the fd keeps the file it opened even
+	 * if a retention rewrite replaces the segment meanwhile. */
 	it->fd = open(it->path, O_RDONLY | O_CLOEXEC);
+	pthread_mutex_unlock(&it->st->meta_lock);
 	if (it->fd < 0)
 		return cu_err_errno(err, errno, "open %s", it->path);
 	rc = fio_pread_all(it->fd, hb, sizeof(hb), 0, it->path, err);
