@@ -7,6 +7,7 @@ PKGS=(
 	libmicrohttpd-dev libarchive-dev libjansson-dev libexpat1-dev
 	libsodium-dev libstemmer-dev libcmocka-dev
 	curl python3 valgrind python3-jsonschema
+	time
 	postgresql-15 prosody python3-slixmpp python3-nacl
 )
 missing=()
