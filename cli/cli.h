@@ -24,6 +24,9 @@ int cmd_stats(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_reindex(int argc, char **argv);
+int cli_verify_index(const char *datadir, int json); /* verify --index (cmd_reindex.c): exit code */
 
 /* The data directory: the -d value, else $CUSTOS_DATA, else "./data". */
 const char *cli_datadir(const char *opt);

@@ -23,6 +23,8 @@ static const struct command commands[] = {
 	{"log", cmd_log, "records in seq order as JSON Lines"},
 	{"serve", cmd_serve, "run the HTTP API daemon"},
 	{"token", cmd_token, "add, list and revoke API bearer tokens"},
+	{"search", cmd_search, "full-text search of the archive (docs/SEARCH.md)"},
+	{"reindex", cmd_reindex, "rebuild the search index from the segments"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,1111 @@
+/* index.c - the search index's schema, catch-up from the log, rebuild,
+ * deletion for retention and reconciliation with the log (index.h). */
+#include "search/index_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "archiver/record.h"
+#include "common/fileio.h"
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS state(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+	/* platform, conversation and sender strings, stored once */
+	"CREATE TABLE IF NOT EXISTS names(id INTEGER PRIMARY KEY, ty INTEGER NOT NULL,"
+	" val TEXT NOT NULL, key TEXT NOT NULL, local TEXT NOT NULL, UNIQUE(ty, val));"
+	"CREATE INDEX IF NOT EXISTS names_key ON names(ty, key);"
+	"CREATE INDEX IF NOT EXISTS names_local ON names(ty, local);"
+	/* one row per indexed record; rowid = seq */
+	"CREATE TABLE IF NOT EXISTS meta(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+	" kind INTEGER NOT NULL, plat INTEGER NOT NULL, conv INTEGER NOT NULL,"
+	" sender INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS meta_ts ON meta(ts);"
+	"CREATE INDEX IF NOT EXISTS meta_conv ON meta(conv, ts);"
+	"CREATE INDEX IF NOT EXISTS meta_sender ON meta(sender, ts);"
+	"CREATE INDEX IF NOT EXISTS meta_plat ON meta(plat, ts);"
+	"CREATE INDEX IF NOT EXISTS meta_kind ON meta(kind, ts);"
+	"CREATE TABLE IF NOT EXISTS blocks(blk INTEGER PRIMARY KEY, mints INTEGER NOT NULL,"
+	" maxts INTEGER NOT NULL);"
+	"CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', tokenize='custos');";
+
+static const char drop_sql[] =
+	"DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS names;"
+	"DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS state;";
+
+int idx_exec(struct idx *ix, const char *sql, struct cu_err *err)
+{
+	char *msg = NULL;
+	int rc;
+
+	rc = sqlite3_exec(ix->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		rc = cu_err_set(err, rc == SQLITE_BUSY ? CU_ESTATE : rc == SQLITE_FULL ? CU_ENOSPC : CU_EIO,
+				"index: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return rc;
+	}
+	return 0;
+}
+
+static int db_fail(struct idx *ix, struct cu_err *err, const char *what)
+{
+	int code = sqlite3_errcode(ix->db);
+
+	return cu_err_set(err, code == SQLITE_BUSY || code == SQLITE_LOCKED ? CU_ESTATE :
+			  code == SQLITE_FULL ? CU_ENOSPC : code == SQLITE_CORRUPT ? CU_ECORRUPT : CU_EIO,
+			  "index: %s: %s", what, sqlite3_errmsg(ix->db));
+}
+
+static int state_get(struct idx *ix, const char *k, sqlite3_int64 *v, int *found, struct cu_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0, s;
+
+	*found = 0;
+	if (sqlite3_prepare_v2(ix->db, "SELECT v FROM state WHERE k = ?", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ix, err, "reading state");
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		*found = 1;
+	} else if (s != SQLITE_DONE) {
+		rc = db_fail(ix, err, "reading state");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int state_put(struct idx *ix, const char *k, sqlite3_int64 v, const char *text, struct cu_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(ix->db, "INSERT OR REPLACE INTO state(k, v) VALUES(?, ?)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(ix, err, "writing state");
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	if (text)
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 2, v);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_fail(ix, err, "writing state");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int idx_read_hwm(struct idx *ix, uint64_t *hwm, struct cu_err *err)
+{
+	sqlite3_int64 v = 0;
+	int found, rc;
+
+	rc = state_get(ix, "hwm", &v, &found, err);
+	*hwm = rc == 0 && found && v > 0 ? (uint64_t)v : 0;
+	return rc;
+}
+
+/* ---- names ---------------------------------------------------------- */
+
+static uint32_t name_hash(int type, const char *p, size_t n)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)type;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void names_clear(struct idx *ix)
+{
+	size_t i;
+
+	if (!ix->names)
+		return;
+	for (i = 0; i < IDX_NAME_SLOTS; i++) {
+		free(ix->names[i].val);
+		ix->names[i].val = NULL;
+	}
+	ix->nnames = 0;
+}
+
+static struct name_slot *name_slot(struct idx *ix, int type, const char *val, size_t len)
+{
+	uint32_t h = name_hash(type, val, len) & (IDX_NAME_SLOTS - 1);
+
+	for (;;) {
+		struct name_slot *s = &ix->names[h];
+
+		if (!s->val || (s->type == type && s->len == len && !memcmp(s->val, val, len)))
+			return s;
+		h = (h + 1) & (IDX_NAME_SLOTS - 1);
+	}
+}
+
+/* The key (ASCII lower case) and local part (without sigil, up to ':' or
+ * '@') under which from:/in: values find a name. */
+static void name_keys(const char *val, size_t len, char *key, char *local, size_t cap)
+{
+	size_t i, o = 0, s = 0;
+
+	for (i = 0; i < len && i + 1 < cap; i++) {
+		char c = val[i];
+
+		key[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	}
+	key[i] = '\0';
+	if (len > 0 && (key[0] == '@' || key[0] == '!' || key[0] == '#' || key[0] == '+'))
+		s = 1;
+	for (i = s; key[i] && key[i] != ':' && key[i] != '@' && key[i] != '/'; i++)
+		local[o++] = key[i];
+	local[o] = '\0';
+}
+
+int idx_name_find(struct idx *ix, int type, const char *val, size_t len, int64_t *id)
+{
+	struct name_slot *s = name_slot(ix, type, val, len);
+	int rc = 0, r;
+
+	*id = 0;
+	if (s->val) {
+		*id = s->id;
+		return 0;
+	}
+	sqlite3_reset(ix->st_name_get);
+	sqlite3_bind_int(ix->st_name_get, 1, type);
+	sqlite3_bind_text(ix->st_name_get, 2, val, (int)len, SQLITE_STATIC);
+	r = sqlite3_step(ix->st_name_get);
+	if (r == SQLITE_ROW)
+		*id = sqlite3_column_int64(ix->st_name_get, 0);
+	else if (r != SQLITE_DONE)
+		rc = CU_EIO;
+	sqlite3_reset(ix->st_name_get);
+	return rc;
+}
+
+/* The id of a name, created if new. */
+static int name_id(struct idx *ix, int type, const struct rec_str *v, int64_t *id, struct cu_err *err)
+{
+	const char *val = v->ptr ? v->ptr : "";
+	size_t len = v->len;
+	struct name_slot *s;
+	char key[1024], local[1024];
+	int rc;
+
+	if (len > sizeof(key) - 1)
+		len = sizeof(key) - 1; /* names are short; a cap keeps the table small */
+	if (ix->nnames >= IDX_NAME_SLOTS / 2)
+		names_clear(ix);
+	s = name_slot(ix, type, val, len);
+	if (s->val) {
+		*id = s->id;
+		return 0;
+	}
+	rc = idx_name_find(ix, type, val, len, id);
+	if (rc)
+		return db_fail(ix, err, "looking up a name");
+	if (*id == 0) {
+		name_keys(val, len, key, local, sizeof(key));
+		sqlite3_reset(ix->st_name_put);
+		sqlite3_bind_int(ix->st_name_put, 1, type);
+		sqlite3_bind_text(ix->st_name_put, 2, val, (int)len, SQLITE_STATIC);
+		sqlite3_bind_text(ix->st_name_put, 3, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ix->st_name_put, 4, local, -1, SQLITE_STATIC);
+		if (sqlite3_step(ix->st_name_put) != SQLITE_DONE) {
+			sqlite3_reset(ix->st_name_put);
+			return db_fail(ix, err, "adding a name");
+		}
+		sqlite3_reset(ix->st_name_put);
+		*id = sqlite3_last_insert_rowid(ix->db);
+	}
+	s = name_slot(ix, type, val, len);
+	s->val = malloc(len + 1);
+	if (!s->val)
+		return cu_err_set(err, CU_ENOMEM, "index: out of memory");
+	memcpy(s->val, val, len);
+	s->val[len] = '\0';
+	s->len = len;
+	s->type = type;
+	s->id = *id;
+	ix->nnames++;
+	return 0;
+}
+
+/* ---- time blocks ---------------------------------------------------- */
+
+static int blocks_reserve(struct idx *ix, size_t n)
+{
+	struct idx_block *nb;
+	size_t na, i;
+
+	if (n <= ix->blocks_alloc)
+		return 0;
+	na = ix->blocks_alloc ? ix->blocks_alloc : 64;
+	while (na < n)
+		na *= 2;
+	nb = realloc(ix->blocks, na * sizeof(*nb));
+	if (!nb)
+		return CU_ENOMEM;
+	for (i = ix->blocks_alloc; i < na; i++) {
+		nb[i].mints = INT64_MAX;
+		nb[i].maxts = INT64_MIN;
+	}
+	ix->blocks = nb;
+	ix->blocks_alloc = na;
+	return 0;
+}
+
+int idx_load_blocks(struct idx *ix, struct cu_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc = 0, s;
+
+	for (i = 0; i < ix->blocks_alloc; i++) {
+		ix->blocks[i].mints = INT64_MAX;
+		ix->blocks[i].maxts = INT64_MIN;
+	}
+	ix->nblocks = 0;
+	ix->blk_dirty = 1;
+	if (sqlite3_prepare_v2(ix->db, "SELECT blk, mints, maxts FROM blocks ORDER BY blk", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(ix, err, "reading time blocks");
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 b = sqlite3_column_int64(st, 0);
+
+		if (b < 0 || b > (1 << 28)) {
+			rc = cu_err_set(err, CU_ECORRUPT, "index: bad time block %lld", (long long)b);
+			break;
+		}
+		if (blocks_reserve(ix, (size_t)b + 1) != 0) {
+			rc = cu_err_set(err, CU_ENOMEM, "index: out of memory");
+			break;
+		}
+		ix->blocks[b].mints = sqlite3_column_int64(st, 1);
+		ix->blocks[b].maxts = sqlite3_column_int64(st, 2);
+		if ((size_t)b + 1 > ix->nblocks)
+			ix->nblocks = (size_t)b + 1;
+	}
+	if (rc == 0 && s != SQLITE_DONE)
+		rc = db_fail(ix, err, "reading time blocks");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int idx_blocks_prepare(struct idx *ix)
+{
+	int64_t *pm, *sm;
+	size_t b, n = ix->nblocks;
+
+	if (!ix->blk_dirty)
+		return 0;
+	pm = realloc(ix->blk_prefmax, (n + 1) * sizeof(*pm));
+	if (!pm)
+		return CU_ENOMEM;
+	ix->blk_prefmax = pm;
+	sm = realloc(ix->blk_sufmin, (n + 1) * sizeof(*sm));
+	if (!sm)
+		return CU_ENOMEM;
+	ix->blk_sufmin = sm;
+	for (b = 0; b < n; b++)
+		pm[b] = b == 0 ? ix->blocks[0].maxts :
+			(ix->blocks[b].maxts > pm[b - 1] ? ix->blocks[b].maxts : pm[b - 1]);
+	for (b = n; b-- > 0;)
+		sm[b] = b + 1 == n ? ix->blocks[b].mints :
+			(ix->blocks[b].mints < sm[b + 1] ? ix->blocks[b].mints : sm[b + 1]);
+	ix->blk_dirty = 0;
+	return 0;
+}
+
+static int blocks_save(struct idx *ix, size_t from, size_t to, struct cu_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t b;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(ix->db, "INSERT OR REPLACE INTO blocks(blk, mints, maxts) VALUES(?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ix, err, "writing time blocks");
+	for (b = from; b <= to && b < ix->nblocks && rc == 0; b++) {
+		if (ix->blocks[b].mints > ix->blocks[b].maxts)
+			continue;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)b);
+		sqlite3_bind_int64(st, 2, ix->blocks[b].mints);
+		sqlite3_bind_int64(st, 3, ix->blocks[b].maxts);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(ix, err, "writing time blocks");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- open/close ----------------------------------------------------- */
+
+static void stmts_finalize(struct idx *ix)
+{
+	sqlite3_finalize(ix->st_meta);
+	sqlite3_finalize(ix->st_fts);
+	sqlite3_finalize(ix->st_name_get);
+	sqlite3_finalize(ix->st_name_put);
+	ix->st_meta = ix->st_fts = ix->st_name_get = ix->st_name_put = NULL;
+}
+
+void idx_close(struct idx *ix)
+{
+	if (!ix)
+		return;
+	stmts_finalize(ix);
+	if (ix->db)
+		sqlite3_close_v2(ix->db);
+	tok_ctx_free(ix->tc);
+	names_clear(ix);
+	free(ix->names);
+	free(ix->blocks);
+	free(ix->blk_prefmax);
+	free(ix->blk_sufmin);
+	if (ix->lockfd >= 0)
+		close(ix->lockfd);
+	free(ix->dir);
+	pthread_mutex_destroy(&ix->mu);
+	free(ix);
+}
+
+/* Creates or checks the schema; a writer rebuilds an index of another
+ * version from scratch. */
+static int schema_setup(struct idx *ix, struct cu_err *err)
+{
+	sqlite3_int64 schema = 0, tokver = 0;
+	int fs = 0, ft = 0, rc, exists;
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(ix->db, "SELECT 1 FROM sqlite_master WHERE name = 'state'", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(ix, err, "reading the schema");
+	exists = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (exists) {
+		rc = state_get(ix, "schema", &schema, &fs, err);
+		if (rc == 0)
+			rc = state_get(ix, "tokver", &tokver, &ft, err);
+		if (rc)
+			return rc;
+		if (fs && ft && schema == IDX_SCHEMA && tokver == TOK_VERSION)
+			return 0;
+		if (ix->flags & (IDX_RDONLY | IDX_NOREBUILD))
+			return cu_err_set(err, CU_ESTATE, "index: built by another version (schema %lld, "
+					  "tokenizer %lld); run custos reindex", (long long)schema,
+					  (long long)tokver);
+		rc = idx_exec(ix, drop_sql, err);
+		if (rc)
+			return rc;
+	} else if (ix->flags & (IDX_RDONLY | IDX_NOREBUILD)) {
+		return cu_err_set(err, CU_ENOTFOUND, "index: no index yet (run custos search or reindex)");
+	}
+	rc = idx_exec(ix, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return rc;
+	rc = idx_exec(ix, schema_sql, err);
+	if (rc == 0)
+		rc = state_put(ix, "schema", IDX_SCHEMA, NULL, err);
+	if (rc == 0)
+		rc = state_put(ix, "tokver", TOK_VERSION, NULL, err);
+	if (rc == 0)
+		rc = state_put(ix, "hwm", 0, NULL, err);
+	if (rc == 0)
+		rc = idx_exec(ix, "COMMIT", err);
+	if (rc)
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Opens the database with the lock file already held. */
+static int open_locked(const char *dir, int flags, int lockfd, struct idx **out, struct cu_err *err)
+{
+	struct idx *ix;
+	char path[PATH_MAX];
+	int rc = 0, oflags;
+
+	*out = NULL;
+	ix = calloc(1, sizeof(*ix));
+	if (!ix) {
+		close(lockfd);
+		return cu_err_set(err, CU_ENOMEM, "index: out of memory");
+	}
+	pthread_mutex_init(&ix->mu, NULL);
+	ix->flags = flags;
+	ix->lockfd = lockfd;
+	ix->dir = strdup(dir);
+	ix->names = calloc(IDX_NAME_SLOTS, sizeof(*ix->names));
+	if (!ix->dir || !ix->names) {
+		rc = cu_err_set(err, CU_ENOMEM, "index: out of memory");
+		goto out;
+	}
+	rc = tok_ctx_new(&ix->tc, err);
+	if (rc)
+		goto out;
+	snprintf(path, sizeof(path), "%s/index.db", dir);
+	oflags = (flags & IDX_RDONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &ix->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = cu_err_set(err, CU_EIO, "index: cannot open %s: %s", path,
+				ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(ix->db, IDX_BUSY_MS);
+	sqlite3_extended_result_codes(ix->db, 0);
+	if (!(flags & IDX_RDONLY))
+		rc = idx_exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
+	if (rc == 0)
+		rc = idx_exec(ix, "PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"
+			      "PRAGMA mmap_size=268435456;", err);
+	if (rc == 0)
+		rc = tok_register(ix->db, err);
+	if (rc == 0)
+		rc = schema_setup(ix, err);
+	if (rc == 0 && !(flags & IDX_RDONLY)) {
+		if (sqlite3_prepare_v3(ix->db, "INSERT INTO meta(seq, ts, kind, plat, conv, sender) "
+				       "VALUES(?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT,
+				       &ix->st_meta, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v3(ix->db, "INSERT INTO fts(rowid, body) VALUES(?, ?)", -1,
+				       SQLITE_PREPARE_PERSISTENT, &ix->st_fts, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v3(ix->db, "INSERT INTO names(ty, val, key, local) VALUES(?,?,?,?)",
+				       -1, SQLITE_PREPARE_PERSISTENT, &ix->st_name_put, NULL) != SQLITE_OK)
+			rc = db_fail(ix, err, "preparing statements");
+	}
+	if (rc == 0 && sqlite3_prepare_v3(ix->db, "SELECT id FROM names WHERE ty = ? AND val = ?", -1,
+					  SQLITE_PREPARE_PERSISTENT, &ix->st_name_get, NULL) != SQLITE_OK)
+		rc = db_fail(ix, err, "preparing statements");
+	if (rc == 0)
+		rc = idx_load_blocks(ix, err);
+out:
+	if (rc) {
+		idx_close(ix);
+		return rc;
+	}
+	*out = ix;
+	return 0;
+}
+
+static int lock_index(const char *dir, int flags, int exclusive, int *fd_out, struct cu_err *err)
+{
+	char path[PATH_MAX];
+	int fd, rc = 0;
+
+	*fd_out = -1;
+	if (!(flags & IDX_RDONLY)) {
+		rc = fio_mkdir(dir, 0700, err);
+		if (rc)
+			return rc;
+	}
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	fd = open(path, (flags & IDX_RDONLY) ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return cu_err_set(err, CU_ENOTFOUND, "index: no index yet in %s", dir);
+		return cu_err_errno(err, errno, "index: cannot open %s", path);
+	}
+	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+		rc = errno == EWOULDBLOCK ?
+			cu_err_set(err, CU_ESTATE, exclusive ?
+				   "index: in use by another process (stop custos serve first)" :
+				   "index: being rebuilt by custos reindex; try again when it is done") :
+			cu_err_errno(err, errno, "index: cannot lock %s", path);
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int idx_open(const char *datadir, int flags, struct idx **out, struct cu_err *err)
+{
+	char dir[PATH_MAX];
+	int fd, rc;
+
+	*out = NULL;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/index", datadir) >= sizeof(dir))
+		return cu_err_set(err, CU_EINVAL, "index: path too long");
+	rc = lock_index(dir, flags, 0, &fd, err);
+	if (rc)
+		return rc;
+	return open_locked(dir, flags, fd, out, err);
+}
+
+/* ---- catch-up ------------------------------------------------------- */
+
+/* Adds one log entry's rows (none for a stub). */
+static int index_entry(struct idx *ix, const struct store_entry *e, size_t *blk_lo, size_t *blk_hi,
+		       struct cu_err *err)
+{
+	struct rec_view v;
+	int64_t plat, conv, sender;
+	size_t b;
+	int rc;
+
+	if (e->is_stub)
+		return 0;
+	rc = rec_decode(e->bytes, e->len, &v, err);
+	if (rc)
+		return rc;
+	rc = name_id(ix, NAME_PLATFORM, &v.f[RF_PLATFORM], &plat, err);
+	if (rc == 0)
+		rc = name_id(ix, NAME_CONVERSATION, &v.f[RF_CONVERSATION], &conv, err);
+	if (rc == 0)
+		rc = name_id(ix, NAME_SENDER, &v.f[RF_SENDER], &sender, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(ix->st_meta, 1, (sqlite3_int64)e->seq);
+	sqlite3_bind_int64(ix->st_meta, 2, v.origin_ts);
+	sqlite3_bind_int(ix->st_meta, 3, v.kind);
+	sqlite3_bind_int64(ix->st_meta, 4, plat);
+	sqlite3_bind_int64(ix->st_meta, 5, conv);
+	sqlite3_bind_int64(ix->st_meta, 6, sender);
+	if (sqlite3_step(ix->st_meta) != SQLITE_DONE) {
+		sqlite3_reset(ix->st_meta);
+		return db_fail(ix, err, "adding metadata");
+	}
+	sqlite3_reset(ix->st_meta);
+	if (v.f[RF_BODY].len > 0 && !(v.flags & REC_F_ENCRYPTED)) {
+		sqlite3_bind_int64(ix->st_fts, 1, (sqlite3_int64)e->seq);
+		sqlite3_bind_text(ix->st_fts, 2, v.f[RF_BODY].ptr, (int)v.f[RF_BODY].len, SQLITE_STATIC);
+		if (sqlite3_step(ix->st_fts) != SQLITE_DONE) {
+			sqlite3_reset(ix->st_fts);
+			return db_fail(ix, err, "adding words");
+		}
+		sqlite3_reset(ix->st_fts);
+		sqlite3_clear_bindings(ix->st_fts);
+	}
+	b = (size_t)(e->seq >> IDX_BLOCK_SHIFT);
+	if (blocks_reserve(ix, b + 1) != 0)
+		return cu_err_set(err, CU_ENOMEM, "index: out of memory");
+	if (v.origin_ts < ix->blocks[b].mints)
+		ix->blocks[b].mints = v.origin_ts;
+	if (v.origin_ts > ix->blocks[b].maxts)
+		ix->blocks[b].maxts = v.origin_ts;
+	if (b + 1 > ix->nblocks)
+		ix->nblocks = b + 1;
+	if (b < *blk_lo)
+		*blk_lo = b;
+	if (b > *blk_hi)
+		*blk_hi = b;
+	ix->blk_dirty = 1;
+	return 0;
+}
+
+/* Checks that the index belongs to this archive (by origin). */
+static int check_origin(struct idx *ix, struct store *st, struct cu_err *err)
+{
+	const char *origin = store_origin(st);
+	sqlite3_stmt *q = NULL;
+	int rc = 0, s;
+
+	if (!origin)
+		return 0;
+	if (sqlite3_prepare_v2(ix->db, "SELECT v FROM state WHERE k = 'origin'", -1, &q, NULL) != SQLITE_OK)
+		return db_fail(ix, err, "reading state");
+	s = sqlite3_step(q);
+	if (s == SQLITE_ROW) {
+		const char *have = (const char *)sqlite3_column_text(q, 0);
+
+		if (!have || strcmp(have, origin) != 0)
+			rc = cu_err_set(err, CU_ECORRUPT, "index: belongs to archive '%s', not '%s'; run "
+					"custos reindex", have ? have : "?", origin);
+	} else if (s == SQLITE_DONE) {
+		rc = state_put(ix, "origin", 0, origin, err);
+	} else {
+		rc = db_fail(ix, err, "reading state");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* One transaction: up to batch records from the mark on. *done = 1 when
+ * the index has reached size. */
+static int catch_up_batch(struct idx *ix, struct store *st, uint64_t size, size_t batch,
+			  uint64_t *hwm_out, int *done, struct cu_err *err)
+{
+	struct store_iter *it = NULL;
+	struct store_entry e;
+	uint64_t hwm = 0, end, seq;
+	size_t blo = SIZE_MAX, bhi = 0;
+	int rc, r;
+
+	*done = 0;
+	rc = idx_exec(ix, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return rc;
+	rc = check_origin(ix, st, err);
+	if (rc == 0)
+		rc = idx_read_hwm(ix, &hwm, err);
+	if (rc)
+		goto out;
+	if (hwm > size) {
+		rc = cu_err_set(err, CU_ECORRUPT, "index: ahead of the log (indexed %llu records, the log "
+				"has %llu); run custos reindex", (unsigned long long)hwm,
+				(unsigned long long)size);
+		goto out;
+	}
+	if (hwm == size) {
+		*done = 1;
+		goto out;
+	}
+	end = size - hwm > batch ? hwm + batch : size;
+	rc = store_iter_open(st, hwm, &it, err);
+	for (seq = hwm; rc == 0 && seq < end; seq++) {
+		r = store_iter_next(it, &e, err);
+		if (r < 0) {
+			rc = r;
+		} else if (r == 0 || e.seq != seq) {
+			rc = cu_err_set(err, CU_ECORRUPT, "index: the log ended or skipped at seq %llu",
+					(unsigned long long)seq);
+		} else {
+			rc = index_entry(ix, &e, &blo, &bhi, err);
+		}
+	}
+	if (rc == 0 && blo != SIZE_MAX)
+		rc = blocks_save(ix, blo, bhi, err);
+	if (rc == 0)
+		rc = state_put(ix, "hwm", (sqlite3_int64)end, NULL, err);
+	if (rc == 0) {
+		hwm = end;
+		*done = end == size;
+	}
+out:
+	store_iter_close(it);
+	if (rc == 0)
+		rc = idx_exec(ix, "COMMIT", err);
+	if (rc) {
+		struct cu_err ignore;
+
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		/* ids made in the rolled back transaction are gone */
+		names_clear(ix);
+		cu_err_clear(&ignore);
+		(void)idx_load_blocks(ix, &ignore);
+	}
+	*hwm_out = hwm;
+	return rc;
+}
+
+static int catch_up_locked(struct idx *ix, struct store *st, size_t batch, idx_progress_fn progress,
+			   void *arg, struct cu_err *err)
+{
+	uint64_t size = store_size(st), hwm = 0;
+	int done = 0, rc = 0;
+
+	if (ix->flags & IDX_RDONLY)
+		return cu_err_set(err, CU_ESTATE, "index: opened read-only");
+	while (!done && rc == 0) {
+		rc = catch_up_batch(ix, st, size, batch, &hwm, &done, err);
+		if (rc == 0 && progress)
+			progress(arg, hwm, size);
+	}
+	return rc;
+}
+
+int idx_catch_up(struct idx *ix, struct store *st, idx_progress_fn progress, void *arg,
+		 struct cu_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	rc = catch_up_locked(ix, st, IDX_BATCH, progress, arg, err);
+	pthread_mutex_unlock(&ix->mu);
+	return rc;
+}
+
+int idx_hwm(struct idx *ix, uint64_t *hwm, struct cu_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	rc = idx_read_hwm(ix, hwm, err);
+	pthread_mutex_unlock(&ix->mu);
+	return rc;
+}
+
+int idx_lag(struct idx *ix, struct store *st, uint64_t *lag, struct cu_err *err)
+{
+	uint64_t hwm = 0, size;
+	int rc;
+
+	rc = idx_hwm(ix, &hwm, err);
+	size = store_size(st);
+	*lag = rc == 0 && size > hwm ? size - hwm : 0;
+	return rc;
+}
+
+/* ---- rebuild -------------------------------------------------------- */
+
+int idx_reindex(const char *datadir, struct store *st, idx_progress_fn progress, void *arg,
+		struct cu_err *err)
+{
+	static const char *const files[] = {"index.db", "index.db-wal", "index.db-shm"};
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	struct idx *ix = NULL;
+	size_t i;
+	int fd, rc;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/index", datadir) >= sizeof(dir))
+		return cu_err_set(err, CU_EINVAL, "index: path too long");
+	rc = lock_index(dir, 0, 1, &fd, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			close(fd);
+			return cu_err_errno(err, errno, "index: cannot remove %s", path);
+		}
+	}
+	rc = open_locked(dir, 0, fd, &ix, err);
+	if (rc)
+		return rc;
+	/* The index is derived: build it without syncing, then make it durable. */
+	rc = idx_exec(ix, "PRAGMA synchronous=OFF", err);
+	if (rc == 0)
+		rc = catch_up_locked(ix, st, IDX_BATCH * 5, progress, arg, err);
+	if (rc == 0)
+		rc = idx_exec(ix, "PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE);", err);
+	if (rc == 0)
+		rc = fio_fsync_dir(dir, err);
+	idx_close(ix);
+	return rc;
+}
+
+/* ---- deletion ------------------------------------------------------- */
+
+/* Removes the words and metadata of one record inside a transaction. */
+static int delete_one(struct idx *ix, struct store *st, uint64_t seq, struct buf *rb, int *stale,
+		      struct cu_err *err)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_entry e;
+	struct rec_view v;
+	int rc = 0, present;
+
+	if (sqlite3_prepare_v2(ix->db, "SELECT 1 FROM meta WHERE seq = ?", -1, &q, NULL) != SQLITE_OK)
+		return db_fail(ix, err, "deleting");
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
+	present = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	q = NULL;
+	if (!present)
+		return 0;
+	buf_reset(rb);
+	rc = store_get(st, seq, rb, &e, err);
+	if (rc)
+		return rc;
+	if (e.is_stub) {
+		/* The words cannot be named any more: rebuild the word table. */
+		*stale = 1;
+	} else {
+		rc = rec_decode(e.bytes, e.len, &v, err);
+		if (rc)
+			return rc;
+		if (v.f[RF_BODY].len > 0 && !(v.flags & REC_F_ENCRYPTED)) {
+			if (sqlite3_prepare_v2(ix->db, "INSERT INTO fts(fts, rowid, body) VALUES('delete', ?, ?)",
+					       -1, &q, NULL) != SQLITE_OK)
+				return db_fail(ix, err, "deleting words");
+			sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
+			sqlite3_bind_text(q, 2, v.f[RF_BODY].ptr, (int)v.f[RF_BODY].len, SQLITE_STATIC);
+			if (sqlite3_step(q) != SQLITE_DONE)
+				rc = db_fail(ix, err, "deleting words");
+			sqlite3_finalize(q);
+			q = NULL;
+			if (rc)
+				return rc;
+		}
+	}
+	if (sqlite3_prepare_v2(ix->db, "DELETE FROM meta WHERE seq = ?", -1, &q, NULL) != SQLITE_OK)
+		return db_fail(ix, err, "deleting");
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		rc = db_fail(ix, err, "deleting");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* Rebuilds the word table from the records still indexed (used when a
+ * record to delete has already lost its content). */
+static int rebuild_words(struct idx *ix, struct store *st, struct buf *rb, struct cu_err *err)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_entry e;
+	struct rec_view v;
+	int rc, s;
+
+	rc = idx_exec(ix, "INSERT INTO fts(fts) VALUES('delete-all')", err);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(ix->db, "SELECT seq FROM meta ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
+		return db_fail(ix, err, "rebuilding words");
+	while (rc == 0 && (s = sqlite3_step(q)) == SQLITE_ROW) {
+		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 0);
+
+		buf_reset(rb);
+		rc = store_get(st, seq, rb, &e, err);
+		if (rc || e.is_stub)
+			continue;
+		rc = rec_decode(e.bytes, e.len, &v, err);
+		if (rc || v.f[RF_BODY].len == 0 || (v.flags & REC_F_ENCRYPTED))
+			continue;
+		sqlite3_bind_int64(ix->st_fts, 1, (sqlite3_int64)seq);
+		sqlite3_bind_text(ix->st_fts, 2, v.f[RF_BODY].ptr, (int)v.f[RF_BODY].len, SQLITE_STATIC);
+		if (sqlite3_step(ix->st_fts) != SQLITE_DONE)
+			rc = db_fail(ix, err, "rebuilding words");
+		sqlite3_reset(ix->st_fts);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int idx_delete(struct idx *ix, struct store *st, const uint64_t *seqs, size_t n, struct cu_err *err)
+{
+	struct buf rb;
+	size_t i;
+	int rc, stale = 0, busy = 0, tries;
+	sqlite3_stmt *q = NULL;
+
+	buf_init(&rb, REC_MAX_BYTES + 1024);
+	pthread_mutex_lock(&ix->mu);
+	if (ix->flags & IDX_RDONLY) {
+		rc = cu_err_set(err, CU_ESTATE, "index: opened read-only");
+		goto out;
+	}
+	rc = idx_exec(ix, "PRAGMA secure_delete=ON", err);
+	if (rc == 0)
+		rc = idx_exec(ix, "BEGIN IMMEDIATE", err);
+	if (rc)
+		goto out;
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = delete_one(ix, st, seqs[i], &rb, &stale, err);
+	if (rc == 0 && stale) {
+		/* the stubs' metadata rows were deleted above; rebuild the words */
+		rc = rebuild_words(ix, st, &rb, err);
+	}
+	/* names nobody refers to any more go too */
+	if (rc == 0)
+		rc = idx_exec(ix, "DELETE FROM names WHERE"
+			      " (ty = 2 AND NOT EXISTS (SELECT 1 FROM meta WHERE conv = names.id)) OR"
+			      " (ty = 3 AND NOT EXISTS (SELECT 1 FROM meta WHERE sender = names.id))", err);
+	if (rc == 0)
+		rc = idx_exec(ix, "COMMIT", err);
+	if (rc) {
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	names_clear(ix);
+	/* Merge every FTS5 segment into one, so no old segment keeps the
+	 * words; VACUUM rewrites the file without free pages; the checkpoint
+	 * empties the WAL. */
+	rc = idx_exec(ix, "INSERT INTO fts(fts) VALUES('optimize')", err);
+	if (rc == 0)
+		rc = idx_exec(ix, "VACUUM", err);
+	for (tries = 0; rc == 0 && tries < 50; tries++) {
+		if (sqlite3_prepare_v2(ix->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &q, NULL) != SQLITE_OK) {
+			rc = db_fail(ix, err, "checkpoint");
+			break;
+		}
+		busy = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 1;
+		sqlite3_finalize(q);
+		q = NULL;
+		if (!busy)
+			break;
+		usleep(100000);
+	}
+	if (rc == 0 && busy)
+		rc = cu_err_set(err, CU_ESTATE, "index: readers kept the write-ahead log from being emptied; "
+				"deleted words may remain there until the next checkpoint");
+out:
+	sqlite3_exec(ix->db, "PRAGMA secure_delete=OFF", NULL, NULL, NULL);
+	pthread_mutex_unlock(&ix->mu);
+	buf_release(&rb);
+	return rc;
+}
+
+/* ---- reconciliation ------------------------------------------------- */
+
+static void note(uint64_t *count, uint64_t *list, uint64_t seq)
+{
+	if (*count < IDX_REPORT_LIST)
+		list[*count] = seq;
+	(*count)++;
+}
+
+/* The first word of a body as an FTS5 query, for a spot check of the
+ * record's words; "" if the body has none. */
+struct first_word {
+	char q[TOK_MAX_WORD + 8];
+};
+
+static int take_first(void *arg, const struct tok_word *w)
+{
+	struct first_word *fw = arg;
+
+	snprintf(fw->q, sizeof(fw->q), "\"%s\"", w->exact);
+	return 1;
+}
+
+/* Fetches the next row of a (seq, ...) statement; seq = UINT64_MAX at end. */
+static int next_seq(sqlite3_stmt *q, uint64_t *seq)
+{
+	int s = sqlite3_step(q);
+
+	if (s == SQLITE_ROW) {
+		*seq = (uint64_t)sqlite3_column_int64(q, 0);
+		return 0;
+	}
+	*seq = UINT64_MAX;
+	return s == SQLITE_DONE ? 0 : CU_EIO;
+}
+
+int idx_reconcile(struct idx *ix, struct store *st, struct idx_report *rep, idx_progress_fn progress,
+		  void *arg, struct cu_err *err)
+{
+	sqlite3_stmt *qm = NULL, *qd = NULL, *qw = NULL;
+	struct store_iter *it = NULL;
+	struct store_entry e;
+	struct rec_view v;
+	uint64_t hwm = 0, mseq, dseq, seq;
+	int rc = 0, r, bad;
+
+	memset(rep, 0, sizeof(*rep));
+	pthread_mutex_lock(&ix->mu);
+	rc = idx_exec(ix, "BEGIN", err);
+	if (rc)
+		goto out_unlock;
+	rc = idx_read_hwm(ix, &hwm, err);
+	if (rc)
+		goto out;
+	rep->hwm = hwm;
+	rep->store_size = store_size(st);
+	if (sqlite3_prepare_v2(ix->db, "SELECT m.seq, m.ts, m.kind, p.val, c.val, s.val FROM meta m"
+			       " LEFT JOIN names p ON p.id = m.plat LEFT JOIN names c ON c.id = m.conv"
+			       " LEFT JOIN names s ON s.id = m.sender ORDER BY m.seq", -1, &qm, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ix->db, "SELECT id FROM fts_docsize ORDER BY id", -1, &qd, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ix->db, "SELECT 1 FROM fts WHERE fts MATCH ? AND rowid = ?", -1, &qw,
+			       NULL) != SQLITE_OK) {
+		rc = db_fail(ix, err, "reconciling");
+		goto out;
+	}
+	if (next_seq(qm, &mseq) || next_seq(qd, &dseq)) {
+		rc = db_fail(ix, err, "reconciling");
+		goto out;
+	}
+	rc = store_iter_open(st, 0, &it, err);
+	for (seq = 0; rc == 0 && seq < rep->store_size; seq++) {
+		int has_words;
+
+		r = store_iter_next(it, &e, err);
+		if (r < 0) {
+			rc = r;
+			break;
+		}
+		if (r == 0)
+			break;
+		/* index entries for seqs the log skipped cannot exist */
+		while (mseq < e.seq) {
+			note(&rep->extra, rep->extra_seq, mseq);
+			if (next_seq(qm, &mseq))
+				rc = db_fail(ix, err, "reconciling");
+		}
+		while (dseq < e.seq) {
+			note(&rep->extra, rep->extra_seq, dseq);
+			if (next_seq(qd, &dseq))
+				rc = db_fail(ix, err, "reconciling");
+		}
+		rep->checked++;
+		if (e.is_stub || e.seq >= hwm) {
+			/* deleted, or not indexed yet: nothing may be in the index */
+			if (mseq == e.seq || dseq == e.seq)
+				note(&rep->extra, rep->extra_seq, e.seq);
+			goto advance;
+		}
+		rc = rec_decode(e.bytes, e.len, &v, err);
+		if (rc)
+			break;
+		has_words = v.f[RF_BODY].len > 0 && !(v.flags & REC_F_ENCRYPTED);
+		if (mseq != e.seq || (has_words && dseq != e.seq)) {
+			note(&rep->missing, rep->missing_seq, e.seq);
+			goto advance;
+		}
+		bad = sqlite3_column_int64(qm, 1) != v.origin_ts || sqlite3_column_int(qm, 2) != v.kind;
+		{
+			static const int fields[3] = {RF_PLATFORM, RF_CONVERSATION, RF_SENDER};
+			int k;
+
+			for (k = 0; k < 3; k++) {
+				const char *have = (const char *)sqlite3_column_text(qm, 3 + k);
+				size_t hl = (size_t)sqlite3_column_bytes(qm, 3 + k);
+				size_t wl = v.f[fields[k]].len > 1023 ? 1023 : v.f[fields[k]].len;
+
+				if (!have || hl != wl || (wl && memcmp(have, v.f[fields[k]].ptr, wl)))
+					bad = 1;
+			}
+		}
+		if (!has_words && dseq == e.seq)
+			bad = 1;
+		if (has_words && !bad) {
+			struct first_word fw = {{0}};
+
+			tok_run(ix->tc, v.f[RF_BODY].ptr, v.f[RF_BODY].len, take_first, &fw);
+			if (fw.q[0]) {
+				sqlite3_bind_text(qw, 1, fw.q, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(qw, 2, (sqlite3_int64)e.seq);
+				bad = sqlite3_step(qw) != SQLITE_ROW;
+				sqlite3_reset(qw);
+			}
+		}
+		if (bad)
+			note(&rep->mismatched, rep->mismatched_seq, e.seq);
+advance:
+		if (mseq == e.seq && next_seq(qm, &mseq))
+			rc = db_fail(ix, err, "reconciling");
+		if (dseq == e.seq && next_seq(qd, &dseq))
+			rc = db_fail(ix, err, "reconciling");
+		if (progress && (seq & 0xFFF) == 0)
+			progress(arg, seq, rep->store_size);
+	}
+	/* what is left in the index lies beyond the log */
+	while (rc == 0 && mseq != UINT64_MAX) {
+		note(&rep->extra, rep->extra_seq, mseq);
+		if (next_seq(qm, &mseq))
+			rc = db_fail(ix, err, "reconciling");
+	}
+	while (rc == 0 && dseq != UINT64_MAX) {
+		note(&rep->extra, rep->extra_seq, dseq);
+		if (next_seq(qd, &dseq))
+			rc = db_fail(ix, err, "reconciling");
+	}
+	if (progress && rc == 0)
+		progress(arg, rep->store_size, rep->store_size);
+	if (rc == 0) {
+		/* FTS5's own structural check (for a contentless table it
+		 * checks the index's internal consistency) */
+		sqlite3_finalize(qw);
+		qw = NULL;
+		rep->fts_ok = -1;
+		if (!(ix->flags & IDX_RDONLY))
+			rep->fts_ok = sqlite3_exec(ix->db, "INSERT INTO fts(fts) VALUES('integrity-check')",
+						   NULL, NULL, NULL) == SQLITE_OK;
+	}
+out:
+	store_iter_close(it);
+	sqlite3_finalize(qm);
+	sqlite3_finalize(qd);
+	sqlite3_finalize(qw);
+	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+out_unlock:
+	pthread_mutex_unlock(&ix->mu);
+	return rc;
+}

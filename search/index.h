@@ -1,0 +1,139 @@
+/* index.h - the search index: SQLite FTS5 beside the segments, following
+ * the log in seq order (DESIGN.md "Search", docs/SEARCH.md).
+ *
+ * The index lives in DATADIR/index/index.db (WAL). It holds a contentless
+ * FTS5 table of the record bodies (tokenizer "custos", search/tokenizer.h),
+ * a metadata row per record (seq, origin time, kind, platform,
+ * conversation, sender) and its high-water mark: every record below it is
+ * indexed. The mark is written in the same transaction as the rows it
+ * covers, so index and log can never silently disagree; idx_catch_up()
+ * brings the index up to the log. Snippets, event ids and names in results
+ * are read back from the segments (store_get), which keeps the index small.
+ *
+ * Several processes may open one index (a running daemon and the custos
+ * command); writers take SQLite's write lock (BEGIN IMMEDIATE) for each
+ * batch. idx_reindex needs the index to itself. All functions on one
+ * struct idx are serialised by a mutex inside, so threads may share it.
+ */
+#ifndef CUSTOS_SEARCH_INDEX_H
+#define CUSTOS_SEARCH_INDEX_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "archiver/store.h"
+#include "common/error.h"
+
+#define IDX_RDONLY 0x1            /* search only: never create, catch up or change */
+#define IDX_NOREBUILD 0x2         /* a writer that refuses an index of another version
+				     (CU_ESTATE) instead of rebuilding it (for verify) */
+
+#define IDX_DEFAULT_LIMIT 50
+#define IDX_MAX_LIMIT 1000
+#define IDX_MAX_CURSOR 256        /* bytes of a cursor string */
+#define IDX_SNIPPET_BYTES 240     /* text around the first match in a snippet */
+#define IDX_MARK_OPEN "**"        /* snippet markers around matched words */
+#define IDX_MARK_CLOSE "**"
+
+enum idx_sort {
+	IDX_NEWEST = 0,     /* origin time descending, then seq descending (default) */
+	IDX_OLDEST = 1,     /* origin time ascending, then seq ascending */
+	IDX_RELEVANCE = 2,  /* custos_rank descending, then seq descending */
+};
+
+/* One search hit. Strings are owned by the result. */
+struct idx_hit {
+	uint64_t seq;
+	char *id;             /* the platform's event id ("" if the record has none) */
+	char *platform;
+	char *conversation;
+	char *sender;
+	int64_t ts;           /* origin time, ms since the epoch */
+	unsigned kind;        /* enum rec_kind */
+	char *snippet;        /* text around the matches, words marked IDX_MARK_OPEN/CLOSE */
+};
+
+struct idx_result {
+	uint64_t total;       /* matches in the snapshot the first page was taken at */
+	struct idx_hit *hits;
+	size_t nhits;
+	char *next_cursor;    /* NULL on the last page */
+	uint64_t lag;         /* records in the log not yet in the index when searched */
+};
+
+/* What the caller asks. */
+struct idx_query {
+	const char *q;        /* the query text (docs/SEARCH.md) */
+	enum idx_sort sort;
+	unsigned limit;       /* 1..IDX_MAX_LIMIT; 0 = IDX_DEFAULT_LIMIT */
+	const char *cursor;   /* next_cursor of the previous page, or NULL */
+};
+
+/* Store and index compared by idx_reconcile. */
+#define IDX_REPORT_LIST 16
+struct idx_report {
+	uint64_t store_size;       /* records in the log */
+	uint64_t hwm;              /* the index's high-water mark */
+	uint64_t checked;          /* records compared */
+	uint64_t missing;          /* records (not deleted) below the mark absent from the index */
+	uint64_t extra;            /* index entries with no live record behind them */
+	uint64_t mismatched;       /* index entries whose metadata or words differ from the record */
+	uint64_t missing_seq[IDX_REPORT_LIST];    /* the first few of each */
+	uint64_t extra_seq[IDX_REPORT_LIST];
+	uint64_t mismatched_seq[IDX_REPORT_LIST];
+	int fts_ok;                /* FTS5 integrity-check: 1 passed, 0 failed, -1 not run (read-only) */
+};
+
+typedef void (*idx_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+struct idx;
+
+/* Opens (a writer also creates) DATADIR/index. A writer rebuilds an index
+ * made by another tokenizer or schema version from scratch; a reader
+ * refuses it with CU_ESTATE. */
+int idx_open(const char *datadir, int flags, struct idx **out, struct cu_err *err) CU_MUST_CHECK;
+void idx_close(struct idx *ix);
+
+/* Indexes the records from the high-water mark to store_size(st) in seq
+ * order, in transactions that each move the mark with their rows.
+ * CU_ECORRUPT if the index is ahead of the log or belongs to another
+ * archive (custos reindex). progress may be NULL. */
+int idx_catch_up(struct idx *ix, struct store *st, idx_progress_fn progress, void *arg,
+		 struct cu_err *err) CU_MUST_CHECK;
+/* The high-water mark, and store_size(st) minus it. */
+int idx_hwm(struct idx *ix, uint64_t *hwm, struct cu_err *err) CU_MUST_CHECK;
+int idx_lag(struct idx *ix, struct store *st, uint64_t *lag, struct cu_err *err) CU_MUST_CHECK;
+
+/* Runs a query. CU_EINVAL (a message with the position) for bad syntax, a
+ * bad cursor or limit: a client error (CLI exit 2, HTTP 400). */
+int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, struct idx_result *out,
+	       struct cu_err *err) CU_MUST_CHECK;
+void idx_result_release(struct idx_result *r);
+/* {"total": N, "results": [{"seq","id","platform","conversation","sender",
+ * "ts","snippet"}...], "next_cursor": "..." | null}: the shape of both
+ * `custos search --json` and GET /v1/search. */
+json_t *idx_result_json(const struct idx_result *r);
+/* idx_search + idx_result_json. */
+int idx_search_json(struct idx *ix, struct store *st, const struct idx_query *q, json_t **out,
+		    struct cu_err *err) CU_MUST_CHECK;
+
+/* Rebuilds DATADIR/index from the segments alone. Refuses (CU_ESTATE)
+ * while another process has the index open. */
+int idx_reindex(const char *datadir, struct store *st, idx_progress_fn progress, void *arg,
+		struct cu_err *err) CU_MUST_CHECK;
+
+/* Compares the log and the index record by record (read only). */
+int idx_reconcile(struct idx *ix, struct store *st, struct idx_report *rep, idx_progress_fn progress,
+		  void *arg, struct cu_err *err) CU_MUST_CHECK;
+
+/* For the retention engine: removes records from the index and leaves no
+ * trace of their words in the index files (FTS5 'delete' with the
+ * original text, 'optimize', secure_delete, VACUUM, WAL checkpoint
+ * TRUNCATE). Must run while the records' content is still in the
+ * segments, i.e. before they are replaced by stubs; seqs not in the index
+ * are ignored. */
+int idx_delete(struct idx *ix, struct store *st, const uint64_t *seqs, size_t n,
+	       struct cu_err *err) CU_MUST_CHECK;
+
+#endif

@@ -1,0 +1,70 @@
+/* index_int.h - what index.c (schema, catch-up, deletion, reconciliation)
+ * and search.c (queries, snippets, cursors) share. Not for other modules. */
+#ifndef CUSTOS_SEARCH_INDEX_INT_H
+#define CUSTOS_SEARCH_INDEX_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "search/index.h"
+#include "search/tokenizer.h"
+
+#define IDX_SCHEMA 1              /* bumped on schema changes: the index is rebuilt */
+#define IDX_BATCH 20000           /* records per catch-up transaction */
+#define IDX_BUSY_MS 10000         /* wait this long for another writer */
+#define IDX_NAME_SLOTS (1u << 16) /* name cache slots (power of two) */
+#define IDX_BLOCK_SHIFT 12        /* seqs per time block: 4096 */
+
+/* Kinds of names in the names table. */
+enum idx_name_type { NAME_PLATFORM = 1, NAME_CONVERSATION = 2, NAME_SENDER = 3 };
+
+/* A cached (type, value) -> id of the names table. */
+struct name_slot {
+	char *val;      /* NULL = empty slot */
+	size_t len;
+	int type;
+	int64_t id;
+};
+
+/* Origin-time range of the records in one block of 2^IDX_BLOCK_SHIFT seqs,
+ * so newest/oldest-first searches can stop early: once the best hits seen
+ * are newer than anything in the blocks still to visit, none can follow. */
+struct idx_block {
+	int64_t mints;  /* INT64_MAX when empty */
+	int64_t maxts;  /* INT64_MIN when empty */
+};
+
+struct idx {
+	pthread_mutex_t mu;          /* serialises every public call */
+	int flags;                   /* IDX_RDONLY */
+	char *dir;                   /* DATADIR/index */
+	int lockfd;                  /* DATADIR/index/lock, shared flock while open */
+	sqlite3 *db;
+	struct tok_ctx *tc;          /* folds query words and snippet text */
+	struct name_slot *names;     /* IDX_NAME_SLOTS cache of the names table */
+	size_t nnames;               /* used slots */
+	struct idx_block *blocks;    /* per block of seqs, loaded from the blocks table */
+	size_t nblocks;              /* entries in blocks */
+	size_t blocks_alloc;
+	int64_t *blk_prefmax;        /* max ts of blocks [0, b] (for newest-first) */
+	int64_t *blk_sufmin;         /* min ts of blocks [b, nblocks) (for oldest-first) */
+	int blk_dirty;               /* prefmax/sufmin need recomputing */
+	sqlite3_stmt *st_meta;       /* INSERT INTO meta */
+	sqlite3_stmt *st_fts;        /* INSERT INTO fts */
+	sqlite3_stmt *st_name_get;   /* SELECT id FROM names */
+	sqlite3_stmt *st_name_put;   /* INSERT INTO names */
+};
+
+/* Runs SQL without results; CU_EIO with SQLite's message. */
+int idx_exec(struct idx *ix, const char *sql, struct cu_err *err);
+/* Reads the high-water mark inside the current transaction. */
+int idx_read_hwm(struct idx *ix, uint64_t *hwm, struct cu_err *err);
+/* Loads the block table into memory (after open or a rolled back batch). */
+int idx_load_blocks(struct idx *ix, struct cu_err *err);
+/* Recomputes the prefix maxima and suffix minima of the blocks. */
+int idx_blocks_prepare(struct idx *ix);
+/* Looks up the id of a name without creating it; 0 if unknown. */
+int idx_name_find(struct idx *ix, int type, const char *val, size_t len, int64_t *id);
+
+#endif

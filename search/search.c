@@ -1,0 +1,680 @@
+/* search.c - running queries against the index: SQL from the compiled
+ * query, keyset paging with opaque cursors, snippets built from the
+ * segments, and the JSON shape shared by the CLI and the API (index.h). */
+#include "search/index_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archiver/record.h"
+#include "common/encode.h"
+#include "search/query.h"
+
+#define CURSOR_VERSION 1
+#define SNIPPET_LEAD 60            /* bytes of text kept before the first match */
+#define DEFAULT_KINDS "(+m.kind NOT BETWEEN 16 AND 31)" /* archive-internal records */
+
+/* A decoded cursor: where the previous page ended. */
+struct cursor {
+	unsigned sort;        /* enum idx_sort it was made for */
+	uint64_t snap;        /* high-water mark of the first page: later records are left out */
+	uint64_t seq;         /* last hit's seq */
+	int64_t ts;           /* last hit's time (newest/oldest) */
+	double rank;          /* last hit's rank (relevance) */
+	uint64_t qhash;       /* hash of the query text */
+};
+
+/* A row of the result before the record is read. */
+struct row {
+	uint64_t seq;
+	int64_t ts;
+	double rank;
+};
+
+static uint64_t qhash_of(const char *q)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *q; q++) {
+		h ^= (unsigned char)*q;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* ---- cursors: base64url of "1|sort|snap|seq|qhash|key" --------------- */
+
+static char *cursor_encode(const struct cursor *c)
+{
+	char text[160];
+	char *b, *p;
+	size_t n;
+
+	if (c->sort == IDX_RELEVANCE)
+		snprintf(text, sizeof(text), "%d|%u|%" PRIu64 "|%" PRIu64 "|%016" PRIx64 "|%a",
+			 CURSOR_VERSION, c->sort, c->snap, c->seq, c->qhash, c->rank);
+	else
+		snprintf(text, sizeof(text), "%d|%u|%" PRIu64 "|%" PRIu64 "|%016" PRIx64 "|%" PRId64,
+			 CURSOR_VERSION, c->sort, c->snap, c->seq, c->qhash, c->ts);
+	b = b64_encode((const uint8_t *)text, strlen(text));
+	if (!b)
+		return NULL;
+	for (p = b; *p; p++)
+		*p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+	n = strlen(b);
+	while (n > 0 && b[n - 1] == '=')
+		b[--n] = '\0';
+	return b;
+}
+
+static int cursor_decode(const char *s, struct cursor *c, struct cu_err *err)
+{
+	char b64[IDX_MAX_CURSOR + 4];
+	uint8_t *raw = NULL;
+	size_t n = strlen(s), rawlen = 0, i;
+	char text[200], *end;
+	unsigned ver;
+	int used = 0, rc = 0;
+
+	if (n == 0 || n > IDX_MAX_CURSOR)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-' || ch == '_'))
+			goto bad;
+		b64[i] = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+	}
+	while (n % 4)
+		b64[n++] = '=';
+	b64[n] = '\0';
+	if (b64_decode(b64, n, sizeof(text) - 1, &raw, &rawlen) != 0)
+		goto bad;
+	memcpy(text, raw, rawlen);
+	text[rawlen] = '\0';
+	free(raw);
+	if (strlen(text) != rawlen)
+		goto bad;
+	if (sscanf(text, "%u|%u|%" SCNu64 "|%" SCNu64 "|%16" SCNx64 "|%n", &ver, &c->sort, &c->snap,
+		   &c->seq, &c->qhash, &used) != 5 || used == 0 || ver != CURSOR_VERSION ||
+	    c->sort > IDX_RELEVANCE)
+		goto bad;
+	if (c->sort == IDX_RELEVANCE) {
+		c->rank = strtod(text + used, &end);
+		c->ts = 0;
+	} else {
+		c->ts = strtoll(text + used, &end, 10);
+		c->rank = 0;
+	}
+	if (end == text + used || *end)
+		goto bad;
+	return 0;
+bad:
+	rc = cu_err_set(err, CU_EINVAL, "invalid cursor: pass next_cursor of the previous page unchanged");
+	return rc;
+}
+
+/* ---- name resolution for from:/in:/platform: ------------------------ */
+
+static int resolve_names(void *arg, enum q_field field, const char *value, int64_t *ids, size_t max,
+			 size_t *n)
+{
+	struct idx *ix = arg;
+	static const char *const sql[2] = {
+		"SELECT id FROM names WHERE ty = ? AND key = ? LIMIT ?",
+		"SELECT id FROM names WHERE ty = ? AND local = ? LIMIT ?",
+	};
+	char key[1024];
+	size_t i;
+	int type, pass, s;
+
+	*n = 0;
+	type = field == QF_FROM ? NAME_SENDER : field == QF_IN ? NAME_CONVERSATION : NAME_PLATFORM;
+	for (i = 0; value[i] && i + 1 < sizeof(key); i++)
+		key[i] = (value[i] >= 'A' && value[i] <= 'Z') ? (char)(value[i] + 32) : value[i];
+	key[i] = '\0';
+	/* The exact name first; else every name with that local part
+	 * ("alice" finds @alice:example.org and alice@example.org). */
+	for (pass = 0; pass < (type == NAME_PLATFORM ? 1 : 2) && *n == 0; pass++) {
+		sqlite3_stmt *q = NULL;
+
+		if (sqlite3_prepare_v2(ix->db, sql[pass], -1, &q, NULL) != SQLITE_OK)
+			return CU_EIO;
+		sqlite3_bind_int(q, 1, type);
+		sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)max);
+		while ((s = sqlite3_step(q)) == SQLITE_ROW && *n < max)
+			ids[(*n)++] = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+		if (s != SQLITE_ROW && s != SQLITE_DONE)
+			return CU_EIO;
+	}
+	return 0;
+}
+
+/* ---- SQL ------------------------------------------------------------ */
+
+/* Binds the compiled query's parameters from position *pos on. */
+static void bind_params(sqlite3_stmt *st, const struct q_plan *p, int *pos)
+{
+	size_t i;
+
+	for (i = 0; i < p->nparams; i++) {
+		if (p->params[i].type == QP_INT)
+			sqlite3_bind_int64(st, (*pos)++, p->params[i].i);
+		else
+			sqlite3_bind_text(st, (*pos)++, p->params[i].s, -1, SQLITE_STATIC);
+	}
+}
+
+/* FROM ... WHERE ... shared by the count and the rows. */
+static int sql_base(struct buf *b, const struct q_plan *p)
+{
+	int rc;
+
+	if (p->fts)
+		rc = buf_append_str(b, " FROM fts JOIN meta m ON m.seq = fts.rowid"
+				    " WHERE fts MATCH ? AND fts.rowid < ?");
+	else
+		rc = buf_append_str(b, " FROM meta m WHERE m.seq < ?");
+	if (rc == 0)
+		rc = buf_printf(b, " AND (%s)", (const char *)p->where.data);
+	if (rc == 0 && !p->has_kind)
+		rc = buf_append_str(b, " AND " DEFAULT_KINDS);
+	return rc;
+}
+
+static void bind_base(sqlite3_stmt *st, const struct q_plan *p, uint64_t snap, int *pos)
+{
+	if (p->fts)
+		sqlite3_bind_text(st, (*pos)++, p->fts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, (*pos)++, (sqlite3_int64)snap);
+	bind_params(st, p, pos);
+}
+
+static int count_rows(struct idx *ix, const struct q_plan *p, uint64_t snap, uint64_t *total,
+		      struct cu_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct buf sql;
+	int rc, pos = 1;
+
+	buf_init(&sql, 512 * 1024);
+	rc = buf_append_str(&sql, "SELECT count(*)");
+	if (rc == 0)
+		rc = sql_base(&sql, p);
+	if (rc) {
+		rc = cu_err_set(err, CU_ETOOBIG, "query is too complex");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(ix->db, (const char *)sql.data, -1, &st, NULL) != SQLITE_OK) {
+		rc = cu_err_set(err, CU_EIO, "index: %s", sqlite3_errmsg(ix->db));
+		goto out;
+	}
+	bind_base(st, p, snap, &pos);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*total = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		rc = cu_err_set(err, CU_EIO, "index: counting: %s", sqlite3_errmsg(ix->db));
+out:
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return rc;
+}
+
+static int fetch_rows(struct idx *ix, const struct q_plan *p, enum idx_sort sort, uint64_t snap,
+		      const struct cursor *cur, unsigned want, struct row *rows, size_t *nrows,
+		      struct cu_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct buf sql;
+	int rc = 0, pos = 1, s;
+
+	*nrows = 0;
+	buf_init(&sql, 512 * 1024);
+	if (sort == IDX_RELEVANCE) {
+		rc = buf_append_str(&sql, "SELECT seq, ts, r FROM (SELECT m.seq AS seq, m.ts AS ts,"
+				    " custos_rank(fts) AS r");
+		if (rc == 0)
+			rc = sql_base(&sql, p);
+		if (rc == 0)
+			rc = buf_append_str(&sql, ")");
+		if (rc == 0 && cur)
+			rc = buf_append_str(&sql, " WHERE (r < ? OR (r = ? AND seq < ?))");
+		if (rc == 0)
+			rc = buf_append_str(&sql, " ORDER BY r DESC, seq DESC LIMIT ?");
+	} else {
+		const char *cmp = sort == IDX_NEWEST ? "<" : ">";
+		const char *dir = sort == IDX_NEWEST ? "DESC" : "ASC";
+
+		rc = buf_append_str(&sql, "SELECT m.seq, m.ts, 0");
+		if (rc == 0)
+			rc = sql_base(&sql, p);
+		if (rc == 0 && cur)
+			rc = buf_printf(&sql, " AND (m.ts, m.seq) %s (?, ?)", cmp);
+		if (rc == 0)
+			rc = buf_printf(&sql, " ORDER BY m.ts %s, m.seq %s LIMIT ?", dir, dir);
+	}
+	if (rc) {
+		rc = cu_err_set(err, CU_ETOOBIG, "query is too complex");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(ix->db, (const char *)sql.data, -1, &st, NULL) != SQLITE_OK) {
+		rc = cu_err_set(err, CU_EIO, "index: %s", sqlite3_errmsg(ix->db));
+		goto out;
+	}
+	bind_base(st, p, snap, &pos);
+	if (cur && sort == IDX_RELEVANCE) {
+		sqlite3_bind_double(st, pos++, cur->rank);
+		sqlite3_bind_double(st, pos++, cur->rank);
+		sqlite3_bind_int64(st, pos++, (sqlite3_int64)cur->seq);
+	} else if (cur) {
+		sqlite3_bind_int64(st, pos++, cur->ts);
+		sqlite3_bind_int64(st, pos++, (sqlite3_int64)cur->seq);
+	}
+	sqlite3_bind_int(st, pos++, (int)want);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW && *nrows < want) {
+		rows[*nrows].seq = (uint64_t)sqlite3_column_int64(st, 0);
+		rows[*nrows].ts = sqlite3_column_int64(st, 1);
+		rows[*nrows].rank = sqlite3_column_double(st, 2);
+		(*nrows)++;
+	}
+	if (s != SQLITE_ROW && s != SQLITE_DONE)
+		rc = cu_err_set(err, CU_EIO, "index: searching: %s", sqlite3_errmsg(ix->db));
+out:
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return rc;
+}
+
+/* ---- text for people and JSON ---------------------------------------- */
+
+/* Appends p[0..n) as valid UTF-8 (bad bytes become U+FFFD); with flat,
+ * control characters become spaces. */
+static int append_clean(struct buf *b, const char *p, size_t n, int flat)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0, k, len;
+	int rc = 0;
+
+	while (i < n && rc == 0) {
+		unsigned char c = s[i];
+
+		if (c < 0x80) {
+			rc = buf_append_byte(b, flat && (c < 0x20 || c == 0x7F) ? ' ' : c);
+			i++;
+			continue;
+		}
+		len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+		for (k = 1; len && k < len; k++)
+			if (i + k >= n || (s[i + k] & 0xC0) != 0x80)
+				len = 0;
+		if (len == 3 && ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0)))
+			len = 0; /* overlong or surrogate */
+		if (len == 4 && ((c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90)))
+			len = 0;
+		if (len == 0) {
+			rc = buf_append_str(b, "\xef\xbf\xbd");
+			i++;
+		} else {
+			rc = buf_append(b, s + i, len);
+			i += len;
+		}
+	}
+	return rc;
+}
+
+static char *clean_dup(const struct rec_str *v)
+{
+	struct buf b;
+	char *out;
+
+	buf_init(&b, REC_MAX_BYTES * 4);
+	if (append_clean(&b, v->ptr ? v->ptr : "", v->len, 1) != 0 || buf_append_str(&b, "") != 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	out = (char *)buf_take(&b, NULL);
+	return out ? out : strdup("");
+}
+
+/* Finding what to mark in a body. */
+struct snip_scan {
+	const struct q_marks *marks;
+	size_t base;           /* offset of the scanned text in the body */
+	size_t first_s, first_e; /* first match (SIZE_MAX when none) */
+	int stop_at_first;
+	size_t (*spans)[2];    /* marked spans, relative to the body */
+	size_t nspans, cap;
+};
+
+static int snip_word(void *arg, const struct tok_word *w)
+{
+	struct snip_scan *sc = arg;
+	size_t s, e;
+
+	if (q_marks_match(sc->marks, w->exact, w->stem, w->compound)) {
+		int by_compound = w->compound && !q_marks_match(sc->marks, w->exact, w->stem, NULL);
+
+		s = sc->base + (by_compound ? w->cstart : w->start);
+		e = sc->base + (by_compound ? w->cend : w->end);
+		if (sc->stop_at_first) {
+			sc->first_s = s;
+			sc->first_e = e;
+			return 1;
+		}
+		if (sc->nspans > 0 && s < sc->spans[sc->nspans - 1][1])
+			return 0; /* inside a compound already marked */
+		if (sc->nspans < sc->cap) {
+			sc->spans[sc->nspans][0] = s;
+			sc->spans[sc->nspans][1] = e;
+			sc->nspans++;
+		}
+	}
+	return 0;
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+/* Builds the snippet of body: up to IDX_SNIPPET_BYTES of text from a
+ * little before the first match, matched words marked. */
+static char *make_snippet(struct tok_ctx *tc, const struct q_marks *marks, const char *body, size_t len)
+{
+	size_t spans[64][2];
+	struct snip_scan sc;
+	size_t ws = 0, we, i, last;
+	struct buf b;
+	int rc = 0;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.marks = marks;
+	sc.first_s = SIZE_MAX;
+	sc.stop_at_first = 1;
+	if (len > IDX_SNIPPET_BYTES) {
+		tok_run(tc, body, len, snip_word, &sc);
+		if (sc.first_s != SIZE_MAX && sc.first_s > SNIPPET_LEAD) {
+			ws = sc.first_s - SNIPPET_LEAD;
+			while (ws < sc.first_s && !is_ws(body[ws]))
+				ws++; /* start at a word */
+			while (ws < sc.first_s && is_ws(body[ws]))
+				ws++;
+		}
+	}
+	we = len - ws > IDX_SNIPPET_BYTES ? ws + IDX_SNIPPET_BYTES : len;
+	if (sc.first_s != SIZE_MAX && sc.first_e > we)
+		we = sc.first_e < len ? sc.first_e : len; /* keep the whole first match */
+	if (we < len) {
+		size_t w2 = we;
+
+		while (w2 > ws && !is_ws(body[w2]))
+			w2--; /* end at a word */
+		if (w2 > ws && w2 > sc.first_s)
+			we = w2;
+		while (we < len && ((unsigned char)body[we] & 0xC0) == 0x80)
+			we++; /* never split a character */
+	}
+	while (ws > 0 && ws < len && ((unsigned char)body[ws] & 0xC0) == 0x80)
+		ws--;
+	sc.stop_at_first = 0;
+	sc.base = ws;
+	sc.spans = spans;
+	sc.cap = 64;
+	tok_run(tc, body + ws, we - ws, snip_word, &sc);
+	buf_init(&b, 4 * IDX_SNIPPET_BYTES + 64 * 8 + 16);
+	if (ws > 0)
+		rc = buf_append_str(&b, "\xe2\x80\xa6");
+	last = ws;
+	for (i = 0; rc == 0 && i < sc.nspans; i++) {
+		rc = append_clean(&b, body + last, sc.spans[i][0] - last, 1);
+		if (rc == 0)
+			rc = buf_append_str(&b, IDX_MARK_OPEN);
+		if (rc == 0)
+			rc = append_clean(&b, body + sc.spans[i][0], sc.spans[i][1] - sc.spans[i][0], 1);
+		if (rc == 0)
+			rc = buf_append_str(&b, IDX_MARK_CLOSE);
+		last = sc.spans[i][1];
+	}
+	if (rc == 0)
+		rc = append_clean(&b, body + last, we - last, 1);
+	if (rc == 0 && we < len)
+		rc = buf_append_str(&b, "\xe2\x80\xa6");
+	if (rc == 0)
+		rc = buf_append_str(&b, "");
+	if (rc) {
+		buf_release(&b);
+		return NULL;
+	}
+	return b.data ? (char *)buf_take(&b, NULL) : strdup("");
+}
+
+/* Fills a hit from the record in the log. */
+static int fill_hit(struct idx *ix, struct store *st, const struct q_marks *marks, const struct row *r,
+		    struct buf *rb, struct idx_hit *h, struct cu_err *err)
+{
+	static const struct rec_str empty = {"", 0};
+	struct store_entry e;
+	struct rec_view v;
+	int rc;
+
+	memset(&v, 0, sizeof(v));
+	h->seq = r->seq;
+	h->ts = r->ts;
+	buf_reset(rb);
+	rc = store_get(st, r->seq, rb, &e, err);
+	if (rc)
+		return rc;
+	if (!e.is_stub) {
+		rc = rec_decode(e.bytes, e.len, &v, err);
+		if (rc)
+			return rc;
+	}
+	h->kind = v.kind;
+	h->id = clean_dup(v.f[RF_EVENT_ID].len ? &v.f[RF_EVENT_ID] : &empty);
+	h->platform = clean_dup(&v.f[RF_PLATFORM]);
+	h->conversation = clean_dup(&v.f[RF_CONVERSATION]);
+	h->sender = clean_dup(&v.f[RF_SENDER]);
+	if (!e.is_stub && v.f[RF_BODY].len && !(v.flags & REC_F_ENCRYPTED))
+		h->snippet = make_snippet(ix->tc, marks, v.f[RF_BODY].ptr, v.f[RF_BODY].len);
+	else
+		h->snippet = strdup("");
+	if (!h->id || !h->platform || !h->conversation || !h->sender || !h->snippet)
+		return cu_err_set(err, CU_ENOMEM, "search: out of memory");
+	return 0;
+}
+
+void idx_result_release(struct idx_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nhits; i++) {
+		free(r->hits[i].id);
+		free(r->hits[i].platform);
+		free(r->hits[i].conversation);
+		free(r->hits[i].sender);
+		free(r->hits[i].snippet);
+	}
+	free(r->hits);
+	free(r->next_cursor);
+	memset(r, 0, sizeof(*r));
+}
+
+int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, struct idx_result *out,
+	       struct cu_err *err)
+{
+	struct q_node *root = NULL;
+	struct q_plan plan;
+	struct cursor cur, *curp = NULL;
+	struct row *rows = NULL;
+	struct buf rb;
+	uint64_t hwm = 0, snap, size;
+	unsigned limit = q->limit ? q->limit : IDX_DEFAULT_LIMIT;
+	enum idx_sort sort = q->sort;
+	size_t nrows = 0, i;
+	int rc, in_txn = 0, locked = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&plan, 0, sizeof(plan));
+	buf_init(&plan.where, 1);
+	buf_init(&rb, REC_MAX_BYTES + 1024);
+	if (limit > IDX_MAX_LIMIT) {
+		rc = cu_err_set(err, CU_EINVAL, "limit must be between 1 and %d", IDX_MAX_LIMIT);
+		goto out;
+	}
+	if (sort > IDX_RELEVANCE) {
+		rc = cu_err_set(err, CU_EINVAL, "unknown sort order");
+		goto out;
+	}
+	rc = q_parse(q->q ? q->q : "", &root, err);
+	if (rc)
+		goto out;
+	if (q->cursor && *q->cursor) {
+		rc = cursor_decode(q->cursor, &cur, err);
+		if (rc)
+			goto out;
+		if (cur.qhash != qhash_of(q->q) || cur.sort != (unsigned)sort) {
+			rc = cu_err_set(err, CU_EINVAL, "cursor belongs to another query or sort order");
+			goto out;
+		}
+		curp = &cur;
+	}
+	rows = calloc(limit + 1, sizeof(*rows));
+	if (!rows) {
+		rc = cu_err_set(err, CU_ENOMEM, "search: out of memory");
+		goto out;
+	}
+	pthread_mutex_lock(&ix->mu);
+	locked = 1;
+	rc = idx_exec(ix, "BEGIN", err);
+	if (rc)
+		goto out;
+	in_txn = 1;
+	rc = idx_read_hwm(ix, &hwm, err);
+	if (rc)
+		goto out;
+	snap = curp ? curp->snap : hwm;
+	if (snap > hwm) {
+		rc = cu_err_set(err, CU_EINVAL, "cursor is from a newer index than this one");
+		goto out;
+	}
+	buf_release(&plan.where);
+	rc = q_compile(root, ix->tc, resolve_names, ix, &plan, err);
+	if (rc)
+		goto out;
+	if (sort == IDX_RELEVANCE && !plan.fts)
+		sort = IDX_NEWEST; /* no words to rank by */
+	if (curp && curp->sort != (unsigned)sort) {
+		rc = cu_err_set(err, CU_EINVAL, "cursor belongs to another sort order");
+		goto out;
+	}
+	rc = count_rows(ix, &plan, snap, &out->total, err);
+	if (rc == 0)
+		rc = fetch_rows(ix, &plan, sort, snap, curp, limit + 1, rows, &nrows, err);
+	if (rc)
+		goto out;
+	sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL);
+	in_txn = 0;
+	out->hits = calloc(nrows ? nrows : 1, sizeof(*out->hits));
+	if (!out->hits) {
+		rc = cu_err_set(err, CU_ENOMEM, "search: out of memory");
+		goto out;
+	}
+	for (i = 0; i < nrows && i < limit; i++) {
+		rc = fill_hit(ix, st, &plan.marks, &rows[i], &rb, &out->hits[i], err);
+		out->nhits++;
+		if (rc)
+			goto out;
+	}
+	if (nrows > limit) {
+		struct cursor nc;
+
+		nc.sort = (unsigned)sort;
+		nc.snap = snap;
+		nc.seq = rows[limit - 1].seq;
+		nc.ts = rows[limit - 1].ts;
+		nc.rank = rows[limit - 1].rank;
+		nc.qhash = qhash_of(q->q);
+		out->next_cursor = cursor_encode(&nc);
+		if (!out->next_cursor) {
+			rc = cu_err_set(err, CU_ENOMEM, "search: out of memory");
+			goto out;
+		}
+	}
+	size = store_size(st);
+	out->lag = size > hwm ? size - hwm : 0;
+out:
+	if (in_txn)
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+	if (locked)
+		pthread_mutex_unlock(&ix->mu);
+	if (rc)
+		idx_result_release(out);
+	q_plan_release(&plan);
+	q_free(root);
+	free(rows);
+	buf_release(&rb);
+	return rc;
+}
+
+json_t *idx_result_json(const struct idx_result *r)
+{
+	json_t *o, *arr, *h;
+	size_t i;
+
+	o = json_object();
+	arr = json_array();
+	if (!o || !arr)
+		goto fail;
+	for (i = 0; i < r->nhits; i++) {
+		const struct idx_hit *x = &r->hits[i];
+
+		h = json_object();
+		if (!h || json_array_append_new(arr, h) != 0)
+			goto fail;
+		if (json_object_set_new(h, "seq", json_integer((json_int_t)x->seq)) ||
+		    json_object_set_new(h, "id", json_string(x->id)) ||
+		    json_object_set_new(h, "platform", json_string(x->platform)) ||
+		    json_object_set_new(h, "conversation", json_string(x->conversation)) ||
+		    json_object_set_new(h, "sender", json_string(x->sender)) ||
+		    json_object_set_new(h, "ts", json_integer((json_int_t)x->ts)) ||
+		    json_object_set_new(h, "snippet", json_string(x->snippet)))
+			goto fail;
+	}
+	if (json_object_set_new(o, "total", json_integer((json_int_t)r->total)))
+		goto fail;
+	/* json_object_set_new takes arr even when it fails */
+	if (json_object_set_new(o, "results", arr)) {
+		arr = NULL;
+		goto fail;
+	}
+	arr = NULL;
+	if (json_object_set_new(o, "next_cursor", r->next_cursor ? json_string(r->next_cursor) : json_null()))
+		goto fail;
+	return o;
+fail:
+	json_decref(arr);
+	json_decref(o);
+	return NULL;
+}
+
+int idx_search_json(struct idx *ix, struct store *st, const struct idx_query *q, json_t **out,
+		    struct cu_err *err)
+{
+	struct idx_result r;
+	int rc;
+
+	*out = NULL;
+	rc = idx_search(ix, st, q, &r, err);
+	if (rc)
+		return rc;
+	*out = idx_result_json(&r);
+	idx_result_release(&r);
+	if (!*out)
+		return cu_err_set(err, CU_ENOMEM, "search: out of memory");
+	return 0;
+}
