@@ -1,35 +1,289 @@
-/* h_search.c - GET /v1/search: the same JSON as `custos search --json`,
- * through the search index (search/), and the index's catch-up after
- * commits. Until the index is built into the binary the endpoint answers
- * 503. */
-#include "api/internal.h"
+/* h_search.c - GET /v1/search (the same JSON as `custos search --json`,
+ * built by idx_search_json) and the search index's life in the daemon:
+ *
+ * - one writer handle, used only by the catch-up thread, which the commit
+ *   queue's after-commit hook wakes: the index follows the log in the
+ *   background and never delays an acknowledgement;
+ * - a pool of read-only handles (one per HTTP thread), so that searches
+ *   run in parallel with each other and with the catch-up (SQLite WAL
+ *   readers do not wait for the writer).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-int api_search_open(struct api_server *srv, struct cu_err *err)
+#include "api/internal.h"
+#include "search/index.h"
+
+struct api_search {
+	struct idx *writer;          /* catch-up only */
+	struct idx **readers;        /* pool for searches */
+	size_t nreaders;
+	int *busy;                   /* busy[i]: readers[i] is lent out */
+	pthread_mutex_t pool_mu;     /* guards busy */
+	pthread_cond_t pool_cv;      /* a reader was returned */
+
+	pthread_t thread;            /* the catch-up thread */
+	int thread_started;
+	pthread_mutex_t mu;          /* guards wake, stop */
+	pthread_cond_t cv;
+	int wake;                    /* commits since the last catch-up began */
+	int stop;                    /* 1: exit after a last catch-up */
+	_Atomic uint64_t hwm;        /* the index's mark after the last catch-up */
+	pthread_cond_t caught;       /* broadcast (under mu) after each catch-up */
+	struct store *st;
+};
+
+static void *catchup_main(void *arg)
 {
-	(void)err;
-	srv->search = NULL;
-	return 0;
+	struct api_search *s = arg;
+	struct cu_err err;
+	uint64_t hwm;
+	int failing = 0, stop;
+
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (!s->wake && !s->stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		stop = s->stop;
+		s->wake = 0;
+		pthread_mutex_unlock(&s->mu);
+
+		cu_err_clear(&err);
+		if (idx_catch_up(s->writer, s->st, NULL, NULL, &err) != 0) {
+			if (!failing)
+				api_log("search index catch-up failed (searches see a lagging index): %s", err.msg);
+			failing = 1;
+		} else if (failing) {
+			api_log("search index catch-up works again");
+			failing = 0;
+		}
+		if (idx_hwm(s->writer, &hwm, NULL) == 0)
+			atomic_store(&s->hwm, hwm);
+		pthread_mutex_lock(&s->mu);
+		pthread_cond_broadcast(&s->caught);
+		pthread_mutex_unlock(&s->mu);
+		if (stop)
+			break;
+	}
+	return NULL;
 }
 
 void api_search_close(struct api_server *srv)
 {
+	struct api_search *s = srv->search;
+	size_t i;
+
+	if (!s)
+		return;
+	if (s->thread_started) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+	}
+	for (i = 0; i < s->nreaders; i++)
+		idx_close(s->readers[i]);
+	idx_close(s->writer);
+	free(s->readers);
+	free(s->busy);
+	pthread_mutex_destroy(&s->pool_mu);
+	pthread_cond_destroy(&s->pool_cv);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->caught);
+	free(s);
 	srv->search = NULL;
+}
+
+int api_search_open(struct api_server *srv, struct cu_err *err)
+{
+	struct api_search *s;
+	size_t i;
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	pthread_mutex_init(&s->pool_mu, NULL);
+	pthread_cond_init(&s->pool_cv, NULL);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->caught, NULL);
+	s->st = srv->st;
+	srv->search = s;
+	rc = idx_open(srv->dir, 0, &s->writer, err);
+	if (rc)
+		goto fail;
+	s->nreaders = srv->cfg.threads ? srv->cfg.threads : 1;
+	s->readers = calloc(s->nreaders, sizeof(*s->readers));
+	s->busy = calloc(s->nreaders, sizeof(*s->busy));
+	if (!s->readers || !s->busy) {
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		s->nreaders = 0;
+		goto fail;
+	}
+	for (i = 0; i < s->nreaders; i++) {
+		rc = idx_open(srv->dir, IDX_RDONLY, &s->readers[i], err);
+		if (rc) {
+			s->nreaders = i;
+			goto fail;
+		}
+	}
+	s->wake = 1; /* catch up with what the log holds at start */
+	rc = pthread_create(&s->thread, NULL, catchup_main, s);
+	if (rc) {
+		rc = cu_err_errno(err, rc, "cannot start the index thread");
+		goto fail;
+	}
+	s->thread_started = 1;
+	return 0;
+fail:
+	api_search_close(srv);
+	return rc;
 }
 
 void api_search_after_commit(void *ctx, size_t records)
 {
-	(void)ctx;
+	struct api_server *srv = ctx;
+	struct api_search *s = srv->search;
+
 	(void)records;
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->wake = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
 }
 
 long long api_search_lag(struct api_server *srv)
 {
-	(void)srv;
+	struct api_search *s = srv->search;
+	uint64_t size, hwm;
+
+	if (!s)
+		return -1;
+	size = store_size(srv->st);
+	hwm = atomic_load(&s->hwm);
+	return size > hwm ? (long long)(size - hwm) : 0;
+}
+
+int api_search_wait(struct api_server *srv, uint64_t size, unsigned timeout_ms)
+{
+	struct api_search *s = srv->search;
+	struct timespec until;
+	int ok;
+
+	if (!s)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (atomic_load(&s->hwm) < size && !s->stop) {
+		s->wake = 1; /* make sure a catch-up is coming */
+		pthread_cond_signal(&s->cv);
+		if (pthread_cond_timedwait(&s->caught, &s->mu, &until) != 0)
+			break;
+	}
+	ok = atomic_load(&s->hwm) >= size;
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+/* Lends a reader handle (waits while all are lent). */
+static size_t reader_get(struct api_search *s)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->pool_mu);
+	for (;;) {
+		for (i = 0; i < s->nreaders; i++)
+			if (!s->busy[i]) {
+				s->busy[i] = 1;
+				pthread_mutex_unlock(&s->pool_mu);
+				return i;
+			}
+		pthread_cond_wait(&s->pool_cv, &s->pool_mu);
+	}
+}
+
+static void reader_put(struct api_search *s, size_t i)
+{
+	pthread_mutex_lock(&s->pool_mu);
+	s->busy[i] = 0;
+	pthread_cond_signal(&s->pool_cv);
+	pthread_mutex_unlock(&s->pool_mu);
+}
+
+int api_search_run(struct api_server *srv, const struct idx_query *q, json_t **out, struct cu_err *err)
+{
+	struct api_search *s = srv->search;
+	size_t i;
+	int rc;
+
+	if (!s || !s->nreaders)
+		return cu_err_set(err, CU_ESTATE, "the search index is not available");
+	i = reader_get(s);
+	rc = idx_search_json(s->readers[i], srv->st, q, out, err);
+	reader_put(s, i);
+	return rc;
+}
+
+/* "newest", "oldest", "relevance"; -1 if unknown. */
+int api_search_sort(const char *s)
+{
+	if (!s || !strcmp(s, "newest"))
+		return IDX_NEWEST;
+	if (!strcmp(s, "oldest"))
+		return IDX_OLDEST;
+	if (!strcmp(s, "relevance"))
+		return IDX_RELEVANCE;
 	return -1;
 }
 
 int h_search(struct api_req *r)
 {
-	api_reply_error(r, 503, "unavailable", "the search index is not available in this build");
+	struct idx_query q;
+	struct cu_err err;
+	json_t *doc = NULL;
+	uint64_t limit;
+	unsigned max = r->lim.search_max_limit < IDX_MAX_LIMIT ? r->lim.search_max_limit : IDX_MAX_LIMIT;
+	int sort, rc;
+
+	cu_err_clear(&err);
+	memset(&q, 0, sizeof(q));
+	q.q = api_query(r, "q");
+	if (!q.q || !*q.q) {
+		api_reply_error(r, 400, "bad_request", "query parameter 'q' is required (docs/SEARCH.md)");
+		return 0;
+	}
+	sort = api_search_sort(api_query(r, "sort"));
+	if (sort < 0) {
+		api_reply_error(r, 400, "bad_request", "sort must be newest, oldest or relevance");
+		return 0;
+	}
+	q.sort = (enum idx_sort)sort;
+	if (api_query_u64(r, "limit", IDX_DEFAULT_LIMIT < max ? IDX_DEFAULT_LIMIT : max, 1, max, &limit) != 0)
+		return 0;
+	q.limit = (unsigned)limit;
+	q.cursor = api_query(r, "cursor");
+	rc = api_search_run(r->srv, &q, &doc, &err);
+	if (rc) {
+		if (rc == CU_ESTATE)
+			api_reply_error(r, 503, "unavailable", "%s", err.msg);
+		else
+			api_reply_cu(r, rc, err.msg);
+		return 0;
+	}
+	r->results = (long long)json_array_size(json_object_get(doc, "results"));
+	r->audit_info = json_pack("{s:O}", "total", json_object_get(doc, "total"));
+	api_reply_json(r, 200, doc);
 	return 0;
 }

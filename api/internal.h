@@ -229,5 +229,15 @@ void api_search_close(struct api_server *srv);
 void api_search_after_commit(void *ctx, size_t records);
 /* Index lag in records for /metrics, -1 when unknown. */
 long long api_search_lag(struct api_server *srv);
+/* Runs a query on a pooled read-only index handle: idx_search_json.
+ * CU_ESTATE when there is no index. */
+struct idx_query;
+int api_search_run(struct api_server *srv, const struct idx_query *q, json_t **out,
+		   struct cu_err *err) CU_MUST_CHECK;
+/* Waits (at most timeout_ms) until the index holds the log's first size
+ * records; 1 if it does. */
+int api_search_wait(struct api_server *srv, uint64_t size, unsigned timeout_ms);
+/* "newest" (or NULL), "oldest", "relevance" -> enum idx_sort; -1 if unknown. */
+int api_search_sort(const char *s);
 
 #endif
