@@ -11,32 +11,47 @@
 #include "common/bytes.h"
 #include "common/fileio.h"
 
-int head_read(const char *dir, struct head_state *h, struct cu_err *err)
+/* Decodes one slot; 0 if it is valid. */
+static int slot_decode(const uint8_t *b, struct head_state *h)
 {
-	char path[PATH_MAX];
-	uint8_t b[HEAD_LEN], sum[HASH_LEN];
-	ssize_t n;
-	int fd;
+	uint8_t sum[HASH_LEN];
 
-	snprintf(path, sizeof(path), "%s/head", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? CU_ENOTFOUND : cu_err_errno(err, errno, "open %s", path);
-	n = pread(fd, b, sizeof(b), 0);
-	close(fd);
-	if (n == 0)
-		return CU_ENOTFOUND; /* created, never written */
-	if (n != HEAD_LEN || memcmp(b, "CUHEAD01", 8) != 0 || hash_sha256(b, 48, sum) != 0 ||
+	if (memcmp(b, "CUHEAD01", 8) != 0 || hash_sha256(b, 48, sum) != 0 ||
 	    memcmp(sum, b + 48, 8) != 0)
-		return cu_err_set(err, CU_ECORRUPT, "%s is corrupt", path);
+		return CU_ECORRUPT;
 	h->size = get_be64(b + 8);
 	memcpy(h->chain, b + 16, HASH_LEN);
 	return 0;
 }
 
-int head_write(int fd, const struct head_state *h, struct cu_err *err)
+int head_read(const char *dir, struct head_state *h, struct cu_err *err)
 {
-	uint8_t b[HEAD_LEN], sum[HASH_LEN];
+	char path[PATH_MAX];
+	uint8_t b[2 * HEAD_SLOT_LEN];
+	struct head_state s[2];
+	int ok[2], fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/head", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? CU_ENOTFOUND : cu_err_errno(err, errno, "open %s", path);
+	memset(b, 0, sizeof(b));
+	n = pread(fd, b, sizeof(b), 0);
+	close(fd);
+	if (n <= 0)
+		return CU_ENOTFOUND; /* created, never written */
+	ok[0] = slot_decode(b, &s[0]) == 0;
+	ok[1] = slot_decode(b + HEAD_SLOT_LEN, &s[1]) == 0;
+	if (!ok[0] && !ok[1])
+		return cu_err_set(err, CU_ECORRUPT, "%s is corrupt", path);
+	*h = ok[0] && (!ok[1] || s[0].size >= s[1].size) ? s[0] : s[1];
+	return 0;
+}
+
+int head_write(int fd, int slot, const struct head_state *h, struct cu_err *err)
+{
+	uint8_t b[HEAD_SLOT_LEN], sum[HASH_LEN];
 	int rc;
 
 	memcpy(b, "CUHEAD01", 8);
@@ -46,5 +61,5 @@ int head_write(int fd, const struct head_state *h, struct cu_err *err)
 	if (rc)
 		return rc;
 	memcpy(b + 48, sum, 8);
-	return fio_pwrite_all(fd, b, sizeof(b), 0, "head", err);
+	return fio_pwrite_all(fd, b, sizeof(b), (off_t)(slot ? HEAD_SLOT_LEN : 0), "head", err);
 }

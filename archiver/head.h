@@ -4,8 +4,11 @@
  * and verify compare the log against it, so that acknowledged records cut
  * from the end of the active segment are noticed.
  *
- * Format (56 bytes): "CUHEAD01" | size u64 BE | chain value (32) |
- * first 8 bytes of SHA-256 of the preceding 48 bytes.
+ * Format: two 56-byte slots, written alternately so that a torn write
+ * can only damage the older one; each slot is
+ *   "CUHEAD01" | size u64 BE | chain value (32) | first 8 bytes of
+ *   SHA-256 of the preceding 48 bytes.
+ * The valid slot with the larger size counts.
  */
 #ifndef CUSTOS_ARCHIVER_HEAD_H
 #define CUSTOS_ARCHIVER_HEAD_H
@@ -15,7 +18,7 @@
 #include "archiver/hash.h"
 #include "common/error.h"
 
-#define HEAD_LEN 56
+#define HEAD_SLOT_LEN 56
 
 struct head_state {
 	uint64_t size;            /* records acknowledged */
@@ -24,7 +27,7 @@ struct head_state {
 
 /* Reads DIR/head: 0, CU_ENOTFOUND if absent, CU_ECORRUPT if damaged. */
 int head_read(const char *dir, struct head_state *h, struct cu_err *err) CU_MUST_CHECK;
-/* Writes the head through an open fd (pwrite at 0, no fsync). */
-int head_write(int fd, const struct head_state *h, struct cu_err *err) CU_MUST_CHECK;
+/* Writes the head into slot (0 or 1) through an open fd (no fsync). */
+int head_write(int fd, int slot, const struct head_state *h, struct cu_err *err) CU_MUST_CHECK;
 
 #endif

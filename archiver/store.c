@@ -969,7 +969,8 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 		struct head_state head = {.size = seq};
 		memcpy(head.chain, chain, HASH_LEN);
 		/* Best effort: a stale head only makes the lower bound weaker. */
-		(void)!head_write(st->head_fd, &head, NULL);
+		(void)!head_write(st->head_fd, st->head_slot, &head, NULL);
+		st->head_slot ^= 1;
 	}
 	if (idmap_commit(st->ids, seq, NULL) != 0)
 		st->ids_behind = 1; /* derived: replayed from the log later */

@@ -153,7 +153,7 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 				rc = fio_pwrite_all(fd, ncomp.data, n, (off_t)(woff + sizeof(fhb)), tmp, err);
 			woff += sizeof(fhb) + n;
 		}
-		off += SEG_FRAME_HDR_LEN + fh.comp_len;
+		off += SEG_FRAME_HDR_LEN + comp.len; /* the old frame's length */
 	}
 	if (rc)
 		goto out;

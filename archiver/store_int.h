@@ -67,6 +67,7 @@ struct store {
 
 	uint64_t acked;              /* size the head file says was acknowledged */
 	int head_fd;                 /* writer: DIR/head, rewritten after each commit */
+	int head_slot;               /* writer: which head slot the next write goes to */
 	ZSTD_CCtx *cctx;             /* writer: compression context */
 	struct buf raw;              /* writer: frame being built (entries) */
 	struct buf comp;             /* writer: its compressed form */
