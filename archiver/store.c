@@ -182,7 +182,8 @@ static int list_segments(struct store *st, uint64_t **nos, size_t *n, struct cu_
 		}
 		v[cnt++] = no;
 	}
-	qsort(v, cnt, sizeof(*v), u64_cmp);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), u64_cmp);
 	for (i = 0; i < cnt; i++)
 		if (v[i] != i + 1) {
 			rc = cu_err_set(err, CU_ECORRUPT, "segments are not numbered 1..%zu: segment %zu is "
