@@ -510,6 +510,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	pthread_mutex_init(&st->meta_lock, NULL);
 	buf_init(&st->raw, SEG_FRAME_MAX_RAW);
 	buf_init(&st->comp, SEG_FRAME_MAX_COMP);
+	buf_init(&st->scratch, (size_t)1 << 34);
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	path_join(st->segdir, sizeof(st->segdir), dir, "segments");
 	rc = load_config(st, cfg, err);
@@ -604,6 +605,7 @@ void store_close(struct store *st)
 	free(st->segs);
 	buf_release(&st->raw);
 	buf_release(&st->comp);
+	buf_release(&st->scratch);
 	EVP_PKEY_free(st->key);
 	pthread_mutex_destroy(&st->write_lock);
 	pthread_mutex_destroy(&st->tree_lock);
@@ -865,13 +867,15 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 	if (st->active_fd < 0 && (rc = start_segment(st, err)))
 		goto out;
 	s = &st->segs[st->nsegs - 1];
-	leaves = malloc((n ? n : 1) * sizeof(*leaves));
-	salts = malloc((n ? n : 1) * REC_SALT_LEN);
-	frames = malloc((n ? n : 1) * sizeof(*frames));
-	if (!leaves || !salts || !frames) {
-		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+	/* One scratch area, kept between appends: leaves, salts, frames. */
+	buf_reset(&st->scratch);
+	if (buf_reserve(&st->scratch, (n + 1) * (HASH_LEN + REC_SALT_LEN + sizeof(*frames)) + 16)) {
+		rc = cu_err_set(err, CU_ENOMEM, "batch of %zu records too large", n);
 		goto out;
 	}
+	frames = (struct new_frame *)(void *)st->scratch.data;
+	leaves = (uint8_t (*)[HASH_LEN])(void *)(st->scratch.data + (n + 1) * sizeof(*frames));
+	salts = st->scratch.data + (n + 1) * (sizeof(*frames) + HASH_LEN);
 	if (n && RAND_bytes(salts, (int)(n * REC_SALT_LEN)) != 1) {
 		rc = cu_err_set(err, CU_ECRYPTO, "no randomness for salts");
 		goto out;
@@ -993,9 +997,6 @@ out:
 			fprintf(stderr, "custos: cannot cut a failed write: %s\n", strerror(errno));
 	}
 	pthread_mutex_unlock(&st->write_lock);
-	free(leaves);
-	free(salts);
-	free(frames);
 	return rc;
 }
 

@@ -71,6 +71,7 @@ struct store {
 	ZSTD_CCtx *cctx;             /* writer: compression context */
 	struct buf raw;              /* writer: frame being built (entries) */
 	struct buf comp;             /* writer: its compressed form */
+	struct buf scratch;          /* writer: per-append leaves, salts and frame list */
 	uint64_t frames_written, fsyncs;
 };
 

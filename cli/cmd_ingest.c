@@ -94,7 +94,10 @@ static void *parse_thread(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
 			return NULL;
-		s->n = 0;
+		/* Freed here rather than by the committer: the memory goes back
+		 * to this thread's malloc arena, which is much cheaper. */
+		while (s->n > 0)
+			env_release(&s->msgs[--s->n]);
 		s->last = s->error = 0;
 		while (s->n < p->batch) {
 			r = lines_next(p->lr, &line, &len);
@@ -149,7 +152,6 @@ static int commit_batch(struct store *st, struct env_msg *msgs, struct store_inp
 			t->last_seq = in[i].seq;
 			t->accepted++;
 		}
-		env_release(&msgs[i]);
 	}
 	return rc;
 }
@@ -250,7 +252,6 @@ int cmd_ingest(int argc, char **argv)
 			failed = 2;
 			last = 1;
 		}
-		s->n = 0;
 		pthread_mutex_lock(&p.mu);
 		s->state = SLOT_FREE;
 		if (last)
