@@ -285,7 +285,7 @@ int tok_add(const char *dir, const char *name, unsigned role, const char *source
 	struct tok_set s = {0};
 	struct tok_entry *e, *nv;
 	uint8_t rnd[TOK_RANDOM_BYTES];
-	char enc[TOK_TEXT_MAX];
+	char enc[48]; /* 43 base64url characters and a NUL */
 	int fd = -1, rc;
 	size_t i;
 
