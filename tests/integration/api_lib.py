@@ -153,7 +153,7 @@ class Client:
                     raise
         raise AssertionError("unreachable")
 
-    def json(self, method, path, body=None, token="default", expect=None, headers=None):
+    def json(self, method, path, body=None, token="default", expect=None, headers=None, error_shape=True):
         status, hdrs, data = self.request(method, path, body, token, headers)
         if expect is not None and status != expect:
             fail("%s %s: expected %d, got %d: %s" % (method, path, expect, status, data[:500]))
@@ -161,7 +161,7 @@ class Client:
             doc = json.loads(data) if data else None
         except ValueError:
             fail("%s %s: not JSON: %r" % (method, path, data[:200]))
-        if status >= 400:
+        if status >= 400 and error_shape:
             check(isinstance(doc, dict) and set(doc) == {"error"} and
                   isinstance(doc["error"].get("code"), str) and isinstance(doc["error"].get("message"), str),
                   "%s %s: error body is not {error: {code, message}}: %r" % (method, path, data[:300]))
