@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -34,6 +35,26 @@ check(doc == {"accepted": 3, "duplicates": 2, "first_seq": 5, "last_seq": 7}, "J
 # the same request again: all duplicates, nothing new
 st, doc = ing.json("POST", "/v1/ingest", lines, expect=200)
 check(doc == {"accepted": 0, "duplicates": 5, "first_seq": None, "last_seq": None}, "repeat: %r" % doc)
+
+# duplicates within one request, and across concurrent requests that the
+# commit queue merges into one commit
+st, doc = ing.json("POST", "/v1/ingest", [envelope(40), envelope(40), envelope(41)], expect=200)
+check(doc["accepted"] == 2 and doc["duplicates"] == 1, "in-request duplicate: %r" % doc)
+results = []
+
+
+def same_batch():
+    results.append(Client(srv, T["ingest"]).json("POST", "/v1/ingest", [envelope(i) for i in range(50, 80)],
+                                                 expect=200)[1])
+
+
+workers = [threading.Thread(target=same_batch) for _ in range(6)]
+for w in workers:
+    w.start()
+for w in workers:
+    w.join()
+check(sorted(r["accepted"] for r in results) == [0] * 5 + [30] and all(r["accepted"] + r["duplicates"] == 30
+      for r in results), "concurrent identical requests: %r" % results)
 
 # an empty array is fine
 st, doc = ing.json("POST", "/v1/ingest", [], expect=200)
@@ -111,7 +132,7 @@ check(st == 200 and hdrs["content-type"].startswith("text/plain") and data.decod
 deadline = time.time() + 10
 while True:
     st, doc = off.json("GET", "/v1/search?q=message&limit=3&sort=oldest", expect=200)
-    if doc["total"] == 8 or time.time() > deadline:
+    if doc["total"] == 40 or time.time() > deadline:
         break
     time.sleep(0.05)
 _, out, _ = run("search", "-d", arch.dir, "--json", "--limit", "3", "--sort", "oldest", "message")
@@ -119,7 +140,7 @@ cli = json.loads(out)
 # the cursor names the snapshot (tree size), which the audit record of the
 # request itself has moved on by one
 check(dict(doc, next_cursor=None) == dict(cli, next_cursor=None), "GET /v1/search differs from custos search --json: %r / %r" % (doc, out))
-check(doc["total"] == 8 and [h["id"] for h in doc["results"]] == ["m0", "m1", "m2"], "search %r" % doc)
+check(doc["total"] == 40 and [h["id"] for h in doc["results"]] == ["m0", "m1", "m2"], "search %r" % doc)
 st, doc2 = off.json("GET", "/v1/search?q=message&limit=3&sort=oldest&cursor=" +
                     urllib.parse.quote(doc["next_cursor"]), expect=200)
 check([h["id"] for h in doc2["results"]] == ["m3", "m4", "m5"], "search page 2 %r" % doc2)
@@ -237,8 +258,8 @@ check(st == 200 and hdrs["content-type"].startswith("text/plain"), "metrics %d" 
 for needle in ['custos_http_requests_total{route="ingest",status="200"}',
                'custos_http_requests_total{route="ingest",status="400"}',
                'custos_http_requests_total{route="record",status="404"}',
-               'custos_ingest_records_total{result="accepted"} 13',
-               'custos_ingest_records_total{result="duplicate"} 7',
+               'custos_ingest_records_total{result="accepted"} 45',
+               'custos_ingest_records_total{result="duplicate"} 158',
                'custos_http_request_duration_seconds_bucket{route="ingest",le="+Inf"}',
                "custos_commits_total", "custos_store_segments", "custos_store_segment_bytes",
                "custos_commit_pending_records 0", "custos_audit_records_total", "process_resident_memory_bytes"]:
