@@ -28,15 +28,19 @@ static const char schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS meta_ts ON meta(ts);"
 	"CREATE INDEX IF NOT EXISTS meta_conv ON meta(conv, ts);"
 	"CREATE INDEX IF NOT EXISTS meta_sender ON meta(sender, ts);"
-	"CREATE INDEX IF NOT EXISTS meta_plat ON meta(plat, ts);"
-	"CREATE INDEX IF NOT EXISTS meta_kind ON meta(kind, ts);"
 	"CREATE TABLE IF NOT EXISTS blocks(blk INTEGER PRIMARY KEY, mints INTEGER NOT NULL,"
 	" maxts INTEGER NOT NULL);"
-	"CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', tokenize='custos');";
+	/* the words of the bodies, exact forms only (contentless) */
+	"CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', tokenize='custos');"
+	"CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');"
+	/* stem -> the exact forms in fts with that stem */
+	"CREATE TABLE IF NOT EXISTS stems(stem TEXT NOT NULL, term TEXT NOT NULL,"
+	" PRIMARY KEY(stem, term)) WITHOUT ROWID;";
 
 static const char drop_sql[] =
-	"DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS names;"
-	"DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS state;";
+	"DROP TABLE IF EXISTS fts_vocab; DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS meta;"
+	"DROP TABLE IF EXISTS names; DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS stems;"
+	"DROP TABLE IF EXISTS state;";
 
 int idx_exec(struct idx *ix, const char *sql, struct cu_err *err)
 {
@@ -240,6 +244,127 @@ static int name_id(struct idx *ix, int type, const struct rec_str *v, int64_t *i
 	return 0;
 }
 
+/* ---- stems ---------------------------------------------------------- */
+
+static void tset_clear(struct term_set *ts)
+{
+	size_t i;
+
+	for (i = 0; i < ts->cap; i++) {
+		free(ts->slots[i]);
+		ts->slots[i] = NULL;
+	}
+	ts->n = 0;
+}
+
+static void tset_free(struct term_set *ts)
+{
+	if (ts->slots)
+		tset_clear(ts);
+	free(ts->slots);
+	ts->slots = NULL;
+	ts->cap = 0;
+}
+
+static char **tset_slot(char **slots, size_t cap, const char *term, size_t len)
+{
+	size_t h = name_hash(0, term, len) & (cap - 1);
+
+	while (slots[h] && (strncmp(slots[h], term, len) != 0 || slots[h][len] != '\0'))
+		h = (h + 1) & (cap - 1);
+	return &slots[h];
+}
+
+static int tset_has(const struct term_set *ts, const char *term, size_t len)
+{
+	return ts->cap && *tset_slot(ts->slots, ts->cap, term, len) != NULL;
+}
+
+/* Adds term -> stem (if new); grows the table at half load. */
+static int tset_add(struct term_set *ts, const char *term, size_t tl, const char *stem, size_t sl)
+{
+	char **slot, *e;
+	size_t i;
+
+	if (ts->n + 1 > ts->cap / 2) {
+		size_t nc = ts->cap ? ts->cap * 2 : 4096;
+		char **ns = calloc(nc, sizeof(*ns));
+
+		if (!ns)
+			return CU_ENOMEM;
+		for (i = 0; i < ts->cap; i++)
+			if (ts->slots[i])
+				*tset_slot(ns, nc, ts->slots[i], strlen(ts->slots[i])) = ts->slots[i];
+		free(ts->slots);
+		ts->slots = ns;
+		ts->cap = nc;
+	}
+	slot = tset_slot(ts->slots, ts->cap, term, tl);
+	if (*slot)
+		return 0;
+	e = malloc(tl + sl + 2);
+	if (!e)
+		return CU_ENOMEM;
+	memcpy(e, term, tl);
+	e[tl] = '\0';
+	memcpy(e + tl + 1, stem, sl);
+	e[tl + 1 + sl] = '\0';
+	*slot = e;
+	ts->n++;
+	return 0;
+}
+
+/* The tokenizer's sink: called inside SQLite for every stemmable word of
+ * a body being indexed; only remembers it (no SQL from here). */
+static int sink_word(void *arg, const struct tok_word *w)
+{
+	struct idx *ix = arg;
+
+	if (tset_has(&ix->known, w->exact, w->exact_len) || tset_has(&ix->pending, w->exact, w->exact_len))
+		return 0;
+	if (tset_add(&ix->pending, w->exact, w->exact_len, w->stem, w->stem_len) != 0)
+		ix->sink_failed = 1;
+	return 0;
+}
+
+/* Writes the pending words to the stems table (inside the transaction). */
+static int stems_flush(struct idx *ix, struct cu_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (ix->sink_failed)
+		return cu_err_set(err, CU_ENOMEM, "index: out of memory collecting words");
+	if (ix->pending.n == 0)
+		return 0;
+	if (sqlite3_prepare_v2(ix->db, "INSERT OR IGNORE INTO stems(stem, term) VALUES(?, ?)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(ix, err, "adding stems");
+	for (i = 0; i < ix->pending.cap && rc == 0; i++) {
+		char *e = ix->pending.slots[i];
+		size_t tl;
+
+		if (!e)
+			continue;
+		tl = strlen(e);
+		sqlite3_bind_text(st, 1, e + tl + 1, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, e, (int)tl, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(ix, err, "adding stems");
+		sqlite3_reset(st);
+		if (rc == 0) {
+			if (ix->known.n >= (1u << 17))
+				tset_clear(&ix->known); /* a cache: start over when large */
+			if (tset_add(&ix->known, e, tl, "", 0) != 0)
+				tset_clear(&ix->known);
+		}
+	}
+	sqlite3_finalize(st);
+	tset_clear(&ix->pending);
+	return rc;
+}
+
 /* ---- time blocks ---------------------------------------------------- */
 
 static int blocks_reserve(struct idx *ix, size_t n)
@@ -370,6 +495,8 @@ void idx_close(struct idx *ix)
 	tok_ctx_free(ix->tc);
 	names_clear(ix);
 	free(ix->names);
+	tset_free(&ix->pending);
+	tset_free(&ix->known);
 	free(ix->blocks);
 	free(ix->blk_prefmax);
 	free(ix->blk_sufmin);
@@ -467,8 +594,10 @@ static int open_locked(const char *dir, int flags, int lockfd, struct idx **out,
 	if (rc == 0)
 		rc = idx_exec(ix, "PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"
 			      "PRAGMA mmap_size=268435456;", err);
+	ix->sink.fn = sink_word;
+	ix->sink.arg = ix;
 	if (rc == 0)
-		rc = tok_register(ix->db, err);
+		rc = tok_register(ix->db, (flags & IDX_RDONLY) ? NULL : &ix->sink, err);
 	if (rc == 0)
 		rc = schema_setup(ix, err);
 	if (rc == 0 && !(flags & IDX_RDONLY)) {
@@ -542,30 +671,24 @@ int idx_open(const char *datadir, int flags, struct idx **out, struct cu_err *er
 
 /* ---- catch-up ------------------------------------------------------- */
 
-/* Adds one log entry's rows (none for a stub). */
-static int index_entry(struct idx *ix, const struct store_entry *e, size_t *blk_lo, size_t *blk_hi,
-		       struct cu_err *err)
+/* Adds the rows of the record at seq. */
+static int index_rec(struct idx *ix, uint64_t seq, const struct rec_view *v, size_t *blk_lo,
+		     size_t *blk_hi, struct cu_err *err)
 {
-	struct rec_view v;
 	int64_t plat, conv, sender;
 	size_t b;
 	int rc;
 
-	if (e->is_stub)
-		return 0;
-	rc = rec_decode(e->bytes, e->len, &v, err);
+	rc = name_id(ix, NAME_PLATFORM, &v->f[RF_PLATFORM], &plat, err);
+	if (rc == 0)
+		rc = name_id(ix, NAME_CONVERSATION, &v->f[RF_CONVERSATION], &conv, err);
+	if (rc == 0)
+		rc = name_id(ix, NAME_SENDER, &v->f[RF_SENDER], &sender, err);
 	if (rc)
 		return rc;
-	rc = name_id(ix, NAME_PLATFORM, &v.f[RF_PLATFORM], &plat, err);
-	if (rc == 0)
-		rc = name_id(ix, NAME_CONVERSATION, &v.f[RF_CONVERSATION], &conv, err);
-	if (rc == 0)
-		rc = name_id(ix, NAME_SENDER, &v.f[RF_SENDER], &sender, err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(ix->st_meta, 1, (sqlite3_int64)e->seq);
-	sqlite3_bind_int64(ix->st_meta, 2, v.origin_ts);
-	sqlite3_bind_int(ix->st_meta, 3, v.kind);
+	sqlite3_bind_int64(ix->st_meta, 1, (sqlite3_int64)seq);
+	sqlite3_bind_int64(ix->st_meta, 2, v->origin_ts);
+	sqlite3_bind_int(ix->st_meta, 3, v->kind);
 	sqlite3_bind_int64(ix->st_meta, 4, plat);
 	sqlite3_bind_int64(ix->st_meta, 5, conv);
 	sqlite3_bind_int64(ix->st_meta, 6, sender);
@@ -574,23 +697,28 @@ static int index_entry(struct idx *ix, const struct store_entry *e, size_t *blk_
 		return db_fail(ix, err, "adding metadata");
 	}
 	sqlite3_reset(ix->st_meta);
-	if (v.f[RF_BODY].len > 0 && !(v.flags & REC_F_ENCRYPTED)) {
-		sqlite3_bind_int64(ix->st_fts, 1, (sqlite3_int64)e->seq);
-		sqlite3_bind_text(ix->st_fts, 2, v.f[RF_BODY].ptr, (int)v.f[RF_BODY].len, SQLITE_STATIC);
+	if (v->f[RF_BODY].len > 0 && !(v->flags & REC_F_ENCRYPTED)) {
+		sqlite3_bind_int64(ix->st_fts, 1, (sqlite3_int64)seq);
+		sqlite3_bind_text(ix->st_fts, 2, v->f[RF_BODY].ptr, (int)v->f[RF_BODY].len, SQLITE_STATIC);
 		if (sqlite3_step(ix->st_fts) != SQLITE_DONE) {
 			sqlite3_reset(ix->st_fts);
 			return db_fail(ix, err, "adding words");
 		}
 		sqlite3_reset(ix->st_fts);
 		sqlite3_clear_bindings(ix->st_fts);
+		if (ix->pending.n > 20000) {
+			rc = stems_flush(ix, err);
+			if (rc)
+				return rc;
+		}
 	}
-	b = (size_t)(e->seq >> IDX_BLOCK_SHIFT);
+	b = (size_t)(seq >> IDX_BLOCK_SHIFT);
 	if (blocks_reserve(ix, b + 1) != 0)
 		return cu_err_set(err, CU_ENOMEM, "index: out of memory");
-	if (v.origin_ts < ix->blocks[b].mints)
-		ix->blocks[b].mints = v.origin_ts;
-	if (v.origin_ts > ix->blocks[b].maxts)
-		ix->blocks[b].maxts = v.origin_ts;
+	if (v->origin_ts < ix->blocks[b].mints)
+		ix->blocks[b].mints = v->origin_ts;
+	if (v->origin_ts > ix->blocks[b].maxts)
+		ix->blocks[b].maxts = v->origin_ts;
 	if (b + 1 > ix->nblocks)
 		ix->nblocks = b + 1;
 	if (b < *blk_lo)
@@ -600,6 +728,23 @@ static int index_entry(struct idx *ix, const struct store_entry *e, size_t *blk_
 	ix->blk_dirty = 1;
 	return 0;
 }
+
+/* Adds one log entry's rows (none for a stub). */
+static int index_entry(struct idx *ix, const struct store_entry *e, size_t *blk_lo, size_t *blk_hi,
+		       struct cu_err *err)
+{
+	struct rec_view v;
+	int rc;
+
+	if (e->is_stub)
+		return 0;
+	rc = rec_decode(e->bytes, e->len, &v, err);
+	if (rc)
+		return rc;
+	return index_rec(ix, e->seq, &v, blk_lo, blk_hi, err);
+}
+
+static void rollback(struct idx *ix);
 
 /* Checks that the index belongs to this archive (by origin). */
 static int check_origin(struct idx *ix, struct store *st, struct cu_err *err)
@@ -671,6 +816,8 @@ static int catch_up_batch(struct idx *ix, struct store *st, uint64_t size, size_
 			rc = index_entry(ix, &e, &blo, &bhi, err);
 		}
 	}
+	if (rc == 0)
+		rc = stems_flush(ix, err);
 	if (rc == 0 && blo != SIZE_MAX)
 		rc = blocks_save(ix, blo, bhi, err);
 	if (rc == 0)
@@ -683,15 +830,8 @@ out:
 	store_iter_close(it);
 	if (rc == 0)
 		rc = idx_exec(ix, "COMMIT", err);
-	if (rc) {
-		struct cu_err ignore;
-
-		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-		/* ids made in the rolled back transaction are gone */
-		names_clear(ix);
-		cu_err_clear(&ignore);
-		(void)idx_load_blocks(ix, &ignore);
-	}
+	if (rc)
+		rollback(ix); /* ids made in the rolled back transaction are gone */
 	*hwm_out = hwm;
 	return rc;
 }
@@ -719,6 +859,78 @@ int idx_catch_up(struct idx *ix, struct store *st, idx_progress_fn progress, voi
 
 	pthread_mutex_lock(&ix->mu);
 	rc = catch_up_locked(ix, st, IDX_BATCH, progress, arg, err);
+	pthread_mutex_unlock(&ix->mu);
+	return rc;
+}
+
+/* Rolls back the open transaction and forgets what it cached. */
+static void rollback(struct idx *ix)
+{
+	struct cu_err ignore;
+
+	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+	names_clear(ix);
+	tset_clear(&ix->pending);
+	tset_clear(&ix->known);
+	ix->sink_failed = 0;
+	cu_err_clear(&ignore);
+	(void)idx_load_blocks(ix, &ignore);
+}
+
+int idx_add(struct idx *ix, struct store *st, const struct store_input *in, size_t n, struct cu_err *err)
+{
+	uint64_t hwm = 0, first = UINT64_MAX, next;
+	size_t i, blo = SIZE_MAX, bhi = 0;
+	int rc, contiguous = 1;
+
+	for (i = 0; i < n; i++)
+		if (!in[i].duplicate && in[i].seq < first)
+			first = in[i].seq;
+	if (first == UINT64_MAX)
+		return 0; /* nothing new */
+	pthread_mutex_lock(&ix->mu);
+	if (ix->flags & IDX_RDONLY) {
+		rc = cu_err_set(err, CU_ESTATE, "index: opened read-only");
+		goto out;
+	}
+	rc = idx_exec(ix, "BEGIN IMMEDIATE", err);
+	if (rc)
+		goto out;
+	rc = check_origin(ix, st, err);
+	if (rc == 0)
+		rc = idx_read_hwm(ix, &hwm, err);
+	if (rc)
+		goto fail;
+	/* The batch must continue the index exactly; else read the log. */
+	next = hwm;
+	for (i = 0; i < n && contiguous; i++) {
+		if (in[i].duplicate || in[i].seq < hwm)
+			continue;
+		if (in[i].seq != next)
+			contiguous = 0;
+		else
+			next++;
+	}
+	if (hwm < first || !contiguous) {
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = catch_up_locked(ix, st, IDX_BATCH, NULL, NULL, err);
+		goto out;
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		if (!in[i].duplicate && in[i].seq >= hwm)
+			rc = index_rec(ix, in[i].seq, &in[i].rec, &blo, &bhi, err);
+	if (rc == 0)
+		rc = stems_flush(ix, err);
+	if (rc == 0 && blo != SIZE_MAX)
+		rc = blocks_save(ix, blo, bhi, err);
+	if (rc == 0 && next > hwm)
+		rc = state_put(ix, "hwm", (sqlite3_int64)next, NULL, err);
+	if (rc == 0)
+		rc = idx_exec(ix, "COMMIT", err);
+fail:
+	if (rc)
+		rollback(ix);
+out:
 	pthread_mutex_unlock(&ix->mu);
 	return rc;
 }
@@ -864,8 +1076,12 @@ static int rebuild_words(struct idx *ix, struct store *st, struct buf *rb, struc
 		if (sqlite3_step(ix->st_fts) != SQLITE_DONE)
 			rc = db_fail(ix, err, "rebuilding words");
 		sqlite3_reset(ix->st_fts);
+		if (rc == 0 && ix->pending.n > 20000)
+			rc = stems_flush(ix, err);
 	}
 	sqlite3_finalize(q);
+	if (rc == 0)
+		rc = stems_flush(ix, err);
 	return rc;
 }
 
@@ -905,10 +1121,13 @@ int idx_delete(struct idx *ix, struct store *st, const uint64_t *seqs, size_t n,
 		goto out;
 	}
 	names_clear(ix);
+	tset_clear(&ix->known);
 	/* Merge every FTS5 segment into one, so no old segment keeps the
-	 * words; VACUUM rewrites the file without free pages; the checkpoint
-	 * empties the WAL. */
+	 * words; forget the forms no message has any more; VACUUM rewrites
+	 * the file without free pages; the checkpoint empties the WAL. */
 	rc = idx_exec(ix, "INSERT INTO fts(fts) VALUES('optimize')", err);
+	if (rc == 0)
+		rc = idx_exec(ix, "DELETE FROM stems WHERE term NOT IN (SELECT term FROM fts_vocab)", err);
 	if (rc == 0)
 		rc = idx_exec(ix, "VACUUM", err);
 	for (tries = 0; rc == 0 && tries < 50; tries++) {

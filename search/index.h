@@ -101,6 +101,14 @@ void idx_close(struct idx *ix);
  * archive (custos reindex). progress may be NULL. */
 int idx_catch_up(struct idx *ix, struct store *st, idx_progress_fn progress, void *arg,
 		 struct cu_err *err) CU_MUST_CHECK;
+/* Indexes records just appended (store_append filled in[i].seq and
+ * in[i].duplicate) from memory, without reading them back from the
+ * segments: the ingest path calls it after each group commit, so whatever
+ * is acknowledged is searchable right away. Records the index has already
+ * are skipped; if the index is behind the batch, it catches up from the
+ * log instead. */
+int idx_add(struct idx *ix, struct store *st, const struct store_input *in, size_t n,
+	    struct cu_err *err) CU_MUST_CHECK;
 /* The high-water mark, and store_size(st) minus it. */
 int idx_hwm(struct idx *ix, uint64_t *hwm, struct cu_err *err) CU_MUST_CHECK;
 int idx_lag(struct idx *ix, struct store *st, uint64_t *lag, struct cu_err *err) CU_MUST_CHECK;

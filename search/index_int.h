@@ -10,7 +10,7 @@
 #include "search/index.h"
 #include "search/tokenizer.h"
 
-#define IDX_SCHEMA 1              /* bumped on schema changes: the index is rebuilt */
+#define IDX_SCHEMA 2              /* bumped on schema changes: the index is rebuilt */
 #define IDX_BATCH 20000           /* records per catch-up transaction */
 #define IDX_BUSY_MS 10000         /* wait this long for another writer */
 #define IDX_NAME_SLOTS (1u << 16) /* name cache slots (power of two) */
@@ -25,6 +25,13 @@ struct name_slot {
 	size_t len;
 	int type;
 	int64_t id;
+};
+
+/* A hash set of words (exact form -> stem), growing as needed. */
+struct term_set {
+	char **slots;      /* each NULL or a malloc'd "term\0stem\0" */
+	size_t cap;        /* slots (a power of two) */
+	size_t n;          /* used slots */
 };
 
 /* Origin-time range of the records in one block of 2^IDX_BLOCK_SHIFT seqs,
@@ -50,6 +57,10 @@ struct idx {
 	int64_t *blk_prefmax;        /* max ts of blocks [0, b] (for newest-first) */
 	int64_t *blk_sufmin;         /* min ts of blocks [b, nblocks) (for oldest-first) */
 	int blk_dirty;               /* prefmax/sufmin need recomputing */
+	struct tok_sink sink;        /* the FTS5 tokenizer reports stemmable words here */
+	struct term_set pending;     /* words seen in this transaction, not yet in stems */
+	struct term_set known;       /* words known to be in stems (a cache, cleared when full) */
+	int sink_failed;             /* the sink ran out of memory: the batch must fail */
 	sqlite3_stmt *st_meta;       /* INSERT INTO meta */
 	sqlite3_stmt *st_fts;        /* INSERT INTO fts */
 	sqlite3_stmt *st_name_get;   /* SELECT id FROM names */

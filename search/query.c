@@ -559,7 +559,7 @@ int q_dump(const struct q_node *n, struct buf *out)
 /* A word of a term as the tokenizer folded it. */
 struct qword {
 	char exact[TOK_MAX_WORD + 1];
-	char stem[TOK_MAX_WORD + 2];      /* "" if not stemmable */
+	char stem[TOK_MAX_WORD + 1];      /* "" if not stemmable */
 	char compound[TOK_MAX_COMPOUND + 1]; /* "" unless the first word of a compound */
 	unsigned nparts;
 };
@@ -618,9 +618,7 @@ static void ir_free(struct ir *r)
 
 /* State of one compilation. */
 struct compiler {
-	struct tok_ctx *tc;
-	q_resolve_fn resolve;
-	void *arg;
+	const struct q_env *env;
 	struct q_plan *plan;
 	struct cu_err *err;
 };
@@ -684,6 +682,52 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
+/* A stemmed word: any exact form in the index with the same stem, the
+ * word as typed, or a word that is literally the stem. */
+static int word_forms(struct compiler *c, const struct qword *w, int neg, struct buf *b)
+{
+	struct q_marks *m = &c->plan->marks;
+	char *forms[Q_MAX_FORMS + 2];
+	size_t n = 0, i, k;
+	int rc = 0, first = 1;
+
+	if (c->env->expand) {
+		rc = c->env->expand(c->env->arg, w->stem, forms, Q_MAX_FORMS, &n);
+		if (rc) {
+			cu_err_set(c->err, rc, "query: cannot look up the forms of '%s'", w->exact);
+			return rc;
+		}
+	}
+	forms[n] = (char *)w->exact;
+	forms[n + 1] = (char *)w->stem;
+	rc = buf_append_byte(b, '(');
+	for (i = 0; rc == 0 && i < n + 2; i++) {
+		for (k = 0; k < i; k++)
+			if (!strcmp(forms[k], forms[i]))
+				break;
+		if (k < i)
+			continue; /* already there */
+		if (!first)
+			rc = buf_append_str(b, " OR ");
+		first = 0;
+		if (rc == 0)
+			rc = fts_quote_open(b);
+		if (rc == 0)
+			rc = fts_token(b, forms[i], 1);
+		if (rc == 0)
+			rc = buf_append_byte(b, '"');
+		if (rc == 0 && !neg)
+			rc = strv_add(&m->exact, &m->nexact, forms[i]);
+	}
+	if (rc == 0)
+		rc = buf_append_byte(b, ')');
+	if (rc == 0 && !neg)
+		rc = strv_add(&m->stems, &m->nstems, w->stem);
+	for (i = 0; i < n; i++)
+		free(forms[i]);
+	return rc;
+}
+
 /* Builds the FTS5 text of a word or phrase leaf into b; *empty = 1 when
  * the term has no searchable characters. Adds the marks unless neg. */
 static int leaf_fts(struct compiler *c, const struct q_node *n, int neg, struct buf *b, int *empty)
@@ -698,7 +742,7 @@ static int leaf_fts(struct compiler *c, const struct q_node *n, int neg, struct 
 	ws = calloc(1, sizeof(*ws));
 	if (!ws)
 		return CU_ENOMEM;
-	tok_run(c->tc, n->text, strlen(n->text), collect_word, ws);
+	tok_run(c->env->tc, n->text, strlen(n->text), collect_word, ws);
 	if (ws->overflow) {
 		rc = cu_err_set(c->err, CU_ETOOBIG, "query term at position %zu has too many words "
 				"(at most %d)", n->pos, Q_MAX_WORDS);
@@ -723,22 +767,7 @@ static int leaf_fts(struct compiler *c, const struct q_node *n, int neg, struct 
 			if (rc == 0 && !neg)
 				rc = strv_add(&m->prefixes, &m->nprefixes, tokn);
 		} else if (!whole_compound && w->stem[0]) {
-			/* the stem, or a word that is literally the stem */
-			rc = buf_append_str(b, "(");
-			if (rc == 0)
-				rc = fts_quote_open(b);
-			if (rc == 0)
-				rc = fts_token(b, w->stem, 1);
-			if (rc == 0)
-				rc = buf_append_str(b, "\" OR \"");
-			if (rc == 0)
-				rc = fts_token(b, w->stem + 1, 1);
-			if (rc == 0)
-				rc = buf_append_str(b, "\")");
-			if (rc == 0 && !neg)
-				rc = strv_add(&m->stems, &m->nstems, w->stem);
-			if (rc == 0 && !neg)
-				rc = strv_add(&m->exact, &m->nexact, w->stem + 1);
+			rc = word_forms(c, w, neg, b);
 		} else {
 			rc = fts_quote_open(b);
 			if (rc == 0)
@@ -1023,7 +1052,7 @@ static int sql_field(struct compiler *c, const struct q_node *n, struct buf *w)
 	ids = calloc(Q_MAX_IDS, sizeof(*ids));
 	if (!ids)
 		return CU_ENOMEM;
-	rc = c->resolve ? c->resolve(c->arg, n->field, n->text, ids, Q_MAX_IDS, &nids) : 0;
+	rc = c->env->resolve ? c->env->resolve(c->env->arg, n->field, n->text, ids, Q_MAX_IDS, &nids) : 0;
 	if (rc) {
 		cu_err_set(c->err, rc, "query: cannot look up %s:%s", field_name(n->field), n->text);
 		goto out;
@@ -1081,8 +1110,8 @@ static int sql_expr(struct compiler *c, const struct ir *r, struct buf *w)
 	}
 }
 
-int q_compile(const struct q_node *root, struct tok_ctx *tc, q_resolve_fn resolve, void *arg,
-	      struct q_plan *out, struct cu_err *err)
+int q_compile(const struct q_node *root, const struct q_env *env, struct q_plan *out,
+	      struct cu_err *err)
 {
 	struct compiler c;
 	struct ir *r = NULL, *const *conj;
@@ -1094,9 +1123,7 @@ int q_compile(const struct q_node *root, struct tok_ctx *tc, q_resolve_fn resolv
 	memset(out, 0, sizeof(*out));
 	buf_init(&out->where, 256 * 1024);
 	buf_init(&e, 64 * 1024);
-	c.tc = tc;
-	c.resolve = resolve;
-	c.arg = arg;
+	c.env = env;
 	c.plan = out;
 	c.err = err;
 	rc = ir_build(&c, root, 0, &r);

@@ -70,6 +70,20 @@ int q_dump(const struct q_node *n, struct buf *out) CU_MUST_CHECK;
 typedef int (*q_resolve_fn)(void *arg, enum q_field field, const char *value, int64_t *ids,
 			    size_t max, size_t *n);
 
+/* Finds the exact forms in the index whose stem is stem (at most max),
+ * storing malloc'd strings in terms (freed by the caller); sets *n. */
+typedef int (*q_expand_fn)(void *arg, const char *stem, char **terms, size_t max, size_t *n);
+
+#define Q_MAX_FORMS 64     /* exact forms one stemmed word may stand for */
+
+/* What the compiler needs from the index. */
+struct q_env {
+	struct tok_ctx *tc;      /* folds the words exactly as the index did */
+	q_resolve_fn resolve;    /* from:/in:/platform: values to ids (NULL: none match) */
+	q_expand_fn expand;      /* stem to exact forms (NULL: the word and its stem only) */
+	void *arg;               /* passed to both */
+};
+
 enum q_ptype { QP_INT = 1, QP_TEXT };
 
 /* A bound parameter of the compiled SQL condition, in order of the '?'s. */
@@ -103,11 +117,10 @@ struct q_plan {
 	struct q_marks marks;    /* words to mark in snippets */
 };
 
-/* Compiles a parsed query. tc folds the words exactly as the index did.
- * CU_EINVAL (with position) for queries that have nothing to search for
- * or a prefix that is too short. */
-int q_compile(const struct q_node *root, struct tok_ctx *tc, q_resolve_fn resolve, void *arg,
-	      struct q_plan *out, struct cu_err *err) CU_MUST_CHECK;
+/* Compiles a parsed query. CU_EINVAL (with position) for queries that
+ * have nothing to search for or a prefix that is too short. */
+int q_compile(const struct q_node *root, const struct q_env *env, struct q_plan *out,
+	      struct cu_err *err) CU_MUST_CHECK;
 void q_plan_release(struct q_plan *p);
 
 /* 1 if a message word (exact form, stem or NULL, compound or NULL) is one

@@ -155,6 +155,28 @@ static int resolve_names(void *arg, enum q_field field, const char *value, int64
 	return 0;
 }
 
+static int expand_stem(void *arg, const char *stem, char **terms, size_t max, size_t *n)
+{
+	struct idx *ix = arg;
+	sqlite3_stmt *q = NULL;
+	int s;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(ix->db, "SELECT term FROM stems WHERE stem = ? LIMIT ?", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return CU_EIO;
+	sqlite3_bind_text(q, 1, stem, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)max);
+	while ((s = sqlite3_step(q)) == SQLITE_ROW && *n < max) {
+		terms[*n] = strdup((const char *)sqlite3_column_text(q, 0));
+		if (!terms[*n])
+			break;
+		(*n)++;
+	}
+	sqlite3_finalize(q);
+	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : CU_EIO;
+}
+
 /* ---- SQL ------------------------------------------------------------ */
 
 /* Binds the compiled query's parameters from position *pos on. */
@@ -509,6 +531,7 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 {
 	struct q_node *root = NULL;
 	struct q_plan plan;
+	struct q_env env;
 	struct cursor cur, *curp = NULL;
 	struct row *rows = NULL;
 	struct buf rb;
@@ -563,7 +586,11 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 		goto out;
 	}
 	buf_release(&plan.where);
-	rc = q_compile(root, ix->tc, resolve_names, ix, &plan, err);
+	env.tc = ix->tc;
+	env.resolve = resolve_names;
+	env.expand = expand_stem;
+	env.arg = ix;
+	rc = q_compile(root, &env, &plan, err);
 	if (rc)
 		goto out;
 	if (sort == IDX_RELEVANCE && !plan.fts)

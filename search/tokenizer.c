@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STEM_CACHE_SLOTS 4096 /* direct-mapped; a power of two */
+#define STEM_CACHE_SLOTS 16384 /* direct-mapped; a power of two */
 #define STEM_KEY_MAX TOK_MAX_WORD
 
 /* One cached stem: key is the stemmer input, val the folded stem. */
@@ -15,11 +15,12 @@ struct stem_slot {
 	uint8_t klen;               /* bytes of key; 0 = empty slot */
 	uint8_t vlen;               /* bytes of val */
 	char key[STEM_KEY_MAX];     /* stemmer input (lower case, umlauts kept) */
-	char val[STEM_KEY_MAX];     /* folded stem, without TOK_STEM_MARK */
+	char val[STEM_KEY_MAX];     /* folded stem */
 };
 
 struct tok_ctx {
 	struct sb_stemmer *stemmer;            /* libstemmer "german", UTF-8 */
+	const struct tok_sink *sink;           /* FTS5 instances: where stemmable words go */
 	struct stem_slot cache[STEM_CACHE_SLOTS]; /* words repeat a lot: skip the stemmer */
 };
 
@@ -245,12 +246,14 @@ static void fold_cp(uint32_t cp, struct fold *f)
 	char u[5];
 	size_t n;
 
-	cp = lower_cp(cp);
 	if (cp < 0x80) {
-		c[0] = (char)cp;
-		fold_set(f, c, c, 1);
+		/* the common case, without string functions */
+		f->exact[0] = f->stem[0] = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+		f->exact_len = f->stem_len = 1;
+		f->german = 1;
 		return;
 	}
+	cp = lower_cp(cp);
 	if (is_combining(cp)) {
 		fold_set(f, "", "", 1);
 		return;
@@ -340,8 +343,8 @@ static uint32_t fnv1a(const char *p, size_t n)
 	return h;
 }
 
-/* Stems in (stemmer input, <= STEM_KEY_MAX bytes) into out (folded, no
- * mark), returning its length (0 if the stemmer failed). */
+/* Stems in (stemmer input, <= STEM_KEY_MAX bytes) into out (folded),
+ * returning its length (0 if the stemmer failed). */
 static size_t stem_word(struct tok_ctx *tc, const char *in, size_t n, char *out)
 {
 	struct stem_slot *s;
@@ -398,8 +401,17 @@ struct chunk {
  * comma between two digits joins a number ("1.234,56"). */
 static int cls_at(const unsigned char *s, size_t len, size_t *i, uint32_t prev, uint32_t *cp_out)
 {
-	uint32_t cp = utf8_next(s, len, i);
-	int cl = cls_of(cp);
+	uint32_t cp;
+	int cl;
+
+	if (s[*i] < 0x80 && s[*i] != ',') {
+		cp = s[(*i)++];
+		*cp_out = cp;
+		return (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') ?
+		       CL_WORD : cls_of(cp);
+	}
+	cp = utf8_next(s, len, i);
+	cl = cls_of(cp);
 
 	if (cp == ',' && is_digit_cp(prev) && *i < len && is_digit_cp(s[*i]))
 		cl = CL_CONN;
@@ -410,7 +422,7 @@ static int cls_at(const unsigned char *s, size_t len, size_t *i, uint32_t prev, 
 /* Emits one word (a run of word characters [ws, we)). */
 static int emit_word(struct chunk *ch, size_t ws, size_t we, unsigned part)
 {
-	char exact[TOK_MAX_WORD + 1], sin[TOK_MAX_WORD + 1], stem[TOK_MAX_WORD + 2];
+	char exact[TOK_MAX_WORD + 1], sin[TOK_MAX_WORD + 1], stem[TOK_MAX_WORD + 1];
 	size_t en = 0, sn = 0, stn = 0, i = ws;
 	int german = 1, last_plain_vowel = 0, full = 0;
 	struct tok_word w;
@@ -461,13 +473,12 @@ static int emit_word(struct chunk *ch, size_t ws, size_t we, unsigned part)
 	w.exact = exact;
 	w.exact_len = en;
 	if (german) {
-		stem[0] = TOK_STEM_MARK;
-		stn = stem_word(ch->tc, sin, sn, stem + 1);
+		stn = stem_word(ch->tc, sin, sn, stem);
 		if (stn > 0) {
-			stem[stn + 1] = '\0';
+			stem[stn] = '\0';
 			w.stem = stem;
-			w.stem_len = stn + 1;
-			w.stem_differs = stn != en || memcmp(stem + 1, exact, en) != 0;
+			w.stem_len = stn;
+			w.stem_differs = stn != en || memcmp(stem, exact, en) != 0;
 		}
 	}
 	w.start = ws;
@@ -487,6 +498,9 @@ static int emit_word(struct chunk *ch, size_t ws, size_t we, unsigned part)
 static int run_has_base(const unsigned char *s, size_t a, size_t b)
 {
 	size_t i = a;
+
+	if (a < b && s[a] < 0x80)
+		return 1; /* an ASCII letter or digit */
 
 	while (i < b) {
 		uint32_t cp = utf8_next(s, b, &i);
@@ -675,6 +689,7 @@ void tok_ctx_free(struct tok_ctx *tc)
 struct fts_feed {
 	void *ctx;   /* FTS5's pCtx */
 	int (*x_token)(void *, int, const char *, int, int, int);
+	const struct tok_sink *sink;
 };
 
 static int feed_word(void *arg, const struct tok_word *w)
@@ -683,25 +698,24 @@ static int feed_word(void *arg, const struct tok_word *w)
 	int rc;
 
 	rc = ff->x_token(ff->ctx, 0, w->exact, (int)w->exact_len, (int)w->start, (int)w->end);
-	if (rc == SQLITE_OK && w->stem && w->stem_differs)
-		rc = ff->x_token(ff->ctx, FTS5_TOKEN_COLOCATED, w->stem, (int)w->stem_len,
-				 (int)w->start, (int)w->end);
+	if (rc == SQLITE_OK && w->stem && ff->sink)
+		rc = ff->sink->fn(ff->sink->arg, w);
 	if (rc == SQLITE_OK && w->compound)
 		rc = ff->x_token(ff->ctx, FTS5_TOKEN_COLOCATED, w->compound, (int)w->compound_len,
 				 (int)w->cstart, (int)w->cend);
 	return rc;
 }
 
-static int fts_create(void *unused, const char **argv, int argc, Fts5Tokenizer **out)
+static int fts_create(void *sink, const char **argv, int argc, Fts5Tokenizer **out)
 {
 	struct tok_ctx *tc;
 
-	(void)unused;
 	(void)argv;
 	if (argc != 0)
 		return SQLITE_ERROR;
 	if (tok_ctx_new(&tc, NULL) != 0)
 		return SQLITE_NOMEM;
+	tc->sink = sink;
 	*out = (Fts5Tokenizer *)tc;
 	return SQLITE_OK;
 }
@@ -737,6 +751,7 @@ static int fts_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text
 	}
 	ff.ctx = ctx;
 	ff.x_token = x_token;
+	ff.sink = (flags & FTS5_TOKENIZE_DOCUMENT) ? ((struct tok_ctx *)t)->sink : NULL;
 	return tok_run((struct tok_ctx *)t, text, (size_t)n, feed_word, &ff);
 }
 
@@ -770,7 +785,7 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fctx, sqlite3_cont
 	sqlite3_result_double(ctx, score);
 }
 
-int tok_register(sqlite3 *db, struct cu_err *err)
+int tok_register(sqlite3 *db, const struct tok_sink *sink, struct cu_err *err)
 {
 	fts5_api *api = NULL;
 	sqlite3_stmt *st = NULL;
@@ -790,7 +805,7 @@ int tok_register(sqlite3 *db, struct cu_err *err)
 	t.xCreate = fts_create;
 	t.xDelete = fts_delete;
 	t.xTokenize = fts_tokenize;
-	if (api->xCreateTokenizer(api, "custos", NULL, &t, NULL) != SQLITE_OK ||
+	if (api->xCreateTokenizer(api, "custos", (void *)sink, &t, NULL) != SQLITE_OK ||
 	    api->xCreateFunction(api, "custos_rank", NULL, rank_fn, NULL) != SQLITE_OK)
 		rc = cu_err_set(err, CU_EIO, "index: cannot register the tokenizer: %s",
 				sqlite3_errmsg(db));

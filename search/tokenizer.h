@@ -11,9 +11,13 @@
  *   exact     the folded, unstemmed form: lower case, ä->ae, ö->oe,
  *             ü->ue, ß->ss, other Latin diacritics removed ("straße" ->
  *             "strasse", "Müller" -> "mueller", "café" -> "cafe");
- *   stem      TOK_STEM_MARK + the German Snowball stem of the word (with
- *             ae/oe/ue read as umlauts first, so "Mueller" and "Müller"
- *             share a stem), for words made of letters only.
+ *   stem      the German Snowball stem of the word (with ae/oe/ue read as
+ *             umlauts first, so "Mueller" and "Müller" share a stem), for
+ *             words made of letters only.
+ * The index holds the exact forms (and compounds); a table of
+ * stem -> exact forms, filled through a tok_sink, lets a query for a word
+ * look for every form with the same stem ("Häuser" -> haus, hauses,
+ * haeuser ...), while a quoted phrase looks for the exact forms only.
  * Words joined by connector characters (- / . @ : + _ ? = & % # ~ ! $ '),
  * or led by a sigil (@ ! # + $), also form a compound: "12-345/2024",
  * "alice@example.org", "@bob:matrix.org", "+49". The compound's folded
@@ -30,16 +34,15 @@
 
 #define TOK_MAX_WORD 64        /* bytes of one folded word; longer words are cut */
 #define TOK_MAX_COMPOUND 128   /* bytes of a compound; longer ones keep only their words */
-#define TOK_STEM_MARK '~'      /* first byte of every stem token (never starts an exact token) */
-#define TOK_VERSION 1          /* bumped whenever tokens change: the index must be rebuilt */
+#define TOK_VERSION 2          /* bumped whenever tokens change: the index must be rebuilt */
 
 /* One word of the text, valid only during the callback. */
 struct tok_word {
 	const char *exact;      /* folded unstemmed form, NUL-terminated */
 	size_t exact_len;       /* 1..TOK_MAX_WORD bytes */
-	const char *stem;       /* TOK_STEM_MARK + stem, NUL-terminated; NULL if not stemmable */
-	size_t stem_len;        /* bytes of stem including the mark; 0 when stem is NULL */
-	int stem_differs;       /* 1 if stem minus its mark differs from exact (then it is indexed) */
+	const char *stem;       /* the stem, NUL-terminated; NULL if not stemmable */
+	size_t stem_len;        /* bytes of stem; 0 when stem is NULL */
+	int stem_differs;       /* 1 if stem differs from exact */
 	const char *compound;   /* folded compound text on the compound's first word, else NULL */
 	size_t compound_len;    /* bytes of compound; 0 when compound is NULL */
 	size_t start, end;      /* byte span of the word in the text */
@@ -63,11 +66,19 @@ void tok_ctx_free(struct tok_ctx *tc);
  * calls fn for each. Returns 0, or the first non-zero value fn returned. */
 int tok_run(struct tok_ctx *tc, const char *text, size_t len, tok_word_fn fn, void *arg);
 
+/* Where the FTS5 tokenizer reports the stemmable words of the documents
+ * it indexes (so the index can keep its stem table). fn is called from
+ * inside SQLite: it must not use the database connection. */
+struct tok_sink {
+	tok_word_fn fn;
+	void *arg;
+};
+
 /* Registers the FTS5 tokenizer "custos" and the ranking function
- * custos_rank(fts) on db. In query mode the tokenizer takes its input as
- * already folded tokens separated by single spaces (the query compiler
- * folds the user's words with tok_run), so a query can say exactly which
- * form (exact, stem, compound) it looks for. */
-int tok_register(sqlite3 *db, struct cu_err *err) CU_MUST_CHECK;
+ * custos_rank(fts) on db; sink (may be NULL) must outlive db. In query
+ * mode the tokenizer takes its input as already folded tokens separated
+ * by single spaces (the query compiler folds the user's words with
+ * tok_run), so a query says exactly which forms it looks for. */
+int tok_register(sqlite3 *db, const struct tok_sink *sink, struct cu_err *err) CU_MUST_CHECK;
 
 #endif
