@@ -4,9 +4,9 @@
 tool="python3 $(dirname "$0")/seg_tool.py"
 
 "$CUSTOS" init -d a >/dev/null
-set_config a segment_max_bytes 30000
+set_config a segment_max_bytes 60000
 gen 4000 11 > m.jsonl
-"$CUSTOS" ingest -d a --batch 100 m.jsonl >/dev/null
+"$CUSTOS" ingest -d a --batch 50 m.jsonl >/dev/null
 expect_exit 0 "$CUSTOS" verify -d a
 segs=(a/segments/*.cseg)
 [ ${#segs[@]} -ge 4 ] || fail "expected several segments, got ${#segs[@]}"
@@ -81,8 +81,8 @@ expect_exit 1 "$CUSTOS" verify -d a
 echo "$out" | grep -q "$(basename "${segs[2]}")" || fail "swapped segment located: $out"
 cp keep "${segs[2]}"
 "$CUSTOS" init -d other >/dev/null
-set_config other segment_max_bytes 30000
-"$CUSTOS" ingest -d other --batch 100 m.jsonl >/dev/null
+set_config other segment_max_bytes 60000
+"$CUSTOS" ingest -d other --batch 50 m.jsonl >/dev/null
 cp other/segments/seg-00000002.cseg "${segs[1]}"
 expect_exit 1 "$CUSTOS" verify -d a
 echo "$out" | grep -q "seg-00000002.cseg" || fail "foreign segment located: $out"
