@@ -1,0 +1,96 @@
+/* xmpp.h - XMPP message stanzas -> records, with expat
+ * (docs/INTEGRATIONS.md "XMPP").
+ *
+ * The Prosody module (etc/prosody/mod_custos.lua) POSTs a JSON hook body:
+ *
+ *   {"v": 1, "host": "example.org",
+ *    "items": [{"id": "<unique id>", "direction": "out" | "in" | "muc",
+ *               "time": <ms since the epoch>, "stanza": "<message ...>",
+ *               "real_from": "<occupant's real JID, MUC only>"}]}
+ *
+ * Each item becomes one record whose payload is the stanza text exactly
+ * as Prosody serialised it. The item id is the record's event id (the
+ * duplicate key), so a resent item is archived once.
+ *
+ * What is read from the stanza: from, to, type, id, xml:lang, <body>,
+ * <subject>, <thread>, XEP-0359 <stanza-id>/<origin-id>, XEP-0308
+ * <replace> (edit), XEP-0424 <retract> and the older fastening form, and
+ * XEP-0425 moderation (redaction), XEP-0444 <reactions> (reaction),
+ * XEP-0461 <reply>, XEP-0066 <x><url> (attachment), XEP-0203 <delay>,
+ * and encryption: OMEMO (eu.siacs.conversations.axolotl, urn:xmpp:omemo:1
+ * and :2), OpenPGP for XMPP and legacy jabber:x:encrypted, which set
+ * REC_F_ENCRYPTED and leave the body empty (the fallback text is only a
+ * notice; it stays in the payload). A stanza that does not parse is still
+ * archived, as "other", with the reason in meta.
+ */
+#ifndef CUSTOS_ARCHIVER_XMPP_H
+#define CUSTOS_ARCHIVER_XMPP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "archiver/hash.h"
+#include "archiver/store.h"
+#include "common/buf.h"
+#include "common/error.h"
+
+#define XMPP_MAX_ITEMS 1000          /* items in one hook request */
+#define XMPP_MAX_STANZA (1u << 20)   /* cap on one stanza */
+#define XMPP_MAX_BODY (16u << 20)    /* cap on one hook request */
+#define XMPP_MAX_DEPTH 64            /* element nesting accepted in a stanza */
+
+/* What expat found in one stanza. Strings are malloc'd (NULL if absent). */
+struct xmpp_stanza {
+	char name[16];          /* local name of the top element ("message") */
+	int is_message;         /* 1: a <message/> in a stanza namespace */
+	char *from, *to, *type, *id, *lang;
+	int has_body;
+	struct buf body;        /* text of the first <body/> */
+	int has_subject;
+	struct buf subject;     /* text of <subject/> */
+	char *thread;           /* <thread/> text */
+	char *origin_id;        /* XEP-0359 origin-id */
+	json_t *stanza_ids;     /* XEP-0359 [{"id", "by"}], or NULL */
+	char *replace_id;       /* XEP-0308: id of the corrected message */
+	char *retract_id;       /* XEP-0424 (both forms): id of the retracted message */
+	int moderated;          /* XEP-0425: the retraction is a moderator's */
+	char *moderated_by;
+	char *reactions_id;     /* XEP-0444: id of the message reacted to */
+	struct buf reactions;   /* the reaction emojis, space separated */
+	char *reply_id;         /* XEP-0461: id of the message replied to */
+	char *reply_to;         /* XEP-0461: its author's JID */
+	char *oob_url;          /* XEP-0066 attachment URL */
+	char *delay_stamp;      /* XEP-0203 stamp */
+	const char *encryption; /* "omemo", "omemo:1", "omemo:2", "openpgp", "pgp", or NULL */
+	char *eme_namespace;    /* XEP-0380 declared encryption namespace */
+	char error[128];        /* why the stanza did not parse; "" if it did */
+};
+
+void xmpp_stanza_release(struct xmpp_stanza *s);
+/* Parses one stanza. Always fills s (release it); returns CU_EINVAL when
+ * the XML is not a well-formed single element (s->error says why). */
+int xmpp_parse_stanza(const char *xml, size_t len, struct xmpp_stanza *s) CU_MUST_CHECK;
+
+/* One hook item turned into a record; strings of in.rec point into it. */
+struct xmpp_msg {
+	struct store_input in;
+	struct xmpp_stanza st;  /* the parsed stanza */
+	char *payload;          /* the stanza bytes */
+	char *meta, *auth;      /* compact JSON */
+	char *event_id, *conversation, *sender, *recipients;
+};
+
+struct xmpp_batch {
+	struct xmpp_msg *m;     /* items in request order */
+	size_t n;
+	uint8_t sha256[HASH_LEN]; /* SHA-256 of the whole hook body */
+};
+
+/* Parses a hook body from source. mac_hex is the verified HMAC of the body
+ * (kept in every record's auth). CU_EINVAL when the body is not a hook
+ * document (err says why); a stanza that does not parse is not an error. */
+int xmpp_parse_hook(const char *body, size_t len, const char *source, const char *mac_hex,
+		    struct xmpp_batch *out, struct cu_err *err) CU_MUST_CHECK;
+void xmpp_batch_release(struct xmpp_batch *b);
+
+#endif
