@@ -26,6 +26,11 @@ int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_class(int argc, char **argv);
+int cmd_hold(int argc, char **argv);
+int cmd_retention(int argc, char **argv);
+int cmd_erase(int argc, char **argv);
 int cli_verify_index(const char *datadir, int json); /* verify --index (cmd_reindex.c): exit code */
 
 /* The data directory: the -d value, else $CUSTOS_DATA, else "./data". */

@@ -25,6 +25,11 @@ static const struct command commands[] = {
 	{"token", cmd_token, "add, list and revoke API bearer tokens"},
 	{"search", cmd_search, "full-text search of the archive (docs/SEARCH.md)"},
 	{"reindex", cmd_reindex, "rebuild the search index from the segments"},
+	{"policy", cmd_policy, "retention policies: add, list, retire"},
+	{"class", cmd_class, "label conversations with a class for policies"},
+	{"hold", cmd_hold, "legal holds: add, list, show, release"},
+	{"retention", cmd_retention, "disposition: plan, approve, execute, certificates"},
+	{"erase", cmd_erase, "erasure order for records (needs a second person's approval)"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,205 @@
+/* ret.h - the retention engine: policies, conversation classes, legal
+ * holds, disposition (plan -> approve -> execute), erasure orders, transfer
+ * offers to the public archive and signed deletion certificates (DESIGN.md
+ * "Retention and holds", "Deletion without breaking the proofs";
+ * docs/RETENTION.md has the exact record contents).
+ *
+ * State lives in the log. Every change is a record appended with
+ * store_append (platform "custos", source "retention", the acting person
+ * in sender, the structured content as JSON in meta, a readable line in
+ * body); the current state is what replaying those records gives
+ * (ret_state_load). Nothing here keeps state anywhere else, so the
+ * retention state has the same tamper evidence as the messages.
+ *
+ * Identifiers: a policy is named; a hold, a plan (disposition, erasure
+ * order or policy change awaiting approval), a transfer offer and a
+ * certificate are identified by the seq of the record that created them
+ * (`custos show ID` shows that record).
+ *
+ * Threads: the functions that change state take a process-wide lock, so a
+ * daemon may call them from several threads (two approvals of one plan
+ * cannot both pass). One writer process per archive is the store's rule.
+ */
+#ifndef CUSTOS_RETENTION_RET_H
+#define CUSTOS_RETENTION_RET_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "archiver/store.h"
+#include "common/error.h"
+
+struct idx; /* search/index.h */
+
+#define RET_NAME_MAX 128          /* bytes of a policy name, class label or person */
+#define RET_TEXT_MAX 2048         /* bytes of a reason, matter or query */
+#define RET_GLOB_MAX 512          /* bytes of a conversation/sender pattern */
+#define RET_HOLD_MAX_SCOPE 256    /* conversations (and senders) one hold names */
+#define RET_PLAN_MAX_ITEMS 20000  /* records one plan or order covers (keeps records < 4 MiB) */
+#define RET_QUERY_MAX_HITS 200000 /* records one hold/erasure query may resolve to */
+#define RET_SCHEDULER "scheduler" /* the person named by automatic runs */
+#define RET_OFFER_DEFAULT_DAYS 120 /* default answer deadline of a transfer offer */
+
+enum ret_action {
+	RET_DESTROY = 1,  /* delete when due */
+	RET_TRANSFER = 2, /* offer to the public archive, delete after its answer */
+	RET_REVIEW = 3,   /* list for an officer to decide; never deleted by a plan */
+};
+
+/* A retention period: n calendar units. */
+struct ret_duration {
+	uint32_t n;  /* 1 .. 1000 */
+	char unit;   /* 'd' days, 'w' weeks, 'm' calendar months, 'y' calendar years */
+};
+
+/* "30d", "6m", "10y", "2w". CU_EINVAL otherwise. */
+int ret_duration_parse(const char *s, struct ret_duration *out, struct cu_err *err) CU_MUST_CHECK;
+/* "30d" etc. into out (size >= 16). */
+void ret_duration_format(const struct ret_duration *d, char *out, size_t outlen);
+/* ts + d in UTC calendar arithmetic (a month after 31 Jan is 28/29 Feb). */
+int64_t ret_duration_add(int64_t ts_ms, const struct ret_duration *d);
+const char *ret_action_name(enum ret_action a);
+/* 0 for an unknown name. */
+enum ret_action ret_action_from_name(const char *s);
+
+/* Parses a date for --from/--to/--deadline: RFC 3339 or YYYY-MM-DD
+ * (midnight UTC). *date_only is set to 1 for the short form (so that an
+ * end bound can cover the whole day). */
+int ret_parse_date(const char *s, int64_t *ms, int *date_only, struct cu_err *err) CU_MUST_CHECK;
+
+/* ---- policies and classes ------------------------------------------ */
+
+struct ret_policy_spec {
+	const char *name;          /* unique among active policies */
+	const char *platform;      /* exact platform, or NULL for any */
+	const char *conversation;  /* fnmatch pattern, or NULL for any */
+	const char *sender;        /* fnmatch pattern, or NULL for any */
+	const char *class_label;   /* class of the conversation, or NULL for any */
+	struct ret_duration keep;  /* counted from the record's origin time */
+	enum ret_action action;
+	int approval_required;     /* 0: automatic runs may execute it (approval none) */
+};
+
+/* What a state change did. */
+struct ret_change {
+	uint64_t seq;        /* seq of the record appended */
+	int pending;         /* 1: it shortens retention, stored as a plan awaiting approval */
+	uint64_t shortened;  /* records whose retention it would shorten */
+};
+
+/* Adds a policy. If it would shorten the retention of records already
+ * under a policy (a new, shorter policy never does under the longest-wins
+ * rule, but a class or platform change can), the change is stored as a
+ * plan of type "change" and takes effect when a second person approves it. */
+int ret_policy_add(struct store *st, const struct ret_policy_spec *spec, const char *by, int64_t now_ms,
+		   struct ret_change *out, struct cu_err *err) CU_MUST_CHECK;
+/* Retires an active policy by name (same approval rule). */
+int ret_policy_retire(struct store *st, const char *name, const char *by, int64_t now_ms,
+		      struct ret_change *out, struct cu_err *err) CU_MUST_CHECK;
+/* Labels a conversation with a class (label NULL or "": removes it). */
+int ret_class_set(struct store *st, const char *conversation, const char *label, const char *by,
+		  int64_t now_ms, struct ret_change *out, struct cu_err *err) CU_MUST_CHECK;
+
+/* ---- legal holds ---------------------------------------------------- */
+
+struct ret_hold_spec {
+	const char *matter;              /* case number */
+	const char *reason;
+	const char *const *conversations; /* fnmatch patterns; any of them */
+	size_t nconversations;
+	const char *const *senders;       /* fnmatch patterns; any of them */
+	size_t nsenders;
+	int64_t from_ms;                 /* origin time >= from; INT64_MIN: open */
+	int64_t to_ms;                   /* origin time < to; INT64_MAX: open */
+	const char *query;               /* search query (docs/SEARCH.md), or NULL */
+	int all;                         /* 1: the whole archive (no scope given on purpose) */
+};
+
+/* Places a hold; *hold_id is its id. ix is needed for a query (NULL: the
+ * index in the data directory is opened). A scope must be given (or all). */
+int ret_hold_add(struct store *st, struct idx *ix, const struct ret_hold_spec *spec, const char *by,
+		 int64_t now_ms, uint64_t *hold_id, struct cu_err *err) CU_MUST_CHECK;
+int ret_hold_release(struct store *st, uint64_t hold_id, const char *by, const char *reason,
+		     int64_t now_ms, struct cu_err *err) CU_MUST_CHECK;
+
+/* ---- disposition ---------------------------------------------------- */
+
+/* Computes what is due now: records whose winning policy's period has
+ * passed, minus everything under hold, minus records already offered and
+ * awaiting an answer. Unless dry_run, stores the plan as a record and
+ * sets *plan_id. *out describes it (ret_plan_json shape, docs/RETENTION.md).
+ * A plan with nothing in it is not stored (*plan_id = 0). */
+int ret_plan(struct store *st, struct idx *ix, const char *by, int dry_run, int64_t now_ms,
+	     uint64_t *plan_id, json_t **out, struct cu_err *err) CU_MUST_CHECK;
+
+/* An erasure order (GDPR Art. 17, court order) for the given seqs and/or
+ * the records a query finds. Refused with CU_EDENIED if any of them is
+ * under hold: *out then lists which records and which holds. Otherwise
+ * stored as a plan of type "erasure" awaiting approval. */
+int ret_erase_order(struct store *st, struct idx *ix, const uint64_t *seqs, size_t nseqs,
+		    const char *query, const char *reason, const char *by, int64_t now_ms,
+		    uint64_t *plan_id, json_t **out, struct cu_err *err) CU_MUST_CHECK;
+
+/* Approves a plan (disposition, erasure or change). CU_EDENIED when by is
+ * the person who made it (four-eyes), CU_ESTATE when already approved or
+ * executed. A change takes effect with its approval. */
+int ret_approve(struct store *st, uint64_t plan_id, const char *by, int64_t now_ms, uint64_t *approval_seq,
+		struct cu_err *err) CU_MUST_CHECK;
+
+/* Execution options. */
+struct ret_exec_opts {
+	const char *by;              /* who runs it (recorded), or NULL */
+	const char *package_dir;     /* where transfer packages go; NULL: DATADIR/transfers */
+	int64_t respond_ms;          /* transfer answer deadline from now; 0: the default */
+};
+
+/* Executes an approved plan: re-checks holds (and, for disposition, that
+ * each record is still due) now, appends a signed deletion certificate,
+ * deletes the records from the search index and replaces them by stubs in
+ * the segments (store_erase). Transfer items become an offer with a
+ * package instead. A re-run after a crash finishes the job with the same
+ * certificate. *out reports what happened (docs/RETENTION.md). */
+int ret_execute(struct store *st, struct idx *ix, uint64_t plan_id, const struct ret_exec_opts *opts,
+		int64_t now_ms, json_t **out, struct cu_err *err) CU_MUST_CHECK;
+
+/* For the daemon's scheduler (daily by default): plans what policies with
+ * approval none make due, and executes that plan at once (no second
+ * person; the certificate says so). Nothing due: no record is written.
+ * ix may be NULL (the index in the data directory is opened) and out may
+ * be NULL. */
+int ret_run_automatic(struct store *st, struct idx *ix, int64_t now_ms, json_t **out,
+		      struct cu_err *err) CU_MUST_CHECK;
+
+/* ---- transfers ------------------------------------------------------ */
+
+/* Records the public archive's answer to an offer: accept 1 (it took the
+ * package) or 0 (declined). The offered records become due for
+ * destruction in the next plan. */
+int ret_offer_answer(struct store *st, uint64_t offer_id, int accept, const char *by, int64_t now_ms,
+		     struct cu_err *err) CU_MUST_CHECK;
+
+/* ---- reading the state ---------------------------------------------- */
+
+/* Lists as JSON (shapes in docs/RETENTION.md). include_inactive adds
+ * retired policies and released holds. */
+int ret_policies_json(struct store *st, int include_inactive, json_t **out, struct cu_err *err) CU_MUST_CHECK;
+int ret_classes_json(struct store *st, json_t **out, struct cu_err *err) CU_MUST_CHECK;
+int ret_holds_json(struct store *st, int include_inactive, json_t **out, struct cu_err *err) CU_MUST_CHECK;
+/* One hold, with the records it covers now (count, and the first max_seqs
+ * seqs). ix as for ret_hold_add. */
+int ret_hold_json(struct store *st, struct idx *ix, uint64_t hold_id, size_t max_seqs, json_t **out,
+		  struct cu_err *err) CU_MUST_CHECK;
+int ret_plans_json(struct store *st, json_t **out, struct cu_err *err) CU_MUST_CHECK;
+int ret_offers_json(struct store *st, int64_t now_ms, json_t **out, struct cu_err *err) CU_MUST_CHECK;
+/* Every deletion certificate, each with "signature_valid" checked against
+ * the archive key. */
+int ret_certificates_json(struct store *st, json_t **out, struct cu_err *err) CU_MUST_CHECK;
+
+/* The exact signed bytes of certificate cert_id and its 64-byte Ed25519
+ * signature, for offline checking (`openssl pkeyutl -verify -rawin`).
+ * *text is malloc'd. */
+int ret_certificate_export(struct store *st, uint64_t cert_id, char **text, size_t *len,
+			   uint8_t sig[64], struct cu_err *err) CU_MUST_CHECK;
+
+#endif
