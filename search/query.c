@@ -922,7 +922,7 @@ static int fts_and(struct ir *const *pos, size_t npos, struct ir *const *neg, si
 
 	for (i = 0; rc == 0 && i < nneg; i++)
 		rc = buf_append_byte(b, '(');
-	if (rc == 0)
+	if (rc == 0 && npos > 1)
 		rc = buf_append_byte(b, '(');
 	for (i = 0; rc == 0 && i < npos; i++) {
 		if (i)
@@ -930,7 +930,7 @@ static int fts_and(struct ir *const *pos, size_t npos, struct ir *const *neg, si
 		if (rc == 0)
 			rc = fts_expr(pos[i], b);
 	}
-	if (rc == 0)
+	if (rc == 0 && npos > 1)
 		rc = buf_append_byte(b, ')');
 	for (i = 0; rc == 0 && i < nneg; i++) {
 		rc = buf_append_str(b, " NOT ");

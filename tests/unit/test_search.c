@@ -1,0 +1,767 @@
+/* test_search.c - the search index over a real archive: catch-up and its
+ * high-water mark, the German cases, identifiers, every operator and
+ * field, sort orders, cursor paging that stays stable while messages
+ * arrive, the JSON shape, rebuild giving identical results, store<->index
+ * reconciliation finding missing/extra/mismatched entries, deletion
+ * leaving no trace of the words in the index files, version and origin
+ * checks, read-only use. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "archiver/record.h"
+#include "archiver/store.h"
+#include "search/index.h"
+#include "search/tokenizer.h"
+
+#define T0 1714564800000LL /* 2024-05-01T12:00:00Z */
+
+struct fx {
+	char dir[256];
+	struct store *st;
+	struct idx *ix;
+};
+
+static struct fx *F;
+
+static void rm_rf(const char *path)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Appends one record; returns its seq. */
+static uint64_t add(const char *plat, const char *conv, const char *sender, int64_t ts, const char *id,
+		    const char *body, unsigned kind, unsigned flags)
+{
+	struct store_input in;
+	struct cu_err err;
+
+	memset(&in, 0, sizeof(in));
+	in.rec.kind = (uint8_t)kind;
+	in.rec.flags = (uint16_t)flags;
+	in.rec.origin_ts = ts;
+	rec_set(&in.rec, RF_PLATFORM, plat);
+	rec_set(&in.rec, RF_SOURCE, "test");
+	rec_set(&in.rec, RF_CONVERSATION, conv);
+	rec_set(&in.rec, RF_SENDER, sender);
+	rec_set(&in.rec, RF_EVENT_ID, id);
+	rec_set(&in.rec, RF_BODY, body);
+	cu_err_clear(&err);
+	if (store_append(F->st, &in, 1, &err) != 0)
+		fail_msg("append: %s", err.msg);
+	assert_false(in.duplicate);
+	return in.seq;
+}
+
+static uint64_t msg(const char *sender, int64_t ts, const char *body)
+{
+	static unsigned n;
+	char id[32];
+
+	snprintf(id, sizeof(id), "$ev%u", n++);
+	return add("matrix", "!bau:stadt.de", sender, ts, id, body, REC_MESSAGE, 0);
+}
+
+static void catch_up(void)
+{
+	struct cu_err err;
+
+	cu_err_clear(&err);
+	if (idx_catch_up(F->ix, F->st, NULL, NULL, &err) != 0)
+		fail_msg("catch-up: %s", err.msg);
+}
+
+static int setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct cu_err err;
+
+	(void)state;
+	F = calloc(1, sizeof(*F));
+	snprintf(F->dir, sizeof(F->dir), "%s/custos_search_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(F->dir));
+	strcat(F->dir, "/a");
+	cu_err_clear(&err);
+	assert_int_equal(store_init(F->dir, "search.test/log", &err), 0);
+	assert_int_equal(store_open(F->dir, NULL, 0, &F->st, &err), 0);
+	if (idx_open(F->dir, 0, &F->ix, &err) != 0)
+		fail_msg("idx_open: %s", err.msg);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char *slash;
+
+	(void)state;
+	idx_close(F->ix);
+	store_close(F->st);
+	slash = strrchr(F->dir, '/');
+	*slash = '\0';
+	rm_rf(F->dir);
+	free(F);
+	return 0;
+}
+
+/* Runs q (newest first unless sort) and returns the seqs as "a,b,c". */
+static const char *hits_sorted(const char *q, enum idx_sort sort)
+{
+	static char out[4096];
+	struct idx_query iq = {q, sort, 100, NULL};
+	struct idx_result r;
+	struct cu_err err;
+	size_t i, o = 0;
+
+	cu_err_clear(&err);
+	if (idx_search(F->ix, F->st, &iq, &r, &err) != 0)
+		fail_msg("search '%s': %s", q, err.msg);
+	out[0] = '\0';
+	for (i = 0; i < r.nhits; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%llu", i ? "," : "",
+				      (unsigned long long)r.hits[i].seq);
+	assert_int_equal(r.total, r.nhits);
+	idx_result_release(&r);
+	return out;
+}
+
+static const char *hits(const char *q)
+{
+	return hits_sorted(q, IDX_NEWEST);
+}
+
+#define HITS(q, want)                                                                     \
+	do {                                                                              \
+		const char *got_ = hits(q);                                               \
+		if (strcmp(got_, want) != 0)                                              \
+			fail_msg("'%s' found [%s], want [%s]", q, got_, want);              \
+	} while (0)
+
+static void test_german(void **state)
+{
+	(void)state;
+	msg("@a:x", T0 + 0, "Die Häuser an der Straße werden saniert.");        /* 0 */
+	msg("@a:x", T0 + 1, "Das Haus in der Strasse 5 ist alt.");              /* 1 */
+	msg("@a:x", T0 + 2, "Herr Müller hat zwei Anträge gestellt.");          /* 2 */
+	msg("@a:x", T0 + 3, "Frau Mueller prüft den Antrag.");                  /* 3 */
+	msg("@a:x", T0 + 4, "The meetings about running projects are done.");   /* 4 */
+	msg("@a:x", T0 + 5, "HAUSMEISTER und Hausordnung");                     /* 5 */
+	catch_up();
+	HITS("Häuser", "1,0");
+	HITS("Haus", "1,0");
+	HITS("haeuser", "1,0");
+	HITS("Strasse", "1,0");
+	HITS("Straße", "1,0");
+	HITS("STRASSE", "1,0");
+	HITS("Mueller", "3,2");
+	HITS("Müller", "3,2");
+	HITS("Anträge", "3,2");
+	HITS("Antrag", "3,2");
+	HITS("\"Häuser\"", "0");        /* an exact phrase stays exact */
+	HITS("\"Haus\"", "1");
+	HITS("\"Straße werden\"", "0");
+	HITS("\"Strasse werden\"", "0");  /* ß and ss are the same letters */
+	HITS("meetings", "4");
+	HITS("meeting", "4");
+	HITS("running", "4");
+	HITS("projects", "4");
+	HITS("Haus*", "5,1");             /* prefixes are of the exact forms */
+	HITS("haus*", "5,1");
+}
+
+static void test_identifiers(void **state)
+{
+	(void)state;
+	msg("@a:x", T0, "Aktenzeichen AZ 12-345/2024 vom Amt.");                      /* 0 */
+	msg("@a:x", T0 + 1, "Ruf an: +49 30 1234567 oder mail carol@stadt.de!");       /* 1 */
+	msg("@a:x", T0 + 2, "Kontakt @bob:matrix.org und !room:srv.de, xmpp bob@srv.de/phone"); /* 2 */
+	msg("@a:x", T0 + 3, "siehe https://intranet.stadt.de/wiki?page=1.");           /* 3 */
+	msg("@a:x", T0 + 4, "Nummer 12 345 2024 und 49 30");                           /* 4 */
+	catch_up();
+	HITS("\"AZ 12-345/2024\"", "0");
+	HITS("AZ 12-345/2024", "0");
+	HITS("12-345/2024", "0");
+	HITS("\"AZ 12-345/2024 vom\"", "0");
+	HITS("\"12 345 2024\"", "4,0");     /* the words of a compound, one by one */
+	HITS("\"+49 30 1234567\"", "1");
+	HITS("+49 30 1234567", "1");
+	HITS("carol@stadt.de", "1");
+	HITS("@bob:matrix.org", "2");
+	HITS("!room:srv.de", "2");
+	HITS("bob@srv.de/phone", "2");
+	HITS("https://intranet.stadt.de/wiki?page=1", "3");
+	HITS("intranet", "3");
+	HITS("carol@sta*", "1");
+}
+
+static void test_operators_and_fields(void **state)
+{
+	(void)state;
+	add("matrix", "!bau:stadt.de", "@alice:stadt.de", T0, "e0", "Antrag Frist Bauamt", REC_MESSAGE, 0);
+	add("matrix", "!bau:stadt.de", "@bob:stadt.de", T0 + 86400000, "e1", "Antrag ohne Termin", REC_MESSAGE, 0);
+	add("xmpp", "team@muc.stadt.de", "alice@stadt.de/pc", T0 + 2 * 86400000, "x2", "Bescheid Frist", REC_MESSAGE, 0);
+	add("threema", "ABCD1234", "EFGH5678", T0 + 3 * 86400000, "t3", "Bescheid korrigiert", REC_EDIT, 0);
+	add("custos", "", "officer", T0 + 4 * 86400000, "", "search Antrag by officer", REC_AUDIT, 0);
+	add("matrix", "!bau:stadt.de", "@alice:stadt.de", T0 + 5 * 86400000, "e5", "", REC_MESSAGE,
+	    REC_F_ENCRYPTED);
+	catch_up();
+	HITS("Antrag Frist", "0");
+	HITS("Antrag AND Frist", "0");
+	HITS("Antrag OR Bescheid", "3,2,1,0");
+	HITS("Antrag -Frist", "1");
+	HITS("Antrag NOT Frist", "1");
+	HITS("Frist -(Antrag OR korrigiert)", "2");
+	HITS("(Antrag OR Bescheid) Frist", "2,0");
+	HITS("Antrag OR Bescheid Frist", "2,0");  /* OR binds tighter than AND */
+	HITS("\"Antrag Frist\"", "0");
+	HITS("\"Frist Antrag\"", "");
+	HITS("Antr*", "1,0");
+	HITS("from:@alice:stadt.de", "5,0");       /* exact id */
+	HITS("from:ALICE", "5,2,0");                /* local part, any server, any case */
+	HITS("from:alice Frist", "2,0");
+	HITS("-from:alice Antrag", "1");
+	HITS("from:alice OR from:bob", "5,2,1,0");
+	HITS("from:nobody", "");
+	HITS("in:!bau:stadt.de", "5,1,0");
+	HITS("in:team@muc.stadt.de", "2");
+	HITS("in:abcd1234", "3");
+	HITS("platform:xmpp", "2");
+	HITS("platform:XMPP Frist", "2");
+	HITS("kind:edit", "3");
+	HITS("kind:audit", "4");                    /* archive-internal records only on request */
+	HITS("Antrag", "1,0");
+	HITS("after:2024-05-02", "5,3,2,1");
+	HITS("before:2024-05-02", "0");
+	HITS("after:2024-05-02T12:00:00Z before:2024-05-03T12:00:00Z", "1");
+	HITS("after:2024-05-02T14:00:00+02:00 before:2024-05-02T12:00:00.001Z", "1");
+	HITS("-Antrag", "5,3,2");                   /* purely negative */
+	HITS("Antrag OR from:bob", "1,0");
+	HITS("Frist OR kind:edit", "3,2,0");
+}
+
+static void test_sort_and_paging(void **state)
+{
+	struct idx_query iq = {"Akte", IDX_NEWEST, 4, NULL};
+	struct idx_result r;
+	struct cu_err err;
+	char seen[64] = {0};
+	char *cur = NULL;
+	uint64_t total = 0;
+	int pages = 0, i;
+
+	(void)state;
+	/* times out of seq order, two with the same time */
+	msg("@a:x", T0 + 50, "Akte eins");      /* 0 */
+	msg("@a:x", T0 + 10, "Akte zwei");      /* 1 */
+	msg("@a:x", T0 + 30, "Akte Akte Akte"); /* 2 */
+	msg("@a:x", T0 + 30, "Akte vier und noch viele andere Wörter hier"); /* 3 */
+	msg("@a:x", T0 + 90, "nichts");         /* 4 */
+	catch_up();
+	HITS("Akte", "0,3,2,1");
+	{
+		const char *o = hits_sorted("Akte", IDX_OLDEST);
+
+		assert_string_equal(o, "1,2,3,0");
+		o = hits_sorted("Akte", IDX_RELEVANCE);
+		assert_int_equal(o[0], '2'); /* three hits in a short message first */
+		o = hits_sorted("from:a", IDX_RELEVANCE); /* no words: newest */
+		assert_string_equal(o, "4,0,3,2,1");
+	}
+	for (i = 0; i < 10; i++)
+		msg("@a:x", T0 + 100 + i, "Akte neu"); /* 5..14 */
+	catch_up();
+	/* page through while more messages arrive between the pages */
+	for (;;) {
+		cu_err_clear(&err);
+		iq.cursor = cur;
+		if (idx_search(F->ix, F->st, &iq, &r, &err) != 0)
+			fail_msg("page %d: %s", pages, err.msg);
+		if (pages == 0)
+			total = r.total;
+		assert_int_equal(r.total, total);  /* the same snapshot on every page */
+		for (size_t k = 0; k < r.nhits; k++) {
+			assert_true(r.hits[k].seq < 15);
+			assert_int_equal(seen[r.hits[k].seq], 0); /* no duplicates */
+			seen[r.hits[k].seq] = 1;
+		}
+		free(cur);
+		cur = r.next_cursor ? strdup(r.next_cursor) : NULL;
+		idx_result_release(&r);
+		pages++;
+		msg("@a:x", T0 + 1000 + pages, "Akte während des Blätterns"); /* newer than all */
+		catch_up();
+		if (!cur)
+			break;
+	}
+	assert_int_equal(total, 14);
+	for (i = 0; i < 15; i++)
+		if (i != 4)
+			assert_int_equal(seen[i], 1); /* nothing skipped */
+	assert_int_equal(pages, 4);
+	/* a new search sees the new messages */
+	iq.cursor = NULL;
+	assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), 0);
+	assert_int_equal(r.total, 14 + 4);
+	idx_result_release(&r);
+	/* relevance pages the same way */
+	memset(seen, 0, sizeof(seen));
+	iq.sort = IDX_RELEVANCE;
+	iq.limit = 3;
+	total = 0;
+	cur = NULL;
+	do {
+		iq.cursor = cur;
+		assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), 0);
+		for (size_t k = 0; k < r.nhits; k++) {
+			assert_int_equal(seen[r.hits[k].seq], 0);
+			seen[r.hits[k].seq] = 1;
+			total++;
+		}
+		free(cur);
+		cur = r.next_cursor ? strdup(r.next_cursor) : NULL;
+		idx_result_release(&r);
+	} while (cur);
+	assert_int_equal(total, 18);
+}
+
+static void test_bad_requests(void **state)
+{
+	struct idx_query iq = {"Akte", IDX_NEWEST, 1, NULL};
+	struct idx_result r;
+	struct cu_err err;
+	char *cur;
+
+	(void)state;
+	msg("@a:x", T0, "Akte eins");
+	msg("@a:x", T0 + 1, "Akte zwei");
+	catch_up();
+	cu_err_clear(&err);
+	assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), 0);
+	assert_non_null(r.next_cursor);
+	cur = strdup(r.next_cursor);
+	idx_result_release(&r);
+	iq.cursor = "not a cursor!";
+	assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), CU_EINVAL);
+	assert_non_null(strstr(err.msg, "cursor"));
+	iq.cursor = "MXwwfDk5OTl8MHwwMDAwMDAwMDAwMDAwMDAwfDA"; /* well formed, wrong query */
+	cu_err_clear(&err);
+	assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), CU_EINVAL);
+	iq.cursor = cur;
+	iq.q = "Akte zwei";
+	cu_err_clear(&err);
+	assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), CU_EINVAL);
+	assert_non_null(strstr(err.msg, "another query"));
+	iq.q = "Akte";
+	iq.sort = IDX_OLDEST;
+	cu_err_clear(&err);
+	assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), CU_EINVAL);
+	iq.sort = IDX_NEWEST;
+	assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), 0);
+	assert_int_equal(r.nhits, 1);
+	assert_int_equal(r.hits[0].seq, 0);
+	idx_result_release(&r);
+	free(cur);
+	iq.cursor = NULL;
+	iq.limit = IDX_MAX_LIMIT + 1;
+	cu_err_clear(&err);
+	assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), CU_EINVAL);
+	iq.limit = 10;
+	iq.q = "(Akte";
+	cu_err_clear(&err);
+	assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), CU_EINVAL);
+	assert_non_null(strstr(err.msg, "position 6"));
+}
+
+static void test_json(void **state)
+{
+	struct idx_query iq = {"Antrag", IDX_NEWEST, 1, NULL};
+	const char *k;
+	json_t *o, *h, *v;
+	struct cu_err err;
+	uint64_t s0;
+
+	(void)state;
+	s0 = add("matrix", "!r:x", "@a:x", T0, "$id0", "Der Antrag\n\tist \"da\" \xff", REC_MESSAGE, 0);
+	add("matrix", "!r:x", "@b:x", T0 + 5, "$id1", "Noch ein Antrag", REC_MESSAGE, 0);
+	catch_up();
+	cu_err_clear(&err);
+	assert_int_equal(idx_search_json(F->ix, F->st, &iq, &o, &err), 0);
+	assert_int_equal(json_object_size(o), 3);
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), 2);
+	assert_true(json_is_string(json_object_get(o, "next_cursor")));
+	h = json_array_get(json_object_get(o, "results"), 0);
+	assert_int_equal(json_object_size(h), 7);
+	json_object_foreach(h, k, v)
+		assert_non_null(strstr("seq id platform conversation sender ts snippet", k));
+	assert_int_equal(json_integer_value(json_object_get(h, "seq")), s0 + 1);
+	assert_string_equal(json_string_value(json_object_get(h, "id")), "$id1");
+	assert_string_equal(json_string_value(json_object_get(h, "platform")), "matrix");
+	assert_string_equal(json_string_value(json_object_get(h, "conversation")), "!r:x");
+	assert_string_equal(json_string_value(json_object_get(h, "sender")), "@b:x");
+	assert_int_equal(json_integer_value(json_object_get(h, "ts")), T0 + 5);
+	assert_string_equal(json_string_value(json_object_get(h, "snippet")), "Noch ein **Antrag**");
+	json_decref(o);
+	/* the last page: next_cursor null; snippets are valid UTF-8 on one line */
+	iq.limit = 5;
+	assert_int_equal(idx_search_json(F->ix, F->st, &iq, &o, &err), 0);
+	assert_true(json_is_null(json_object_get(o, "next_cursor")));
+	h = json_array_get(json_object_get(o, "results"), 1);
+	assert_string_equal(json_string_value(json_object_get(h, "snippet")),
+			    "Der **Antrag**  ist \"da\" \xef\xbf\xbd");
+	json_decref(o);
+}
+
+static void test_snippet_window(void **state)
+{
+	struct idx_query iq = {"Zielwort", IDX_NEWEST, 5, NULL};
+	struct idx_result r;
+	struct cu_err err;
+	char body[3000];
+	size_t i;
+
+	(void)state;
+	body[0] = '\0';
+	for (i = 0; i < 60; i++)
+		strcat(body, "Füllwort ");
+	strcat(body, "das Zielwort steht hier ");
+	for (i = 0; i < 60; i++)
+		strcat(body, "Nachwort ");
+	msg("@a:x", T0, body);
+	catch_up();
+	assert_int_equal(idx_search(F->ix, F->st, &iq, &r, &err), 0);
+	assert_int_equal(r.nhits, 1);
+	assert_non_null(strstr(r.hits[0].snippet, "das **Zielwort** steht"));
+	assert_true(strncmp(r.hits[0].snippet, "\xe2\x80\xa6", 3) == 0);       /* cut before */
+	assert_true(strlen(r.hits[0].snippet) < IDX_SNIPPET_BYTES + 40);
+	assert_non_null(strstr(r.hits[0].snippet + strlen(r.hits[0].snippet) - 3, "\xe2\x80\xa6"));
+	idx_result_release(&r);
+}
+
+/* Every result of a set of queries, as JSON text. */
+static char *all_results(void)
+{
+	static const char *const qs[] = {"Antrag", "Haus OR Frist", "from:alice", "\"Antrag Frist\"",
+					 "Antr*", "-Antrag", "after:2024-05-02"};
+	json_t *all = json_array(), *o;
+	struct idx_query iq = {NULL, IDX_NEWEST, 50, NULL};
+	struct cu_err err;
+	char *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		iq.q = qs[i];
+		assert_int_equal(idx_search_json(F->ix, F->st, &iq, &o, &err), 0);
+		json_array_append_new(all, o);
+	}
+	s = json_dumps(all, JSON_SORT_KEYS);
+	json_decref(all);
+	return s;
+}
+
+static void corpus(void)
+{
+	int i;
+	char body[200];
+
+	for (i = 0; i < 300; i++) {
+		snprintf(body, sizeof(body), "%s %d %s", i % 3 ? "Antrag" : "Haus", i,
+			 i % 7 ? "Frist" : "Bescheid");
+		add("matrix", i % 2 ? "!a:x" : "!b:x", i % 5 ? "@alice:x" : "@bob:x", T0 + (i % 50) * 3600000LL,
+		    NULL, body, REC_MESSAGE, 0);
+	}
+}
+
+static void test_reindex_identical(void **state)
+{
+	struct cu_err err;
+	char *before, *after;
+	uint64_t hwm;
+
+	(void)state;
+	corpus();
+	catch_up();
+	before = all_results();
+	/* a rebuild needs the index to itself */
+	cu_err_clear(&err);
+	assert_int_equal(idx_reindex(F->dir, F->st, NULL, NULL, &err), CU_ESTATE);
+	idx_close(F->ix);
+	F->ix = NULL;
+	assert_int_equal(idx_reindex(F->dir, F->st, NULL, NULL, &err), 0);
+	assert_int_equal(idx_open(F->dir, 0, &F->ix, &err), 0);
+	assert_int_equal(idx_hwm(F->ix, &hwm, &err), 0);
+	assert_int_equal(hwm, store_size(F->st));
+	after = all_results();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static sqlite3 *raw_db(void)
+{
+	char path[400];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/index/index.db", F->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(tok_register(db, NULL, NULL), 0);
+	return db;
+}
+
+static void test_reconcile(void **state)
+{
+	struct idx_report rep;
+	struct cu_err err;
+	sqlite3 *db;
+
+	(void)state;
+	corpus();
+	catch_up();
+	cu_err_clear(&err);
+	assert_int_equal(idx_reconcile(F->ix, F->st, &rep, NULL, NULL, &err), 0);
+	assert_int_equal(rep.store_size, 300);
+	assert_int_equal(rep.hwm, 300);
+	assert_int_equal(rep.checked, 300);
+	assert_int_equal(rep.missing + rep.extra + rep.mismatched, 0);
+	assert_int_equal(rep.fts_ok, 1);
+	/* records not yet indexed are lag, not errors */
+	msg("@a:x", T0, "neu");
+	assert_int_equal(idx_reconcile(F->ix, F->st, &rep, NULL, NULL, &err), 0);
+	if (rep.missing + rep.extra + rep.mismatched)
+		fail_msg("missing %llu (%llu) extra %llu (%llu) mismatched %llu (%llu)", (unsigned long long)rep.missing,
+			 (unsigned long long)rep.missing_seq[0], (unsigned long long)rep.extra,
+			 (unsigned long long)rep.extra_seq[0], (unsigned long long)rep.mismatched,
+			 (unsigned long long)rep.mismatched_seq[0]);
+	assert_int_equal(rep.store_size - rep.hwm, 1);
+	catch_up();
+	/* damage the index behind its back */
+	db = raw_db();
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM meta WHERE seq = 17;"
+				      "INSERT INTO meta VALUES(5000, 0, 1, 1, 1, 1);"
+				      "UPDATE meta SET ts = ts + 1 WHERE seq = 42;"
+				      "INSERT INTO fts(fts, rowid, body) VALUES('delete', 99, 'Antrag 99 Frist');",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(idx_reconcile(F->ix, F->st, &rep, NULL, NULL, &err), 0);
+	assert_int_equal(rep.missing, 2);      /* 17 (no metadata), 99 (no words) */
+	assert_int_equal(rep.missing_seq[0], 17);
+	assert_int_equal(rep.missing_seq[1], 99);
+	assert_int_equal(rep.extra, 1);
+	assert_int_equal(rep.extra_seq[0], 5000);
+	assert_int_equal(rep.mismatched, 1);
+	assert_int_equal(rep.mismatched_seq[0], 42);
+}
+
+/* 1 if any file under DATADIR/index contains needle. */
+static int index_files_contain(const char *needle)
+{
+	char path[700], dirp[400];
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	snprintf(dirp, sizeof(dirp), "%s/index", F->dir);
+	d = opendir(dirp);
+	assert_non_null(d);
+	while ((de = readdir(d)) && !found) {
+		FILE *f;
+		char *buf;
+		size_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dirp, de->d_name);
+		f = fopen(path, "rb");
+		assert_non_null(f);
+		buf = malloc(64 << 20);
+		n = fread(buf, 1, 64 << 20, f);
+		fclose(f);
+		found = memmem(buf, n, needle, strlen(needle)) != NULL;
+		free(buf);
+	}
+	closedir(d);
+	return found;
+}
+
+static void test_delete(void **state)
+{
+	struct cu_err err;
+	uint64_t s1, s2, s3;
+	size_t erased;
+
+	(void)state;
+	corpus();
+	/* words that share no prefix with their neighbours in the vocabulary,
+	 * so FTS5 stores them whole */
+	s1 = msg("@a:x", T0, "Das Xylophonquartett steht in der Akte Quelltextsatz");
+	s2 = msg("@a:x", T0, "Hier nur Zeppelinhangar und Akte");
+	s3 = msg("@a:x", T0, "Akte bleibt");
+	catch_up();
+	assert_string_equal(hits("Xylophonquartett"), "300");
+	assert_string_equal(hits("Akte"), "302,301,300");
+	assert_true(index_files_contain("xylophonquartett"));
+	assert_true(index_files_contain("quelltextsatz"));
+	cu_err_clear(&err);
+	assert_int_equal(idx_delete(F->ix, F->st, &s1, 1, &err), 0);
+	assert_string_equal(hits("Xylophonquartett"), "");
+	assert_string_equal(hits("Quelltextsatz"), "");
+	assert_string_equal(hits("Akte"), "302,301");
+	assert_false(index_files_contain("xylophonquartett"));
+	assert_false(index_files_contain("quelltextsatz"));
+	/* the record was already stubbed in the log: the words are rebuilt */
+	assert_true(index_files_contain("zeppelinhangar"));
+	assert_int_equal(store_erase(F->st, &s2, 1, s3, &erased, &err), 0);
+	assert_int_equal(erased, 1);
+	assert_int_equal(idx_delete(F->ix, F->st, &s2, 1, &err), 0);
+	assert_string_equal(hits("Zeppelinhangar"), "");
+	assert_false(index_files_contain("zeppelinhangar"));
+	assert_string_equal(hits("Akte"), "302");
+	assert_string_equal(hits("Antrag 4"), "4");
+	/* reconciliation: a record deleted from the index but still whole in
+	 * the log is missing; once the retention engine has stubbed it, all
+	 * agrees */
+	{
+		struct idx_report rep;
+
+		assert_int_equal(idx_reconcile(F->ix, F->st, &rep, NULL, NULL, &err), 0);
+		assert_int_equal(rep.missing, 1);
+		assert_int_equal(rep.missing_seq[0], s1);
+		assert_int_equal(store_erase(F->st, &s1, 1, s3, &erased, &err), 0);
+		assert_int_equal(idx_reconcile(F->ix, F->st, &rep, NULL, NULL, &err), 0);
+		assert_int_equal(rep.missing + rep.extra + rep.mismatched, 0);
+	}
+	/* deleting what is not there is a no-op */
+	assert_int_equal(idx_delete(F->ix, F->st, &s1, 1, &err), 0);
+}
+
+static void test_add_and_lag(void **state)
+{
+	struct store_input in[3];
+	struct cu_err err;
+	uint64_t lag, hwm;
+	int i;
+
+	(void)state;
+	msg("@a:x", T0, "eins");
+	cu_err_clear(&err);
+	assert_int_equal(idx_lag(F->ix, F->st, &lag, &err), 0);
+	assert_int_equal(lag, 1);
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < 3; i++) {
+		in[i].rec.kind = REC_MESSAGE;
+		in[i].rec.origin_ts = T0 + i;
+		rec_set(&in[i].rec, RF_PLATFORM, "matrix");
+		rec_set(&in[i].rec, RF_SENDER, "@b:x");
+		rec_set(&in[i].rec, RF_BODY, i == 1 ? "zwei Wortneu" : "drei");
+	}
+	assert_int_equal(store_append(F->st, in, 3, &err), 0);
+	/* the index is behind the batch: it reads the log first */
+	assert_int_equal(idx_add(F->ix, F->st, in, 3, &err), 0);
+	assert_int_equal(idx_lag(F->ix, F->st, &lag, &err), 0);
+	assert_int_equal(lag, 0);
+	HITS("Wortneu", "2");
+	HITS("eins", "0");
+	/* adding again changes nothing */
+	assert_int_equal(idx_add(F->ix, F->st, in, 3, &err), 0);
+	HITS("drei", "3,1");
+	/* in step with the log: from memory */
+	in[0].rec.origin_ts = T0 + 10;
+	rec_set(&in[0].rec, RF_BODY, "vier");
+	assert_int_equal(store_append(F->st, in, 1, &err), 0);
+	assert_int_equal(idx_add(F->ix, F->st, in, 1, &err), 0);
+	assert_int_equal(idx_hwm(F->ix, &hwm, &err), 0);
+	assert_int_equal(hwm, 5);
+	HITS("vier", "4");
+}
+
+static void test_versions_and_readonly(void **state)
+{
+	struct idx *ro = NULL;
+	struct cu_err err;
+	sqlite3 *db;
+	uint64_t hwm;
+
+	(void)state;
+	msg("@a:x", T0, "Wort eins");
+	catch_up();
+	/* a reader searches but never writes */
+	cu_err_clear(&err);
+	assert_int_equal(idx_open(F->dir, IDX_RDONLY, &ro, &err), 0);
+	msg("@a:x", T0 + 1, "Wort zwei");
+	{
+		struct idx_query iq = {"Wort", IDX_NEWEST, 10, NULL};
+		struct idx_result r;
+
+		assert_int_equal(idx_search(ro, F->st, &iq, &r, &err), 0);
+		assert_int_equal(r.total, 1);
+		assert_int_equal(r.lag, 1);
+		idx_result_release(&r);
+	}
+	assert_int_equal(idx_catch_up(ro, F->st, NULL, NULL, &err), CU_ESTATE);
+	idx_close(ro);
+	/* an index of another tokenizer version is rebuilt by a writer */
+	catch_up();
+	idx_close(F->ix);
+	F->ix = NULL;
+	db = raw_db();
+	assert_int_equal(sqlite3_exec(db, "UPDATE state SET v = 999 WHERE k = 'tokver'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	cu_err_clear(&err);
+	assert_int_equal(idx_open(F->dir, IDX_RDONLY, &ro, &err), CU_ESTATE);
+	assert_int_equal(idx_open(F->dir, IDX_NOREBUILD, &ro, &err), CU_ESTATE);
+	assert_int_equal(idx_open(F->dir, 0, &F->ix, &err), 0);
+	assert_int_equal(idx_hwm(F->ix, &hwm, &err), 0);
+	assert_int_equal(hwm, 0);
+	catch_up();
+	HITS("Wort", "1,0");
+	/* an index of another archive is refused */
+	db = raw_db();
+	assert_int_equal(sqlite3_exec(db, "UPDATE state SET v = 'other/log' WHERE k = 'origin'", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+	msg("@a:x", T0 + 2, "Wort drei");
+	cu_err_clear(&err);
+	assert_int_equal(idx_catch_up(F->ix, F->st, NULL, NULL, &err), CU_ECORRUPT);
+	assert_non_null(strstr(err.msg, "reindex"));
+	/* an index ahead of the log is refused */
+	db = raw_db();
+	assert_int_equal(sqlite3_exec(db, "UPDATE state SET v = 'search.test/log' WHERE k = 'origin';"
+				      "UPDATE state SET v = 100 WHERE k = 'hwm'", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	cu_err_clear(&err);
+	assert_int_equal(idx_catch_up(F->ix, F->st, NULL, NULL, &err), CU_ECORRUPT);
+	assert_non_null(strstr(err.msg, "ahead"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_german, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identifiers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_operators_and_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sort_and_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snippet_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reindex_identical, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_and_lag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_versions_and_readonly, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
