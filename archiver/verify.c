@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,24 @@
 #include "common/bytes.h"
 #include "common/fileio.h"
 
+/* One frame checked in parallel with others: what phase A (any thread)
+ * found, for phase B (in log order) to check against the chain and tree. */
+struct vframe {
+	uint64_t off;                /* offset of the frame in the segment */
+	struct seg_frame_hdr fh;     /* its header */
+	int read_rc;                 /* st_read_frame result (0 = readable) */
+	uint32_t nvalid;             /* entries decoded before entry_err */
+	char entry_err[160];         /* why entry nvalid is malformed, "" if none */
+	uint64_t *seq;               /* per entry: the seq it carries */
+	uint8_t *is_stub;            /* per entry: 1 for a stub */
+	uint8_t (*leaf)[HASH_LEN];   /* per entry: leaf hash */
+	uint8_t (*stub_chain)[HASH_LEN]; /* per stub: its stored chain value */
+	size_t alloc;                /* entries the arrays hold */
+	struct buf comp, raw;        /* this frame's bytes */
+};
+
+#define VWINDOW 16 /* frames decoded per round (half by each thread) */
+
 /* State of one verification run. */
 struct vstate {
 	struct verify_result *res;
@@ -36,7 +55,7 @@ struct vstate {
 	char tree_reason[256];
 	struct head_state head;        /* the head file's lower bound */
 	int have_head;                 /* 1 when the head file was read */
-	struct buf comp, raw;          /* frame buffers */
+	struct vframe win[VWINDOW];    /* frames decoded in one round */
 	verify_progress_fn progress;
 	void *pctx;
 	uint64_t total_bytes;
@@ -98,62 +117,138 @@ static void open_tree(struct vstate *v, const char *dir)
 	}
 }
 
-/* Checks one frame's records. */
-static int check_entries(struct vstate *v, const char *name, uint64_t off,
-			 const struct seg_frame_hdr *fh)
+static int vframe_reserve(struct vframe *f, size_t n)
 {
-	const uint8_t *p = v->raw.data, *end = v->raw.data + v->raw.len;
-	uint8_t leaf[HASH_LEN], chain[HASH_LEN], stub_chain[HASH_LEN];
-	uint64_t seq, del;
+	if (f->alloc >= n)
+		return 0;
+	free(f->seq);
+	free(f->is_stub);
+	free(f->leaf);
+	free(f->stub_chain);
+	f->seq = malloc(n * sizeof(*f->seq));
+	f->is_stub = malloc(n);
+	f->leaf = malloc(n * HASH_LEN);
+	f->stub_chain = malloc(n * HASH_LEN);
+	f->alloc = f->seq && f->is_stub && f->leaf && f->stub_chain ? n : 0;
+	return f->alloc ? 0 : CU_ENOMEM;
+}
+
+static void vframe_release(struct vframe *f)
+{
+	free(f->seq);
+	free(f->is_stub);
+	free(f->leaf);
+	free(f->stub_chain);
+	buf_release(&f->comp);
+	buf_release(&f->raw);
+}
+
+/* Phase A: read, check and decompress the frame, hash every record. */
+static void decode_frame(const char *path, int fd, uint64_t fsize, struct vframe *f)
+{
+	const uint8_t *p, *end;
+	uint64_t del;
 	uint32_t len, i;
 	int type;
 
-	for (i = 0; i < fh->count; i++) {
-		seq = fh->first_seq + i;
-		if (end - p < 5)
-			return fail(v, name, (int64_t)off, (int64_t)seq, "frame holds fewer entries (%u) "
-				    "than its header says (%u)", i, fh->count);
+	f->nvalid = 0;
+	f->entry_err[0] = '\0';
+	f->read_rc = st_read_frame(path, fd, f->off, fsize, &f->fh, &f->comp, &f->raw, NULL);
+	if (f->read_rc)
+		return;
+	if (vframe_reserve(f, f->fh.count) != 0) {
+		f->read_rc = CU_ENOMEM;
+		return;
+	}
+	p = f->raw.data;
+	end = f->raw.data + f->raw.len;
+	for (i = 0; i < f->fh.count; i++) {
+		if (end - p < 5) {
+			snprintf(f->entry_err, sizeof(f->entry_err), "frame holds fewer entries (%u) "
+				 "than its header says (%u)", i, f->fh.count);
+			return;
+		}
 		type = p[0];
 		len = get_be32(p + 1);
 		p += 5;
-		if (len > (size_t)(end - p))
-			return fail(v, name, (int64_t)off, (int64_t)seq, "entry length runs past the frame");
-		if (type == SEG_ENTRY_STUB) {
-			if (len != SEG_STUB_LEN)
-				return fail(v, name, (int64_t)off, (int64_t)seq, "stub of wrong length");
-			seg_stub_decode(p, &seq, leaf, stub_chain, &del);
-			v->res->stubs++;
-		} else if (type == SEG_ENTRY_RECORD) {
-			if (len < 12)
-				return fail(v, name, (int64_t)off, (int64_t)seq, "record too short");
-			seq = get_be64(p + 4);
-			if (hash_leaf(p, len, leaf) != 0)
-				return CU_ECRYPTO;
-		} else {
-			return fail(v, name, (int64_t)off, (int64_t)seq, "unknown entry type %d", type);
+		if (len > (size_t)(end - p)) {
+			snprintf(f->entry_err, sizeof(f->entry_err), "entry length runs past the frame");
+			return;
 		}
-		if (seq != fh->first_seq + i)
-			return fail(v, name, (int64_t)off, (int64_t)(fh->first_seq + i),
-				    "record carries seq %llu, expected %llu", (unsigned long long)seq,
-				    (unsigned long long)(fh->first_seq + i));
-		if (hash_chain(v->chain, leaf, chain) != 0)
-			return CU_ECRYPTO;
-		if (type == SEG_ENTRY_STUB && memcmp(chain, stub_chain, HASH_LEN) != 0)
-			return fail(v, name, (int64_t)off, (int64_t)seq, "deletion stub's chain value "
-				    "does not follow from the previous record");
-		if (v->have_head && seq + 1 == v->head.size && memcmp(chain, v->head.chain, HASH_LEN))
-			return fail(v, name, (int64_t)off, (int64_t)seq, "chain value differs from the "
-				    "one acknowledged for this seq (records replaced)");
-		memcpy(v->chain, chain, HASH_LEN);
-		if (mt_frontier_append(&v->fr, leaf, on_subtree, v) != 0)
-			return CU_ECRYPTO;
-		v->res->records++;
+		if (type == SEG_ENTRY_STUB && len == SEG_STUB_LEN) {
+			seg_stub_decode(p, &f->seq[i], f->leaf[i], f->stub_chain[i], &del);
+			f->is_stub[i] = 1;
+		} else if (type == SEG_ENTRY_RECORD && len >= 12) {
+			f->seq[i] = get_be64(p + 4);
+			f->is_stub[i] = 0;
+			if (hash_leaf(p, len, f->leaf[i]) != 0) {
+				snprintf(f->entry_err, sizeof(f->entry_err), "hash failed");
+				return;
+			}
+		} else {
+			snprintf(f->entry_err, sizeof(f->entry_err), "malformed entry (type %d, %u bytes)",
+				 type, len);
+			return;
+		}
 		p += len;
+		f->nvalid = i + 1;
 	}
 	if (p != end)
-		return fail(v, name, (int64_t)off, (int64_t)(fh->first_seq + fh->count),
-			    "frame holds more entries than its header says (%u)", fh->count);
+		snprintf(f->entry_err, sizeof(f->entry_err),
+			 "frame holds more entries than its header says (%u)", f->fh.count);
+}
+
+/* Phase B, in log order: seqs, chain values, the tree, the head. */
+static int check_entries(struct vstate *v, const char *name, const struct vframe *f)
+{
+	uint8_t chain[HASH_LEN];
+	int64_t off = (int64_t)f->off;
+	uint64_t seq;
+	uint32_t i;
+
+	for (i = 0; i < f->nvalid; i++) {
+		seq = f->fh.first_seq + i;
+		if (f->seq[i] != seq)
+			return fail(v, name, off, (int64_t)seq, "record carries seq %llu, expected %llu",
+				    (unsigned long long)f->seq[i], (unsigned long long)seq);
+		if (hash_chain(v->chain, f->leaf[i], chain) != 0)
+			return CU_ECRYPTO;
+		if (f->is_stub[i]) {
+			if (memcmp(chain, f->stub_chain[i], HASH_LEN) != 0)
+				return fail(v, name, off, (int64_t)seq, "deletion stub's chain value "
+					    "does not follow from the previous record");
+			v->res->stubs++;
+		}
+		if (v->have_head && seq + 1 == v->head.size && memcmp(chain, v->head.chain, HASH_LEN))
+			return fail(v, name, off, (int64_t)seq, "chain value differs from the "
+				    "one acknowledged for this seq (records replaced)");
+		memcpy(v->chain, chain, HASH_LEN);
+		if (mt_frontier_append(&v->fr, f->leaf[i], on_subtree, v) != 0)
+			return CU_ECRYPTO;
+		v->res->records++;
+	}
+	if (f->entry_err[0])
+		return fail(v, name, off, (int64_t)(f->fh.first_seq + f->nvalid), "%s", f->entry_err);
 	return 0;
+}
+
+/* The second decoding thread's share of a window. */
+struct vwork {
+	const char *path;
+	int fd;
+	uint64_t fsize;
+	struct vframe *frames;
+	size_t n;                    /* frames in the window; this thread takes the odd ones */
+};
+
+static void *decode_odd(void *arg)
+{
+	struct vwork *w = arg;
+	size_t i;
+
+	for (i = 1; i < w->n; i += 2)
+		decode_frame(w->path, w->fd, w->fsize, &w->frames[i]);
+	return NULL;
 }
 
 static int check_seal(struct vstate *v, const char *name, int fd, uint64_t off,
@@ -259,11 +354,72 @@ static int check_segment(struct vstate *v, const char *dir, uint64_t no, int las
 		goto out;
 	off = SEG_HEADER_LEN;
 	while (off < fsize) {
-		if (fsize - off < 8 || fio_pread_all(fd, magic, 8, (off_t)off, path, NULL) != 0) {
-			rc = fail(v, name, (int64_t)off, (int64_t)v->next_seq, "truncated data at the end");
-			goto out;
+		/* Gather a window of frames by their headers, up to the seal. */
+		size_t n = 0, i;
+		int at_seal = 0;
+		while (n < VWINDOW && off < fsize) {
+			uint8_t fhb[SEG_FRAME_HDR_LEN];
+			if (fsize - off >= 8 && fio_pread_all(fd, magic, 8, (off_t)off, path, NULL) == 0 &&
+			    !memcmp(magic, SEG_SEAL_MAGIC, 8)) {
+				at_seal = 1;
+				break;
+			}
+			v->win[n].off = off;
+			n++;
+			if (fsize - off < SEG_FRAME_HDR_LEN ||
+			    fio_pread_all(fd, fhb, sizeof(fhb), (off_t)off, path, NULL) != 0 ||
+			    seg_frame_hdr_decode(fhb, &fh, NULL) != 0 ||
+			    fsize - off - SEG_FRAME_HDR_LEN < fh.comp_len)
+				break; /* decode_frame reports it */
+			off += SEG_FRAME_HDR_LEN + fh.comp_len;
 		}
-		if (!memcmp(magic, SEG_SEAL_MAGIC, 8)) {
+		/* Decode in parallel: this thread the even frames, a helper the odd. */
+		if (n > 1) {
+			struct vwork w = {path, fd, fsize, v->win, n};
+			pthread_t t;
+			int started = pthread_create(&t, NULL, decode_odd, &w) == 0;
+			for (i = 0; i < n; i += started ? 2 : 1)
+				decode_frame(path, fd, fsize, &v->win[i]);
+			if (started)
+				pthread_join(t, NULL);
+		} else if (n == 1) {
+			decode_frame(path, fd, fsize, &v->win[0]);
+		}
+		/* Check them in log order. */
+		for (i = 0; i < n; i++) {
+			struct vframe *f = &v->win[i];
+			if (f->read_rc && last && is_torn_tail(v, fd, f->off, fsize, &f->fh)) {
+				/* An interrupted write after the last acknowledged record:
+				 * nothing acknowledged is in it; the next writer cuts it. */
+				v->res->torn_bytes = fsize - f->off;
+				rc = 0;
+				goto out;
+			}
+			if (f->read_rc) {
+				rc = fail(v, name, (int64_t)f->off, (int64_t)v->next_seq, "%s",
+					  f->read_rc == CU_ECORRUPT ?
+					  "frame corrupt (bad header, checksum or compression)" :
+					  "frame unreadable");
+				goto out;
+			}
+			if (f->fh.first_seq != v->next_seq) {
+				rc = fail(v, name, (int64_t)f->off, (int64_t)v->next_seq, "frame starts at seq "
+					  "%llu, expected %llu (frames missing or reordered)",
+					  (unsigned long long)f->fh.first_seq, (unsigned long long)v->next_seq);
+				goto out;
+			}
+			rc = check_entries(v, name, f);
+			if (rc)
+				goto out;
+			v->next_seq += f->fh.count;
+			count += f->fh.count;
+			v->res->frames++;
+			v->res->bytes += SEG_FRAME_HDR_LEN + f->fh.comp_len;
+			off = f->off + SEG_FRAME_HDR_LEN + f->fh.comp_len;
+		}
+		if (v->progress)
+			v->progress(v->pctx, v->res->bytes, v->total_bytes);
+		if (at_seal) {
 			if (fsize - off != SEG_SEAL_LEN) {
 				rc = fail(v, name, (int64_t)off, (int64_t)v->next_seq,
 					  "seal is not at the end of the segment");
@@ -272,37 +428,6 @@ static int check_segment(struct vstate *v, const char *dir, uint64_t no, int las
 			rc = check_seal(v, name, fd, off, &h, hdr_hash, count);
 			goto out;
 		}
-		memset(&fh, 0, sizeof(fh));
-		rc = st_read_frame(path, fd, off, fsize, &fh, &v->comp, &v->raw, NULL);
-		if (rc && last && is_torn_tail(v, fd, off, fsize, &fh)) {
-			/* An interrupted write after the last acknowledged record:
-			 * nothing acknowledged is in it; the next writer cuts it. */
-			v->res->torn_bytes = fsize - off;
-			rc = 0;
-			goto out;
-		}
-		if (rc) {
-			rc = fail(v, name, (int64_t)off, (int64_t)v->next_seq, "%s",
-				  rc == CU_ECORRUPT ? "frame corrupt (bad header, checksum or compression)"
-						    : "frame unreadable");
-			goto out;
-		}
-		if (fh.first_seq != v->next_seq) {
-			rc = fail(v, name, (int64_t)off, (int64_t)v->next_seq, "frame starts at seq %llu, "
-				  "expected %llu (frames missing or reordered)",
-				  (unsigned long long)fh.first_seq, (unsigned long long)v->next_seq);
-			goto out;
-		}
-		rc = check_entries(v, name, off, &fh);
-		if (rc)
-			goto out;
-		v->next_seq += fh.count;
-		count += fh.count;
-		v->res->frames++;
-		off += SEG_FRAME_HDR_LEN + fh.comp_len;
-		v->res->bytes += SEG_FRAME_HDR_LEN + fh.comp_len;
-		if (v->progress)
-			v->progress(v->pctx, v->res->bytes, v->total_bytes);
 	}
 	if (!last)
 		rc = fail(v, name, (int64_t)off, (int64_t)v->next_seq,
@@ -341,8 +466,10 @@ int verify_archive(const char *dir, struct verify_result *res, verify_progress_f
 	v.res = res;
 	v.progress = progress;
 	v.pctx = ctx;
-	buf_init(&v.comp, SEG_FRAME_MAX_COMP);
-	buf_init(&v.raw, SEG_FRAME_MAX_RAW);
+	for (i = 0; i < VWINDOW; i++) {
+		buf_init(&v.win[i].comp, SEG_FRAME_MAX_COMP);
+		buf_init(&v.win[i].raw, SEG_FRAME_MAX_RAW);
+	}
 	mt_frontier_init(&v.fr);
 	for (l = 0; l < 64; l++)
 		v.tree_fd[l] = -1;
@@ -421,8 +548,8 @@ out:
 	if (d)
 		closedir(d);
 	free(nos);
-	buf_release(&v.comp);
-	buf_release(&v.raw);
+	for (i = 0; i < VWINDOW; i++)
+		vframe_release(&v.win[i]);
 	EVP_PKEY_free(v.pub);
 	return rc;
 }
