@@ -33,7 +33,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB := $(BUILD)/libcustos.a
 
-.PHONY: all deps run test unit integration bench clean fuzz
+.PHONY: all deps run test unit integration bench clean fuzz fuzz-run fuzz-replay valgrind
 all: $(BIN)
 
 deps:
@@ -76,7 +76,63 @@ test: unit integration
 bench: $(BIN) $(BENCH_BIN)
 	@CUSTOS=$(abspath $(BIN)) GEN=$(abspath $(BUILD)/bench/gen_messages) bash bench/run_all.sh
 
+# ---- fuzzing and valgrind ---------------------------------------------
+# `make fuzz` builds every tests/fuzz/fuzz_*.c as a libFuzzer binary in
+# build/fuzz (clang; the library is rebuilt there with
+# -fsanitize=fuzzer-no-link so its code is instrumented for coverage).
+# `make fuzz-run` runs each target for FUZZ_SECONDS over its committed
+# corpus and replays its regression inputs (tests/fuzz/run.sh).
+# `make valgrind` runs the unit tests under valgrind; any error or
+# definite leak fails it.
+FUZZ_CC ?= clang
+FUZZ_BUILD := build/fuzz
+FUZZ_SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := $(CFLAGS_BASE) -O1 -fno-omit-frame-pointer $(FUZZ_SANFLAGS)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_LIB := $(FUZZ_BUILD)/libcustos.a
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+
+fuzz-run: fuzz
+	@bash tests/fuzz/run.sh $(FUZZ_BIN)
+
+# The same targets with a plain main (tests/fuzz/replay.c) in the normal
+# build (gcc; ASan+UBSan with SAN=1): replays every seed and regression
+# input without clang or libFuzzer.
+FUZZ_REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
+
+$(BUILD)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS_SAN) -o $@ $< tests/fuzz/replay.c $(LIB) $(LIBS)
+
+fuzz-replay: $(FUZZ_REPLAY_BIN)
+	@bash tests/fuzz/run.sh --replay $(FUZZ_REPLAY_BIN)
+
+VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	--show-leak-kinds=definite --track-origins=yes --quiet
+
+valgrind: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+		echo "valgrind $$t"; \
+		$(VALGRIND) $$t >$$t.valgrind.log 2>&1 || { fail=1; echo "FAILED: $$t"; tail -n 40 $$t.valgrind.log; }; \
+	done; [ $$fail -eq 0 ] && echo "valgrind: all unit tests clean"
+
 clean:
 	rm -rf build custos
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(BENCH_BIN:=.d)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BIN:=.d) $(FUZZ_REPLAY_BIN:=.d)
