@@ -150,9 +150,8 @@ static int write_certificate(struct store *st, const struct ret_plan *p, struct 
 		json_object_set_new(c, "skipped", skips_json(k));
 		if (!strcmp(p->type, "erasure"))
 			json_object_set_new(c, "order", json_pack("{s:O, s:O}", "reason",
-								  json_object_get(p->doc, "reason"), "query",
-								  json_object_get(p->doc, "query") ?
-								  json_object_get(p->doc, "query") : json_null()));
+								  json_object_get(p->doc, "reason"), "selection",
+								  json_object_get(p->doc, "selection")));
 		json_object_set_new(c, "v", json_integer(RET_FORMAT));
 	}
 	text = c ? ret_meta_text(c) : NULL;

@@ -504,8 +504,12 @@ int ret_erase_order(struct store *st, struct idx *ix, const uint64_t *seqs, size
 	m = groups ? json_pack("{s:s, s:s, s:b, s:I, s:O, s:I, s:s, s:s}", "op", "plan", "type", "erasure",
 			       "automatic", 0, "as_of", (json_int_t)now_ms, "groups", groups, "count",
 			       (json_int_t)items.n, "digest", hex, "reason", reason) : NULL;
-	if (m && query && *query)
-		json_object_set_new(m, "query", json_string(query));
+	/* How the records were chosen, but not the query text: it usually
+	 * names the person whose data is erased, and the log keeps it for
+	 * ever. The list of seqs and leaf hashes is the exact selection. */
+	if (m)
+		json_object_set_new(m, "selection", json_string(nseqs && nfound ? "seqs and query" :
+								   nseqs ? "seqs" : "query"));
 	if (!m) {
 		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 		goto unlock;
