@@ -30,6 +30,10 @@ static const struct command commands[] = {
 	{"hold", cmd_hold, "legal holds: add, list, show, release"},
 	{"retention", cmd_retention, "disposition: plan, approve, execute, certificates"},
 	{"erase", cmd_erase, "erasure order for records (needs a second person's approval)"},
+	{"export", cmd_export, "court-ready package of records with proofs (docs/EXPORTS.md)"},
+	{"verify-export", cmd_verify_export, "check an export package offline"},
+	{"source", cmd_source, "messenger hook sources and their keys (docs/INTEGRATIONS.md)"},
+	{"matrix-registration", cmd_matrix_registration, "write the Matrix AS registration, set its tokens"},
 };
 
 static void usage(FILE *f)
