@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/hooks.h"
 #include "api/internal.h"
 #include "archiver/envelope.h"
 
@@ -20,7 +21,9 @@ struct ingest_ctx {
 	struct store_input *in;     /* copies of msgs[i].in, contiguous for the queue */
 	size_t n;                   /* envelopes parsed */
 	size_t cap;                 /* elements allocated in msgs and in */
-	char auth[256];             /* JSON: how the source authenticated */
+	char auth[1024];            /* JSON: how the source authenticated */
+	int is_signed;              /* 1: the body's signature was verified (api_ingest_sig) */
+	struct api_sig_evidence ev; /* signed: the whole body as one more record */
 };
 
 static void ingest_ctx_free(void *p)
@@ -34,6 +37,7 @@ static void ingest_ctx_free(void *p)
 		env_release(&c->msgs[i]);
 	free(c->msgs);
 	free(c->in);
+	api_sig_evidence_release(&c->ev);
 	free(c);
 }
 
@@ -207,6 +211,8 @@ int h_ingest(struct api_req *r)
 	r->hctx = c;
 	r->hctx_free = ingest_ctx_free;
 	snprintf(c->auth, sizeof(c->auth), "{\"method\":\"bearer\",\"token\":\"%s\"}", r->who.name);
+	if (api_ingest_sig(r, c->auth, sizeof(c->auth), &c->is_signed, &c->ev) != 0)
+		return 0;
 	while (p && p < end && is_ws(*p))
 		p++;
 	if (!p || p == end) {
@@ -230,12 +236,17 @@ int h_ingest(struct api_req *r)
 		r->hctx = c;
 		return ingest_done(r);
 	}
-	c->in = malloc(c->n * sizeof(*c->in));
+	c->in = malloc((c->n + 1) * sizeof(*c->in));
 	if (!c->in) {
 		api_reply_error(r, 503, "no_memory", "out of memory");
 		return 0;
 	}
-	for (i = 0; i < c->n; i++)
+	for (i = 0; i < c->n; i++) {
 		c->in[i] = c->msgs[i].in;
-	return api_commit_async(r, c->in, c->n, ingest_done);
+		if (!c->is_signed) /* a bearer token is no signature over the payload */
+			c->in[i].rec.flags &= (uint16_t)~REC_F_SIGNED;
+	}
+	if (c->ev.present)
+		c->in[c->n] = c->ev.in;
+	return api_commit_async(r, c->in, c->n + (size_t)c->ev.present, ingest_done);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/hooks.h"
 #include "api/internal.h"
 
 const struct api_route api_routes[] = {
@@ -23,6 +24,18 @@ const struct api_route api_routes[] = {
 	{"GET",    "/v1/tokens",                             h_tokens_list,   ROLE_ADMIN,                  "tokens",      0},
 	{"POST",   "/v1/tokens",                             h_tokens_add,    ROLE_ADMIN,                  "token_add",   1},
 	{"DELETE", "/v1/tokens/{name}",                      h_tokens_revoke, ROLE_ADMIN,                  "token_revoke", 0},
+	/* messenger hooks (api/hooks.h): each authenticates its caller itself */
+	{"PUT",    "/_matrix/app/v1/transactions/{txn}",     h_matrix_txn,    0,                           "matrix_txn",  1},
+	{"PUT",    "/transactions/{txn}",                    h_matrix_txn,    0,                           "matrix_txn_legacy", 1},
+	{"POST",   "/_matrix/app/v1/ping",                   h_matrix_ping,   0,                           "matrix_ping", 0},
+	{"GET",    "/users/{user}",                          h_matrix_get,    0,                           "matrix_user_legacy", 0},
+	{"GET",    "/rooms/{alias}",                         h_matrix_get,    0,                           "matrix_room_legacy", 0},
+	{"GET",    "/_matrix/{path*}",                       h_matrix_get,    0,                           "matrix_get",  0},
+	{"PUT",    "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_put", 0},
+	{"POST",   "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_post", 0},
+	{"DELETE", "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_delete", 0},
+	{"POST",   "/v1/hooks/xmpp/{source}",                h_xmpp_hook,     0,                           "xmpp_hook",   1},
+	{"POST",   "/v1/hooks/threema/{source}",             h_threema_hook,  0,                           "threema_hook", 1},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
 

@@ -57,7 +57,8 @@ struct mx_txn {
 
 /* Parses a transaction body. source names the ingest source, txn_id the
  * transaction id from the URL, auth_method how the homeserver
- * authenticated ("hs_token" or "access_token"). CU_EINVAL when the body is
+ * authenticated ("hs_token" or "access_token"); source must outlive out
+ * (the records point at it). CU_EINVAL when the body is
  * not JSON or has no "events" array; err says why. */
 int mx_parse_txn(const char *body, size_t len, const char *source, const char *txn_id,
 		 const char *auth_method, struct mx_txn *out, struct cu_err *err) CU_MUST_CHECK;

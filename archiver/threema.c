@@ -556,7 +556,8 @@ int th_parse_callback(const char *body, size_t len, const struct src_entry *src,
 	v->f[RF_PAYLOAD].len = len;
 	rec_set(v, RF_PAYLOAD_TYPE, "application/x-www-form-urlencoded");
 	rec_set(v, RF_PLATFORM, "threema");
-	rec_set(v, RF_SOURCE, src->name);
+	snprintf(m->source, sizeof(m->source), "%s", src->name);
+	rec_set(v, RF_SOURCE, m->source);
 	rec_set(v, RF_EVENT_ID, m->event_id);
 	rec_set(v, RF_CONVERSATION, m->conversation);
 	rec_set(v, RF_SENDER, m->form.from);

@@ -63,6 +63,7 @@ int th_unpad(const uint8_t *p, size_t n, size_t *out_len) CU_MUST_CHECK;
 struct th_msg {
 	struct store_input in;  /* ready for store_append */
 	struct th_form form;
+	char source[SRC_NAME_MAX + 1]; /* the source's name (RF_SOURCE points here) */
 	char *payload;          /* the form body */
 	char *meta, *auth;      /* compact JSON */
 	char *event_id, *conversation, *recipients;

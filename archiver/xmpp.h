@@ -86,7 +86,8 @@ struct xmpp_batch {
 	uint8_t sha256[HASH_LEN]; /* SHA-256 of the whole hook body */
 };
 
-/* Parses a hook body from source. mac_hex is the verified HMAC of the body
+/* Parses a hook body from source (which must outlive out: the records
+ * point at it). mac_hex is the verified HMAC of the body
  * (kept in every record's auth). CU_EINVAL when the body is not a hook
  * document (err says why); a stanza that does not parse is not an error. */
 int xmpp_parse_hook(const char *body, size_t len, const char *source, const char *mac_hex,

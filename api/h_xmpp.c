@@ -1,0 +1,136 @@
+/* h_xmpp.c - POST /v1/hooks/xmpp/{source}: what mod_custos.lua sends
+ * (archiver/xmpp.h has the body). The request carries
+ *   X-Custos-Signature: hmac-sha256=<hex HMAC-SHA256 of the exact body>
+ * under the source's secret. All items of a request are committed
+ * together and answered 200 {"accepted", "duplicates"} once durable; the
+ * module deletes its spool files only then. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/hooks.h"
+#include "api/internal.h"
+#include "archiver/sources.h"
+#include "archiver/xmpp.h"
+
+struct xmpp_ctx {
+	struct xmpp_batch b;        /* the parsed items (own the strings) */
+	struct store_input *in;     /* copies for the commit queue */
+	char source[SRC_NAME_MAX + 1];
+};
+
+static void xmpp_ctx_free(void *p)
+{
+	struct xmpp_ctx *c = p;
+
+	if (!c)
+		return;
+	xmpp_batch_release(&c->b);
+	free(c->in);
+	free(c);
+}
+
+static int xmpp_done(struct api_req *r)
+{
+	struct xmpp_ctx *c = r->hctx;
+	size_t i, dups = 0;
+
+	if (r->commit_rc) {
+		atomic_fetch_add(&r->srv->metrics.ingest_rejected, c->b.n);
+		api_reply_cu(r, r->commit_rc, r->commit_err.msg);
+		return 0;
+	}
+	for (i = 0; i < c->b.n; i++)
+		dups += c->in[i].duplicate ? 1 : 0;
+	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
+	atomic_fetch_add(&r->srv->metrics.ingest_accepted, c->b.n - dups);
+	atomic_fetch_add(&r->srv->metrics.ingest_duplicates, dups);
+	r->results = (long long)c->b.n;
+	api_reply_json(r, 200, json_pack("{s:I, s:I}", "accepted", (json_int_t)(c->b.n - dups), "duplicates",
+					 (json_int_t)dups));
+	return 0;
+}
+
+/* Checks the HMAC header against source name's secret. 0, or the reply is
+ * set. mac_out receives the hex MAC. */
+static int check_source(struct api_req *r, const char *name, char *mac_out, size_t mac_cap)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, API_SIG_HEADER);
+	const struct src_entry *e;
+	struct src_set set;
+	struct cu_err err;
+	const char *body = r->body.data ? (const char *)r->body.data : "";
+	int rc = -1, v;
+
+	cu_err_clear(&err);
+	if (src_load(r->srv->dir, &set, &err) != 0) {
+		api_log("xmpp: cannot load sources: %s", err.msg);
+		api_reply_error(r, 503, "unavailable", "the archive's source list cannot be read");
+		return -1;
+	}
+	e = src_find(&set, name);
+	if (!e || e->type != SRC_XMPP || !e->hmac_secret_len) {
+		atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
+		api_reply_error(r, 401, "unauthorized", "no XMPP source named '%s' with a secret", name);
+		goto out;
+	}
+	if (!h || strncmp(h, "hmac-sha256=", 12) != 0) {
+		atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
+		api_reply_error(r, 401, "unauthorized", "the %s header must be hmac-sha256=<hex>", API_SIG_HEADER);
+		goto out;
+	}
+	h += 12;
+	v = src_check_hmac_hex(e->hmac_secret, e->hmac_secret_len, body, r->body.len, h, strlen(h));
+	if (v) {
+		atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
+		api_reply_error(r, 401, "unauthorized", "%s", v == CU_EINVAL ? "the HMAC is not 64 hex digits"
+									: "the HMAC does not match the body");
+		goto out;
+	}
+	snprintf(mac_out, mac_cap, "%s", h);
+	rc = 0;
+out:
+	src_set_release(&set);
+	return rc;
+}
+
+int h_xmpp_hook(struct api_req *r)
+{
+	const char *body = r->body.data ? (const char *)r->body.data : "";
+	char mac[65];
+	struct xmpp_ctx *c;
+	struct cu_err err;
+	size_t i;
+	int rc;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		api_reply_error(r, 503, "no_memory", "out of memory");
+		return 0;
+	}
+	r->hctx = c;
+	r->hctx_free = xmpp_ctx_free;
+	snprintf(c->source, sizeof(c->source), "%s", r->params[0] ? r->params[0] : "");
+	if (check_source(r, c->source, mac, sizeof(mac)))
+		return 0;
+	cu_err_clear(&err);
+	rc = xmpp_parse_hook(body, r->body.len, c->source, mac, &c->b, &err);
+	if (rc) {
+		api_reply_error(r, rc == CU_ETOOBIG ? 413 : rc == CU_EINVAL ? 400 : 503,
+				rc == CU_ETOOBIG ? "too_large" : rc == CU_EINVAL ? "bad_request" : "unavailable", "%s",
+				err.msg);
+		return 0;
+	}
+	if (c->b.n == 0) {
+		api_reply_json(r, 200, json_pack("{s:i, s:i}", "accepted", 0, "duplicates", 0));
+		return 0;
+	}
+	c->in = malloc(c->b.n * sizeof(*c->in));
+	if (!c->in) {
+		api_reply_error(r, 503, "no_memory", "out of memory");
+		return 0;
+	}
+	for (i = 0; i < c->b.n; i++)
+		c->in[i] = c->b.m[i].in;
+	return api_commit_async(r, c->in, c->b.n, xmpp_done);
+}

@@ -1,0 +1,66 @@
+/* hooks.h - the ingest hooks on the messenger servers (docs/INTEGRATIONS.md):
+ * the Matrix Application Service API, the Prosody module's endpoint, the
+ * Threema Gateway callback, and signatures on the generic POST /v1/ingest.
+ *
+ * These routes need no custos bearer token: each authenticates its caller
+ * the way its messenger does (hs_token, HMAC, Gateway MAC) against
+ * DIR/sources.json (archiver/sources.h), and answers 200 only once the
+ * records are durable (api_commit_async). Nothing outside api/ includes
+ * this.
+ */
+#ifndef CUSTOS_API_HOOKS_H
+#define CUSTOS_API_HOOKS_H
+
+#include <stddef.h>
+
+#include "archiver/store.h"
+#include "common/error.h"
+
+struct api_req;
+
+/* Matrix (h_matrix.c). */
+int h_matrix_txn(struct api_req *r);      /* PUT .../transactions/{txnId} */
+int h_matrix_ping(struct api_req *r);     /* POST /_matrix/app/v1/ping */
+int h_matrix_get(struct api_req *r);      /* GET users, rooms, thirdparty, else M_UNRECOGNIZED */
+int h_matrix_other(struct api_req *r);    /* any other method under /_matrix */
+
+/* Prosody (h_xmpp.c): POST /v1/hooks/xmpp/{source}. */
+int h_xmpp_hook(struct api_req *r);
+
+/* Threema Gateway (h_threema.c): POST /v1/hooks/threema/{source}. */
+int h_threema_hook(struct api_req *r);
+
+/* Header carrying a source's signature over the exact request body:
+ * "ed25519=<base64 signature>" or "hmac-sha256=<hex>". */
+#define API_SIG_HEADER "X-Custos-Signature"
+
+/* A signed generic ingest request keeps its whole body as one extra
+ * record (kind other, event id "body:<sha256>") so that the signature can
+ * be checked later against exactly the bytes it covers; each message
+ * record's auth names the same signature and body hash. */
+struct api_sig_evidence {
+	int present;              /* 1: in is to be appended with the batch */
+	struct store_input in;    /* payload points into the request body */
+	char *meta, *auth, *event_id;
+};
+
+/* For POST /v1/ingest (h_ingest.c), before parsing: when the token's
+ * source is registered as a generic source with a key, the signature
+ * header is required and checked. On success returns 0, sets *is_signed
+ * and, if signed, rewrites auth (cap bytes, JSON) to name the method, key
+ * and body hash, and fills ev. On failure the reply is set (401 missing or
+ * wrong signature, 400 malformed header) and a negative code returned. */
+int api_ingest_sig(struct api_req *r, char *auth, size_t cap, int *is_signed, struct api_sig_evidence *ev)
+	CU_MUST_CHECK;
+void api_sig_evidence_release(struct api_sig_evidence *ev);
+
+/* The Matrix transactions already processed, DIR/matrix-txns.db
+ * (matrix_txn.c): (source, txnId) -> SHA-256 of the body. Returns 1 if
+ * known with the same hash, 0 if unknown, 2 if known with another body,
+ * negative on error. */
+int api_mx_txn_seen(const char *dir, const char *source, const char *txn_id, const uint8_t sha[32],
+		    struct cu_err *err) CU_MUST_CHECK;
+int api_mx_txn_record(const char *dir, const char *source, const char *txn_id, const uint8_t sha[32],
+		      size_t events, struct cu_err *err) CU_MUST_CHECK;
+
+#endif
