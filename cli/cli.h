@@ -33,6 +33,8 @@ int cmd_retention(int argc, char **argv);
 int cmd_erase(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_verify_export(int argc, char **argv);
+int cmd_source(int argc, char **argv);
+int cmd_matrix_registration(int argc, char **argv);
 int cli_verify_index(const char *datadir, int json); /* verify --index (cmd_reindex.c): exit code */
 
 /* The data directory: the -d value, else $CUSTOS_DATA, else "./data". */

@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	{"erase", cmd_erase, "erasure order for records (needs a second person's approval)"},
 	{"export", cmd_export, "court-ready package of records with proofs (docs/EXPORTS.md)"},
 	{"verify-export", cmd_verify_export, "check an export package offline"},
+	{"source", cmd_source, "messenger hook sources and their keys (docs/INTEGRATIONS.md)"},
+	{"matrix-registration", cmd_matrix_registration, "write the Matrix AS registration, set its tokens"},
 };
 
 static void usage(FILE *f)
