@@ -2,17 +2,49 @@
  * "Record"): a fixed 60-byte header, then the present fields in ascending
  * tag order as tag (1 byte), length (4 bytes big-endian), bytes. The
  * encoding is canonical: one rec_view has exactly one encoding, so the leaf
- * hash is a function of the content. */
+ * hash is a function of the content. Field lengths are LEB128 varints
+ * (shortest form only), which keeps small fields small on disk. */
 #include "archiver/record.h"
 
 #include <string.h>
 
 #include "common/bytes.h"
 
+/* Writes v as an unsigned LEB128 varint; returns its length (<= 5). */
+static size_t varint_put(uint8_t *p, uint32_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* Reads a shortest-form varint of at most 5 bytes; 0 on malformed input. */
+static size_t varint_get(const uint8_t *p, size_t avail, uint32_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	for (i = 0; i < avail && i < 5; i++) {
+		x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			if ((i > 0 && p[i] == 0) || x > UINT32_MAX)
+				return 0; /* not the shortest form, or too large */
+			*v = (uint32_t)x;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
 int rec_encode(const struct rec_view *v, struct buf *out)
 {
 	uint8_t hdr[REC_HEADER_LEN];
-	uint8_t tl[5];
+	uint8_t tl[6];
 	size_t start = out->len, total = REC_HEADER_LEN;
 	unsigned i;
 	int rc;
@@ -21,7 +53,7 @@ int rec_encode(const struct rec_view *v, struct buf *out)
 		if (v->f[i].len) {
 			if (v->f[i].len > REC_MAX_BYTES)
 				return CU_ETOOBIG;
-			total += 5 + v->f[i].len;
+			total += 6 + v->f[i].len;
 		}
 	if (total > REC_MAX_BYTES)
 		return CU_ETOOBIG;
@@ -40,8 +72,7 @@ int rec_encode(const struct rec_view *v, struct buf *out)
 		if (!v->f[i].len)
 			continue;
 		tl[0] = (uint8_t)i;
-		put_be32(tl + 1, (uint32_t)v->f[i].len);
-		rc = buf_append(out, tl, sizeof(tl));
+		rc = buf_append(out, tl, 1 + varint_put(tl + 1, (uint32_t)v->f[i].len));
 		if (rc == 0)
 			rc = buf_append(out, v->f[i].ptr, v->f[i].len);
 	}
@@ -68,21 +99,22 @@ int rec_decode(const uint8_t *p, size_t len, struct rec_view *v, struct cu_err *
 	v->received_ts = (int64_t)get_be64(p + 20);
 	memcpy(v->salt, p + 28, REC_SALT_LEN);
 	while (off < len) {
-		if (len - off < 5)
-			return cu_err_set(err, CU_ECORRUPT, "record %llu: truncated field header",
-					  (unsigned long long)v->seq);
+		size_t vl;
 		tag = p[off];
-		flen = get_be32(p + off + 1);
+		vl = varint_get(p + off + 1, len - off - 1, &flen);
+		if (!vl)
+			return cu_err_set(err, CU_ECORRUPT, "record %llu: malformed field length",
+					  (unsigned long long)v->seq);
 		if (tag <= last || tag >= RF_MAX_)
 			return cu_err_set(err, CU_ECORRUPT, "record %llu: field tag %u out of order",
 					  (unsigned long long)v->seq, tag);
-		if (flen == 0 || flen > len - off - 5)
+		if (flen == 0 || flen > len - off - 1 - vl)
 			return cu_err_set(err, CU_ECORRUPT, "record %llu: field %u length %u invalid",
 					  (unsigned long long)v->seq, tag, flen);
-		v->f[tag].ptr = (const char *)p + off + 5;
+		v->f[tag].ptr = (const char *)p + off + 1 + vl;
 		v->f[tag].len = flen;
 		last = tag;
-		off += 5 + flen;
+		off += 1 + vl + flen;
 	}
 	return 0;
 }
