@@ -219,8 +219,8 @@ static int make_offer(struct store *st, const struct ret_plan *p, struct ret_ite
 		snprintf(dir, sizeof(dir), "%s", opts->package_dir);
 	else
 		snprintf(dir, sizeof(dir), "%s/transfers", store_dir(st));
-	snprintf(pkg, sizeof(pkg), "%s/transfer-plan-%llu", dir, (unsigned long long)p->id);
-	rc = ret_package_write(st, dir, pkg, p->id, seqs, tr->n, now_ms, hex, err);
+	snprintf(pkg, sizeof(pkg), "%s/transfer-plan-%llu.tar", dir, (unsigned long long)p->id);
+	rc = ret_package_write(st, dir, pkg, p->id, seqs, tr->n, exec_person(opts, p), hex, err);
 	if (rc)
 		goto out;
 	groups = ret_items_groups(tr, "policy");

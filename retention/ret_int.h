@@ -223,11 +223,11 @@ int ret_u64_has(const uint64_t *v, size_t n, uint64_t x);
 /* JSON array of seqs (integers) -> malloc'd sorted array. */
 int ret_json_seqs(const json_t *arr, uint64_t **out, size_t *n) CU_MUST_CHECK;
 
-/* Transfer packages (transfer.c): writes the records as a BagIt bag in
- * pkg (a directory inside dir, which is created), and the SHA-256 of the
- * records file as hex; removes a package written so. */
+/* Transfer packages (transfer.c): writes the records as the export
+ * module's BagIt package (tar) to the file pkg inside dir (created if
+ * needed), with the package's SHA-256 as hex; removes such a file. */
 int ret_package_write(struct store *st, const char *dir, const char *pkg, uint64_t plan_id,
-		      const uint64_t *seqs, size_t n, int64_t now_ms, char digest_hex[2 * HASH_LEN + 1],
+		      const uint64_t *seqs, size_t n, const char *by, char digest_hex[2 * HASH_LEN + 1],
 		      struct cu_err *err) CU_MUST_CHECK;
 int ret_package_remove(const char *pkg, struct cu_err *err) CU_MUST_CHECK;
 

@@ -1,197 +1,84 @@
 /* transfer.c - transfer to the public archive (BArchG section 5): the
  * package offered, the archive's answer, and the offers' states.
  *
- * The package is a BagIt bag (RFC 8493) holding the offered records as
- * JSON Lines (the objects of `custos show --json`, leaf hashes included).
- * This is the retention engine's own minimal bag until the export module's
- * BagIt packages (with proofs) exist; docs/RETENTION.md "Transfer".
+ * The package is the export module's BagIt bag (RFC 8493, in a tar file)
+ * of the offered records with inclusion proofs and the checkpoint, so the
+ * public archive can check it offline (`custos verify-export`); its custody
+ * records are in the log like every export's. docs/RETENTION.md "Transfer".
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <openssl/evp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "archiver/record_json.h"
-#include "common/encode.h"
 #include "common/fileio.h"
-#include "common/timeutil.h"
+#include "export/export.h"
 #include "retention/plan_int.h"
 #include "retention/ret_int.h"
 
-static const char *const bag_files[] = {
-	"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt",
+/* Hands the export the plan's records as the "query result". */
+struct seq_src {
+	const uint64_t *seqs;
+	size_t n;
 };
 
-static int sha256_hex(const void *p, size_t n, char hex[2 * HASH_LEN + 1])
+static int plan_seqs(void *arg, const char *query, int (*add)(void *ctx, uint64_t seq), void *ctx,
+		     struct cu_err *err)
 {
-	uint8_t md[HASH_LEN];
-
-	if (hash_sha256(p, n, md) != 0)
-		return CU_ECRYPTO;
-	hex_encode(md, HASH_LEN, hex);
-	return 0;
-}
-
-/* Streams the records into pkg/data/records.jsonl (temp file, fsync,
- * rename) and hashes them. */
-static int write_records(struct store *st, const char *pkg, const uint64_t *seqs, size_t n, char hex[65],
-			 uint64_t *bytes, struct cu_err *err)
-{
-	char path[4400], tmp[4500], data[4300];
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint8_t dg[HASH_LEN];
-	unsigned int dlen = 0;
-	struct store_entry e;
-	struct buf rb;
+	const struct seq_src *src = arg;
 	size_t i;
-	int fd = -1, rc = 0;
+	int rc = 0;
 
-	buf_init(&rb, REC_MAX_BYTES + 1024);
-	*bytes = 0;
-	snprintf(data, sizeof(data), "%s/data", pkg);
-	snprintf(path, sizeof(path), "%s/records.jsonl", data);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		rc = cu_err_set(err, CU_ECRYPTO, "transfer: SHA-256 unavailable");
-		goto out;
-	}
-	rc = fio_mkdir(data, 0750, err);
+	(void)query;
+	for (i = 0; rc == 0 && i < src->n; i++)
+		rc = add(ctx, src->seqs[i]);
 	if (rc)
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		rc = cu_err_errno(err, errno, "transfer: cannot create %s", tmp);
-		goto out;
-	}
-	for (i = 0; rc == 0 && i < n; i++) {
-		json_t *o;
-		char *line;
-
-		buf_reset(&rb);
-		rc = store_get(st, seqs[i], &rb, &e, err);
-		if (rc)
-			break;
-		o = rec_entry_to_json(&e);
-		line = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-		json_decref(o);
-		if (!line) {
-			rc = cu_err_set(err, CU_ENOMEM, "transfer: record %llu cannot be written",
-					(unsigned long long)seqs[i]);
-			break;
-		}
-		rc = fio_write_all(fd, line, strlen(line), tmp, err);
-		if (rc == 0)
-			rc = fio_write_all(fd, "\n", 1, tmp, err);
-		if (rc == 0 && (EVP_DigestUpdate(md, line, strlen(line)) != 1 || EVP_DigestUpdate(md, "\n", 1) != 1))
-			rc = cu_err_set(err, CU_ECRYPTO, "transfer: hashing failed");
-		*bytes += strlen(line) + 1;
-		free(line);
-	}
-	if (rc == 0)
-		rc = fio_fsync(fd, tmp, err);
-	if (rc == 0 && (EVP_DigestFinal_ex(md, dg, &dlen) != 1 || dlen != HASH_LEN))
-		rc = cu_err_set(err, CU_ECRYPTO, "transfer: hashing failed");
-	if (rc)
-		goto out;
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		rc = cu_err_errno(err, errno, "transfer: cannot rename %s", tmp);
-		goto out;
-	}
-	rc = fio_fsync_dir(data, err);
-	hex_encode(dg, HASH_LEN, hex);
-out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
-	EVP_MD_CTX_free(md);
-	buf_release(&rb);
+		cu_err_set(err, rc, "transfer: cannot collect the offered records");
 	return rc;
 }
 
 int ret_package_write(struct store *st, const char *dir, const char *pkg, uint64_t plan_id,
-		      const uint64_t *seqs, size_t n, int64_t now_ms, char digest_hex[2 * HASH_LEN + 1],
+		      const uint64_t *seqs, size_t n, const char *by, char digest_hex[2 * HASH_LEN + 1],
 		      struct cu_err *err)
 {
-	static const char bagit[] = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
-	char path[4300], when[40], h1[65], h2[65], h3[65];
-	struct buf info, manifest, tagm;
-	uint64_t bytes = 0;
+	struct exp_request req;
+	struct exp_result res;
+	struct seq_src src = {seqs, n};
+	char what[96];
 	int rc;
 
-	buf_init(&info, 1 << 16);
-	buf_init(&manifest, 1 << 12);
-	buf_init(&tagm, 1 << 12);
 	rc = fio_mkdir(dir, 0750, err);
-	if (rc == 0)
-		rc = fio_mkdir(pkg, 0750, err);
-	if (rc == 0)
-		rc = write_records(st, pkg, seqs, n, digest_hex, &bytes, err);
 	if (rc)
-		goto out;
-	time_format_rfc3339(now_ms, when, sizeof(when));
-	when[10] = '\0';
-	if (buf_printf(&manifest, "%s  data/records.jsonl\n", digest_hex) != 0 ||
-	    buf_printf(&info, "Source-Organization: %s\nBagging-Date: %s\nPayload-Oxum: %llu.1\n"
-		       "External-Identifier: custos transfer plan %llu\n"
-		       "External-Description: %zu records offered for transfer to the public archive"
-		       " (BArchG section 5); data/records.jsonl holds one record per line with its leaf hash\n",
-		       store_origin(st), when, (unsigned long long)bytes, (unsigned long long)plan_id, n) != 0) {
-		rc = cu_err_set(err, CU_ENOMEM, "transfer: out of memory");
-		goto out;
-	}
-	if (sha256_hex(bagit, strlen(bagit), h1) != 0 || sha256_hex(info.data, info.len, h2) != 0 ||
-	    sha256_hex(manifest.data, manifest.len, h3) != 0 ||
-	    buf_printf(&tagm, "%s  bagit.txt\n%s  bag-info.txt\n%s  manifest-sha256.txt\n", h1, h2, h3) != 0) {
-		rc = cu_err_set(err, CU_ENOMEM, "transfer: cannot hash the tag files");
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/bagit.txt", pkg);
-	rc = fio_atomic_replace(path, bagit, strlen(bagit), 0640, err);
-	snprintf(path, sizeof(path), "%s/bag-info.txt", pkg);
+		return rc;
+	/* A package left by an execution that crashed before its offer was
+	 * recorded is not an offer: write it again. */
+	if (unlink(pkg) != 0 && errno != ENOENT)
+		return cu_err_errno(err, errno, "transfer: cannot replace %s", pkg);
+	snprintf(what, sizeof(what), "transfer plan %llu (BArchG section 5)", (unsigned long long)plan_id);
+	memset(&req, 0, sizeof(req));
+	req.st = st;
+	req.query = what;
+	req.from_ms = INT64_MIN;
+	req.to_ms = INT64_MAX;
+	req.format = EXP_BAGIT;
+	req.container = EXP_TAR;
+	req.by = by;
+	req.out_path = pkg;
+	req.query_fn = plan_seqs;
+	req.query_arg = &src;
+	rc = exp_run(&req, &res, err);
 	if (rc == 0)
-		rc = fio_atomic_replace(path, info.data, info.len, 0640, err);
-	snprintf(path, sizeof(path), "%s/manifest-sha256.txt", pkg);
-	if (rc == 0)
-		rc = fio_atomic_replace(path, manifest.data, manifest.len, 0640, err);
-	snprintf(path, sizeof(path), "%s/tagmanifest-sha256.txt", pkg);
-	if (rc == 0)
-		rc = fio_atomic_replace(path, tagm.data, tagm.len, 0640, err);
-	if (rc == 0)
-		rc = fio_fsync_dir(dir, err);
-out:
-	buf_release(&info);
-	buf_release(&manifest);
-	buf_release(&tagm);
+		snprintf(digest_hex, 2 * HASH_LEN + 1, "%s", res.package_sha256);
 	return rc;
 }
 
 int ret_package_remove(const char *pkg, struct cu_err *err)
 {
-	char path[4300];
-	size_t i;
-	int rc = 0;
-
-	snprintf(path, sizeof(path), "%s/data/records.jsonl", pkg);
-	if (unlink(path) != 0 && errno != ENOENT)
-		rc = cu_err_errno(err, errno, "transfer: cannot remove %s", path);
-	snprintf(path, sizeof(path), "%s/data", pkg);
-	if (rmdir(path) != 0 && errno != ENOENT && rc == 0)
-		rc = cu_err_errno(err, errno, "transfer: cannot remove %s", path);
-	for (i = 0; i < sizeof(bag_files) / sizeof(bag_files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", pkg, bag_files[i]);
-		if (unlink(path) != 0 && errno != ENOENT && rc == 0)
-			rc = cu_err_errno(err, errno, "transfer: cannot remove %s", path);
-	}
-	if (rmdir(pkg) != 0 && errno != ENOENT && rc == 0)
-		rc = cu_err_errno(err, errno, "transfer: cannot remove %s", pkg);
-	return rc;
+	if (unlink(pkg) != 0 && errno != ENOENT)
+		return cu_err_errno(err, errno, "transfer: cannot remove %s", pkg);
+	return 0;
 }
 
 int ret_offer_answer(struct store *st, uint64_t offer_id, int accept, const char *by, int64_t now_ms,
