@@ -406,6 +406,29 @@ static void test_close_drains(void **state)
 	assert_int_equal(l.size, 3);
 }
 
+/* After cq_close, submissions are refused (the queue stays valid until
+ * cq_free, so late submitters get an error instead of a dangling queue). */
+static void test_submit_after_close(void **state)
+{
+	struct fake_log l;
+	struct commit_queue *q;
+	struct store_input in[1];
+	struct cu_err err;
+
+	(void)state;
+	log_init(&l);
+	q = queue_new(&l, 0, 0);
+	memset(in, 0, sizeof(in));
+	assert_int_equal(cq_submit(q, in, 1, NULL), 0);
+	cq_close(q);
+	cq_close(q); /* idempotent */
+	cu_err_clear(&err);
+	assert_int_equal(cq_submit(q, in, 1, &err), CU_ESTATE);
+	assert_non_null(strstr(err.msg, "shutting down"));
+	cq_free(q);
+	assert_int_equal(l.size, 1);
+}
+
 /* Many threads, synchronous submissions, a slow "fsync": every record is
  * committed exactly once, seqs are dense, and commits are merged. */
 struct worker {
@@ -490,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_bad_member_retried_alone),
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_close_drains),
+		cmocka_unit_test(test_submit_after_close),
 		cmocka_unit_test(test_many_threads),
 	};
 
