@@ -33,6 +33,11 @@ struct api_config {
 	unsigned search_max_limit;      /* cap on ?limit= of search and audit [1000] */
 	unsigned context_max;           /* cap on before/after of conversation context [200] */
 	int metrics_public;             /* 1: /metrics needs no token [0] */
+	/* "tls": {"cert_file", "key_file"}: serve HTTPS (libmicrohttpd with
+	 * GnuTLS, TLS 1.2 and 1.3 only). Relative paths are taken from the
+	 * configuration file's directory. Both empty: plain HTTP [""]. */
+	char tls_cert_file[1024];       /* PEM certificate chain, server first */
+	char tls_key_file[1024];        /* PEM private key, unencrypted, mode 0600 */
 };
 
 void api_config_defaults(struct api_config *cfg);

@@ -85,6 +85,41 @@ static int get_uint(json_t *o, const char *key, unsigned long long min, unsigned
 	return 0;
 }
 
+/* The "tls" object: {"cert_file": PATH, "key_file": PATH}, both required.
+ * A relative path is taken from the directory of the configuration file,
+ * so that the file and its certificates can move together. */
+static int load_tls(const char *path, json_t *tls, struct api_config *cfg, struct cu_err *err)
+{
+	static const char *const names[2] = {"cert_file", "key_file"};
+	char *const dst[2] = {cfg->tls_cert_file, cfg->tls_key_file};
+	const char *slash = strrchr(path, '/'), *k, *v;
+	int dirlen = slash ? (int)(slash - path) : 1;
+	json_t *j;
+	size_t i;
+	int n;
+
+	if (!json_is_object(tls))
+		return cu_err_set(err, CU_EINVAL, "%s: server.tls must be an object", path);
+	json_object_foreach(tls, k, j)
+		if (strcmp(k, names[0]) && strcmp(k, names[1]))
+			return cu_err_set(err, CU_EINVAL, "%s: unknown key server.tls.%s", path, k);
+	for (i = 0; i < 2; i++) {
+		j = json_object_get(tls, names[i]);
+		if (!json_is_string(j) || json_string_length(j) == 0)
+			return cu_err_set(err, CU_EINVAL, "%s: server.tls.%s must be a file name", path,
+					  names[i]);
+		v = json_string_value(j);
+		if (v[0] == '/')
+			n = snprintf(dst[i], sizeof(cfg->tls_cert_file), "%s", v);
+		else
+			n = snprintf(dst[i], sizeof(cfg->tls_cert_file), "%.*s/%s", dirlen,
+				     slash ? path : ".", v);
+		if (n < 0 || (size_t)n >= sizeof(cfg->tls_cert_file))
+			return cu_err_set(err, CU_EINVAL, "%s: server.tls.%s is too long", path, names[i]);
+	}
+	return 0;
+}
+
 int api_config_load(const char *path, struct api_config *cfg, struct cu_err *err)
 {
 	/* Every key of the "server" object; anything else is a typo. */
@@ -137,7 +172,7 @@ int api_config_load(const char *path, struct api_config *cfg, struct cu_err *err
 		goto out;
 	}
 	json_object_foreach(srv, k, j) {
-		int known = !strcmp(k, "listen") || !strcmp(k, "metrics_public");
+		int known = !strcmp(k, "listen") || !strcmp(k, "metrics_public") || !strcmp(k, "tls");
 
 		for (i = 0; !known && i < sizeof(keys) / sizeof(keys[0]); i++)
 			known = !strcmp(k, keys[i].key);
@@ -163,6 +198,12 @@ int api_config_load(const char *path, struct api_config *cfg, struct cu_err *err
 			goto out;
 		}
 		cfg->metrics_public = json_is_true(j);
+	}
+	j = json_object_get(srv, "tls");
+	if (j) {
+		rc = load_tls(path, j, cfg, err);
+		if (rc)
+			goto out;
 	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		rc = get_uint(srv, keys[i].key, keys[i].min, keys[i].max, &v, &present, err);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "api/audit.h"
 #include "api/internal.h"
+#include "common/fileio.h"
 #include "common/timeutil.h"
 
 /* ---- logging ---------------------------------------------------------- */
@@ -585,6 +587,43 @@ static int resolve(const struct api_config *cfg, struct sockaddr_storage *ss, in
 	return 0;
 }
 
+/* TLS (server.tls in the configuration): GnuTLS inside libmicrohttpd,
+ * TLS 1.2 and 1.3 only. The certificate and key are read here and handed
+ * over as PEM text; GnuTLS copies them into its credentials while the
+ * daemon starts, so our copies are wiped and freed right after. */
+#define API_TLS_FILE_MAX (1u << 20)
+#define API_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+static int tls_load(const struct api_config *cfg, struct buf *cert, struct buf *key,
+		    struct MHD_OptionItem opts[4], struct cu_err *err)
+{
+	struct cu_err e;
+	int rc;
+
+	opts[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	if (!cfg->tls_cert_file[0] && !cfg->tls_key_file[0])
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return cu_err_set(err, CU_ESTATE, "server.tls is configured but this libmicrohttpd "
+				  "was built without TLS support");
+	cu_err_clear(&e);
+	rc = fio_read_file(cfg->tls_cert_file, cert, &e);
+	if (rc == 0 && cert->len == 0)
+		rc = cu_err_set(&e, CU_EINVAL, "%s is empty", cfg->tls_cert_file);
+	if (rc)
+		return cu_err_set(err, rc, "server.tls.cert_file: %s", e.msg);
+	rc = fio_read_file(cfg->tls_key_file, key, &e);
+	if (rc == 0 && key->len == 0)
+		rc = cu_err_set(&e, CU_EINVAL, "%s is empty", cfg->tls_key_file);
+	if (rc)
+		return cu_err_set(err, rc, "server.tls.key_file: %s", e.msg);
+	opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert->data};
+	opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key->data};
+	opts[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)API_TLS_PRIORITIES};
+	opts[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	return 0;
+}
+
 int api_server_start(const char *dir, const char *config_path, const struct api_config *cfg,
 		     struct api_server **out, struct cu_err *err)
 {
@@ -592,10 +631,14 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	struct cq_config qc;
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem tls_opts[4];
+	struct buf tls_cert, tls_key;
 	unsigned flags;
 	int rc, v6 = 0;
 
 	*out = NULL;
+	buf_init(&tls_cert, API_TLS_FILE_MAX);
+	buf_init(&tls_key, API_TLS_FILE_MAX);
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return cu_err_set(err, CU_ENOMEM, "out of memory");
@@ -608,6 +651,8 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	pthread_mutex_init(&srv->verify.mu, NULL);
 
 	rc = resolve(cfg, &ss, &v6, err);
+	if (rc == 0)
+		rc = tls_load(cfg, &tls_cert, &tls_key, tls_opts, err);
 	if (rc)
 		goto fail;
 	rc = tok_load(dir, &srv->tokens, err);
@@ -633,6 +678,8 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	if (tls_cert.len)
+		flags |= MHD_USE_TLS;
 	srv->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, srv,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -642,17 +689,30 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
 				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 				    MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u,
+				    MHD_OPTION_ARRAY, tls_opts,
 				    MHD_OPTION_END);
 	if (!srv->mhd) {
-		rc = cu_err_set(err, CU_EIO, "cannot listen on %s:%u (address in use or not permitted?)",
-				cfg->listen_host, cfg->port);
+		if (tls_cert.len)
+			rc = cu_err_set(err, CU_EIO, "cannot serve HTTPS on %s:%u: address in use, "
+					"not permitted, or the TLS certificate and key are not usable "
+					"(see the httpd lines above)", cfg->listen_host, cfg->port);
+		else
+			rc = cu_err_set(err, CU_EIO, "cannot listen on %s:%u (address in use or not "
+					"permitted?)", cfg->listen_host, cfg->port);
 		goto fail;
 	}
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info ? info->port : cfg->port;
+	OPENSSL_cleanse(tls_key.data, tls_key.alloc);
+	buf_release(&tls_key);
+	buf_release(&tls_cert);
 	*out = srv;
 	return 0;
 fail:
+	if (tls_key.data)
+		OPENSSL_cleanse(tls_key.data, tls_key.alloc);
+	buf_release(&tls_key);
+	buf_release(&tls_cert);
 	if (srv->cq)
 		cq_free(srv->cq);
 	api_search_close(srv);
@@ -688,8 +748,10 @@ int api_server_reload(struct api_server *srv, struct cu_err *err)
 	    fresh.connection_timeout_s != srv->cfg.connection_timeout_s ||
 	    fresh.max_header_bytes != srv->cfg.max_header_bytes ||
 	    fresh.max_pending_records != srv->cfg.max_pending_records ||
-	    fresh.commit_batch_records != srv->cfg.commit_batch_records)
-		api_log("reload: listen, threads, connection and commit settings take effect on restart only");
+	    fresh.commit_batch_records != srv->cfg.commit_batch_records ||
+	    strcmp(fresh.tls_cert_file, srv->cfg.tls_cert_file) ||
+	    strcmp(fresh.tls_key_file, srv->cfg.tls_key_file))
+		api_log("reload: listen, threads, connection, commit and TLS settings take effect on restart only");
 	pthread_rwlock_wrlock(&srv->lock);
 	srv->live = fresh;
 	pthread_rwlock_unlock(&srv->lock);

@@ -84,8 +84,8 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "custos serve: warning: %s\n", err.msg);
 		cu_err_clear(&err);
 	}
-	fprintf(stderr, "custos serve: listening on http://%s%s%s:%u/ (pid %ld)\n",
-		strchr(cfg.listen_host, ':') ? "[" : "", cfg.listen_host,
+	fprintf(stderr, "custos serve: listening on %s://%s%s%s:%u/ (pid %ld)\n",
+		cfg.tls_cert_file[0] ? "https" : "http", strchr(cfg.listen_host, ':') ? "[" : "", cfg.listen_host,
 		strchr(cfg.listen_host, ':') ? "]" : "", api_server_port(srv), (long)getpid());
 	fflush(stderr);
 
