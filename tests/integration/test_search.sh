@@ -135,9 +135,9 @@ check "1 0" Haus
 
 # paging while a concurrent ingest appends: stable pages, nothing twice,
 # nothing skipped, the same total on every page
-gen 3000 > gen.jsonl
-head -n 2000 gen.jsonl > first.jsonl
-tail -n 1000 gen.jsonl > later.jsonl
+gen 1500 > gen.jsonl
+head -n 1000 gen.jsonl > first.jsonl
+tail -n 500 gen.jsonl > later.jsonl
 expect_exit 0 "$CUSTOS" ingest -d a first.jsonl
 split -l 100 later.jsonl chunk.
 (for f in chunk.*; do "$CUSTOS" ingest -d a "$f" > /dev/null || exit 1; done) &
@@ -147,7 +147,7 @@ import json, subprocess, sys
 custos = sys.argv[1]
 seen, total, cursor, pages = set(), None, None, 0
 while True:
-    args = [custos, "search", "-d", "a", "--json", "--limit", "50"]
+    args = [custos, "search", "-d", "a", "--json", "--limit", "40"]
     if cursor:
         args += ["--cursor", cursor]
     out = subprocess.run(args + ["die"], capture_output=True, check=True, text=True).stdout
