@@ -75,17 +75,16 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* The pid file lets `custos token` ask the daemon to reload. Written
-	 * before any thread starts (and removed again if the start fails). */
+	if (api_server_start(dir, cfgpath, &cfg, &srv, &err) != 0)
+		return cli_fail("serve", &err);
+	/* The pid file lets `custos token` ask the daemon to reload; written
+	 * once the archive's writer lock is ours, so that a second daemon
+	 * refused by the lock does not touch the first one's file. */
 	snprintf(pidpath, sizeof(pidpath), "%s/serve.pid", dir);
 	snprintf(pidtext, sizeof(pidtext), "%ld\n", (long)getpid());
 	if (fio_atomic_replace(pidpath, pidtext, strlen(pidtext), 0644, &err) != 0) {
 		fprintf(stderr, "custos serve: warning: %s\n", err.msg);
 		cu_err_clear(&err);
-	}
-	if (api_server_start(dir, cfgpath, &cfg, &srv, &err) != 0) {
-		unlink(pidpath);
-		return cli_fail("serve", &err);
 	}
 	fprintf(stderr, "custos serve: listening on %s://%s%s%s:%u/ (pid %ld)\n",
 		cfg.tls_cert_file[0] ? "https" : "http", strchr(cfg.listen_host, ':') ? "[" : "", cfg.listen_host,
