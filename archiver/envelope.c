@@ -156,7 +156,8 @@ int env_parse(const char *text, size_t len, const char *source, const char *auth
 	memcpy(m->payload, text, len);
 	v->f[RF_PAYLOAD].ptr = m->payload;
 	v->f[RF_PAYLOAD].len = len;
-	rec_set(v, RF_PAYLOAD_TYPE, "application/json");
+	/* No payload_type: absent means application/json (docs/FORMAT.md),
+	 * which saves a field on every generic message. */
 	rec_set(v, RF_SOURCE, source && *source ? source : "generic");
 	rec_set(v, RF_AUTH, auth);
 	if (auth && *auth)

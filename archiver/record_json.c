@@ -70,7 +70,8 @@ json_t *rec_entry_to_json(const struct store_entry *e)
 	     set_str(o, "thread", &v.f[RF_THREAD]) == 0 &&
 	     set_str(o, "target", &v.f[RF_TARGET]) == 0 &&
 	     set_str(o, "body", &v.f[RF_BODY]) == 0 &&
-	     set_str(o, "payload_type", &v.f[RF_PAYLOAD_TYPE]) == 0 &&
+	     (v.f[RF_PAYLOAD_TYPE].len ? set_str(o, "payload_type", &v.f[RF_PAYLOAD_TYPE]) :
+	      json_object_set_new(o, "payload_type", json_string("application/json"))) == 0 &&
 	     set_json(o, "auth", &v.f[RF_AUTH]) == 0 &&
 	     set_json(o, "meta", &v.f[RF_META]) == 0;
 	json_object_set_new(o, "ts", json_integer(v.origin_ts));

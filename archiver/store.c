@@ -73,7 +73,7 @@ int store_init(const char *dir, const char *origin, struct cu_err *err)
 	cfg = json_pack("{s:s, s:I, s:I, s:i}", "origin", origin,
 			"segment_max_bytes", (json_int_t)DEFAULT_SEGMENT_BYTES,
 			"segment_max_age_seconds", (json_int_t)(DEFAULT_SEGMENT_AGE_MS / 1000),
-			"zstd_level", 3);
+			"zstd_level", 4);
 	text = cfg ? json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	if (!text) {
 		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
@@ -125,7 +125,7 @@ static int load_config(struct store *st, const struct store_config *over, struct
 	st->cfg.segment_max_age_ms = json_is_integer(j) && json_integer_value(j) > 0 ?
 		(int64_t)json_integer_value(j) * 1000 : DEFAULT_SEGMENT_AGE_MS;
 	j = json_object_get(root, "zstd_level");
-	st->cfg.zstd_level = json_is_integer(j) ? (int)json_integer_value(j) : 3;
+	st->cfg.zstd_level = json_is_integer(j) ? (int)json_integer_value(j) : 4;
 	if (over && over->segment_max_bytes)
 		st->cfg.segment_max_bytes = over->segment_max_bytes;
 	if (over && over->segment_max_age_ms)
@@ -247,7 +247,7 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 	struct seg_seal seal;
 	struct seg_info si;
 	struct seg_frame_hdr fh;
-	struct buf comp, raw;
+	struct buf comp, raw, recs;
 	struct st_entry_raw *ents = NULL;
 	struct store_entry e;
 	struct stat stt;
@@ -259,6 +259,7 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 	memset(&si, 0, sizeof(si));
 	buf_init(&comp, SEG_FRAME_MAX_COMP);
 	buf_init(&raw, SEG_FRAME_MAX_RAW);
+	buf_init(&recs, SEG_FRAME_MAX_RAW);
 	st_seg_path(st, no, path, sizeof(path));
 	fd = open(path, (st->rdonly || !last ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
@@ -331,7 +332,7 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 		if (rc == 0) {
 			free(ents);
 			ents = calloc(fh.count, sizeof(*ents));
-			rc = ents ? st_frame_entries(&fh, &raw, ents, fh.count, &ferr) : CU_ENOMEM;
+			rc = ents ? st_frame_entries(&fh, &raw, &recs, ents, fh.count, &ferr) : CU_ENOMEM;
 		}
 		/* The chain advances only once the whole frame is good. */
 		memcpy(chain, st->chain, HASH_LEN);
@@ -388,6 +389,7 @@ out:
 	free(ents);
 	buf_release(&comp);
 	buf_release(&raw);
+	buf_release(&recs);
 	if (fd >= 0)
 		close(fd);
 	return rc;
@@ -511,6 +513,8 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	buf_init(&st->raw, SEG_FRAME_MAX_RAW);
 	buf_init(&st->comp, SEG_FRAME_MAX_COMP);
 	buf_init(&st->scratch, (size_t)1 << 34);
+	buf_init(&st->salts, SEG_FRAME_MAX_RAW);
+	buf_init(&st->rec, REC_MAX_BYTES);
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	path_join(st->segdir, sizeof(st->segdir), dir, "segments");
 	rc = load_config(st, cfg, err);
@@ -606,6 +610,8 @@ void store_close(struct store *st)
 	buf_release(&st->raw);
 	buf_release(&st->comp);
 	buf_release(&st->scratch);
+	buf_release(&st->salts);
+	buf_release(&st->rec);
 	EVP_PKEY_free(st->key);
 	pthread_mutex_destroy(&st->write_lock);
 	pthread_mutex_destroy(&st->tree_lock);
@@ -782,9 +788,15 @@ static int write_frame(struct store *st, uint64_t first_seq, uint32_t count, uin
 {
 	struct seg_frame_hdr fh;
 	uint8_t hdr[SEG_FRAME_HDR_LEN];
-	size_t bound = ZSTD_compressBound(st->raw.len), n;
+	size_t bound, n;
 	int rc;
 
+	/* The frame is the entries followed by the salts of its records. */
+	rc = buf_append(&st->raw, st->salts.data, st->salts.len);
+	if (rc)
+		return cu_err_set(err, rc, "frame too large");
+	buf_reset(&st->salts);
+	bound = ZSTD_compressBound(st->raw.len);
 	buf_reset(&st->comp);
 	rc = buf_reserve(&st->comp, bound);
 	if (rc)
@@ -844,7 +856,7 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 {
 	struct seg_info *s;
 	struct new_frame *frames = NULL;
-	size_t nframes = 0, i, entry_at;
+	size_t nframes = 0, i;
 	uint8_t (*leaves)[HASH_LEN] = NULL;
 	uint8_t chain[HASH_LEN], key[IDMAP_KEY_LEN], *salts = NULL;
 	uint64_t seq, off, frame_first, start_off, existing;
@@ -887,6 +899,7 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 	off = start_off = s->data_end;
 	memcpy(chain, st->chain, HASH_LEN);
 	buf_reset(&st->raw);
+	buf_reset(&st->salts);
 	for (i = 0; i < n; i++) {
 		struct rec_view *v = &in[i].rec;
 		in[i].duplicate = 0;
@@ -908,15 +921,13 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 		memcpy(v->salt, salts + i * REC_SALT_LEN, REC_SALT_LEN);
 		if (!v->received_ts)
 			v->received_ts = now;
-		/* entry: type, length, record bytes */
-		entry_at = st->raw.len;
-		if ((rc = buf_append(&st->raw, "\0\0\0\0\0", 5)) || (rc = rec_encode(v, &st->raw))) {
+		buf_reset(&st->rec);
+		if ((rc = rec_encode(v, &st->rec)) ||
+		    (rc = st_frame_add(&st->raw, &st->salts, SEG_ENTRY_RECORD, st->rec.data, st->rec.len))) {
 			rc = cu_err_set(err, rc, "record %zu of the batch is too large", i);
 			goto out;
 		}
-		put_be32(st->raw.data + entry_at + 1, (uint32_t)(st->raw.len - entry_at - 5));
-		rc = hash_leaf(st->raw.data + entry_at + 5, st->raw.len - entry_at - 5,
-			       leaves[seq - st->size]);
+		rc = hash_leaf(st->rec.data, st->rec.len, leaves[seq - st->size]);
 		if (rc == 0)
 			rc = hash_chain(chain, leaves[seq - st->size], chain);
 		if (rc) {
@@ -925,7 +936,7 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 		}
 		in[i].seq = seq++;
 		frame_count++;
-		if (st->raw.len >= FRAME_TARGET_RAW || frame_count >= SEG_FRAME_MAX_COUNT) {
+		if (st->raw.len + st->salts.len >= FRAME_TARGET_RAW || frame_count >= SEG_FRAME_MAX_COUNT) {
 			frames[nframes] = (struct new_frame){off, frame_first, frame_count};
 			if ((rc = write_frame(st, frame_first, frame_count, &off, err)))
 				goto out;

@@ -33,7 +33,7 @@
 struct store_config {
 	uint64_t segment_max_bytes;  /* rotate when the segment reaches this [64 MiB] */
 	int64_t segment_max_age_ms;  /* rotate a non-empty segment this old [24 h] */
-	int zstd_level;              /* frame compression level [3] */
+	int zstd_level;              /* frame compression level [4] */
 };
 
 /* One record to append. The caller fills rec (kind, flags, timestamps,

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "archiver/store_int.h"
-#include "common/bytes.h"
 #include "common/fileio.h"
 
 static int cmp_u64(const void *a, const void *b)
@@ -33,21 +32,22 @@ static int in_sorted(const uint64_t *v, size_t n, uint64_t x)
 
 /* Re-encodes a decompressed frame with stubs for the seqs in del. The
  * chain is carried through so each stub keeps its record's chain value. */
-static int restub_frame(struct store *st, const struct seg_frame_hdr *fh, const struct buf *raw,
+static int restub_frame(const struct seg_frame_hdr *fh, const struct buf *raw, struct buf *recs,
 			const uint64_t *del, size_t ndel, uint64_t deletion_seq,
-			uint8_t chain[HASH_LEN], struct buf *out, size_t *erased, struct cu_err *err)
+			uint8_t chain[HASH_LEN], struct buf *out, struct buf *salts,
+			size_t *erased, struct cu_err *err)
 {
 	struct st_entry_raw *ents = calloc(fh->count, sizeof(*ents));
 	struct store_entry e;
-	uint8_t stub[SEG_STUB_LEN], tl[5];
+	uint8_t stub[SEG_STUB_LEN];
 	uint32_t i;
 	int rc;
 
-	(void)st;
 	if (!ents)
 		return cu_err_set(err, CU_ENOMEM, "out of memory");
-	rc = st_frame_entries(fh, raw, ents, fh->count, err);
+	rc = st_frame_entries(fh, raw, recs, ents, fh->count, err);
 	buf_reset(out);
+	buf_reset(salts);
 	for (i = 0; rc == 0 && i < fh->count; i++) {
 		rc = st_entry_to(&ents[i], fh->first_seq + i, &e, err);
 		if (rc)
@@ -59,20 +59,14 @@ static int restub_frame(struct store *st, const struct seg_frame_hdr *fh, const 
 		}
 		if (!e.is_stub && in_sorted(del, ndel, e.seq)) {
 			seg_stub_encode(e.seq, e.leaf, chain, deletion_seq, stub);
-			tl[0] = SEG_ENTRY_STUB;
-			put_be32(tl + 1, SEG_STUB_LEN);
-			rc = buf_append(out, tl, 5);
-			if (rc == 0)
-				rc = buf_append(out, stub, SEG_STUB_LEN);
+			rc = st_frame_add(out, salts, SEG_ENTRY_STUB, stub, SEG_STUB_LEN);
 			(*erased)++;
 		} else {
-			tl[0] = (uint8_t)ents[i].type;
-			put_be32(tl + 1, (uint32_t)ents[i].len);
-			rc = buf_append(out, tl, 5);
-			if (rc == 0)
-				rc = buf_append(out, ents[i].p, ents[i].len);
+			rc = st_frame_add(out, salts, ents[i].type, ents[i].p, ents[i].len);
 		}
 	}
+	if (rc == 0)
+		rc = buf_append(out, salts->data, salts->len);
 	free(ents);
 	return rc;
 }
@@ -88,7 +82,7 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 	uint8_t chain[HASH_LEN];
 	struct seg_header h;
 	struct seg_frame_hdr fh;
-	struct buf comp, raw, out, ncomp;
+	struct buf comp, raw, out, ncomp, recs, salts;
 	uint64_t off, woff, data_end = s->data_end;
 	size_t before = *erased, n, bound;
 	int in = -1, fd = -1, rc, sealed = s->sealed;
@@ -97,6 +91,8 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 	buf_init(&raw, SEG_FRAME_MAX_RAW);
 	buf_init(&out, SEG_FRAME_MAX_RAW);
 	buf_init(&ncomp, SEG_FRAME_MAX_COMP + (1u << 20));
+	buf_init(&recs, SEG_FRAME_MAX_RAW);
+	buf_init(&salts, SEG_FRAME_MAX_RAW);
 	st_seg_path(st, s->no, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.rewrite", path);
 	in = open(path, O_RDONLY | O_CLOEXEC);
@@ -123,7 +119,7 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 		if (rc)
 			break;
 		n = *erased;
-		rc = restub_frame(st, &fh, &raw, del, ndel, deletion_seq, chain, &out, erased, err);
+		rc = restub_frame(&fh, &raw, &recs, del, ndel, deletion_seq, chain, &out, &salts, erased, err);
 		if (rc)
 			break;
 		if (*erased == n) { /* untouched: the original bytes */
@@ -202,6 +198,8 @@ out:
 	buf_release(&raw);
 	buf_release(&out);
 	buf_release(&ncomp);
+	buf_release(&recs);
+	buf_release(&salts);
 	return rc;
 }
 

@@ -71,6 +71,8 @@ struct store {
 	ZSTD_CCtx *cctx;             /* writer: compression context */
 	struct buf raw;              /* writer: frame being built (entries) */
 	struct buf comp;             /* writer: its compressed form */
+	struct buf salts;            /* writer: the salts of the frame being built */
+	struct buf rec;              /* writer: one encoded record */
 	struct buf scratch;          /* writer: per-append leaves, salts and frame list */
 	uint64_t frames_written, fsyncs;
 };
@@ -85,8 +87,13 @@ struct st_entry_raw {
 	const uint8_t *p;        /* entry bytes */
 	size_t len;
 };
-int st_frame_entries(const struct seg_frame_hdr *fh, const struct buf *raw,
+/* Splits a decompressed frame into its entries; record entries are
+ * reassembled (salt back in place) into recs, which the entries point into. */
+int st_frame_entries(const struct seg_frame_hdr *fh, const struct buf *raw, struct buf *recs,
 		     struct st_entry_raw *out, size_t max, struct cu_err *err) CU_MUST_CHECK;
+/* Adds an entry to a frame being built: record bytes go to raw without
+ * their salt, the salt to salts; the frame is raw followed by salts. */
+int st_frame_add(struct buf *raw, struct buf *salts, int type, const uint8_t *p, size_t len) CU_MUST_CHECK;
 /* Fills e (seq, leaf, stub fields) from an entry; chain is not touched. */
 int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_entry *e,
 		struct cu_err *err) CU_MUST_CHECK;

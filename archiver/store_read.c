@@ -77,34 +77,84 @@ int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
 	return 0;
 }
 
-int st_frame_entries(const struct seg_frame_hdr *fh, const struct buf *raw,
+/* The salt offset inside record bytes (docs/FORMAT.md "Frame"): frames
+ * store records without their salt, and all salts together after the last
+ * entry, because random bytes in the middle of each record would break
+ * zstd's matches between neighbouring records. */
+#define SALT_AT 28
+
+int st_frame_entries(const struct seg_frame_hdr *fh, const struct buf *raw, struct buf *recs,
 		     struct st_entry_raw *out, size_t max, struct cu_err *err)
 {
-	size_t off = 0, i = 0;
+	size_t off = 0, i, nrec = 0, salts_at, pos = 0;
 	uint32_t len;
+	int rc;
 
-	while (off < raw->len) {
-		if (i >= fh->count || i >= max)
-			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: more entries than its count",
+	/* First pass: entry boundaries and how many records carry a salt. */
+	for (i = 0; i < fh->count; i++) {
+		if (i >= max)
+			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: more entries than expected",
 					  (unsigned long long)fh->first_seq);
 		if (raw->len - off < 5)
-			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: truncated entry",
-					  (unsigned long long)fh->first_seq);
+			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: truncated entry %zu",
+					  (unsigned long long)fh->first_seq, i);
 		out[i].type = raw->data[off];
 		len = get_be32(raw->data + off + 1);
-		if (len > raw->len - off - 5 || (out[i].type != SEG_ENTRY_RECORD &&
-						 out[i].type != SEG_ENTRY_STUB))
+		if (len > raw->len - off - 5 ||
+		    (out[i].type == SEG_ENTRY_RECORD && len < REC_HEADER_LEN - REC_SALT_LEN) ||
+		    (out[i].type != SEG_ENTRY_RECORD && out[i].type != SEG_ENTRY_STUB))
 			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: entry %zu malformed",
 					  (unsigned long long)fh->first_seq, i);
 		out[i].p = raw->data + off + 5;
 		out[i].len = len;
+		nrec += out[i].type == SEG_ENTRY_RECORD;
 		off += 5 + len;
-		i++;
 	}
-	if (i != fh->count)
-		return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: %zu entries, header says %u",
-				  (unsigned long long)fh->first_seq, i, fh->count);
+	salts_at = off;
+	if (raw->len - off != nrec * REC_SALT_LEN)
+		return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: %zu bytes after %u entries, "
+				  "expected %zu salt bytes", (unsigned long long)fh->first_seq,
+				  raw->len - off, fh->count, nrec * REC_SALT_LEN);
+	/* Second pass: reassemble record bytes (salt back in place) into recs. */
+	buf_reset(recs);
+	rc = buf_reserve(recs, raw->len);
+	if (rc)
+		return cu_err_set(err, rc, "frame too large");
+	for (i = 0, nrec = 0; i < fh->count; i++) {
+		uint8_t *dst = recs->data + pos;
+		if (out[i].type == SEG_ENTRY_RECORD) {
+			memcpy(dst, out[i].p, SALT_AT);
+			memcpy(dst + SALT_AT, raw->data + salts_at + nrec++ * REC_SALT_LEN, REC_SALT_LEN);
+			memcpy(dst + SALT_AT + REC_SALT_LEN, out[i].p + SALT_AT, out[i].len - SALT_AT);
+			out[i].len += REC_SALT_LEN;
+		} else {
+			memcpy(dst, out[i].p, out[i].len);
+		}
+		out[i].p = dst;
+		pos += out[i].len;
+	}
+	recs->len = pos;
 	return 0;
+}
+
+int st_frame_add(struct buf *raw, struct buf *salts, int type, const uint8_t *p, size_t len)
+{
+	uint8_t tl[5];
+	int rc;
+
+	tl[0] = (uint8_t)type;
+	if (type == SEG_ENTRY_RECORD) {
+		if (len < REC_HEADER_LEN)
+			return CU_EINVAL;
+		put_be32(tl + 1, (uint32_t)(len - REC_SALT_LEN));
+		if ((rc = buf_append(raw, tl, 5)) || (rc = buf_append(raw, p, SALT_AT)) ||
+		    (rc = buf_append(raw, p + SALT_AT + REC_SALT_LEN, len - SALT_AT - REC_SALT_LEN)))
+			return rc;
+		return buf_append(salts, p + SALT_AT, REC_SALT_LEN);
+	}
+	put_be32(tl + 1, (uint32_t)len);
+	rc = buf_append(raw, tl, 5);
+	return rc ? rc : buf_append(raw, p, len);
 }
 
 int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_entry *e,
@@ -216,7 +266,7 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 	struct st_entry_raw *ents = NULL;
 	struct seg_frame_hdr fh;
 	struct frame_loc loc = {0};
-	struct buf comp;
+	struct buf comp, raw;
 	char path[PATH_MAX];
 	uint64_t data_end = 0, segno = 0;
 	long si;
@@ -224,6 +274,7 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 	int fd = -1, rc;
 
 	buf_init(&comp, SEG_FRAME_MAX_COMP);
+	buf_init(&raw, SEG_FRAME_MAX_RAW);
 	pthread_mutex_lock(&st->meta_lock);
 	si = seg_find(st, seq);
 	if (si < 0) {
@@ -259,7 +310,7 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 		goto out;
 	if (out->max < SEG_FRAME_MAX_RAW)
 		out->max = SEG_FRAME_MAX_RAW;
-	rc = st_read_frame(path, fd, loc.off, data_end, &fh, &comp, out, err);
+	rc = st_read_frame(path, fd, loc.off, data_end, &fh, &comp, &raw, err);
 	if (rc)
 		goto out;
 	ents = calloc(fh.count, sizeof(*ents));
@@ -267,7 +318,7 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = st_frame_entries(&fh, out, ents, fh.count, err);
+	rc = st_frame_entries(&fh, &raw, out, ents, fh.count, err);
 	if (rc == 0 && (seq < fh.first_seq || seq - fh.first_seq >= fh.count))
 		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame index does not hold seq %llu", path,
 				(unsigned long long)seq);
@@ -278,6 +329,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	buf_release(&comp);
+	buf_release(&raw);
 	return rc;
 }
 
@@ -294,6 +346,7 @@ struct store_iter {
 	uint64_t data_end;         /* end of its frames */
 	struct seg_frame_hdr fh;   /* current frame */
 	struct buf comp, raw;      /* current frame's bytes */
+	struct buf recs;           /* its records, reassembled */
 	struct st_entry_raw *ents; /* its entries */
 	size_t ents_alloc;
 	size_t pos;                /* next entry in the frame */
@@ -342,6 +395,7 @@ int store_iter_open(struct store *st, uint64_t from, struct store_iter **out, st
 	it->fd = -1;
 	buf_init(&it->comp, SEG_FRAME_MAX_COMP);
 	buf_init(&it->raw, SEG_FRAME_MAX_RAW);
+	buf_init(&it->recs, SEG_FRAME_MAX_RAW);
 	pthread_mutex_lock(&st->meta_lock);
 	it->end = st->size;
 	si = from < st->size ? seg_find(st, from) : -1;
@@ -394,7 +448,7 @@ int store_iter_next(struct store_iter *it, struct store_entry *e, struct cu_err 
 				}
 				it->ents_alloc = it->fh.count;
 			}
-			rc = st_frame_entries(&it->fh, &it->raw, it->ents, it->ents_alloc, err);
+			rc = st_frame_entries(&it->fh, &it->raw, &it->recs, it->ents, it->ents_alloc, err);
 			if (rc)
 				return rc;
 			it->off += SEG_FRAME_HDR_LEN + it->fh.comp_len;
@@ -426,6 +480,7 @@ void store_iter_close(struct store_iter *it)
 		close(it->fd);
 	buf_release(&it->comp);
 	buf_release(&it->raw);
+	buf_release(&it->recs);
 	free(it->ents);
 	free(it);
 }

@@ -30,13 +30,14 @@ struct vframe {
 	struct seg_frame_hdr fh;     /* its header */
 	int read_rc;                 /* st_read_frame result (0 = readable) */
 	uint32_t nvalid;             /* entries decoded before entry_err */
-	char entry_err[160];         /* why entry nvalid is malformed, "" if none */
+	char entry_err[600];         /* why entry nvalid is malformed, "" if none */
 	uint64_t *seq;               /* per entry: the seq it carries */
 	uint8_t *is_stub;            /* per entry: 1 for a stub */
 	uint8_t (*leaf)[HASH_LEN];   /* per entry: leaf hash */
 	uint8_t (*stub_chain)[HASH_LEN]; /* per stub: its stored chain value */
+	struct st_entry_raw *ents;   /* per entry: where it is in recs */
 	size_t alloc;                /* entries the arrays hold */
-	struct buf comp, raw;        /* this frame's bytes */
+	struct buf comp, raw, recs;  /* this frame's bytes, and its records reassembled */
 };
 
 #define VWINDOW 16 /* frames decoded per round (half by each thread) */
@@ -125,11 +126,13 @@ static int vframe_reserve(struct vframe *f, size_t n)
 	free(f->is_stub);
 	free(f->leaf);
 	free(f->stub_chain);
+	free(f->ents);
+	f->ents = malloc(n * sizeof(*f->ents));
 	f->seq = malloc(n * sizeof(*f->seq));
 	f->is_stub = malloc(n);
 	f->leaf = malloc(n * HASH_LEN);
 	f->stub_chain = malloc(n * HASH_LEN);
-	f->alloc = f->seq && f->is_stub && f->leaf && f->stub_chain ? n : 0;
+	f->alloc = f->ents && f->seq && f->is_stub && f->leaf && f->stub_chain ? n : 0;
 	return f->alloc ? 0 : CU_ENOMEM;
 }
 
@@ -139,17 +142,19 @@ static void vframe_release(struct vframe *f)
 	free(f->is_stub);
 	free(f->leaf);
 	free(f->stub_chain);
+	free(f->ents);
 	buf_release(&f->comp);
 	buf_release(&f->raw);
+	buf_release(&f->recs);
 }
 
 /* Phase A: read, check and decompress the frame, hash every record. */
 static void decode_frame(const char *path, int fd, uint64_t fsize, struct vframe *f)
 {
-	const uint8_t *p, *end;
-	uint64_t del;
-	uint32_t len, i;
-	int type;
+	struct st_entry_raw *ents;
+	struct store_entry e;
+	struct cu_err err;
+	uint32_t i;
 
 	f->nvalid = 0;
 	f->entry_err[0] = '\0';
@@ -160,42 +165,36 @@ static void decode_frame(const char *path, int fd, uint64_t fsize, struct vframe
 		f->read_rc = CU_ENOMEM;
 		return;
 	}
-	p = f->raw.data;
-	end = f->raw.data + f->raw.len;
+	ents = f->ents;
+	cu_err_clear(&err);
+	if (st_frame_entries(&f->fh, &f->raw, &f->recs, ents, f->fh.count, &err) != 0) {
+		snprintf(f->entry_err, sizeof(f->entry_err), "%s", err.msg);
+		return;
+	}
 	for (i = 0; i < f->fh.count; i++) {
-		if (end - p < 5) {
-			snprintf(f->entry_err, sizeof(f->entry_err), "frame holds fewer entries (%u) "
-				 "than its header says (%u)", i, f->fh.count);
+		/* st_entry_to checks the seq too; phase B reports a wrong one in
+		 * order, so take the seq the entry carries whatever it is. */
+		if (ents[i].type == SEG_ENTRY_STUB && ents[i].len != SEG_STUB_LEN) {
+			snprintf(f->entry_err, sizeof(f->entry_err), "stub of wrong length");
 			return;
 		}
-		type = p[0];
-		len = get_be32(p + 1);
-		p += 5;
-		if (len > (size_t)(end - p)) {
-			snprintf(f->entry_err, sizeof(f->entry_err), "entry length runs past the frame");
-			return;
-		}
-		if (type == SEG_ENTRY_STUB && len == SEG_STUB_LEN) {
-			seg_stub_decode(p, &f->seq[i], f->leaf[i], f->stub_chain[i], &del);
+		if (ents[i].type == SEG_ENTRY_STUB) {
+			seg_stub_decode(ents[i].p, &f->seq[i], f->leaf[i], f->stub_chain[i], &e.deletion_seq);
 			f->is_stub[i] = 1;
-		} else if (type == SEG_ENTRY_RECORD && len >= 12) {
-			f->seq[i] = get_be64(p + 4);
+		} else {
+			if (ents[i].len < REC_HEADER_LEN) {
+				snprintf(f->entry_err, sizeof(f->entry_err), "record too short");
+				return;
+			}
+			f->seq[i] = get_be64(ents[i].p + 4);
 			f->is_stub[i] = 0;
-			if (hash_leaf(p, len, f->leaf[i]) != 0) {
+			if (hash_leaf(ents[i].p, ents[i].len, f->leaf[i]) != 0) {
 				snprintf(f->entry_err, sizeof(f->entry_err), "hash failed");
 				return;
 			}
-		} else {
-			snprintf(f->entry_err, sizeof(f->entry_err), "malformed entry (type %d, %u bytes)",
-				 type, len);
-			return;
 		}
-		p += len;
 		f->nvalid = i + 1;
 	}
-	if (p != end)
-		snprintf(f->entry_err, sizeof(f->entry_err),
-			 "frame holds more entries than its header says (%u)", f->fh.count);
 }
 
 /* Phase B, in log order: seqs, chain values, the tree, the head. */
@@ -469,6 +468,7 @@ int verify_archive(const char *dir, struct verify_result *res, verify_progress_f
 	for (i = 0; i < VWINDOW; i++) {
 		buf_init(&v.win[i].comp, SEG_FRAME_MAX_COMP);
 		buf_init(&v.win[i].raw, SEG_FRAME_MAX_RAW);
+		buf_init(&v.win[i].recs, SEG_FRAME_MAX_RAW);
 	}
 	mt_frontier_init(&v.fr);
 	for (l = 0; l < 64; l++)
