@@ -1,0 +1,428 @@
+/* test_retention.c - the retention engine through its library API, with
+ * the clock in the test's hands: calendar arithmetic of periods, the due
+ * boundary to the millisecond, longest-wins and tie rules, four-eyes
+ * (including a forged approval record in the log), concurrent approvals,
+ * transfer deadlines passing, automatic runs, and certificate signatures
+ * checked (and a tampered one rejected). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "archiver/keys.h"
+#include "archiver/store.h"
+#include "common/timeutil.h"
+#include "retention/ret.h"
+
+#define DAY 86400000LL
+
+struct fixture {
+	char dir[256];        /* fresh temporary data directory */
+	struct store *st;     /* opened as writer */
+};
+
+static int64_t ts(const char *s)
+{
+	int64_t ms = 0;
+
+	assert_int_equal(time_parse_rfc3339(s, &ms), 0);
+	return ms;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *tmp = getenv("TMPDIR");
+	char path[300];
+	struct cu_err err;
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "%s/custos_ret_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(path, sizeof(path), "%s/a", f->dir);
+	assert_int_equal(store_init(path, "test.example/ret", &err), 0);
+	assert_int_equal(store_open(path, NULL, 0, &f->st, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(f->st);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Appends one message; returns its seq. */
+static uint64_t msg(struct store *st, const char *conv, const char *sender, int64_t when, const char *body)
+{
+	static int n;
+	struct store_input in;
+	struct cu_err err;
+	char id[32];
+
+	memset(&in, 0, sizeof(in));
+	snprintf(id, sizeof(id), "m%d", n++);
+	in.rec.kind = REC_MESSAGE;
+	in.rec.origin_ts = when;
+	rec_set(&in.rec, RF_PLATFORM, "matrix");
+	rec_set(&in.rec, RF_SOURCE, "test");
+	rec_set(&in.rec, RF_CONVERSATION, conv);
+	rec_set(&in.rec, RF_SENDER, sender);
+	rec_set(&in.rec, RF_EVENT_ID, id);
+	rec_set(&in.rec, RF_BODY, body);
+	assert_int_equal(store_append(st, &in, 1, &err), 0);
+	return in.seq;
+}
+
+static void policy(struct store *st, const char *name, const char *conv, const char *keep, enum ret_action a,
+		   int approval)
+{
+	struct ret_policy_spec p;
+	struct ret_change ch;
+	struct cu_err err;
+
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.conversation = conv;
+	p.action = a;
+	p.approval_required = approval;
+	assert_int_equal(ret_duration_parse(keep, &p.keep, &err), 0);
+	cu_err_clear(&err);
+	assert_int_equal(ret_policy_add(st, &p, "admin", time_now_ms(), &ch, &err), 0);
+	assert_int_equal(ch.pending, 0);
+}
+
+/* The seqs of a dry-run plan at now, as "0,2,5". */
+static void due_at(struct store *st, int64_t now, char *out, size_t cap)
+{
+	struct cu_err err;
+	uint64_t id = 1;
+	json_t *j = NULL, *items;
+	size_t i, len = 0;
+
+	cu_err_clear(&err);
+	assert_int_equal(ret_plan(st, NULL, "planner", 1, now, &id, &j, &err), 0);
+	assert_int_equal(id, 0);
+	items = json_object_get(j, "items");
+	out[0] = '\0';
+	for (i = 0; i < json_array_size(items); i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s%lld", i ? "," : "",
+					(long long)json_integer_value(json_object_get(json_array_get(items, i), "seq")));
+	json_decref(j);
+}
+
+static void test_durations(void **state)
+{
+	struct ret_duration d;
+	struct cu_err err;
+	char buf[16];
+
+	(void)state;
+	assert_int_equal(ret_duration_parse("30d", &d, &err), 0);
+	assert_int_equal(d.n, 30);
+	assert_int_equal(d.unit, 'd');
+	ret_duration_format(&d, buf, sizeof(buf));
+	assert_string_equal(buf, "30d");
+	assert_int_equal(ret_duration_parse("10y", &d, &err), 0);
+	assert_int_equal(ret_duration_parse("1000w", &d, &err), 0);
+	assert_int_equal(ret_duration_parse("6m", &d, &err), 0);
+	assert_int_equal(ret_duration_parse("0d", &d, NULL), CU_EINVAL);
+	assert_int_equal(ret_duration_parse("1001d", &d, NULL), CU_EINVAL);
+	assert_int_equal(ret_duration_parse("5", &d, NULL), CU_EINVAL);
+	assert_int_equal(ret_duration_parse("d", &d, NULL), CU_EINVAL);
+	assert_int_equal(ret_duration_parse("5h", &d, NULL), CU_EINVAL);
+	assert_int_equal(ret_duration_parse("5dd", &d, NULL), CU_EINVAL);
+	assert_int_equal(ret_duration_parse("-5d", &d, NULL), CU_EINVAL);
+	assert_int_equal(ret_duration_parse("", &d, NULL), CU_EINVAL);
+	assert_int_equal(ret_duration_parse(NULL, &d, NULL), CU_EINVAL);
+	assert_int_equal(ret_duration_parse("99999999999999999999d", &d, NULL), CU_EINVAL);
+}
+
+static void test_calendar(void **state)
+{
+	struct ret_duration m1 = {1, 'm'}, y1 = {1, 'y'}, d30 = {30, 'd'}, w2 = {2, 'w'}, y10 = {10, 'y'};
+
+	(void)state;
+	/* months clamp to the end of the shorter month, leap years count */
+	assert_int_equal(ret_duration_add(ts("2024-01-31T10:00:00.123Z"), &m1), ts("2024-02-29T10:00:00.123Z"));
+	assert_int_equal(ret_duration_add(ts("2023-01-31T00:00:00Z"), &m1), ts("2023-02-28T00:00:00Z"));
+	assert_int_equal(ret_duration_add(ts("2024-02-29T00:00:00Z"), &y1), ts("2025-02-28T00:00:00Z"));
+	assert_int_equal(ret_duration_add(ts("2024-12-15T00:00:00Z"), &m1), ts("2025-01-15T00:00:00Z"));
+	assert_int_equal(ret_duration_add(ts("2016-03-01T09:00:00Z"), &y10), ts("2026-03-01T09:00:00Z"));
+	assert_int_equal(ret_duration_add(ts("2024-01-01T00:00:00Z"), &d30), ts("2024-01-31T00:00:00Z"));
+	assert_int_equal(ret_duration_add(ts("2024-01-01T00:00:00Z"), &w2), ts("2024-01-15T00:00:00Z"));
+	/* before 1970, with milliseconds */
+	assert_int_equal(ret_duration_add(-1, &y1), ts("1970-12-31T23:59:59.999Z"));
+	assert_int_equal(ret_duration_add(ts("1969-06-30T12:00:00.500Z"), &m1), ts("1969-07-30T12:00:00.500Z"));
+}
+
+static void test_due_boundary_and_longest(void **state)
+{
+	struct fixture *f = *state;
+	int64_t t0 = ts("2020-01-01T09:00:00.250Z");
+	char due[128];
+
+	msg(f->st, "!a:ex.org", "@x:ex.org", t0, "a");       /* 0 */
+	msg(f->st, "!b:ex.org", "@x:ex.org", t0, "b");       /* 1 */
+	msg(f->st, "!b:ex.org", "@y:other.org", t0, "c");    /* 2 */
+	policy(f->st, "all-1y", NULL, "1y", RET_DESTROY, 1);
+	policy(f->st, "b-2y", "!b:*", "2y", RET_DESTROY, 1);
+	due_at(f->st, ts("2021-01-01T09:00:00.249Z"), due, sizeof(due));
+	assert_string_equal(due, "");
+	due_at(f->st, ts("2021-01-01T09:00:00.250Z"), due, sizeof(due)); /* exactly one year */
+	assert_string_equal(due, "0");
+	due_at(f->st, ts("2022-01-01T09:00:00.250Z"), due, sizeof(due));
+	assert_string_equal(due, "0,1,2");
+}
+
+static void test_tie_prefers_caution(void **state)
+{
+	struct fixture *f = *state;
+	struct cu_err err;
+	json_t *j = NULL;
+	uint64_t id;
+
+	msg(f->st, "!t:ex.org", "@x:ex.org", ts("2020-01-01T00:00:00Z"), "t");
+	policy(f->st, "auto", NULL, "1y", RET_DESTROY, 0);
+	policy(f->st, "keepit", "!t:*", "12m", RET_REVIEW, 1);
+	/* same due time: the approval-required review policy wins */
+	assert_int_equal(ret_plan(f->st, NULL, "p", 1, ts("2024-01-01T00:00:00Z"), &id, &j, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "review"), "count")), 1);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+	/* and an automatic run does not touch it */
+	assert_int_equal(ret_run_automatic(f->st, NULL, ts("2024-01-01T00:00:00Z"), &j, &err), 0);
+	assert_true(json_is_null(json_object_get(j, "plan")));
+	json_decref(j);
+}
+
+static void test_four_eyes(void **state)
+{
+	struct fixture *f = *state;
+	struct ret_exec_opts eo;
+	struct store_input in;
+	struct cu_err err;
+	json_t *j = NULL;
+	uint64_t plan, aseq;
+	char meta[128];
+
+	msg(f->st, "!a:ex.org", "@x:ex.org", ts("2015-01-01T00:00:00Z"), "old");
+	policy(f->st, "p", NULL, "1y", RET_DESTROY, 1);
+	assert_int_equal(ret_plan(f->st, NULL, "Alice Schmidt", 0, time_now_ms(), &plan, &j, &err), 0);
+	json_decref(j);
+	assert_true(plan > 0);
+	cu_err_clear(&err);
+	assert_int_equal(ret_approve(f->st, plan, "Alice Schmidt", time_now_ms(), &aseq, &err), CU_EDENIED);
+	assert_non_null(strstr(err.msg, "four-eyes"));
+	assert_int_equal(ret_approve(f->st, plan, " alice schmidt ", time_now_ms(), &aseq, NULL), CU_EDENIED);
+	assert_int_equal(ret_approve(f->st, plan, "", time_now_ms(), &aseq, NULL), CU_EINVAL);
+	assert_int_equal(ret_approve(f->st, plan, "bad\nname", time_now_ms(), &aseq, NULL), CU_EINVAL);
+	assert_int_equal(ret_approve(f->st, 0, "bob", time_now_ms(), &aseq, NULL), CU_ENOTFOUND);
+
+	/* An approval record written by hand by the planner is not honoured. */
+	memset(&in, 0, sizeof(in));
+	snprintf(meta, sizeof(meta), "{\"op\":\"approval\",\"plan\":%llu,\"v\":1}", (unsigned long long)plan);
+	in.rec.kind = REC_APPROVAL;
+	in.rec.origin_ts = time_now_ms();
+	rec_set(&in.rec, RF_PLATFORM, "custos");
+	rec_set(&in.rec, RF_SOURCE, "retention");
+	rec_set(&in.rec, RF_SENDER, "ALICE SCHMIDT");
+	rec_set(&in.rec, RF_META, meta);
+	assert_int_equal(store_append(f->st, &in, 1, &err), 0);
+	memset(&eo, 0, sizeof(eo));
+	assert_int_equal(ret_execute(f->st, NULL, plan, &eo, time_now_ms(), &j, NULL), CU_EDENIED);
+	/* ... and a real second person still can approve */
+	assert_int_equal(ret_approve(f->st, plan, "Bob", time_now_ms(), &aseq, &err), 0);
+	assert_int_equal(ret_approve(f->st, plan, "Carol", time_now_ms(), &aseq, NULL), CU_ESTATE);
+}
+
+struct racer {
+	struct store *st;
+	uint64_t plan;
+	const char *who;
+	int rc;
+};
+
+static void *approve_thread(void *arg)
+{
+	struct racer *r = arg;
+
+	r->rc = ret_approve(r->st, r->plan, r->who, time_now_ms(), NULL, NULL);
+	return NULL;
+}
+
+static void test_concurrent_approvals(void **state)
+{
+	struct fixture *f = *state;
+	struct racer r[4];
+	pthread_t t[4];
+	const char *who[4] = {"bob", "carol", "dave", "erin"};
+	struct cu_err err;
+	json_t *j = NULL;
+	uint64_t plan;
+	int i, ok = 0;
+
+	msg(f->st, "!a:ex.org", "@x:ex.org", ts("2015-01-01T00:00:00Z"), "old");
+	policy(f->st, "p", NULL, "1y", RET_DESTROY, 1);
+	assert_int_equal(ret_plan(f->st, NULL, "alice", 0, time_now_ms(), &plan, &j, &err), 0);
+	json_decref(j);
+	for (i = 0; i < 4; i++) {
+		r[i].st = f->st;
+		r[i].plan = plan;
+		r[i].who = who[i];
+		assert_int_equal(pthread_create(&t[i], NULL, approve_thread, &r[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		if (r[i].rc == 0)
+			ok++;
+		else
+			assert_int_equal(r[i].rc, CU_ESTATE);
+	}
+	assert_int_equal(ok, 1);
+}
+
+static void test_transfer_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct ret_exec_opts eo;
+	struct cu_err err;
+	json_t *j = NULL, *items;
+	uint64_t plan, offer;
+	int64_t now = time_now_ms();
+	char pk[300];
+
+	msg(f->st, "!a:ex.org", "@x:ex.org", ts("2015-01-01T00:00:00Z"), "Transferwort");
+	policy(f->st, "t", NULL, "1y", RET_TRANSFER, 1);
+	assert_int_equal(ret_plan(f->st, NULL, "alice", 0, now, &plan, &j, &err), 0);
+	json_decref(j);
+	assert_int_equal(ret_approve(f->st, plan, "bob", now, NULL, &err), 0);
+	memset(&eo, 0, sizeof(eo));
+	snprintf(pk, sizeof(pk), "%s/packages", f->dir);
+	eo.package_dir = pk;
+	eo.respond_ms = 10 * DAY;
+	assert_int_equal(ret_execute(f->st, NULL, plan, &eo, now, &j, &err), 0);
+	offer = (uint64_t)json_integer_value(json_object_get(j, "offer"));
+	assert_true(offer > 0);
+	assert_true(json_is_null(json_object_get(j, "certificate")));
+	json_decref(j);
+	/* before the deadline: waiting; after it: due for destruction */
+	assert_int_equal(ret_plan(f->st, NULL, "alice", 1, now + 9 * DAY, &plan, &j, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "awaiting_transfer_answer"), "count")), 1);
+	json_decref(j);
+	assert_int_equal(ret_offers_json(f->st, now + 11 * DAY, &j, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "offers"), 0), "state")),
+			    "deadline passed");
+	json_decref(j);
+	assert_int_equal(ret_plan(f->st, NULL, "alice", 0, now + 11 * DAY, &plan, &j, &err), 0);
+	items = json_object_get(j, "items");
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "action")), "destroy");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 0), "offer")), (json_int_t)offer);
+	json_decref(j);
+	assert_int_equal(ret_approve(f->st, plan, "bob", now + 11 * DAY, NULL, &err), 0);
+	assert_int_equal(ret_execute(f->st, NULL, plan, &eo, now + 11 * DAY, &j, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "erased_now")), 1);
+	json_decref(j);
+	/* a late answer is still recorded; a second one is refused */
+	assert_int_equal(ret_offer_answer(f->st, offer, 1, "archivist", now + 12 * DAY, &err), 0);
+	assert_int_equal(ret_offer_answer(f->st, offer, 0, "archivist", now + 12 * DAY, NULL), CU_ESTATE);
+	assert_int_equal(ret_offer_answer(f->st, plan, 0, "archivist", now, NULL), CU_ENOTFOUND);
+}
+
+static void test_certificate_signature(void **state)
+{
+	struct fixture *f = *state;
+	struct ret_exec_opts eo;
+	struct cu_err err;
+	json_t *j = NULL;
+	uint64_t plan, cert;
+	uint8_t sig[64];
+	char *text = NULL;
+	size_t len = 0;
+
+	msg(f->st, "!a:ex.org", "@x:ex.org", ts("2015-01-01T00:00:00Z"), "Signaturwort");
+	msg(f->st, "!a:ex.org", "@x:ex.org", time_now_ms(), "young");
+	policy(f->st, "p", NULL, "1y", RET_DESTROY, 1);
+	assert_int_equal(ret_plan(f->st, NULL, "alice", 0, time_now_ms(), &plan, &j, &err), 0);
+	json_decref(j);
+	assert_int_equal(ret_approve(f->st, plan, "bob", time_now_ms(), NULL, &err), 0);
+	memset(&eo, 0, sizeof(eo));
+	assert_int_equal(ret_execute(f->st, NULL, plan, &eo, time_now_ms(), &j, &err), 0);
+	cert = (uint64_t)json_integer_value(json_object_get(j, "certificate"));
+	json_decref(j);
+	assert_int_equal(ret_certificate_export(f->st, cert, &text, &len, sig, &err), 0);
+	assert_int_equal(key_verify(store_key(f->st), text, len, sig), 0);
+	assert_non_null(strstr(text, "\"planned_by\":\"alice\""));
+	assert_null(strstr(text, "Signaturwort"));
+	text[len / 2] ^= 1;
+	assert_int_equal(key_verify(store_key(f->st), text, len, sig), CU_ECRYPTO);
+	free(text);
+	assert_int_equal(ret_certificate_export(f->st, plan, &text, &len, sig, NULL), CU_ENOTFOUND);
+	assert_int_equal(ret_certificates_json(f->st, &j, &err), 0);
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(j, "certificates"), 0),
+						 "signature_valid")));
+	json_decref(j);
+}
+
+static void test_automatic_run(void **state)
+{
+	struct fixture *f = *state;
+	struct cu_err err;
+	json_t *j = NULL;
+	uint64_t before;
+
+	msg(f->st, "!auto:ex.org", "@x:ex.org", ts("2015-01-01T00:00:00Z"), "a");
+	msg(f->st, "!man:ex.org", "@x:ex.org", ts("2015-01-01T00:00:00Z"), "m");
+	policy(f->st, "auto", "!auto:*", "1y", RET_DESTROY, 0);
+	policy(f->st, "man", "!man:*", "1y", RET_DESTROY, 1);
+	assert_int_equal(ret_run_automatic(f->st, NULL, time_now_ms(), NULL, &err), 0);
+	before = store_size(f->st);
+	assert_int_equal(ret_run_automatic(f->st, NULL, time_now_ms(), &j, &err), 0);
+	assert_true(json_is_null(json_object_get(j, "plan")));
+	assert_int_equal(store_size(f->st), before); /* idle: nothing written */
+	json_decref(j);
+	assert_int_equal(ret_certificates_json(f->st, &j, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 1);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_calendar),
+		cmocka_unit_test_setup_teardown(test_due_boundary_and_longest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tie_prefers_caution, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_four_eyes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_approvals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transfer_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_certificate_signature, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_automatic_run, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
