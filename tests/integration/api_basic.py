@@ -232,6 +232,29 @@ time.sleep(0.3)
 st, hdrs, data = Client(srv, dave).request("GET", "/v1/checkpoint")
 check(st == 200, "token after SIGHUP: %d" % st)
 check("reloaded" in srv.read_log(), "SIGHUP not logged")
+# SIGHUP rereads the configuration: a per-request limit changes at once
+big_batch = [envelope(600 + i) for i in range(55)]
+ing.json("POST", "/v1/ingest", big_batch, expect=413)
+cfg_path = os.path.join(arch.dir, "custos.json")
+with open(cfg_path) as f:
+    cfg = json.load(f)
+cfg["server"]["max_records_per_request"] = 60
+with open(cfg_path, "w") as f:
+    json.dump(cfg, f)
+srv.proc.send_signal(signal.SIGHUP)
+time.sleep(0.3)
+ing.json("POST", "/v1/ingest", big_batch, expect=200)
+# a configuration that does not parse is refused, the old one kept
+cfg["server"]["max_records_per_request"] = "lots"
+with open(cfg_path, "w") as f:
+    json.dump(cfg, f)
+srv.proc.send_signal(signal.SIGHUP)
+time.sleep(0.3)
+check("reload failed" in srv.read_log(), "bad configuration not reported")
+ing.json("POST", "/v1/ingest", [envelope(700 + i) for i in range(58)], expect=200)
+cfg["server"]["max_records_per_request"] = 60
+with open(cfg_path, "w") as f:
+    json.dump(cfg, f)
 
 # --- verification job ----------------------------------------------------
 st, doc = aud.json("POST", "/v1/verify", expect=202)
@@ -258,7 +281,7 @@ check(st == 200 and hdrs["content-type"].startswith("text/plain"), "metrics %d" 
 for needle in ['custos_http_requests_total{route="ingest",status="200"}',
                'custos_http_requests_total{route="ingest",status="400"}',
                'custos_http_requests_total{route="record",status="404"}',
-               'custos_ingest_records_total{result="accepted"} 45',
+               'custos_ingest_records_total{result="accepted"} 158',
                'custos_ingest_records_total{result="duplicate"} 158',
                'custos_http_request_duration_seconds_bucket{route="ingest",le="+Inf"}',
                "custos_commits_total", "custos_store_segments", "custos_store_segment_bytes",
