@@ -26,6 +26,9 @@
 #define SEG_ENTRY_STUB 1
 #define SEG_STUB_LEN 80                /* seq 8 | leaf 32 | chain 32 | deletion seq 8 */
 
+#define SEG_FRAME_F_ZSTD 0x01       /* payload is zstd (always set) */
+#define SEG_FRAME_F_ENCRYPTED 0x02  /* payload is leaf hashes + AES-256-GCM box */
+
 #define SEG_MAGIC "CUSTOSEG"
 #define SEG_FRAME_MAGIC "CUFR"
 #define SEG_SEAL_MAGIC "CUSEAL01"
@@ -43,7 +46,7 @@ struct seg_frame_hdr {
 	uint32_t raw_len;    /* bytes after decompression (<= SEG_FRAME_MAX_RAW) */
 	uint64_t first_seq;  /* seq of the first entry */
 	uint32_t count;      /* number of entries */
-	uint8_t flags;       /* bit 0: zstd-compressed (always set today) */
+	uint8_t flags;       /* SEG_FRAME_F_* */
 };
 
 struct seg_seal {

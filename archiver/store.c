@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,7 +325,7 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 		struct cu_err ferr;
 		cu_err_clear(&ferr);
 		memset(&fh, 0, sizeof(fh));
-		rc = st_read_frame(path, fd, off, fsize, &fh, &comp, &raw, &ferr);
+		rc = st_read_frame(path, fd, off, fsize, &fh, &comp, &raw, st_key(st), &ferr);
 		if (rc == 0 && fh.first_seq != st->size)
 			rc = cu_err_set(&ferr, CU_ECORRUPT, "%s: frame at offset %llu starts at seq %llu, "
 					"expected %llu", path, (unsigned long long)off,
@@ -514,6 +515,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	buf_init(&st->comp, SEG_FRAME_MAX_COMP);
 	buf_init(&st->scratch, (size_t)1 << 34);
 	buf_init(&st->salts, SEG_FRAME_MAX_RAW);
+	buf_init(&st->frame, SEG_FRAME_MAX_COMP + SEG_FRAME_HDR_LEN);
 	buf_init(&st->rec, REC_MAX_BYTES);
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	path_join(st->segdir, sizeof(st->segdir), dir, "segments");
@@ -536,6 +538,10 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	path_join(path, sizeof(path), dir, "keys/archive.key");
 	rc = key_load_private(path, &st->key, err);
 	if (rc)
+		goto out;
+	/* Encrypted at rest: nothing can be read or written without the KEK. */
+	st->encrypted = crypt_archive_encrypted(dir);
+	if (st->encrypted && (rc = crypt_open(dir, NULL, &st->dek, err)))
 		goto out;
 	{
 		/* What was acknowledged: recovery never cuts below it. */
@@ -611,6 +617,8 @@ void store_close(struct store *st)
 	buf_release(&st->comp);
 	buf_release(&st->scratch);
 	buf_release(&st->salts);
+	buf_release(&st->frame);
+	OPENSSL_cleanse(&st->dek, sizeof(st->dek));
 	buf_release(&st->rec);
 	EVP_PKEY_free(st->key);
 	pthread_mutex_destroy(&st->write_lock);
@@ -782,13 +790,11 @@ int store_seal(struct store *st, struct cu_err *err)
 	return rc;
 }
 
-/* Compresses st->raw into one frame and writes it at *off (not fsynced). */
-static int write_frame(struct store *st, uint64_t first_seq, uint32_t count, uint64_t *off,
-		       struct cu_err *err)
+/* Builds one frame from st->raw (and its salts) and writes it at *off
+ * (not fsynced). leaves are the leaf hashes of its count records. */
+static int write_frame(struct store *st, uint64_t first_seq, uint32_t count,
+		       const uint8_t (*leaves)[HASH_LEN], uint64_t *off, struct cu_err *err)
 {
-	struct seg_frame_hdr fh;
-	uint8_t hdr[SEG_FRAME_HDR_LEN];
-	size_t bound, n;
 	int rc;
 
 	/* The frame is the entries followed by the salts of its records. */
@@ -796,30 +802,13 @@ static int write_frame(struct store *st, uint64_t first_seq, uint32_t count, uin
 	if (rc)
 		return cu_err_set(err, rc, "frame too large");
 	buf_reset(&st->salts);
-	bound = ZSTD_compressBound(st->raw.len);
-	buf_reset(&st->comp);
-	rc = buf_reserve(&st->comp, bound);
-	if (rc)
-		return cu_err_set(err, rc, "frame too large");
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(st->cctx, ZSTD_c_compressionLevel, st->cfg.zstd_level)))
-		return cu_err_set(err, CU_EINVAL, "bad zstd level %d", st->cfg.zstd_level);
-	n = ZSTD_compress2(st->cctx, st->comp.data, bound, st->raw.data, st->raw.len);
-	if (ZSTD_isError(n))
-		return cu_err_set(err, CU_EIO, "zstd: %s", ZSTD_getErrorName(n));
-	st->comp.len = n;
-	fh.comp_len = (uint32_t)n;
-	fh.raw_len = (uint32_t)st->raw.len;
-	fh.first_seq = first_seq;
-	fh.count = count;
-	fh.flags = 1;
-	rc = seg_frame_hdr_encode(&fh, st->comp.data, hdr);
+	rc = st_frame_build(st->cctx, st->cfg.zstd_level, st_key(st), &st->raw, leaves, first_seq,
+			    count, &st->comp, &st->frame, err);
 	if (rc == 0)
-		rc = fio_pwrite_all(st->active_fd, hdr, sizeof(hdr), (off_t)*off, "segment", err);
-	if (rc == 0)
-		rc = fio_pwrite_all(st->active_fd, st->comp.data, n, (off_t)(*off + sizeof(hdr)),
+		rc = fio_pwrite_all(st->active_fd, st->frame.data, st->frame.len, (off_t)*off,
 				    "segment", err);
 	if (rc == 0)
-		*off += sizeof(hdr) + n;
+		*off += st->frame.len;
 	return rc;
 }
 
@@ -938,7 +927,9 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 		frame_count++;
 		if (st->raw.len + st->salts.len >= FRAME_TARGET_RAW || frame_count >= SEG_FRAME_MAX_COUNT) {
 			frames[nframes] = (struct new_frame){off, frame_first, frame_count};
-			if ((rc = write_frame(st, frame_first, frame_count, &off, err)))
+			if ((rc = write_frame(st, frame_first, frame_count,
+					      (const uint8_t (*)[HASH_LEN])leaves[frame_first - st->size],
+					      &off, err)))
 				goto out;
 			nframes++;
 			frame_first = seq;
@@ -948,7 +939,9 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 	}
 	if (frame_count) {
 		frames[nframes] = (struct new_frame){off, frame_first, frame_count};
-		if ((rc = write_frame(st, frame_first, frame_count, &off, err)))
+		if ((rc = write_frame(st, frame_first, frame_count,
+				      (const uint8_t (*)[HASH_LEN])leaves[frame_first - st->size],
+				      &off, err)))
 			goto out;
 		nframes++;
 	}

@@ -35,7 +35,7 @@ static int in_sorted(const uint64_t *v, size_t n, uint64_t x)
 static int restub_frame(const struct seg_frame_hdr *fh, const struct buf *raw, struct buf *recs,
 			const uint64_t *del, size_t ndel, uint64_t deletion_seq,
 			uint8_t chain[HASH_LEN], struct buf *out, struct buf *salts,
-			size_t *erased, struct cu_err *err)
+			struct buf *leaves, size_t *erased, struct cu_err *err)
 {
 	struct st_entry_raw *ents = calloc(fh->count, sizeof(*ents));
 	struct store_entry e;
@@ -48,8 +48,11 @@ static int restub_frame(const struct seg_frame_hdr *fh, const struct buf *raw, s
 	rc = st_frame_entries(fh, raw, recs, ents, fh->count, err);
 	buf_reset(out);
 	buf_reset(salts);
+	buf_reset(leaves);
 	for (i = 0; rc == 0 && i < fh->count; i++) {
 		rc = st_entry_to(&ents[i], fh->first_seq + i, &e, err);
+		if (rc == 0)
+			rc = buf_append(leaves, e.leaf, HASH_LEN); /* kept in the clear if encrypted */
 		if (rc)
 			break;
 		if (e.is_stub) {
@@ -82,9 +85,10 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 	uint8_t chain[HASH_LEN];
 	struct seg_header h;
 	struct seg_frame_hdr fh;
-	struct buf comp, raw, out, ncomp, recs, salts;
+	struct buf comp, raw, out, ncomp, recs, salts, leaves, frame;
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	uint64_t off, woff, data_end = s->data_end;
-	size_t before = *erased, n, bound;
+	size_t before = *erased, n;
 	int in = -1, fd = -1, rc, sealed = s->sealed;
 
 	buf_init(&comp, SEG_FRAME_MAX_COMP);
@@ -93,6 +97,10 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 	buf_init(&ncomp, SEG_FRAME_MAX_COMP + (1u << 20));
 	buf_init(&recs, SEG_FRAME_MAX_RAW);
 	buf_init(&salts, SEG_FRAME_MAX_RAW);
+	buf_init(&leaves, (size_t)SEG_FRAME_MAX_COUNT * HASH_LEN);
+	buf_init(&frame, SEG_FRAME_MAX_COMP + SEG_FRAME_HDR_LEN);
+	if (!cctx)
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
 	st_seg_path(st, s->no, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.rewrite", path);
 	in = open(path, O_RDONLY | O_CLOEXEC);
@@ -115,11 +123,12 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 	memcpy(chain, h.prev_chain, HASH_LEN);
 	off = woff = SEG_HEADER_LEN;
 	while (rc == 0 && off < data_end) {
-		rc = st_read_frame(path, in, off, data_end, &fh, &comp, &raw, err);
+		rc = st_read_frame(path, in, off, data_end, &fh, &comp, &raw, st_key(st), err);
 		if (rc)
 			break;
 		n = *erased;
-		rc = restub_frame(&fh, &raw, &recs, del, ndel, deletion_seq, chain, &out, &salts, erased, err);
+		rc = restub_frame(&fh, &raw, &recs, del, ndel, deletion_seq, chain, &out, &salts,
+				  &leaves, erased, err);
 		if (rc)
 			break;
 		if (*erased == n) { /* untouched: the original bytes */
@@ -130,24 +139,12 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 				rc = fio_pwrite_all(fd, comp.data, comp.len, (off_t)(woff + sizeof(fhb)), tmp, err);
 			woff += sizeof(fhb) + comp.len;
 		} else {
-			bound = ZSTD_compressBound(out.len);
-			buf_reset(&ncomp);
-			rc = buf_reserve(&ncomp, bound);
-			if (rc)
-				break;
-			n = ZSTD_compress(ncomp.data, bound, out.data, out.len, st->cfg.zstd_level);
-			if (ZSTD_isError(n)) {
-				rc = cu_err_set(err, CU_EIO, "zstd: %s", ZSTD_getErrorName(n));
-				break;
-			}
-			fh.comp_len = (uint32_t)n;
-			fh.raw_len = (uint32_t)out.len;
-			rc = seg_frame_hdr_encode(&fh, ncomp.data, fhb);
+			rc = st_frame_build(cctx, st->cfg.zstd_level, st_key(st), &out,
+					    (const uint8_t (*)[HASH_LEN])leaves.data, fh.first_seq,
+					    fh.count, &ncomp, &frame, err);
 			if (rc == 0)
-				rc = fio_pwrite_all(fd, fhb, sizeof(fhb), (off_t)woff, tmp, err);
-			if (rc == 0)
-				rc = fio_pwrite_all(fd, ncomp.data, n, (off_t)(woff + sizeof(fhb)), tmp, err);
-			woff += sizeof(fhb) + n;
+				rc = fio_pwrite_all(fd, frame.data, frame.len, (off_t)woff, tmp, err);
+			woff += frame.len;
 		}
 		off += SEG_FRAME_HDR_LEN + comp.len; /* the old frame's length */
 	}
@@ -200,6 +197,9 @@ out:
 	buf_release(&ncomp);
 	buf_release(&recs);
 	buf_release(&salts);
+	buf_release(&leaves);
+	buf_release(&frame);
+	ZSTD_freeCCtx(cctx);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <zstd.h>
 
+#include "archiver/crypt.h"
 #include "archiver/idmap.h"
 #include "archiver/merkle.h"
 #include "archiver/segment.h"
@@ -68,19 +69,33 @@ struct store {
 	uint64_t acked;              /* size the head file says was acknowledged */
 	int head_fd;                 /* writer: DIR/head, rewritten after each commit */
 	int head_slot;               /* writer: which head slot the next write goes to */
+	int encrypted;               /* frames are encrypted at rest (keys/data.key exists) */
+	struct crypt_key dek;        /* the unwrapped data key when encrypted */
 	ZSTD_CCtx *cctx;             /* writer: compression context */
 	struct buf raw;              /* writer: frame being built (entries) */
 	struct buf comp;             /* writer: its compressed form */
 	struct buf salts;            /* writer: the salts of the frame being built */
+	struct buf frame;            /* writer: the frame as written (header + payload) */
 	struct buf rec;              /* writer: one encoded record */
 	struct buf scratch;          /* writer: per-append leaves, salts and frame list */
 	uint64_t frames_written, fsyncs;
 };
 
 /* store_read.c */
+/* Reads, checks (checksum, caps), decrypts (with key, for an encrypted
+ * frame) and decompresses the frame at off into raw; limit is where the
+ * frame must end. comp keeps the stored payload: for an encrypted frame
+ * its first count*32 bytes are the records' leaf hashes. An encrypted
+ * frame without key: CU_ESTATE after the checksum was checked. */
 int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
 		  struct seg_frame_hdr *fh, struct buf *comp, struct buf *raw,
-		  struct cu_err *err) CU_MUST_CHECK;
+		  const struct crypt_key *key, struct cu_err *err) CU_MUST_CHECK;
+/* Builds a whole frame (header and payload) from entries in raw into out:
+ * zstd at level, then, with key, AES-256-GCM with the leaf hashes in the
+ * clear before the box (docs/FORMAT.md "Encryption at rest"). */
+int st_frame_build(ZSTD_CCtx *cctx, int level, const struct crypt_key *key, const struct buf *raw,
+		   const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
+		   struct buf *scratch, struct buf *out, struct cu_err *err) CU_MUST_CHECK;
 /* Calls fn for each entry of a decompressed frame. */
 struct st_entry_raw {
 	int type;                /* SEG_ENTRY_RECORD or SEG_ENTRY_STUB */
@@ -99,5 +114,10 @@ int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_
 		struct cu_err *err) CU_MUST_CHECK;
 void st_seg_path(const struct store *st, uint64_t no, char *out, size_t outlen);
 int st_leaves(void *ctx, uint64_t start, uint64_t count, uint8_t (*out)[HASH_LEN]);
+/* The data key to read and write frames with, or NULL when not encrypted. */
+static inline const struct crypt_key *st_key(const struct store *st)
+{
+	return st->encrypted ? &st->dek : NULL;
+}
 
 #endif

@@ -21,60 +21,182 @@ void st_seg_path(const struct store *st, uint64_t no, char *out, size_t outlen)
 		out[0] = '\0'; /* too long: fails to open instead of naming another file */
 }
 
-/* Reads, checks and decompresses the frame at off. limit is the offset the
- * frame must end by (the data end of the segment). */
+/* The additional data an encrypted frame's box is bound to: the frame
+ * header's fields (bytes 0..31) and the stored leaf hashes. */
+static int frame_aad(const uint8_t hdr32[32], const uint8_t *leaves, size_t nleaves, struct buf *aad)
+{
+	int rc;
+
+	buf_reset(aad);
+	rc = buf_append(aad, hdr32, 32);
+	return rc ? rc : buf_append(aad, leaves, nleaves * HASH_LEN);
+}
+
 int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
 		  struct seg_frame_hdr *fh, struct buf *comp, struct buf *raw,
-		  struct cu_err *err)
+		  const struct crypt_key *key, struct cu_err *err)
 {
 	uint8_t hdr[SEG_FRAME_HDR_LEN];
 	unsigned long long content;
-	size_t got;
+	const uint8_t *z;
+	size_t got, zlen, lv;
+	struct buf plain, aad;
 	int rc;
 
-	if (limit < off + SEG_FRAME_HDR_LEN)
-		return cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: truncated header",
-				  path, (unsigned long long)off);
+	buf_init(&plain, SEG_FRAME_MAX_COMP);
+	buf_init(&aad, (size_t)SEG_FRAME_MAX_COUNT * HASH_LEN + 64);
+	if (limit < off + SEG_FRAME_HDR_LEN) {
+		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: truncated header",
+				path, (unsigned long long)off);
+		goto out;
+	}
 	rc = fio_pread_all(fd, hdr, sizeof(hdr), (off_t)off, path, err);
 	if (rc)
-		return rc;
+		goto out;
 	rc = seg_frame_hdr_decode(hdr, fh, err);
-	if (rc)
-		return cu_err_set(err, rc, "%s: frame at offset %llu: invalid header", path,
-				  (unsigned long long)off);
-	if (limit - off - SEG_FRAME_HDR_LEN < fh->comp_len)
-		return cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: extends past the end",
-				  path, (unsigned long long)off);
+	if (rc) {
+		rc = cu_err_set(err, rc, "%s: frame at offset %llu: invalid header", path,
+				(unsigned long long)off);
+		goto out;
+	}
+	if (limit - off - SEG_FRAME_HDR_LEN < fh->comp_len) {
+		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: extends past the end",
+				path, (unsigned long long)off);
+		goto out;
+	}
 	buf_reset(comp);
 	rc = buf_reserve(comp, fh->comp_len);
+	if (rc == 0)
+		rc = fio_pread_all(fd, comp->data, fh->comp_len, (off_t)(off + SEG_FRAME_HDR_LEN), path, err);
 	if (rc)
-		return cu_err_set(err, rc, "%s: frame at offset %llu: too large", path,
-				  (unsigned long long)off);
-	rc = fio_pread_all(fd, comp->data, fh->comp_len, (off_t)(off + SEG_FRAME_HDR_LEN), path, err);
-	if (rc)
-		return rc;
+		goto out;
 	comp->len = fh->comp_len;
-	if (seg_frame_check(hdr, comp->data, comp->len) != 0)
-		return cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: checksum mismatch",
-				  path, (unsigned long long)off);
+	if (seg_frame_check(hdr, comp->data, comp->len) != 0) {
+		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: checksum mismatch",
+				path, (unsigned long long)off);
+		goto out;
+	}
+	z = comp->data;
+	zlen = comp->len;
+	if (fh->flags & SEG_FRAME_F_ENCRYPTED) {
+		/* leaf hashes in the clear, then nonce || ciphertext || tag */
+		lv = (size_t)fh->count * HASH_LEN;
+		if (comp->len < lv + CRYPT_NONCE_LEN + CRYPT_TAG_LEN) {
+			rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: encrypted frame too "
+					"short", path, (unsigned long long)off);
+			goto out;
+		}
+		if (!key) {
+			rc = cu_err_set(err, CU_ESTATE, "%s: frame at offset %llu is encrypted and no key "
+					"was given", path, (unsigned long long)off);
+			goto out;
+		}
+		rc = frame_aad(hdr, comp->data, fh->count, &aad);
+		if (rc == 0)
+			rc = crypt_open_box(key, aad.data, aad.len, comp->data + lv, comp->len - lv, &plain);
+		if (rc) {
+			rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: does not decrypt "
+					"(changed, or another key)", path, (unsigned long long)off);
+			goto out;
+		}
+		z = plain.data;
+		zlen = plain.len;
+	}
 	/* The declared size is capped (SEG_FRAME_MAX_RAW) and must match what
 	 * zstd says, so a corrupted frame cannot make us allocate more. */
-	content = ZSTD_getFrameContentSize(comp->data, comp->len);
-	if (content != fh->raw_len)
-		return cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: size mismatch",
-				  path, (unsigned long long)off);
+	content = ZSTD_getFrameContentSize(z, zlen);
+	if (content != fh->raw_len) {
+		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: size mismatch",
+				path, (unsigned long long)off);
+		goto out;
+	}
 	buf_reset(raw);
 	rc = buf_reserve(raw, fh->raw_len);
-	if (rc)
-		return cu_err_set(err, rc, "%s: frame at offset %llu: too large", path,
-				  (unsigned long long)off);
-	got = ZSTD_decompress(raw->data, fh->raw_len, comp->data, comp->len);
-	if (ZSTD_isError(got) || got != fh->raw_len)
-		return cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: cannot decompress: %s",
-				  path, (unsigned long long)off,
-				  ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+	if (rc) {
+		rc = cu_err_set(err, rc, "%s: frame at offset %llu: too large", path,
+				(unsigned long long)off);
+		goto out;
+	}
+	got = ZSTD_decompress(raw->data, fh->raw_len, z, zlen);
+	if (ZSTD_isError(got) || got != fh->raw_len) {
+		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: cannot decompress: %s",
+				path, (unsigned long long)off,
+				ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+		goto out;
+	}
 	raw->len = got;
-	return 0;
+out:
+	buf_release(&plain);
+	buf_release(&aad);
+	return rc;
+}
+
+int st_frame_build(ZSTD_CCtx *cctx, int level, const struct crypt_key *key, const struct buf *raw,
+		   const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
+		   struct buf *scratch, struct buf *out, struct cu_err *err)
+{
+	struct seg_frame_hdr fh;
+	uint8_t hdr[SEG_FRAME_HDR_LEN];
+	size_t bound = ZSTD_compressBound(raw->len), n, lv = (size_t)count * HASH_LEN;
+	struct buf aad, box;
+	int rc;
+
+	buf_init(&aad, (size_t)SEG_FRAME_MAX_COUNT * HASH_LEN + 64);
+	buf_init(&box, SEG_FRAME_MAX_COMP);
+	buf_reset(scratch);
+	buf_reset(out);
+	rc = buf_reserve(scratch, bound);
+	if (rc) {
+		rc = cu_err_set(err, rc, "frame too large");
+		goto out;
+	}
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level))) {
+		rc = cu_err_set(err, CU_EINVAL, "bad zstd level %d", level);
+		goto out;
+	}
+	n = ZSTD_compress2(cctx, scratch->data, bound, raw->data, raw->len);
+	if (ZSTD_isError(n)) {
+		rc = cu_err_set(err, CU_EIO, "zstd: %s", ZSTD_getErrorName(n));
+		goto out;
+	}
+	scratch->len = n;
+	fh.raw_len = (uint32_t)raw->len;
+	fh.first_seq = first_seq;
+	fh.count = count;
+	fh.flags = SEG_FRAME_F_ZSTD;
+	fh.comp_len = (uint32_t)n;
+	if (key) {
+		fh.flags |= SEG_FRAME_F_ENCRYPTED;
+		fh.comp_len = (uint32_t)(lv + CRYPT_NONCE_LEN + n + CRYPT_TAG_LEN);
+		/* Header bytes 0..31 are final once comp_len is known. */
+		rc = seg_frame_hdr_encode(&fh, scratch->data, hdr);
+		if (rc == 0)
+			rc = frame_aad(hdr, (const uint8_t *)leaves, count, &aad);
+		if (rc == 0)
+			rc = crypt_seal(key, aad.data, aad.len, scratch->data, n, &box);
+		if (rc) {
+			rc = cu_err_set(err, rc, "cannot encrypt the frame");
+			goto out;
+		}
+	}
+	rc = buf_reserve(out, SEG_FRAME_HDR_LEN + fh.comp_len);
+	if (rc == 0 && key) {
+		memcpy(out->data + SEG_FRAME_HDR_LEN, leaves, lv);
+		memcpy(out->data + SEG_FRAME_HDR_LEN + lv, box.data, box.len);
+	} else if (rc == 0) {
+		memcpy(out->data + SEG_FRAME_HDR_LEN, scratch->data, n);
+	}
+	if (rc == 0)
+		rc = seg_frame_hdr_encode(&fh, out->data + SEG_FRAME_HDR_LEN, out->data);
+	if (rc) {
+		rc = cu_err_set(err, rc, "frame too large");
+		goto out;
+	}
+	out->len = SEG_FRAME_HDR_LEN + fh.comp_len;
+out:
+	buf_release(&aad);
+	buf_release(&box);
+	return rc;
 }
 
 /* The salt offset inside record bytes (docs/FORMAT.md "Frame"): frames
@@ -310,7 +432,7 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 		goto out;
 	if (out->max < SEG_FRAME_MAX_RAW)
 		out->max = SEG_FRAME_MAX_RAW;
-	rc = st_read_frame(path, fd, loc.off, data_end, &fh, &comp, &raw, err);
+	rc = st_read_frame(path, fd, loc.off, data_end, &fh, &comp, &raw, st_key(st), err);
 	if (rc)
 		goto out;
 	ents = calloc(fh.count, sizeof(*ents));
@@ -430,7 +552,7 @@ int store_iter_next(struct store_iter *it, struct store_entry *e, struct cu_err 
 				continue;
 			}
 			rc = st_read_frame(it->path, it->fd, it->off, it->data_end, &it->fh,
-					   &it->comp, &it->raw, err);
+					   &it->comp, &it->raw, st_key(it->st), err);
 			if (rc)
 				return rc;
 			if (it->fh.first_seq != it->next)

@@ -28,6 +28,8 @@ struct verify_result {
 	uint64_t bytes;              /* segment bytes read */
 	uint8_t root[HASH_LEN];      /* tree head over all records */
 	uint64_t torn_bytes;         /* unacknowledged torn tail after a crash (cut on next open) */
+	int encrypted;               /* the archive is encrypted at rest */
+	uint64_t unread_records;     /* encrypted, no key: records checked by stored leaf hash only */
 	/* Where the first mismatch is (when !intact). */
 	char segment[256];           /* segment file name, or "" */
 	int64_t frame_offset;        /* offset of the frame in it, or -1 */
@@ -42,5 +44,12 @@ typedef void (*verify_progress_fn)(void *ctx, uint64_t done, uint64_t total);
  * res->intact), negative when it could not start (no archive, no key). */
 int verify_archive(const char *dir, struct verify_result *res, verify_progress_fn progress,
 		   void *ctx, struct cu_err *err) CU_MUST_CHECK;
+/* The same with an explicit key-encryption key file for an encrypted
+ * archive (NULL: $CUSTOS_KEK_FILE or "kek_file" in custos.json). Without
+ * any key, an encrypted archive's frames, chain, tree and seals are still
+ * checked through the leaf hashes stored beside the ciphertext; the
+ * records themselves are not (res->unread_records counts them). */
+int verify_archive_kek(const char *dir, const char *kek_file, struct verify_result *res,
+		       verify_progress_fn progress, void *ctx, struct cu_err *err) CU_MUST_CHECK;
 
 #endif

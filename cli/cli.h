@@ -13,6 +13,7 @@
 
 /* Every command: argv[0] is the command name. Returns the exit code. */
 int cmd_init(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 int cmd_pubkey(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_show(int argc, char **argv);

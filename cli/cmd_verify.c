@@ -22,11 +22,12 @@ int cmd_verify(int argc, char **argv)
 	static const struct option opts[] = {
 		{"dir", required_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
+		{"kek", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct verify_result res;
-	const char *dir = NULL;
+	const char *dir = NULL, *kek = NULL;
 	struct cu_err err;
 	char root[2 * HASH_LEN + 1];
 	int json = 0, c;
@@ -36,15 +37,16 @@ int cmd_verify(int argc, char **argv)
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'j': json = 1; break;
+		case 'k': kek = optarg; break;
 		case 'h':
-			printf("usage: custos verify [-d DIR] [--json]\n");
+			printf("usage: custos verify [-d DIR] [--json] [--kek FILE]\n");
 			return EXIT_OK;
 		default: return EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
 		return cli_usage("verify", "unexpected argument '%s'", argv[optind]);
-	if (verify_archive(cli_datadir(dir), &res, progress, NULL, &err) != 0)
+	if (verify_archive_kek(cli_datadir(dir), kek, &res, progress, NULL, &err) != 0)
 		return cli_fail("verify", &err);
 	cli_progress_done();
 	hex_encode(res.root, HASH_LEN, root);
@@ -58,6 +60,8 @@ int cmd_verify(int argc, char **argv)
 			json_object_set_new(o, "tree_size", json_integer((json_int_t)res.records));
 			json_object_set_new(o, "root_hash", json_string(root));
 			json_object_set_new(o, "torn_tail_bytes", json_integer((json_int_t)res.torn_bytes));
+			json_object_set_new(o, "encrypted", json_boolean(res.encrypted));
+			json_object_set_new(o, "records_not_decrypted", json_integer((json_int_t)res.unread_records));
 		} else {
 			json_object_set_new(o, "error", json_pack("{s:s, s:I, s:I, s:s}",
 				"segment", res.segment, "frame_offset", (json_int_t)res.frame_offset,
@@ -74,6 +78,10 @@ int cmd_verify(int argc, char **argv)
 		       (unsigned long long)res.records, (unsigned long long)res.stubs,
 		       (unsigned long long)res.segments, (unsigned long long)res.sealed,
 		       (unsigned long long)res.frames, (unsigned long long)res.records, root);
+		if (res.unread_records)
+			printf("note: encrypted at rest and no key given: %llu records were checked through "
+			       "their stored leaf hashes (frames, chain, tree, seals), not decrypted\n",
+			       (unsigned long long)res.unread_records);
 		if (res.torn_bytes)
 			printf("note: a torn tail of %llu bytes from an interrupted, unacknowledged write "
 			       "follows; it is cut when the archive is next opened for writing\n",

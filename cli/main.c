@@ -12,6 +12,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"init", cmd_init, "create a new archive data directory"},
+	{"keygen", cmd_keygen, "make a key-encryption key for encryption at rest"},
 	{"pubkey", cmd_pubkey, "print the archive's public key (PEM)"},
 	{"ingest", cmd_ingest, "append JSON Lines envelopes to the archive"},
 	{"show", cmd_show, "show a record, optionally with its inclusion proof"},

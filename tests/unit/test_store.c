@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archiver/crypt.h"
 #include "archiver/merkle.h"
 #include "archiver/store.h"
 #include "archiver/verify.h"
@@ -308,7 +309,23 @@ static int segments_contain(const char *needle)
 	return system(cmd) == 0;
 }
 
+static void erase_scenario(int encrypted);
+
 static void test_erase(void **state)
+{
+	(void)state;
+	erase_scenario(0);
+}
+
+/* The same on an archive encrypted at rest: stubs are re-encrypted, and
+ * the deleted text is gone from the (decrypted) segments too. */
+static void test_erase_encrypted(void **state)
+{
+	(void)state;
+	erase_scenario(1);
+}
+
+static void erase_scenario(int encrypted)
 {
 	struct store_config cfg = {.segment_max_bytes = 3000};
 	uint8_t root[HASH_LEN], root2[HASH_LEN];
@@ -319,15 +336,23 @@ static void test_erase(void **state)
 	struct buf b;
 	size_t erased;
 
-	(void)state;
 	make_dir();
 	cu_err_clear(&err);
+	if (encrypted) {
+		char kek[400];
+		struct crypt_key k;
+		snprintf(kek, sizeof(kek), "%s/kek", top);
+		assert_int_equal(crypt_kek_generate(kek, &err), 0);
+		assert_int_equal(crypt_kek_load(kek, &k, &err), 0);
+		assert_int_equal(crypt_dek_create(dir, &k, &err), 0);
+		setenv("CUSTOS_KEK_FILE", kek, 1);
+	}
 	assert_int_equal(store_open(dir, &cfg, 0, &st, &err), 0);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(append_n(st, "e", i * 10, 10, NULL), 0);
 	assert_int_equal(append_n(st, "cert", 0, 1, NULL), 0); /* stands in for the certificate, seq 80 */
 	assert_int_equal(store_root(st, 81, root, &err), 0);
-	assert_true(segments_contain("secretworde25"));
+	assert_true(encrypted || segments_contain("secretworde25"));
 	if (store_erase(st, del, 6, 80, &erased, &err) != 0)
 		fail_msg("erase: %s", err.msg);
 	assert_int_equal(erased, 6);
@@ -344,13 +369,30 @@ static void test_erase(void **state)
 	buf_release(&b);
 	assert_int_equal(store_root(st, 81, root2, &err), 0);
 	assert_memory_equal(root, root2, HASH_LEN);
-	assert_false(segments_contain("secretworde25"));
-	assert_false(segments_contain("secretworde78"));
-	assert_true(segments_contain("secretworde26"));
+	if (!encrypted) {
+		assert_false(segments_contain("secretworde25"));
+		assert_false(segments_contain("secretworde78"));
+		assert_true(segments_contain("secretworde26"));
+	}
 	/* Appends continue after rewriting the active segment. */
 	assert_int_equal(append_n(st, "e", 80, 10, NULL), 0);
 	store_close(st);
 	assert_true(verify_ok());
+	if (encrypted) { /* the log decrypted still has no trace */
+		struct store_iter *it;
+		int seen = 0;
+		assert_int_equal(store_open(dir, &cfg, STORE_RDONLY, &st, &err), 0);
+		assert_int_equal(store_iter_open(st, 0, &it, &err), 0);
+		while (store_iter_next(it, &e, &err) == 1) {
+			assert_true(e.is_stub == (e.seq == 25 || e.seq == 3 || e.seq == 4 ||
+						  (e.seq >= 77 && e.seq <= 79)));
+			seen++;
+		}
+		assert_int_equal(seen, 91);
+		store_iter_close(it);
+		store_close(st);
+		unsetenv("CUSTOS_KEK_FILE");
+	}
 	remove_dir();
 }
 
@@ -400,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_torn_tail_recovery),
 		cmocka_unit_test(test_fault_injection_append),
 		cmocka_unit_test(test_erase),
+		cmocka_unit_test(test_erase_encrypted),
 		cmocka_unit_test(test_erase_faults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
