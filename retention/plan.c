@@ -130,7 +130,8 @@ int ret_items_digest(struct ret_items *it, char hex[2 * HASH_LEN + 1])
 	size_t i;
 	int rc;
 
-	qsort(it->v, it->n, sizeof(*it->v), item_cmp);
+	if (it->n)
+		qsort(it->v, it->n, sizeof(*it->v), item_cmp);
 	seqs = calloc(it->n + 1, sizeof(*seqs));
 	leaves = calloc(it->n + 1, HASH_LEN);
 	if (!seqs || !leaves) {

@@ -444,7 +444,8 @@ int ret_state_load(struct store *st, struct ret_state **out, struct cu_err *err)
 		rc = r;
 		goto out;
 	}
-	qsort(s->cls, s->ncls, sizeof(*s->cls), cls_cmp);
+	if (s->ncls)
+		qsort(s->cls, s->ncls, sizeof(*s->cls), cls_cmp);
 out:
 	store_iter_close(it);
 	if (rc) {

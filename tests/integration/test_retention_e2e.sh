@@ -9,7 +9,7 @@
 scan="python3 $(dirname "$0")/retention_scan.py"
 
 expect_exit 0 "$CUSTOS" init -d a
-set_config a segment_max_bytes 1500
+set_config a segment_max_bytes 500
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 # Each file is one commit; the small segment limit spreads the records
 # over several segments, so deletion rewrites sealed segments too.
