@@ -170,6 +170,7 @@ static void test_payload_exact_and_auth(void **state)
 	size_t i;
 
 	(void)state;
+	cu_err_clear(&err);
 	assert_int_equal(mx_parse_txn(TXN, sizeof(TXN) - 1, "synapse", "txn42", "access_token", &t, &err), 0);
 	for (i = 0; i < t.n; i++) {
 		const struct rec_view *v = &t.ev[i].in.rec;
@@ -205,6 +206,7 @@ static void test_bad_bodies(void **state)
 	size_t i;
 
 	(void)state;
+	cu_err_clear(&err);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cu_err_clear(&err);
 		assert_int_equal(mx_parse_txn(bad[i], strlen(bad[i]), "s", "t", "hs_token", &t, &err), CU_EINVAL);
@@ -233,6 +235,7 @@ static void test_empty_and_members_order(void **state)
 		"\"room_id\":\"!r:x\",\"sender\":\"@a:x\",\"content\":{\"body\":\"}]\"}}],\"x\":\"]}\"}";
 
 	(void)state;
+	cu_err_clear(&err);
 	assert_int_equal(mx_parse_txn(body, sizeof(body) - 1, "s", "t1", "hs_token", &t, &err), 0);
 	assert_int_equal(t.n, 0);
 	mx_txn_release(&t);
@@ -255,6 +258,7 @@ static void test_store_roundtrip_duplicates(void **state)
 	size_t i, round;
 
 	(void)state;
+	cu_err_clear(&err);
 	snprintf(dir, sizeof(dir), "%s/custos_mx_XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	assert_non_null(mkdtemp(dir));
 	rmdir(dir);

@@ -100,6 +100,7 @@ static void test_text(void **state)
 	const struct rec_view *v;
 
 	(void)state;
+	cu_err_clear(&err);
 	source(&src, 1);
 	form = callback(plain, sizeof(plain) - 1, 37, NULL, "&nickname=B%C3%BCrger+Meier");
 	cu_err_clear(&err);
@@ -135,6 +136,7 @@ static void test_mac_refused(void **state)
 	char *form, *p;
 
 	(void)state;
+	cu_err_clear(&err);
 	source(&src, 1);
 	/* a wrong MAC */
 	form = callback(plain, 6, 5, "0000000000000000000000000000000000000000000000000000000000000000", NULL);
@@ -167,6 +169,7 @@ static void test_undecryptable_kept(void **state)
 	int which;
 
 	(void)state;
+	cu_err_clear(&err);
 	for (which = 0; which < 4; which++) {
 		source(&src, which == 0 ? 0 : which == 1 ? 2 : 1);
 		if (which == 3)
@@ -201,6 +204,7 @@ static void test_other_types(void **state)
 	size_t n;
 
 	(void)state;
+	cu_err_clear(&err);
 	source(&src, 1);
 	form = callback((const uint8_t *)file_json, sizeof(file_json) - 1, 1, NULL, NULL);
 	assert_int_equal(th_parse_callback(form, strlen(form), &src, &m, &err), 0);
@@ -263,6 +267,7 @@ static void test_identity_mismatch(void **state)
 	char *form;
 
 	(void)state;
+	cu_err_clear(&err);
 	source(&src, 1);
 	memcpy(src.identity, "*OTHERGW", 9);
 	form = callback(plain, 3, 4, NULL, NULL);
@@ -311,6 +316,7 @@ static void test_form_errors(void **state)
 	char good[1024];
 
 	(void)state;
+	cu_err_clear(&err);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cu_err_clear(&err);
 		assert_int_equal(th_form_parse(bad[i], strlen(bad[i]), &f, &err), CU_EINVAL);

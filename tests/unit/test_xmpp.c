@@ -293,6 +293,7 @@ static void test_bad_hook_documents(void **state)
 	size_t i;
 
 	(void)state;
+	cu_err_clear(&err);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cu_err_clear(&err);
 		assert_int_equal(xmpp_parse_hook(bad[i], strlen(bad[i]), "p", NULL, &b, &err), CU_EINVAL);
