@@ -48,6 +48,9 @@ local lfs = require "lfs";
 local url = module:get_option_string("custos_url");
 local secret = module:get_option_string("custos_secret");
 local batch_max = module:get_option_number("custos_batch", 50);
+-- Bytes per request: well under custos' body cap (server.max_body_bytes,
+-- 16 MiB by default) even for stanzas at Prosody's s2s size limit.
+local batch_bytes = module:get_option_number("custos_batch_bytes", 4 * 1024 * 1024);
 local retry_min = module:get_option_number("custos_retry_min", 1);
 local retry_max = module:get_option_number("custos_retry_max", 60);
 local timeout = module:get_option_number("custos_timeout", 30);
@@ -157,12 +160,15 @@ end
 
 function send_next()
 	if sending or waiting or #queue == 0 then return; end
-	local names, texts = {}, {};
+	local names, texts, bytes = {}, {}, 0;
 	for i = 1, math.min(batch_max, #queue) do
 		local text = spool_read(queue[i]);
-		if text then
+		if text and #texts > 0 and bytes + #text > batch_bytes then
+			break; -- the next request takes it
+		elseif text then
 			names[#names + 1] = queue[i];
 			texts[#texts + 1] = text;
+			bytes = bytes + #text;
 		else
 			module:log("error", "spool file %s vanished", queue[i]);
 			names[#names + 1] = queue[i]; -- dropped from the queue below
