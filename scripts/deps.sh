@@ -6,7 +6,7 @@ PKGS=(
 	libzstd-dev zstd libssl-dev openssl libsqlite3-dev sqlite3
 	libmicrohttpd-dev libarchive-dev libjansson-dev libexpat1-dev
 	libsodium-dev libstemmer-dev libcmocka-dev
-	curl python3 valgrind python3-jsonschema
+	curl python3 valgrind python3-jsonschema jq
 	time
 	postgresql-15 prosody python3-slixmpp python3-nacl
 )

@@ -22,11 +22,12 @@ done
 # The archive: fixed key, small segments so that the first one is sealed.
 a=$work/a
 "$CUSTOS" init -d "$a" --origin fuzz.example/custos >/dev/null
-{
-	echo '-----BEGIN PRIVATE KEY-----'
-	{ printf '302e020100300506032b657004220420'; printf '%02x' $(seq 0 31); } | xxd -r -p | base64
-	echo '-----END PRIVATE KEY-----'
-} >"$a/keys/archive.key"
+python3 - "$a/keys/archive.key" <<'PY'
+import base64, sys
+der = bytes.fromhex("302e020100300506032b657004220420") + bytes(range(32))  # PKCS#8 Ed25519
+open(sys.argv[1], "w").write("-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n"
+                             % base64.b64encode(der).decode())
+PY
 python3 - "$a/custos.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -69,6 +70,13 @@ ls "$a/segments" >"$work/segs"
 [ "$(wc -l <"$work/segs")" -ge 2 ] || { echo "make_seeds: expected a sealed segment" >&2; exit 1; }
 { printf '\001'; cat "$a/segments/seg-00000001.cseg"; } >"$g/sealed"
 { printf '\000'; cat "$a/segments/seg-00000001.cseg"; } >"$g/sealed-nofix"
+# Encrypted at rest (custos init --kek): the harness has no key, so these
+# frames are checked the way verify checks them without the key.
+"$CUSTOS" keygen --kek "$work/kek" >/dev/null
+"$CUSTOS" init -d "$work/enc" --origin fuzz.example/custos --kek "$work/kek" >/dev/null
+cp "$a/keys/archive.key" "$work/enc/keys/archive.key"
+head -n 3 "$work/msgs.jsonl" | "$CUSTOS" ingest -d "$work/enc" --batch 2 - >/dev/null
+{ printf '\001'; cat "$work/enc/segments/seg-00000001.cseg"; } >"$g/encrypted"
 { printf '\001'; head -c 120 "$a/segments/seg-00000001.cseg"; } >"$g/header-only"
 { printf '\001'; head -c 300 "$a/segments/seg-00000001.cseg"; } >"$g/torn"
 # zstd bombs: one frame whose zeros compress to a few KiB. 32 MiB is the
