@@ -28,6 +28,8 @@ static const char schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS meta_ts ON meta(ts);"
 	"CREATE INDEX IF NOT EXISTS meta_conv ON meta(conv, ts);"
 	"CREATE INDEX IF NOT EXISTS meta_sender ON meta(sender, ts);"
+	/* the archive's own records (few): to leave them out of counts */
+	"CREATE INDEX IF NOT EXISTS meta_sys ON meta(kind) WHERE kind BETWEEN 16 AND 31;"
 	"CREATE TABLE IF NOT EXISTS blocks(blk INTEGER PRIMARY KEY, mints INTEGER NOT NULL,"
 	" maxts INTEGER NOT NULL);"
 	/* the words of the bodies, exact forms only (contentless) */
@@ -102,6 +104,31 @@ static int state_put(struct idx *ix, const char *k, sqlite3_int64 v, const char 
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_fail(ix, err, "writing state");
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int idx_read_sysw(struct idx *ix, uint64_t *n, struct cu_err *err)
+{
+	sqlite3_int64 v = 0;
+	int found, rc;
+
+	rc = state_get(ix, "sysw", &v, &found, err);
+	*n = rc == 0 && found && v > 0 ? (uint64_t)v : 0;
+	return rc;
+}
+
+/* Adds the open transaction's change to state.sysw. */
+static int sysw_commit(struct idx *ix, struct cu_err *err)
+{
+	uint64_t n = 0;
+	int rc;
+
+	if (ix->sysw_delta == 0)
+		return 0;
+	rc = idx_read_sysw(ix, &n, err);
+	if (rc == 0)
+		rc = state_put(ix, "sysw", (sqlite3_int64)n + ix->sysw_delta, NULL, err);
+	ix->sysw_delta = 0;
 	return rc;
 }
 
@@ -549,6 +576,8 @@ static int schema_setup(struct idx *ix, struct cu_err *err)
 	if (rc == 0)
 		rc = state_put(ix, "hwm", 0, NULL, err);
 	if (rc == 0)
+		rc = state_put(ix, "sysw", 0, NULL, err);
+	if (rc == 0)
 		rc = idx_exec(ix, "COMMIT", err);
 	if (rc)
 		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
@@ -706,6 +735,8 @@ static int index_rec(struct idx *ix, uint64_t seq, const struct rec_view *v, siz
 		}
 		sqlite3_reset(ix->st_fts);
 		sqlite3_clear_bindings(ix->st_fts);
+		if (v->kind >= IDX_SYS_KIND_MIN && v->kind <= IDX_SYS_KIND_MAX)
+			ix->sysw_delta++;
 		if (ix->pending.n > 20000) {
 			rc = stems_flush(ix, err);
 			if (rc)
@@ -773,12 +804,19 @@ static int check_origin(struct idx *ix, struct store *st, struct cu_err *err)
 	return rc;
 }
 
+/* A log iterator kept across the batches of one catch-up: the store's
+ * iterator reads a segment from its start up to the seq asked for, so
+ * opening one per batch would read the log over and over. */
+struct log_cursor {
+	struct store_iter *it;   /* NULL until needed */
+	uint64_t next;           /* seq it returns next */
+};
+
 /* One transaction: up to batch records from the mark on. *done = 1 when
  * the index has reached size. */
-static int catch_up_batch(struct idx *ix, struct store *st, uint64_t size, size_t batch,
-			  uint64_t *hwm_out, int *done, struct cu_err *err)
+static int catch_up_batch(struct idx *ix, struct store *st, struct log_cursor *lc, uint64_t size,
+			  size_t batch, uint64_t *hwm_out, int *done, struct cu_err *err)
 {
-	struct store_iter *it = NULL;
 	struct store_entry e;
 	uint64_t hwm = 0, end, seq;
 	size_t blo = SIZE_MAX, bhi = 0;
@@ -804,15 +842,24 @@ static int catch_up_batch(struct idx *ix, struct store *st, uint64_t size, size_
 		goto out;
 	}
 	end = size - hwm > batch ? hwm + batch : size;
-	rc = store_iter_open(st, hwm, &it, err);
+	if (lc->it && lc->next != hwm) {
+		/* another writer moved the mark: start reading where it is */
+		store_iter_close(lc->it);
+		lc->it = NULL;
+	}
+	if (!lc->it) {
+		rc = store_iter_open(st, hwm, &lc->it, err);
+		lc->next = hwm;
+	}
 	for (seq = hwm; rc == 0 && seq < end; seq++) {
-		r = store_iter_next(it, &e, err);
+		r = store_iter_next(lc->it, &e, err);
 		if (r < 0) {
 			rc = r;
 		} else if (r == 0 || e.seq != seq) {
 			rc = cu_err_set(err, CU_ECORRUPT, "index: the log ended or skipped at seq %llu",
 					(unsigned long long)seq);
 		} else {
+			lc->next = seq + 1;
 			rc = index_entry(ix, &e, &blo, &bhi, err);
 		}
 	}
@@ -821,17 +868,23 @@ static int catch_up_batch(struct idx *ix, struct store *st, uint64_t size, size_
 	if (rc == 0 && blo != SIZE_MAX)
 		rc = blocks_save(ix, blo, bhi, err);
 	if (rc == 0)
+		rc = sysw_commit(ix, err);
+	if (rc == 0)
 		rc = state_put(ix, "hwm", (sqlite3_int64)end, NULL, err);
 	if (rc == 0) {
 		hwm = end;
 		*done = end == size;
 	}
 out:
-	store_iter_close(it);
 	if (rc == 0)
 		rc = idx_exec(ix, "COMMIT", err);
-	if (rc)
+	if (rc) {
 		rollback(ix); /* ids made in the rolled back transaction are gone */
+		store_iter_close(lc->it);
+		lc->it = NULL;
+	} else if (hwm == end || *done) {
+		ix->blocks_hwm = hwm;
+	}
 	*hwm_out = hwm;
 	return rc;
 }
@@ -840,15 +893,17 @@ static int catch_up_locked(struct idx *ix, struct store *st, size_t batch, idx_p
 			   void *arg, struct cu_err *err)
 {
 	uint64_t size = store_size(st), hwm = 0;
+	struct log_cursor lc = {NULL, 0};
 	int done = 0, rc = 0;
 
 	if (ix->flags & IDX_RDONLY)
 		return cu_err_set(err, CU_ESTATE, "index: opened read-only");
 	while (!done && rc == 0) {
-		rc = catch_up_batch(ix, st, size, batch, &hwm, &done, err);
+		rc = catch_up_batch(ix, st, &lc, size, batch, &hwm, &done, err);
 		if (rc == 0 && progress)
 			progress(arg, hwm, size);
 	}
+	store_iter_close(lc.it);
 	return rc;
 }
 
@@ -873,6 +928,7 @@ static void rollback(struct idx *ix)
 	tset_clear(&ix->pending);
 	tset_clear(&ix->known);
 	ix->sink_failed = 0;
+	ix->sysw_delta = 0;
 	cu_err_clear(&ignore);
 	(void)idx_load_blocks(ix, &ignore);
 }
@@ -923,10 +979,14 @@ int idx_add(struct idx *ix, struct store *st, const struct store_input *in, size
 		rc = stems_flush(ix, err);
 	if (rc == 0 && blo != SIZE_MAX)
 		rc = blocks_save(ix, blo, bhi, err);
+	if (rc == 0)
+		rc = sysw_commit(ix, err);
 	if (rc == 0 && next > hwm)
 		rc = state_put(ix, "hwm", (sqlite3_int64)next, NULL, err);
 	if (rc == 0)
 		rc = idx_exec(ix, "COMMIT", err);
+	if (rc == 0 && ix->blocks_hwm == hwm)
+		ix->blocks_hwm = next;
 fail:
 	if (rc)
 		rollback(ix);
@@ -996,6 +1056,20 @@ int idx_reindex(const char *datadir, struct store *st, idx_progress_fn progress,
 
 /* ---- deletion ------------------------------------------------------- */
 
+/* Fetches the next row of a (seq, ...) statement; seq = UINT64_MAX at end. */
+static int next_seq(sqlite3_stmt *q, uint64_t *seq)
+{
+	int s = sqlite3_step(q);
+
+	if (s == SQLITE_ROW) {
+		*seq = (uint64_t)sqlite3_column_int64(q, 0);
+		return 0;
+	}
+	*seq = UINT64_MAX;
+	return s == SQLITE_DONE ? 0 : CU_EIO;
+}
+
+
 /* Removes the words and metadata of one record inside a transaction. */
 static int delete_one(struct idx *ix, struct store *st, uint64_t seq, struct buf *rb, int *stale,
 		      struct cu_err *err)
@@ -1032,6 +1106,8 @@ static int delete_one(struct idx *ix, struct store *st, uint64_t seq, struct buf
 			sqlite3_bind_text(q, 2, v.f[RF_BODY].ptr, (int)v.f[RF_BODY].len, SQLITE_STATIC);
 			if (sqlite3_step(q) != SQLITE_DONE)
 				rc = db_fail(ix, err, "deleting words");
+			if (v.kind >= IDX_SYS_KIND_MIN && v.kind <= IDX_SYS_KIND_MAX)
+				ix->sysw_delta--;
 			sqlite3_finalize(q);
 			q = NULL;
 			if (rc)
@@ -1048,40 +1124,54 @@ static int delete_one(struct idx *ix, struct store *st, uint64_t seq, struct buf
 }
 
 /* Rebuilds the word table from the records still indexed (used when a
- * record to delete has already lost its content). */
-static int rebuild_words(struct idx *ix, struct store *st, struct buf *rb, struct cu_err *err)
+ * record to delete has already lost its content), reading the log once. */
+static int rebuild_words(struct idx *ix, struct store *st, struct cu_err *err)
 {
 	sqlite3_stmt *q = NULL;
+	struct store_iter *it = NULL;
 	struct store_entry e;
 	struct rec_view v;
-	int rc, s;
+	uint64_t mseq = 0, sysw = 0;
+	int rc, r;
 
 	rc = idx_exec(ix, "INSERT INTO fts(fts) VALUES('delete-all')", err);
 	if (rc)
 		return rc;
 	if (sqlite3_prepare_v2(ix->db, "SELECT seq FROM meta ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
 		return db_fail(ix, err, "rebuilding words");
-	while (rc == 0 && (s = sqlite3_step(q)) == SQLITE_ROW) {
-		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 0);
-
-		buf_reset(rb);
-		rc = store_get(st, seq, rb, &e, err);
-		if (rc || e.is_stub)
+	if (next_seq(q, &mseq) != 0)
+		rc = db_fail(ix, err, "rebuilding words");
+	if (rc == 0 && mseq != UINT64_MAX)
+		rc = store_iter_open(st, mseq, &it, err);
+	while (rc == 0 && mseq != UINT64_MAX && (r = store_iter_next(it, &e, err)) != 0) {
+		if (r < 0) {
+			rc = r;
+			break;
+		}
+		if (e.seq < mseq)
 			continue;
-		rc = rec_decode(e.bytes, e.len, &v, err);
-		if (rc || v.f[RF_BODY].len == 0 || (v.flags & REC_F_ENCRYPTED))
-			continue;
-		sqlite3_bind_int64(ix->st_fts, 1, (sqlite3_int64)seq);
-		sqlite3_bind_text(ix->st_fts, 2, v.f[RF_BODY].ptr, (int)v.f[RF_BODY].len, SQLITE_STATIC);
-		if (sqlite3_step(ix->st_fts) != SQLITE_DONE)
+		if (!e.is_stub && rec_decode(e.bytes, e.len, &v, err) == 0 && v.f[RF_BODY].len > 0 &&
+		    !(v.flags & REC_F_ENCRYPTED)) {
+			sqlite3_bind_int64(ix->st_fts, 1, (sqlite3_int64)e.seq);
+			sqlite3_bind_text(ix->st_fts, 2, v.f[RF_BODY].ptr, (int)v.f[RF_BODY].len, SQLITE_STATIC);
+			if (sqlite3_step(ix->st_fts) != SQLITE_DONE)
+				rc = db_fail(ix, err, "rebuilding words");
+			sqlite3_reset(ix->st_fts);
+			if (v.kind >= IDX_SYS_KIND_MIN && v.kind <= IDX_SYS_KIND_MAX)
+				sysw++;
+			if (rc == 0 && ix->pending.n > 20000)
+				rc = stems_flush(ix, err);
+		}
+		if (rc == 0 && next_seq(q, &mseq) != 0)
 			rc = db_fail(ix, err, "rebuilding words");
-		sqlite3_reset(ix->st_fts);
-		if (rc == 0 && ix->pending.n > 20000)
-			rc = stems_flush(ix, err);
 	}
+	store_iter_close(it);
 	sqlite3_finalize(q);
 	if (rc == 0)
 		rc = stems_flush(ix, err);
+	if (rc == 0)
+		rc = state_put(ix, "sysw", (sqlite3_int64)sysw, NULL, err);
+	ix->sysw_delta = 0;
 	return rc;
 }
 
@@ -1107,8 +1197,10 @@ int idx_delete(struct idx *ix, struct store *st, const uint64_t *seqs, size_t n,
 		rc = delete_one(ix, st, seqs[i], &rb, &stale, err);
 	if (rc == 0 && stale) {
 		/* the stubs' metadata rows were deleted above; rebuild the words */
-		rc = rebuild_words(ix, st, &rb, err);
+		rc = rebuild_words(ix, st, err);
 	}
+	if (rc == 0)
+		rc = sysw_commit(ix, err);
 	/* names nobody refers to any more go too */
 	if (rc == 0)
 		rc = idx_exec(ix, "DELETE FROM names WHERE"
@@ -1117,7 +1209,7 @@ int idx_delete(struct idx *ix, struct store *st, const uint64_t *seqs, size_t n,
 	if (rc == 0)
 		rc = idx_exec(ix, "COMMIT", err);
 	if (rc) {
-		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		rollback(ix);
 		goto out;
 	}
 	names_clear(ix);
@@ -1173,19 +1265,6 @@ static int take_first(void *arg, const struct tok_word *w)
 
 	snprintf(fw->q, sizeof(fw->q), "\"%s\"", w->exact);
 	return 1;
-}
-
-/* Fetches the next row of a (seq, ...) statement; seq = UINT64_MAX at end. */
-static int next_seq(sqlite3_stmt *q, uint64_t *seq)
-{
-	int s = sqlite3_step(q);
-
-	if (s == SQLITE_ROW) {
-		*seq = (uint64_t)sqlite3_column_int64(q, 0);
-		return 0;
-	}
-	*seq = UINT64_MAX;
-	return s == SQLITE_DONE ? 0 : CU_EIO;
 }
 
 int idx_reconcile(struct idx *ix, struct store *st, struct idx_report *rep, idx_progress_fn progress,

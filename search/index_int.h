@@ -10,7 +10,7 @@
 #include "search/index.h"
 #include "search/tokenizer.h"
 
-#define IDX_SCHEMA 2              /* bumped on schema changes: the index is rebuilt */
+#define IDX_SCHEMA 3              /* bumped on schema changes: the index is rebuilt */
 #define IDX_BATCH 20000           /* records per catch-up transaction */
 #define IDX_BUSY_MS 10000         /* wait this long for another writer */
 #define IDX_NAME_SLOTS (1u << 16) /* name cache slots (power of two) */
@@ -57,6 +57,8 @@ struct idx {
 	int64_t *blk_prefmax;        /* max ts of blocks [0, b] (for newest-first) */
 	int64_t *blk_sufmin;         /* min ts of blocks [b, nblocks) (for oldest-first) */
 	int blk_dirty;               /* prefmax/sufmin need recomputing */
+	uint64_t blocks_hwm;         /* the mark the blocks in memory are for */
+	int64_t sysw_delta;          /* change of state.sysw in the open transaction */
 	struct tok_sink sink;        /* the FTS5 tokenizer reports stemmable words here */
 	struct term_set pending;     /* words seen in this transaction, not yet in stems */
 	struct term_set known;       /* words known to be in stems (a cache, cleared when full) */
@@ -67,10 +69,18 @@ struct idx {
 	sqlite3_stmt *st_name_put;   /* INSERT INTO names */
 };
 
+/* Kinds 16..31 are the archive's own records (audit, hold ...): searches
+ * leave them out unless the query names a kind. */
+#define IDX_SYS_KIND_MIN 16
+#define IDX_SYS_KIND_MAX 31
+
 /* Runs SQL without results; CU_EIO with SQLite's message. */
 int idx_exec(struct idx *ix, const char *sql, struct cu_err *err);
 /* Reads the high-water mark inside the current transaction. */
 int idx_read_hwm(struct idx *ix, uint64_t *hwm, struct cu_err *err);
+/* Reads state.sysw: how many indexed records of the archive's own kinds
+ * have words (when 0, word searches need no kind filter). */
+int idx_read_sysw(struct idx *ix, uint64_t *n, struct cu_err *err);
 /* Loads the block table into memory (after open or a rolled back batch). */
 int idx_load_blocks(struct idx *ix, struct cu_err *err);
 /* Recomputes the prefix maxima and suffix minima of the blocks. */

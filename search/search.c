@@ -179,6 +179,14 @@ static int expand_stem(void *arg, const char *stem, char **terms, size_t max, si
 
 /* ---- SQL ------------------------------------------------------------ */
 
+/* How one query runs, decided from its plan and the index's state. */
+struct exec {
+	const struct q_plan *p;
+	uint64_t snap;      /* only records below this seq */
+	int kind_filter;    /* leave out the archive's own kinds */
+	int join;           /* words and metadata both needed (fts plans) */
+};
+
 /* Binds the compiled query's parameters from position *pos on. */
 static void bind_params(sqlite3_stmt *st, const struct q_plan *p, int *pos)
 {
@@ -192,76 +200,250 @@ static void bind_params(sqlite3_stmt *st, const struct q_plan *p, int *pos)
 	}
 }
 
-/* FROM ... WHERE ... shared by the count and the rows. */
-static int sql_base(struct buf *b, const struct q_plan *p)
+/* FROM ... WHERE ... of a word query. The words drive it (CROSS JOIN
+ * keeps SQLite from scanning a filter's index and asking FTS5 row by row,
+ * which costs a full-text query per row). */
+static int sql_fts_base(struct buf *b, const struct exec *x)
 {
 	int rc;
 
-	if (p->fts)
-		rc = buf_append_str(b, " FROM fts JOIN meta m ON m.seq = fts.rowid"
-				    " WHERE fts MATCH ? AND fts.rowid < ?");
-	else
-		rc = buf_append_str(b, " FROM meta m WHERE m.seq < ?");
-	if (rc == 0)
-		rc = buf_printf(b, " AND (%s)", (const char *)p->where.data);
-	if (rc == 0 && !p->has_kind)
+	if (!x->join)
+		return buf_append_str(b, " FROM fts WHERE fts MATCH ? AND fts.rowid < ?");
+	rc = buf_append_str(b, " FROM fts CROSS JOIN meta m ON m.seq = fts.rowid"
+			    " WHERE fts MATCH ? AND fts.rowid < ?");
+	if (rc == 0 && strcmp((const char *)x->p->where.data, "1") != 0)
+		rc = buf_printf(b, " AND (%s)", (const char *)x->p->where.data);
+	if (rc == 0 && x->kind_filter)
 		rc = buf_append_str(b, " AND " DEFAULT_KINDS);
 	return rc;
 }
 
-static void bind_base(sqlite3_stmt *st, const struct q_plan *p, uint64_t snap, int *pos)
+static void bind_fts_base(sqlite3_stmt *st, const struct exec *x, int *pos)
 {
-	if (p->fts)
-		sqlite3_bind_text(st, (*pos)++, p->fts, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, (*pos)++, (sqlite3_int64)snap);
-	bind_params(st, p, pos);
+	sqlite3_bind_text(st, (*pos)++, x->p->fts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, (*pos)++, (sqlite3_int64)x->snap);
+	if (x->join)
+		bind_params(st, x->p, pos);
 }
 
-static int count_rows(struct idx *ix, const struct q_plan *p, uint64_t snap, uint64_t *total,
-		      struct cu_err *err)
+/* Prepares sql; a failure here is a bug in the compiler, never the user's. */
+static int prepare(struct idx *ix, struct buf *sql, int built, sqlite3_stmt **st, struct cu_err *err)
+{
+	if (built != 0)
+		return cu_err_set(err, CU_ETOOBIG, "query is too complex");
+	if (sqlite3_prepare_v2(ix->db, (const char *)sql->data, -1, st, NULL) != SQLITE_OK)
+		return cu_err_set(err, CU_EIO, "index: %s", sqlite3_errmsg(ix->db));
+	return 0;
+}
+
+static int step_count(struct idx *ix, sqlite3_stmt *st, uint64_t *n, struct cu_err *err)
+{
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return cu_err_set(err, CU_EIO, "index: counting: %s", sqlite3_errmsg(ix->db));
+	*n = (uint64_t)sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+static int count_rows(struct idx *ix, const struct exec *x, uint64_t *total, struct cu_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct buf sql;
+	uint64_t sys = 0;
 	int rc, pos = 1;
 
 	buf_init(&sql, 512 * 1024);
-	rc = buf_append_str(&sql, "SELECT count(*)");
+	if (x->p->fts) {
+		rc = buf_append_str(&sql, "SELECT count(*)");
+		rc = prepare(ix, &sql, rc ? rc : sql_fts_base(&sql, x), &st, err);
+		if (rc == 0) {
+			bind_fts_base(st, x, &pos);
+			rc = step_count(ix, st, total, err);
+		}
+		goto out;
+	}
+	/* Metadata only: what the condition selects (from a covering index
+	 * where there is one), less the archive's own records among them,
+	 * counted from their small partial index. */
+	rc = buf_printf(&sql, "SELECT count(*) FROM meta m WHERE m.seq < ? AND (%s)",
+			(const char *)x->p->where.data);
+	rc = prepare(ix, &sql, rc, &st, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, pos++, (sqlite3_int64)x->snap);
+	bind_params(st, x->p, &pos);
+	rc = step_count(ix, st, total, err);
+	if (rc || !x->kind_filter)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	buf_reset(&sql);
+	rc = buf_printf(&sql, "SELECT count(*) FROM (SELECT seq FROM meta INDEXED BY meta_sys WHERE"
+			" kind BETWEEN 16 AND 31 AND seq < ?) s CROSS JOIN meta m ON m.seq = s.seq"
+			" WHERE (%s)", (const char *)x->p->where.data);
+	rc = prepare(ix, &sql, rc, &st, err);
+	if (rc)
+		goto out;
+	pos = 1;
+	sqlite3_bind_int64(st, pos++, (sqlite3_int64)x->snap);
+	bind_params(st, x->p, &pos);
+	rc = step_count(ix, st, &sys, err);
 	if (rc == 0)
-		rc = sql_base(&sql, p);
-	if (rc) {
-		rc = cu_err_set(err, CU_ETOOBIG, "query is too complex");
-		goto out;
-	}
-	if (sqlite3_prepare_v2(ix->db, (const char *)sql.data, -1, &st, NULL) != SQLITE_OK) {
-		rc = cu_err_set(err, CU_EIO, "index: %s", sqlite3_errmsg(ix->db));
-		goto out;
-	}
-	bind_base(st, p, snap, &pos);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*total = (uint64_t)sqlite3_column_int64(st, 0);
-	else
-		rc = cu_err_set(err, CU_EIO, "index: counting: %s", sqlite3_errmsg(ix->db));
+		*total = *total >= sys ? *total - sys : 0;
 out:
 	sqlite3_finalize(st);
 	buf_release(&sql);
 	return rc;
 }
 
-static int fetch_rows(struct idx *ix, const struct q_plan *p, enum idx_sort sort, uint64_t snap,
-		      const struct cursor *cur, unsigned want, struct row *rows, size_t *nrows,
-		      struct cu_err *err)
+/* 1 if row a comes before row b in the sort order. */
+static int row_before(const struct row *a, const struct row *b, enum idx_sort sort)
+{
+	if (sort == IDX_OLDEST)
+		return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
+	if (sort == IDX_RELEVANCE)
+		return a->rank > b->rank || (a->rank == b->rank && a->seq > b->seq);
+	return a->ts > b->ts || (a->ts == b->ts && a->seq > b->seq);
+}
+
+/* A bounded heap of the best rows so far; heap[0] is the worst of them. */
+struct top {
+	struct row *heap;
+	size_t n, cap;
+	enum idx_sort sort;
+};
+
+static void top_sift_down(struct top *t, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, w = i;
+		struct row tmp;
+
+		if (l < t->n && row_before(&t->heap[w], &t->heap[l], t->sort))
+			w = l;
+		if (r < t->n && row_before(&t->heap[w], &t->heap[r], t->sort))
+			w = r;
+		if (w == i)
+			return;
+		tmp = t->heap[i];
+		t->heap[i] = t->heap[w];
+		t->heap[w] = tmp;
+		i = w;
+	}
+}
+
+static void top_add(struct top *t, const struct row *r)
+{
+	size_t i;
+
+	if (t->n < t->cap) {
+		i = t->n++;
+		t->heap[i] = *r;
+		while (i > 0 && row_before(&t->heap[(i - 1) / 2], &t->heap[i], t->sort)) {
+			struct row tmp = t->heap[i];
+
+			t->heap[i] = t->heap[(i - 1) / 2];
+			t->heap[(i - 1) / 2] = tmp;
+			i = (i - 1) / 2;
+		}
+	} else if (row_before(r, &t->heap[0], t->sort)) {
+		t->heap[0] = *r;
+		top_sift_down(t, 0);
+	}
+}
+
+/* Best first. */
+static int cmp_newest(const void *a, const void *b)
+{
+	return row_before(a, b, IDX_NEWEST) ? -1 : row_before(b, a, IDX_NEWEST) ? 1 : 0;
+}
+
+static int cmp_oldest(const void *a, const void *b)
+{
+	return row_before(a, b, IDX_OLDEST) ? -1 : row_before(b, a, IDX_OLDEST) ? 1 : 0;
+}
+
+/* Newest/oldest first for a word query: the matches stream in seq order
+ * (no sort of all of them), the best want are kept, and the scan stops as
+ * soon as the time ranges of the blocks still ahead show that no record
+ * there can be better than the worst kept (records are archived roughly
+ * in time order, so this is usually right after the first page). */
+static int fetch_fts_ordered(struct idx *ix, const struct exec *x, enum idx_sort sort,
+			     const struct cursor *cur, unsigned want, struct row *rows, size_t *nrows,
+			     struct cu_err *err)
+{
+	struct exec xj = *x;
+	sqlite3_stmt *st = NULL;
+	struct top t = {rows, 0, want, sort};
+	struct buf sql;
+	int rc, pos = 1, s;
+
+	xj.join = 1; /* the time is in meta */
+	buf_init(&sql, 512 * 1024);
+	rc = buf_append_str(&sql, "SELECT fts.rowid, m.ts");
+	if (rc == 0)
+		rc = sql_fts_base(&sql, &xj);
+	if (rc == 0)
+		rc = buf_append_str(&sql, sort == IDX_OLDEST ? " ORDER BY fts.rowid ASC" : " ORDER BY fts.rowid DESC");
+	rc = prepare(ix, &sql, rc, &st, err);
+	if (rc)
+		goto out;
+	bind_fts_base(st, &xj, &pos);
+	if (idx_blocks_prepare(ix) != 0) {
+		rc = cu_err_set(err, CU_ENOMEM, "search: out of memory");
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct row r;
+		size_t b;
+
+		r.seq = (uint64_t)sqlite3_column_int64(st, 0);
+		r.ts = sqlite3_column_int64(st, 1);
+		r.rank = 0;
+		if (!cur || row_before((const struct row *)&(struct row){cur->seq, cur->ts, 0}, &r, sort))
+			top_add(&t, &r);
+		if (t.n < t.cap)
+			continue;
+		/* can anything still to come beat the worst row kept? */
+		if (sort == IDX_OLDEST) {
+			b = (size_t)((r.seq + 1) >> IDX_BLOCK_SHIFT);
+			if (b >= ix->nblocks || ix->blk_sufmin[b] >= t.heap[0].ts)
+				break;
+		} else {
+			if (r.seq == 0)
+				break;
+			b = (size_t)((r.seq - 1) >> IDX_BLOCK_SHIFT);
+			if (b < ix->nblocks && ix->blk_prefmax[b] <= t.heap[0].ts)
+				break;
+		}
+	}
+	if (s != SQLITE_ROW && s != SQLITE_DONE)
+		rc = cu_err_set(err, CU_EIO, "index: searching: %s", sqlite3_errmsg(ix->db));
+	qsort(rows, t.n, sizeof(*rows), sort == IDX_OLDEST ? cmp_oldest : cmp_newest);
+	*nrows = t.n;
+out:
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return rc;
+}
+
+static int fetch_rows(struct idx *ix, const struct exec *x, enum idx_sort sort, const struct cursor *cur,
+		      unsigned want, struct row *rows, size_t *nrows, struct cu_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	struct exec xj = *x;
 	struct buf sql;
 	int rc = 0, pos = 1, s;
 
 	*nrows = 0;
+	if (x->p->fts && sort != IDX_RELEVANCE)
+		return fetch_fts_ordered(ix, x, sort, cur, want, rows, nrows, err);
 	buf_init(&sql, 512 * 1024);
 	if (sort == IDX_RELEVANCE) {
+		xj.join = 1;
 		rc = buf_append_str(&sql, "SELECT seq, ts, r FROM (SELECT m.seq AS seq, m.ts AS ts,"
 				    " custos_rank(fts) AS r");
 		if (rc == 0)
-			rc = sql_base(&sql, p);
+			rc = sql_fts_base(&sql, &xj);
 		if (rc == 0)
 			rc = buf_append_str(&sql, ")");
 		if (rc == 0 && cur)
@@ -272,23 +454,24 @@ static int fetch_rows(struct idx *ix, const struct q_plan *p, enum idx_sort sort
 		const char *cmp = sort == IDX_NEWEST ? "<" : ">";
 		const char *dir = sort == IDX_NEWEST ? "DESC" : "ASC";
 
-		rc = buf_append_str(&sql, "SELECT m.seq, m.ts, 0");
-		if (rc == 0)
-			rc = sql_base(&sql, p);
+		rc = buf_printf(&sql, "SELECT m.seq, m.ts, 0 FROM meta m WHERE m.seq < ? AND (%s)",
+				(const char *)x->p->where.data);
+		if (rc == 0 && x->kind_filter)
+			rc = buf_append_str(&sql, " AND " DEFAULT_KINDS);
 		if (rc == 0 && cur)
 			rc = buf_printf(&sql, " AND (m.ts, m.seq) %s (?, ?)", cmp);
 		if (rc == 0)
 			rc = buf_printf(&sql, " ORDER BY m.ts %s, m.seq %s LIMIT ?", dir, dir);
 	}
-	if (rc) {
-		rc = cu_err_set(err, CU_ETOOBIG, "query is too complex");
+	rc = prepare(ix, &sql, rc, &st, err);
+	if (rc)
 		goto out;
+	if (sort == IDX_RELEVANCE) {
+		bind_fts_base(st, &xj, &pos);
+	} else {
+		sqlite3_bind_int64(st, pos++, (sqlite3_int64)x->snap);
+		bind_params(st, x->p, &pos);
 	}
-	if (sqlite3_prepare_v2(ix->db, (const char *)sql.data, -1, &st, NULL) != SQLITE_OK) {
-		rc = cu_err_set(err, CU_EIO, "index: %s", sqlite3_errmsg(ix->db));
-		goto out;
-	}
-	bind_base(st, p, snap, &pos);
 	if (cur && sort == IDX_RELEVANCE) {
 		sqlite3_bind_double(st, pos++, cur->rank);
 		sqlite3_bind_double(st, pos++, cur->rank);
@@ -532,6 +715,8 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 	struct q_node *root = NULL;
 	struct q_plan plan;
 	struct q_env env;
+	struct exec x;
+	uint64_t sysw = 0;
 	struct cursor cur, *curp = NULL;
 	struct row *rows = NULL;
 	struct buf rb;
@@ -599,9 +784,22 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 		rc = cu_err_set(err, CU_EINVAL, "cursor belongs to another sort order");
 		goto out;
 	}
-	rc = count_rows(ix, &plan, snap, &out->total, err);
+	rc = idx_read_sysw(ix, &sysw, err);
+	if (rc)
+		goto out;
+	if (ix->blocks_hwm != hwm || ix->nblocks == 0) {
+		rc = idx_load_blocks(ix, err);
+		if (rc)
+			goto out;
+		ix->blocks_hwm = hwm;
+	}
+	x.p = &plan;
+	x.snap = snap;
+	x.kind_filter = !plan.has_kind && (!plan.fts || sysw > 0);
+	x.join = x.kind_filter || strcmp((const char *)plan.where.data, "1") != 0;
+	rc = count_rows(ix, &x, &out->total, err);
 	if (rc == 0)
-		rc = fetch_rows(ix, &plan, sort, snap, curp, limit + 1, rows, &nrows, err);
+		rc = fetch_rows(ix, &x, sort, curp, limit + 1, rows, &nrows, err);
 	if (rc)
 		goto out;
 	sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL);

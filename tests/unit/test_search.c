@@ -746,6 +746,96 @@ static void test_versions_and_readonly(void **state)
 	assert_non_null(strstr(err.msg, "ahead"));
 }
 
+/* Expected order for test_order_many. */
+struct exp_row {
+	uint64_t seq;
+	int64_t ts;
+};
+
+static int exp_newest(const void *a, const void *b)
+{
+	const struct exp_row *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts > y->ts ? -1 : 1;
+	return x->seq > y->seq ? -1 : x->seq < y->seq ? 1 : 0;
+}
+
+/* Pages through q and checks the order against a sort of all matches. */
+static void check_order(const char *q, enum idx_sort sort, struct exp_row *exp, size_t nexp)
+{
+	struct idx_query iq = {q, sort, 37, NULL};
+	struct idx_result r;
+	struct cu_err err;
+	char *cur = NULL;
+	size_t k = 0, i;
+
+	for (;;) {
+		iq.cursor = cur;
+		cu_err_clear(&err);
+		if (idx_search(F->ix, F->st, &iq, &r, &err) != 0)
+			fail_msg("%s: %s", q, err.msg);
+		assert_int_equal(r.total, nexp);
+		for (i = 0; i < r.nhits; i++, k++) {
+			size_t e = sort == IDX_OLDEST ? nexp - 1 - k : k;
+
+			assert_true(k < nexp);
+			if (r.hits[i].seq != exp[e].seq)
+				fail_msg("%s: hit %zu is seq %llu, want %llu", q, k,
+					 (unsigned long long)r.hits[i].seq, (unsigned long long)exp[e].seq);
+		}
+		free(cur);
+		cur = r.next_cursor ? strdup(r.next_cursor) : NULL;
+		idx_result_release(&r);
+		if (!cur)
+			break;
+	}
+	assert_int_equal(k, nexp);
+}
+
+/* Newest/oldest first across many blocks of seqs, with times out of seq
+ * order (jittered, and a backfill of old messages archived late): the
+ * early stop of the ordered scan must never drop a better match. */
+static void test_order_many(void **state)
+{
+	enum { N = 3 * 4096 + 500 };
+	static struct store_input in[N];
+	static char bodies[N][16];
+	static struct exp_row exp[N];
+	struct cu_err err;
+	size_t i, nexp = 0;
+
+	(void)state;
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < N; i++) {
+		int64_t ts = T0 + (int64_t)i * 1000 + (int64_t)((i * 7919) % 50) * 1000; /* jitter */
+
+		if (i >= 9000 && i < 9100)
+			ts = T0 - 86400000LL + (int64_t)i; /* a late backfill of old messages */
+		if (i % 500 == 0)
+			ts = T0 + 5000000LL; /* a few share one time */
+		snprintf(bodies[i], sizeof(bodies[i]), "w%zu x", i % 40);
+		in[i].rec.kind = REC_MESSAGE;
+		in[i].rec.origin_ts = ts;
+		rec_set(&in[i].rec, RF_PLATFORM, "matrix");
+		rec_set(&in[i].rec, RF_SENDER, "@a:x");
+		rec_set(&in[i].rec, RF_BODY, bodies[i]);
+		if (i % 40 == 0) {
+			exp[nexp].seq = i;
+			exp[nexp].ts = ts;
+			nexp++;
+		}
+	}
+	cu_err_clear(&err);
+	assert_int_equal(store_append(F->st, in, N, &err), 0);
+	catch_up();
+	qsort(exp, nexp, sizeof(exp[0]), exp_newest);
+	check_order("w0", IDX_NEWEST, exp, nexp);
+	check_order("w0", IDX_OLDEST, exp, nexp);
+	/* and the metadata-only path agrees */
+	check_order("w0 from:a", IDX_NEWEST, exp, nexp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -761,6 +851,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_and_lag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_and_readonly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_order_many, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
