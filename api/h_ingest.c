@@ -243,8 +243,8 @@ int h_ingest(struct api_req *r)
 	}
 	for (i = 0; i < c->n; i++) {
 		c->in[i] = c->msgs[i].in;
-		if (!c->is_signed) /* a bearer token is no signature over the payload */
-			c->in[i].rec.flags &= (uint16_t)~REC_F_SIGNED;
+		if (c->is_signed) /* a bearer token alone is no signature over the payload */
+			c->in[i].rec.flags |= REC_F_SIGNED;
 	}
 	if (c->ev.present)
 		c->in[c->n] = c->ev.in;

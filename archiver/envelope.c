@@ -159,9 +159,7 @@ int env_parse(const char *text, size_t len, const char *source, const char *auth
 	/* No payload_type: absent means application/json (docs/FORMAT.md),
 	 * which saves a field on every generic message. */
 	rec_set(v, RF_SOURCE, source && *source ? source : "generic");
-	rec_set(v, RF_AUTH, auth);
-	if (auth && *auth)
-		v->flags |= REC_F_SIGNED;
+	rec_set(v, RF_AUTH, auth); /* REC_F_SIGNED is the caller's: only it knows what was verified */
 	rc = 0;
 out:
 	if (rc)

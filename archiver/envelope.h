@@ -27,7 +27,8 @@ struct env_msg {
 
 /* Parses one envelope of len bytes. source names the ingest source (stored
  * in the record, part of the duplicate key); auth is the JSON text of how
- * the source authenticated (or NULL). On error, err names the field and
+ * the source authenticated (or NULL); the caller sets REC_F_SIGNED when it
+ * verified a signature over the payload. On error, err names the field and
  * what was expected; the caller adds the line number. */
 int env_parse(const char *text, size_t len, const char *source, const char *auth,
 	      struct env_msg *out, struct cu_err *err) CU_MUST_CHECK;
