@@ -818,7 +818,7 @@ static int catch_up_batch(struct idx *ix, struct store *st, struct log_cursor *l
 			  size_t batch, uint64_t *hwm_out, int *done, struct cu_err *err)
 {
 	struct store_entry e;
-	uint64_t hwm = 0, end, seq;
+	uint64_t hwm = 0, end = 0, start = 0, seq;
 	size_t blo = SIZE_MAX, bhi = 0;
 	int rc, r;
 
@@ -841,6 +841,7 @@ static int catch_up_batch(struct idx *ix, struct store *st, struct log_cursor *l
 		*done = 1;
 		goto out;
 	}
+	start = hwm;
 	end = size - hwm > batch ? hwm + batch : size;
 	if (lc->it && lc->next != hwm) {
 		/* another writer moved the mark: start reading where it is */
@@ -882,8 +883,8 @@ out:
 		rollback(ix); /* ids made in the rolled back transaction are gone */
 		store_iter_close(lc->it);
 		lc->it = NULL;
-	} else if (hwm == end || *done) {
-		ix->blocks_hwm = hwm;
+	} else if (end > start && ix->blocks_hwm == start) {
+		ix->blocks_hwm = end; /* the blocks in memory were current and now cover the batch */
 	}
 	*hwm_out = hwm;
 	return rc;
