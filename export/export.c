@@ -215,17 +215,18 @@ static int put_small(struct exp_sink *sink, enum exp_format fmt, const char *rel
 	return exp_file_close(&f);
 }
 
-/* The inclusion document of seq against the checkpoint, compact. */
-static char *proof_line(struct store *st, uint64_t seq, const uint8_t leaf[HASH_LEN], const uint8_t *bytes,
-			size_t len, uint64_t n, const uint8_t root[HASH_LEN], const char *note,
-			struct cu_err *err)
+/* The inclusion document of wanted record idx against the checkpoint,
+ * compact, one line. */
+static char *proof_line(struct exp_prover *pv, size_t idx, uint64_t seq, const uint8_t leaf[HASH_LEN],
+			const uint8_t *bytes, size_t len, uint64_t n, const uint8_t root[HASH_LEN],
+			const char *note, struct cu_err *err)
 {
 	uint8_t path[MT_MAX_PROOF][HASH_LEN];
 	size_t count = 0;
 	json_t *doc = NULL;
 	char *text = NULL;
 
-	if (store_inclusion(st, seq, n, path, &count, err) != 0 ||
+	if (exp_prover_path(pv, idx, path, &count, err) != 0 ||
 	    pj_inclusion_build(seq, leaf, bytes, len, n, root, (const uint8_t (*)[HASH_LEN])path, count,
 			       note, &doc, err) != 0)
 		return NULL;
@@ -240,15 +241,29 @@ static int write_proofs(const struct exp_request *req, const struct exp_set *s, 
 			const char *pem, struct exp_sink *sink, struct cu_err *err)
 {
 	const struct exp_meta *m = &s->meta;
+	struct exp_prover *pv = NULL;
 	struct store_entry e;
 	struct exp_file f;
 	struct buf rb;
+	uint64_t *seqs = NULL;
 	char path[128], *line = NULL;
 	size_t i;
 	int rc;
 
 	buf_init(&rb, 1);
-	rc = put_small(sink, m->format, EXP_PUB, pem, err);
+	/* The records' seqs, then the custody record's (appended after them). */
+	seqs = malloc((s->n + 1) * sizeof(*seqs));
+	if (!seqs) {
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < s->n; i++)
+		seqs[i] = s->recs[i].seq;
+	seqs[s->n] = m->request_seq;
+	rc = exp_prover_new(req->st, m->tree_size, seqs, s->n + 1, -1, req->progress, req->progress_arg,
+			    &pv, err);
+	if (!rc)
+		rc = put_small(sink, m->format, EXP_PUB, pem, err);
 	if (!rc)
 		rc = put_small(sink, m->format, EXP_CHECKPOINT, note, err);
 	if (rc)
@@ -257,7 +272,7 @@ static int write_proofs(const struct exp_request *req, const struct exp_set *s, 
 	rc = store_get(req->st, m->request_seq, &rb, &e, err);
 	if (rc)
 		goto out;
-	line = proof_line(req->st, m->request_seq, e.leaf, e.bytes, e.len, m->tree_size, m->root, note, err);
+	line = proof_line(pv, s->n, m->request_seq, e.leaf, e.bytes, e.len, m->tree_size, m->root, note, err);
 	if (!line) {
 		rc = err && err->code ? err->code : CU_ENOMEM;
 		goto out;
@@ -276,7 +291,7 @@ static int write_proofs(const struct exp_request *req, const struct exp_set *s, 
 	for (i = 0; i < s->n && !f.rc; i++) {
 		const struct exp_rec *r = &s->recs[i];
 
-		line = proof_line(req->st, r->seq, r->leaf, s->arena.data + r->off, r->len, m->tree_size,
+		line = proof_line(pv, i, r->seq, r->leaf, s->arena.data + r->off, r->len, m->tree_size,
 				  m->root, note, err);
 		if (!line) {
 			f.rc = err && err->code ? err->code : CU_ENOMEM;
@@ -288,7 +303,7 @@ static int write_proofs(const struct exp_request *req, const struct exp_set *s, 
 		line = NULL;
 		if ((i + 1) % PROGRESS_EVERY == 0) {
 			if (req->progress)
-				req->progress(req->progress_arg, "proving", i + 1, s->n);
+				req->progress(req->progress_arg, "writing", i + 1, s->n);
 			if (req->cancel && *req->cancel && !f.rc)
 				f.rc = cu_err_set(err, CU_ESTATE, "export cancelled");
 		}
@@ -299,9 +314,9 @@ static int write_proofs(const struct exp_request *req, const struct exp_set *s, 
 		goto out;
 	}
 	rc = exp_file_close(&f);
-	if (!rc && req->progress)
-		req->progress(req->progress_arg, "proving", s->n, s->n);
 out:
+	exp_prover_free(pv);
+	free(seqs);
 	buf_release(&rb);
 	return rc;
 }

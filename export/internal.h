@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include "archiver/hash.h"
+#include "archiver/merkle.h"
+#include "archiver/store.h"
 #include "archiver/record.h"
 #include "common/buf.h"
 #include "common/error.h"
@@ -193,6 +195,20 @@ void exp_payload_path(enum exp_format f, const char *rel, char *out, size_t outl
 
 /* Fills s with the selected records (bytes, leaves) in seq order. */
 int exp_select(const struct exp_request *req, struct exp_set *s, struct cu_err *err) CU_MUST_CHECK;
+
+/* ---- proofs for many records (prover.c) ---- */
+
+struct exp_prover;
+/* Prepares the inclusion paths of seqs (ascending, < n) in the tree of
+ * size n. mode 1: one pass over the log (block mode), 0: store_inclusion
+ * per record, -1: whichever reads less. */
+int exp_prover_new(struct store *st, uint64_t n, const uint64_t *seqs, size_t count, int mode,
+		   exp_progress_fn progress, void *progress_arg, struct exp_prover **out,
+		   struct cu_err *err) CU_MUST_CHECK;
+/* The RFC 9162 path of seqs[idx]. */
+int exp_prover_path(struct exp_prover *p, size_t idx, uint8_t out[MT_MAX_PROOF][HASH_LEN], size_t *count,
+		    struct cu_err *err) CU_MUST_CHECK;
+void exp_prover_free(struct exp_prover *p);
 
 /* ---- package writing (package.c) ---- */
 
