@@ -520,6 +520,7 @@ void idx_close(struct idx *ix)
 	if (ix->db)
 		sqlite3_close_v2(ix->db);
 	tok_ctx_free(ix->tc);
+	tok_ctx_free(ix->tc2);
 	names_clear(ix);
 	free(ix->names);
 	tset_free(&ix->pending);

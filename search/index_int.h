@@ -49,6 +49,7 @@ struct idx {
 	int lockfd;                  /* DATADIR/index/lock, shared flock while open */
 	sqlite3 *db;
 	struct tok_ctx *tc;          /* folds query words and snippet text */
+	struct tok_ctx *tc2;         /* the second thread's, for snippets (made when first needed) */
 	struct name_slot *names;     /* IDX_NAME_SLOTS cache of the names table */
 	size_t nnames;               /* used slots */
 	struct idx_block *blocks;    /* per block of seqs, loaded from the blocks table */

@@ -659,7 +659,7 @@ static char *make_snippet(struct tok_ctx *tc, const struct q_marks *marks, const
 }
 
 /* Fills a hit from the record in the log. */
-static int fill_hit(struct idx *ix, struct store *st, const struct q_marks *marks, const struct row *r,
+static int fill_hit(struct tok_ctx *tc, struct store *st, const struct q_marks *marks, const struct row *r,
 		    struct buf *rb, struct idx_hit *h, struct cu_err *err)
 {
 	static const struct rec_str empty = {"", 0};
@@ -685,11 +685,75 @@ static int fill_hit(struct idx *ix, struct store *st, const struct q_marks *mark
 	h->conversation = clean_dup(&v.f[RF_CONVERSATION]);
 	h->sender = clean_dup(&v.f[RF_SENDER]);
 	if (!e.is_stub && v.f[RF_BODY].len && !(v.flags & REC_F_ENCRYPTED))
-		h->snippet = make_snippet(ix->tc, marks, v.f[RF_BODY].ptr, v.f[RF_BODY].len);
+		h->snippet = make_snippet(tc, marks, v.f[RF_BODY].ptr, v.f[RF_BODY].len);
 	else
 		h->snippet = strdup("");
 	if (!h->id || !h->platform || !h->conversation || !h->sender || !h->snippet)
 		return cu_err_set(err, CU_ENOMEM, "search: out of memory");
+	return 0;
+}
+
+/* One thread's share of the hits of a page. */
+struct fill_job {
+	struct tok_ctx *tc;          /* this thread's tokenizer */
+	struct store *st;
+	const struct q_marks *marks;
+	const struct row *rows;
+	struct idx_hit *hits;
+	size_t from, to;             /* hits[from, to) */
+	int rc;
+	struct cu_err err;
+};
+
+static void *fill_run(void *arg)
+{
+	struct fill_job *j = arg;
+	struct buf rb;
+	size_t i;
+
+	buf_init(&rb, REC_MAX_BYTES + 1024);
+	cu_err_clear(&j->err);
+	j->rc = 0;
+	for (i = j->from; i < j->to && j->rc == 0; i++)
+		j->rc = fill_hit(j->tc, j->st, j->marks, &j->rows[i], &rb, &j->hits[i], &j->err);
+	buf_release(&rb);
+	return NULL;
+}
+
+/* Reads the page's records from the log: each hit costs a frame read, so
+ * a page of more than a few hits is shared with a second thread. */
+static int fill_hits(struct idx *ix, struct store *st, const struct q_marks *marks, const struct row *rows,
+		     struct idx_hit *hits, size_t n, struct cu_err *err)
+{
+	struct fill_job a, b;
+	pthread_t th;
+	int threaded = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.tc = ix->tc;
+	a.st = st;
+	a.marks = marks;
+	a.rows = rows;
+	a.hits = hits;
+	a.to = n;
+	b = a;
+	if (n >= 8 && !ix->tc2 && tok_ctx_new(&ix->tc2, NULL) != 0)
+		ix->tc2 = NULL;
+	if (n >= 8 && ix->tc2) {
+		a.to = b.from = n / 2;
+		b.tc = ix->tc2;
+		threaded = pthread_create(&th, NULL, fill_run, &b) == 0;
+	}
+	fill_run(&a);
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (b.from > 0)
+		fill_run(&b);
+	if (a.rc || b.rc) {
+		const struct fill_job *f = a.rc ? &a : &b;
+
+		return cu_err_set(err, f->rc, "%s", f->err.msg[0] ? f->err.msg : "reading a hit failed");
+	}
 	return 0;
 }
 
@@ -719,17 +783,15 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 	uint64_t sysw = 0;
 	struct cursor cur, *curp = NULL;
 	struct row *rows = NULL;
-	struct buf rb;
 	uint64_t hwm = 0, snap, size;
 	unsigned limit = q->limit ? q->limit : IDX_DEFAULT_LIMIT;
 	enum idx_sort sort = q->sort;
-	size_t nrows = 0, i;
+	size_t nrows = 0;
 	int rc, in_txn = 0, locked = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&plan, 0, sizeof(plan));
 	buf_init(&plan.where, 1);
-	buf_init(&rb, REC_MAX_BYTES + 1024);
 	if (limit > IDX_MAX_LIMIT) {
 		rc = cu_err_set(err, CU_EINVAL, "limit must be between 1 and %d", IDX_MAX_LIMIT);
 		goto out;
@@ -809,12 +871,10 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 		rc = cu_err_set(err, CU_ENOMEM, "search: out of memory");
 		goto out;
 	}
-	for (i = 0; i < nrows && i < limit; i++) {
-		rc = fill_hit(ix, st, &plan.marks, &rows[i], &rb, &out->hits[i], err);
-		out->nhits++;
-		if (rc)
-			goto out;
-	}
+	out->nhits = nrows < limit ? nrows : limit;
+	rc = fill_hits(ix, st, &plan.marks, rows, out->hits, out->nhits, err);
+	if (rc)
+		goto out;
 	if (nrows > limit) {
 		struct cursor nc;
 
@@ -842,7 +902,6 @@ out:
 	q_plan_release(&plan);
 	q_free(root);
 	free(rows);
-	buf_release(&rb);
 	return rc;
 }
 
