@@ -3,14 +3,20 @@
  *
  * - one writer handle, used only by the catch-up thread, which the commit
  *   queue's after-commit hook wakes: the index follows the log in the
- *   background and never delays an acknowledgement;
+ *   background and never delays an acknowledgement. The thread runs at a
+ *   lower CPU priority (nice +10) and at most every CATCHUP_GAP_MS, so
+ *   that under a burst of ingest the acknowledgements get the CPU and the
+ *   index catches up in larger transactions, and right after;
  * - a pool of read-only handles (one per HTTP thread), so that searches
  *   run in parallel with each other and with the catch-up (SQLite WAL
  *   readers do not wait for the writer).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/internal.h"
 #include "search/index.h"
@@ -28,26 +34,48 @@ struct api_search {
 	pthread_mutex_t mu;          /* guards wake, stop */
 	pthread_cond_t cv;
 	int wake;                    /* commits since the last catch-up began */
-	int stop;                    /* 1: exit after a last catch-up */
+	int stop;                    /* 1: exit (a catch-up under way finishes first) */
 	_Atomic uint64_t hwm;        /* the index's mark after the last catch-up */
 	pthread_cond_t caught;       /* broadcast (under mu) after each catch-up */
 	struct store *st;
 };
 
+#define CATCHUP_GAP_MS 50   /* least time between the starts of two catch-ups */
+#define CATCHUP_NICE 10     /* the catch-up thread's nice value */
+
 static void *catchup_main(void *arg)
 {
 	struct api_search *s = arg;
 	struct cu_err err;
+	struct timespec next, now;
 	uint64_t hwm;
 	int failing = 0, stop;
 
+	/* Linux applies nice per thread; failing to lower it only costs
+	 * ingest throughput under contention. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CATCHUP_NICE) != 0)
+		api_log("index thread keeps normal priority (setpriority failed)");
+	clock_gettime(CLOCK_REALTIME, &next);
 	for (;;) {
 		pthread_mutex_lock(&s->mu);
 		while (!s->wake && !s->stop)
 			pthread_cond_wait(&s->cv, &s->mu);
+		/* Coalesce: wait out the gap since the last catch-up began. */
+		while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &next) == 0)
+			;
 		stop = s->stop;
 		s->wake = 0;
 		pthread_mutex_unlock(&s->mu);
+		/* Stopping: the index is derived and catches up at the next start. */
+		if (stop)
+			break;
+		clock_gettime(CLOCK_REALTIME, &now);
+		next = now;
+		next.tv_nsec += CATCHUP_GAP_MS * 1000000L;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
 
 		cu_err_clear(&err);
 		if (idx_catch_up(s->writer, s->st, NULL, NULL, &err) != 0) {
@@ -63,8 +91,6 @@ static void *catchup_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		pthread_cond_broadcast(&s->caught);
 		pthread_mutex_unlock(&s->mu);
-		if (stop)
-			break;
 	}
 	return NULL;
 }
