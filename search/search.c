@@ -375,23 +375,45 @@ static int fetch_fts_ordered(struct idx *ix, const struct exec *x, enum idx_sort
 	sqlite3_stmt *st = NULL;
 	struct top t = {rows, 0, want, sort};
 	struct buf sql;
+	uint64_t lo = 0;
 	int rc, pos = 1, s;
 
 	xj.join = 1; /* the time is in meta */
 	buf_init(&sql, 512 * 1024);
+	if (idx_blocks_prepare(ix) != 0) {
+		rc = cu_err_set(err, CU_ENOMEM, "search: out of memory");
+		goto out;
+	}
+	if (cur) {
+		/* Later pages: skip the blocks that hold only records on earlier
+		 * pages' side of the cursor's time (a page costs about one page
+		 * of reading, not everything before it). */
+		size_t b, nb = ix->nblocks;
+
+		if (sort == IDX_OLDEST) {
+			for (b = 0; b < nb && ix->blocks[b].maxts < cur->ts; b++)
+				;
+			lo = (uint64_t)b << IDX_BLOCK_SHIFT;
+		} else {
+			for (b = nb; b > 0 && ix->blocks[b - 1].mints > cur->ts; b--)
+				;
+			if (((uint64_t)b << IDX_BLOCK_SHIFT) < xj.snap)
+				xj.snap = (uint64_t)b << IDX_BLOCK_SHIFT;
+		}
+	}
 	rc = buf_append_str(&sql, "SELECT fts.rowid, m.ts");
 	if (rc == 0)
 		rc = sql_fts_base(&sql, &xj);
+	if (rc == 0 && lo > 0)
+		rc = buf_append_str(&sql, " AND fts.rowid >= ?");
 	if (rc == 0)
 		rc = buf_append_str(&sql, sort == IDX_OLDEST ? " ORDER BY fts.rowid ASC" : " ORDER BY fts.rowid DESC");
 	rc = prepare(ix, &sql, rc, &st, err);
 	if (rc)
 		goto out;
 	bind_fts_base(st, &xj, &pos);
-	if (idx_blocks_prepare(ix) != 0) {
-		rc = cu_err_set(err, CU_ENOMEM, "search: out of memory");
-		goto out;
-	}
+	if (lo > 0)
+		sqlite3_bind_int64(st, pos++, (sqlite3_int64)lo);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct row r;
 		size_t b;
