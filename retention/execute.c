@@ -53,13 +53,26 @@ static json_t *skips_json(const struct skips *k)
 			 "already_deleted", "count", (json_int_t)k->ndeleted, "seqs", k->deleted);
 }
 
-/* Checks one planned item now; 1 = still to do, 0 = skipped (noted). */
-static int recheck(struct store *st, struct ret_state *s, const struct ret_plan *p, const struct ret_rules *rules,
-		   const struct ret_item *x, int64_t now_ms, struct buf *rb, struct ret_scratch *sc,
-		   struct skips *k, struct cu_err *err)
+/* What the execution re-check needs for each planned record. */
+struct check_ctx {
+	struct ret_state *s;
+	const struct ret_plan *p;
+	const struct ret_rules *rules;
+	int64_t now_ms;
+	struct ret_scratch *sc;
+	struct skips *k;
+	const struct ret_item *items;  /* sorted by seq, parallel to the walked seqs */
+	struct ret_items *del;         /* still to delete */
+	struct ret_items *tr;          /* still to offer */
+};
+
+/* Checks one planned record now: still to do (added to del or tr), or
+ * skipped (noted in k). */
+static int recheck(void *arg, size_t idx, const struct store_entry *e, struct cu_err *err)
 {
+	struct check_ctx *c = arg;
+	const struct ret_item *x = &c->items[idx];
 	const struct ret_policy *w;
-	struct store_entry e;
 	struct rec_view v;
 	struct ret_recinfo ri;
 	uint64_t ids[16];
@@ -67,49 +80,48 @@ static int recheck(struct store *st, struct ret_state *s, const struct ret_plan 
 	size_t nh, i;
 	int rc;
 
-	buf_reset(rb);
-	rc = store_get(st, x->seq, rb, &e, err);
-	if (rc)
-		return rc;
-	if (e.is_stub) {
-		skip_add(k->deleted, &k->ndeleted, json_integer((json_int_t)x->seq));
+	if (e->is_stub) {
+		skip_add(c->k->deleted, &c->k->ndeleted, json_integer((json_int_t)x->seq));
 		return 0;
 	}
-	if (memcmp(e.leaf, x->leaf, HASH_LEN) != 0)
+	if (memcmp(e->leaf, x->leaf, HASH_LEN) != 0)
 		return cu_err_set(err, CU_ECORRUPT, "record %llu: its leaf hash differs from the one in plan %llu",
-				  (unsigned long long)x->seq, (unsigned long long)p->id);
-	rc = rec_decode(e.bytes, e.len, &v, err);
+				  (unsigned long long)x->seq, (unsigned long long)c->p->id);
+	rc = rec_decode(e->bytes, e->len, &v, err);
 	if (rc)
 		return rc;
 	if (v.kind >= REC_AUDIT)
 		return cu_err_set(err, CU_ECORRUPT, "plan %llu names record %llu, an archive record",
-				  (unsigned long long)p->id, (unsigned long long)x->seq);
-	ret_recinfo_from(&v, e.seq, sc, &ri);
-	nh = ret_holds_covering(s, &ri, ids, 16);
+				  (unsigned long long)c->p->id, (unsigned long long)x->seq);
+	ret_recinfo_from(&v, e->seq, c->sc, &ri);
+	nh = ret_holds_covering(c->s, &ri, ids, 16);
 	if (nh) {
 		json_t *hl = json_array();
 		for (i = 0; hl && i < nh && i < 16; i++)
 			json_array_append_new(hl, json_integer((json_int_t)ids[i]));
-		skip_add(k->held, &k->nheld, json_pack("{s:I, s:o}", "seq", (json_int_t)x->seq, "holds", hl));
+		skip_add(c->k->held, &c->k->nheld, json_pack("{s:I, s:o}", "seq", (json_int_t)x->seq, "holds", hl));
 		return 0;
 	}
-	if (strcmp(p->type, "disposition") != 0)
-		return 1; /* an erasure order does not depend on the policies */
-	w = ret_rules_winner(rules, &ri, &due);
-	if (!w || due > now_ms || (p->automatic && w->approval_required) || w->action == RET_REVIEW ||
-	    (x->action == RET_TRANSFER && w->action != RET_TRANSFER) ||
-	    (x->action == RET_DESTROY && !x->offer && w->action != RET_DESTROY)) {
-		skip_add(k->not_due, &k->nnot_due, json_integer((json_int_t)x->seq));
-		return 0;
-	}
-	if (x->offer) {
-		const struct ret_offer *o = ret_state_offer(s, x->offer);
-		if (!o || !ret_offer_settled(o, now_ms)) {
-			skip_add(k->not_due, &k->nnot_due, json_integer((json_int_t)x->seq));
+	if (!strcmp(c->p->type, "disposition")) {
+		w = ret_rules_winner(c->rules, &ri, &due);
+		if (!w || due > c->now_ms || (c->p->automatic && w->approval_required) || w->action == RET_REVIEW ||
+		    (x->action == RET_TRANSFER && w->action != RET_TRANSFER) ||
+		    (x->action == RET_DESTROY && !x->offer && w->action != RET_DESTROY)) {
+			skip_add(c->k->not_due, &c->k->nnot_due, json_integer((json_int_t)x->seq));
 			return 0;
 		}
+		if (x->offer) {
+			const struct ret_offer *o = ret_state_offer(c->s, x->offer);
+			if (!o || !ret_offer_settled(o, c->now_ms)) {
+				skip_add(c->k->not_due, &c->k->nnot_due, json_integer((json_int_t)x->seq));
+				return 0;
+			}
+		}
 	}
-	return 1;
+	/* an erasure order does not depend on the policies */
+	if (ret_items_add(x->action == RET_TRANSFER ? c->tr : c->del, x) != 0)
+		return cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+	return 0;
 }
 
 static const char *exec_person(const struct ret_exec_opts *o, const struct ret_plan *p)
@@ -260,11 +272,11 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 	struct ret_scratch *sc = malloc(sizeof(*sc));
 	struct skips k;
 	struct idx *opened = NULL;
-	struct buf rb;
+	struct check_ctx cc;
 	uint64_t cert_seq = 0, offer_seq = 0, *seqs = NULL;
-	size_t i, erased = 0;
-	int rc, resumed = 0, r;
-	char warn[600] = "";
+	size_t i, n, erased = 0;
+	int rc, resumed = 0;
+	char warn[600] = "", hex[2 * HASH_LEN + 1];
 
 	*out = NULL;
 	memset(&rules, 0, sizeof(rules));
@@ -272,7 +284,7 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 	memset(&del, 0, sizeof(del));
 	memset(&tr, 0, sizeof(tr));
 	memset(&k, 0, sizeof(k));
-	buf_init(&rb, REC_MAX_BYTES + 1024);
+	memset(&cc, 0, sizeof(cc));
 	k.held = json_array();
 	k.not_due = json_array();
 	k.deleted = json_array();
@@ -326,17 +338,35 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 			goto out;
 		}
 		rc = ret_holds_resolve(s, st, ix, err);
-		for (i = 0; rc == 0 && i < planned.n; i++) {
-			const struct ret_item *x = &planned.v[i];
-
-			if (x->action == RET_TRANSFER && p->offer_seq)
-				continue; /* offered already (a re-run after a crash) */
-			r = recheck(st, s, p, &rules, x, now_ms, &rb, sc, &k, err);
-			if (r < 0)
-				rc = r;
-			else if (r == 1 && ret_items_add(x->action == RET_TRANSFER ? &tr : &del, x) != 0)
-				rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+		if (rc)
+			goto out;
+		/* offered already (a re-run after a crash): only the rest */
+		for (i = n = 0; i < planned.n; i++)
+			if (!(planned.v[i].action == RET_TRANSFER && p->offer_seq))
+				planned.v[n++] = planned.v[i];
+		planned.n = n;
+		rc = ret_items_digest(&planned, hex); /* sorts by seq */
+		seqs = calloc(planned.n + 1, sizeof(*seqs));
+		if (rc == 0 && !seqs)
+			rc = CU_ENOMEM;
+		if (rc) {
+			rc = cu_err_set(err, rc, "retention: out of memory");
+			goto out;
 		}
+		for (i = 0; i < planned.n; i++)
+			seqs[i] = planned.v[i].seq;
+		cc.s = s;
+		cc.p = p;
+		cc.rules = &rules;
+		cc.now_ms = now_ms;
+		cc.sc = sc;
+		cc.k = &k;
+		cc.items = planned.v;
+		cc.del = &del;
+		cc.tr = &tr;
+		rc = ret_walk_seqs(st, seqs, planned.n, recheck, &cc, err);
+		free(seqs);
+		seqs = NULL;
 		if (rc)
 			goto out;
 		offer_seq = p->offer_seq;
@@ -408,7 +438,6 @@ out:
 	free(rules.pol);
 	free(seqs);
 	free(sc);
-	buf_release(&rb);
 	ret_state_free(s);
 	return rc;
 }

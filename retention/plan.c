@@ -42,43 +42,48 @@ static int same_group(const struct ret_item *a, const struct ret_item *b)
 json_t *ret_items_groups(const struct ret_items *it, const char *basis)
 {
 	json_t *groups = json_array();
-	size_t i, j, k;
+	const struct ret_item **first = NULL; /* first item of each group, parallel to groups */
+	size_t i, g, ng = 0, alloc = 0;
 	char hex[2 * HASH_LEN + 1];
 
 	if (!groups)
 		return NULL;
+	/* Groups are few (one per policy, action and offer): a linear search
+	 * per item keeps this O(items x groups). */
 	for (i = 0; i < it->n; i++) {
-		json_t *g = NULL, *seqs, *leaves;
+		const struct ret_item *x = &it->v[i];
+		json_t *gr;
 
-		/* first item of its group? */
-		for (j = 0; j < i; j++)
-			if (same_group(&it->v[j], &it->v[i]))
+		for (g = 0; g < ng; g++)
+			if (same_group(first[g], x))
 				break;
-		if (j < i)
-			continue;
-		seqs = json_array();
-		leaves = json_array();
-		for (k = i; seqs && leaves && k < it->n; k++) {
-			if (!same_group(&it->v[k], &it->v[i]))
-				continue;
-			hex_encode(it->v[k].leaf, HASH_LEN, hex);
-			json_array_append_new(seqs, json_integer((json_int_t)it->v[k].seq));
-			json_array_append_new(leaves, json_string(hex));
+		if (g == ng) {
+			if (ret_grow((void **)&first, &alloc, ng, sizeof(*first)) != 0)
+				goto fail;
+			gr = json_pack("{s:s, s:s, s:[], s:[]}", "basis", x->policy ? "policy" : basis, "action",
+				       ret_action_name(x->action), "seqs", "leaves");
+			if (!gr || json_array_append_new(groups, gr) != 0)
+				goto fail;
+			if (x->policy) {
+				json_object_set_new(gr, "policy", json_string(x->policy));
+				json_object_set_new(gr, "keep", json_string(x->keep));
+			}
+			if (x->offer)
+				json_object_set_new(gr, "offer", json_integer((json_int_t)x->offer));
+			first[ng++] = x;
 		}
-		g = json_pack("{s:s, s:s, s:o, s:o}", "basis", it->v[i].policy ? "policy" : basis, "action",
-			      ret_action_name(it->v[i].action), "seqs", seqs, "leaves", leaves);
-		if (!g || json_array_append_new(groups, g) != 0) {
-			json_decref(groups);
-			return NULL;
-		}
-		if (it->v[i].policy) {
-			json_object_set_new(g, "policy", json_string(it->v[i].policy));
-			json_object_set_new(g, "keep", json_string(it->v[i].keep));
-		}
-		if (it->v[i].offer)
-			json_object_set_new(g, "offer", json_integer((json_int_t)it->v[i].offer));
+		gr = json_array_get(groups, g);
+		hex_encode(x->leaf, HASH_LEN, hex);
+		if (json_array_append_new(json_object_get(gr, "seqs"), json_integer((json_int_t)x->seq)) != 0 ||
+		    json_array_append_new(json_object_get(gr, "leaves"), json_string(hex)) != 0)
+			goto fail;
 	}
+	free(first);
 	return groups;
+fail:
+	free(first);
+	json_decref(groups);
+	return NULL;
 }
 
 int ret_items_from_groups(json_t *groups, struct ret_items *out)
@@ -373,6 +378,63 @@ static int add_seqs(uint64_t **v, size_t *n, size_t *alloc, const uint64_t *add,
 	return 0;
 }
 
+/* Checks one record named by an erasure order. */
+struct erase_ctx {
+	struct ret_state *s;
+	struct ret_scratch *sc;
+	json_t *refused;          /* [{"seq", "holds": [{"id", "matter"}]}] */
+	size_t nrefused;
+	char first[600];          /* the first refusal, for the message */
+	struct ret_items *items;  /* the records to erase */
+};
+
+static int erase_check(void *arg, size_t idx, const struct store_entry *e, struct cu_err *err)
+{
+	struct erase_ctx *c = arg;
+	struct ret_recinfo ri;
+	struct rec_view v;
+	struct ret_item x;
+	uint64_t ids[16];
+	size_t nh, k;
+	int rc;
+
+	(void)idx;
+	if (e->is_stub)
+		return cu_err_set(err, CU_ESTATE, "record %llu was deleted already (certificate %llu)",
+				  (unsigned long long)e->seq, (unsigned long long)e->deletion_seq);
+	rc = rec_decode(e->bytes, e->len, &v, err);
+	if (rc)
+		return rc;
+	if (v.kind >= REC_AUDIT)
+		return cu_err_set(err, CU_EDENIED, "record %llu is the archive's own %s record: it is evidence of"
+				  " what the archive did and cannot be erased",
+				  (unsigned long long)e->seq, rec_kind_name(v.kind));
+	ret_recinfo_from(&v, e->seq, c->sc, &ri);
+	nh = ret_holds_covering(c->s, &ri, ids, 16);
+	if (nh) {
+		json_t *hl = json_array();
+
+		for (k = 0; hl && k < nh && k < 16; k++) {
+			const struct ret_hold *h = ret_state_hold(c->s, ids[k]);
+			json_array_append_new(hl, json_pack("{s:I, s:s}", "id", (json_int_t)ids[k], "matter",
+							    h ? h->matter : "?"));
+			if (!c->nrefused && k == 0)
+				snprintf(c->first, sizeof(c->first), "record %llu is under hold %llu (matter %s)",
+					 (unsigned long long)e->seq, (unsigned long long)ids[k], h ? h->matter : "?");
+		}
+		json_array_append_new(c->refused, json_pack("{s:I, s:o}", "seq", (json_int_t)e->seq, "holds", hl));
+		c->nrefused++;
+		return 0;
+	}
+	memset(&x, 0, sizeof(x));
+	x.seq = e->seq;
+	memcpy(x.leaf, e->leaf, HASH_LEN);
+	x.action = RET_DESTROY;
+	if (ret_items_add(c->items, &x) != 0)
+		return cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+	return 0;
+}
+
 int ret_erase_order(struct store *st, struct idx *ix, const uint64_t *seqs, size_t nseqs,
 		    const char *query, const char *reason, const char *by, int64_t now_ms,
 		    uint64_t *plan_id, json_t **out, struct cu_err *err)
@@ -380,21 +442,18 @@ int ret_erase_order(struct store *st, struct idx *ix, const uint64_t *seqs, size
 	struct ret_state *s = NULL;
 	struct idx *opened = NULL;
 	struct ret_items items;
-	struct ret_recinfo ri;
 	struct ret_scratch *sc = malloc(sizeof(*sc));
-	struct store_entry e;
-	struct rec_view v;
-	struct buf rb;
-	uint64_t *all = NULL, *found = NULL, ids[16];
+	struct erase_ctx ec;
+	uint64_t *all = NULL, *found = NULL;
 	size_t nall = 0, aall = 0, nfound = 0, i, j, nrefused = 0;
 	json_t *refused = json_array(), *groups = NULL, *m = NULL;
-	char hex[2 * HASH_LEN + 1], body[RET_TEXT_MAX + 200], first[600] = "";
+	char hex[2 * HASH_LEN + 1], body[RET_TEXT_MAX + 200];
 	int rc;
 
 	*plan_id = 0;
 	*out = NULL;
 	memset(&items, 0, sizeof(items));
-	buf_init(&rb, REC_MAX_BYTES + 1024);
+	memset(&ec, 0, sizeof(ec));
 	if (!sc || !refused) {
 		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 		goto out;
@@ -438,62 +497,21 @@ int ret_erase_order(struct store *st, struct idx *ix, const uint64_t *seqs, size
 				nall, RET_PLAN_MAX_ITEMS);
 		goto unlock;
 	}
-	for (i = 0; i < nall; i++) {
-		struct ret_item x;
-		size_t nh, k;
-
-		buf_reset(&rb);
-		rc = store_get(st, all[i], &rb, &e, err);
-		if (rc)
-			goto unlock;
-		if (e.is_stub) {
-			rc = cu_err_set(err, CU_ESTATE, "record %llu was deleted already (certificate %llu)",
-					(unsigned long long)all[i], (unsigned long long)e.deletion_seq);
-			goto unlock;
-		}
-		rc = rec_decode(e.bytes, e.len, &v, err);
-		if (rc)
-			goto unlock;
-		if (v.kind >= REC_AUDIT) {
-			rc = cu_err_set(err, CU_EDENIED, "record %llu is the archive's own %s record: it is evidence of"
-					" what the archive did and cannot be erased",
-					(unsigned long long)all[i], rec_kind_name(v.kind));
-			goto unlock;
-		}
-		ret_recinfo_from(&v, e.seq, sc, &ri);
-		nh = ret_holds_covering(s, &ri, ids, 16);
-		if (nh) {
-			json_t *hl = json_array();
-
-			for (k = 0; hl && k < nh && k < 16; k++) {
-				const struct ret_hold *h = ret_state_hold(s, ids[k]);
-				json_array_append_new(hl, json_pack("{s:I, s:s}", "id", (json_int_t)ids[k], "matter",
-								    h ? h->matter : "?"));
-				if (!nrefused && k == 0)
-					snprintf(first, sizeof(first), "record %llu is under hold %llu (matter %s)",
-						 (unsigned long long)all[i], (unsigned long long)ids[k],
-						 h ? h->matter : "?");
-			}
-			json_array_append_new(refused, json_pack("{s:I, s:o}", "seq", (json_int_t)all[i], "holds", hl));
-			nrefused++;
-			continue;
-		}
-		memset(&x, 0, sizeof(x));
-		x.seq = e.seq;
-		memcpy(x.leaf, e.leaf, HASH_LEN);
-		x.action = RET_DESTROY;
-		if (ret_items_add(&items, &x) != 0) {
-			rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
-			goto unlock;
-		}
-	}
+	ec.s = s;
+	ec.sc = sc;
+	ec.refused = refused;
+	ec.items = &items;
+	rc = ret_walk_seqs(st, all, nall, erase_check, &ec, err);
+	if (rc)
+		goto unlock;
+	nrefused = ec.nrefused;
 	if (nrefused) {
 		*out = json_pack("{s:o, s:I}", "refused", refused, "count", (json_int_t)nrefused);
 		refused = NULL;
 		rc = cu_err_set(err, CU_EDENIED,
 				"%zu of the %zu records are under legal hold and must not be erased while it lasts"
 				" (%s%s); the order was not recorded: release the hold or leave those records out",
-				nrefused, nall, first, nrefused > 1 ? ", ..." : "");
+				nrefused, nall, ec.first, nrefused > 1 ? ", ..." : "");
 		goto unlock;
 	}
 	rc = ret_items_digest(&items, hex);
@@ -530,7 +548,6 @@ out:
 		idx_close(opened);
 	ret_items_release(&items);
 	ret_state_free(s);
-	buf_release(&rb);
 	free(sc);
 	free(all);
 	free(found);

@@ -180,6 +180,12 @@ size_t ret_holds_covering(const struct ret_state *s, const struct ret_recinfo *r
 /* Resolves a query to the sorted list of seqs it finds (cap RET_QUERY_MAX_HITS). */
 int ret_query_seqs(struct store *st, struct idx *ix, const char *query, uint64_t **seqs, size_t *n,
 		   struct cu_err *err) CU_MUST_CHECK;
+/* Reads the records at the sorted seqs in one sequential pass over the
+ * log (a frame is decompressed once, not once per record) and calls fn
+ * for each; a seq listed twice is passed twice. fn returns 0 to go on. */
+typedef int (*ret_walk_fn)(void *arg, size_t idx, const struct store_entry *e, struct cu_err *err);
+int ret_walk_seqs(struct store *st, const uint64_t *seqs, size_t n, ret_walk_fn fn, void *arg,
+		  struct cu_err *err) CU_MUST_CHECK;
 /* Opens the data directory's index as a writer if ix is NULL, and brings
  * it up to the log. *opened is the handle to close (or NULL). */
 int ret_index_ready(struct store *st, struct idx **ix, struct idx **opened, struct cu_err *err) CU_MUST_CHECK;

@@ -292,3 +292,31 @@ int ret_holds_resolve(struct ret_state *s, struct store *st, struct idx *ix, str
 		idx_close(opened);
 	return rc;
 }
+
+int ret_walk_seqs(struct store *st, const uint64_t *seqs, size_t n, ret_walk_fn fn, void *arg,
+		  struct cu_err *err)
+{
+	struct store_iter *it = NULL;
+	struct store_entry e;
+	size_t i = 0;
+	int rc = 0, r = 0;
+
+	if (!n)
+		return 0;
+	if (seqs[n - 1] >= store_size(st))
+		return cu_err_set(err, CU_ENOTFOUND, "record %llu does not exist (the log has %llu records)",
+				  (unsigned long long)seqs[n - 1], (unsigned long long)store_size(st));
+	rc = store_iter_open(st, seqs[0], &it, err);
+	while (rc == 0 && i < n && (r = store_iter_next(it, &e, err)) == 1) {
+		while (rc == 0 && i < n && seqs[i] == e.seq)
+			rc = fn(arg, i++, &e, err);
+		if (i < n && seqs[i] < e.seq)
+			rc = cu_err_set(err, CU_EINVAL, "record list not sorted");
+	}
+	if (rc == 0 && r < 0)
+		rc = r;
+	if (rc == 0 && i < n)
+		rc = cu_err_set(err, CU_ENOTFOUND, "record %llu was not found in the log", (unsigned long long)seqs[i]);
+	store_iter_close(it);
+	return rc;
+}
