@@ -196,6 +196,17 @@ void exp_payload_path(enum exp_format f, const char *rel, char *out, size_t outl
 /* Fills s with the selected records (bytes, leaves) in seq order. */
 int exp_select(const struct exp_request *req, struct exp_set *s, struct cu_err *err) CU_MUST_CHECK;
 
+/* ---- verification (verify.c) ---- */
+
+/* The caps exp_verify reads a package with: EXP_READ_* of export.h;
+ * tests lower them to try bombs without writing gigabytes. */
+struct exp_read_caps {
+	uint64_t members;             /* files in a package */
+	uint64_t member_bytes;        /* bytes of one file */
+	uint64_t total_bytes;         /* bytes of all files */
+};
+extern struct exp_read_caps exp_read_caps;
+
 /* ---- proofs for many records (prover.c) ---- */
 
 struct exp_prover;

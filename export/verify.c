@@ -42,6 +42,8 @@
 #define MANIFEST_READ_MAX (1u << 30) /* a manifest's text */
 #define PROGRESS_EVERY 1024
 
+struct exp_read_caps exp_read_caps = {EXP_READ_MAX_MEMBERS, EXP_READ_MAX_MEMBER, EXP_READ_MAX_TOTAL};
+
 /* One file of the package. */
 struct vmember {
 	char *path;               /* below the top directory */
@@ -206,11 +208,11 @@ static int read_member(struct vpkg *p, struct archive *a, struct vmember *m, str
 			break;
 		m->size += (uint64_t)r;
 		p->total += (uint64_t)r;
-		if (m->size > EXP_READ_MAX_MEMBER || p->total > EXP_READ_MAX_TOTAL) {
+		if (m->size > exp_read_caps.member_bytes || p->total > exp_read_caps.total_bytes) {
 			rc = cu_err_set(err, CU_ETOOBIG, "%s: the package is larger than custos reads "
 					"(%llu bytes per file, %llu in all)", m->path,
-					(unsigned long long)EXP_READ_MAX_MEMBER,
-					(unsigned long long)EXP_READ_MAX_TOTAL);
+					(unsigned long long)exp_read_caps.member_bytes,
+					(unsigned long long)exp_read_caps.total_bytes);
 			goto out;
 		}
 		if (EVP_DigestUpdate(c256, chunk, (size_t)r) != 1 ||
@@ -303,14 +305,15 @@ static int read_members(struct vpkg *p, const struct vsrc *src, struct cu_err *e
 			rc = cu_err_set(err, CU_ECORRUPT, "%s: a file beside the package's top directory", nm);
 			goto out;
 		}
-		if (archive_entry_size_is_set(ae) && archive_entry_size(ae) > (la_int64_t)EXP_READ_MAX_MEMBER) {
+		if (archive_entry_size_is_set(ae) &&
+		    (uint64_t)archive_entry_size(ae) > exp_read_caps.member_bytes) {
 			rc = cu_err_set(err, CU_ETOOBIG, "%s: larger than %llu bytes", nm,
-					(unsigned long long)EXP_READ_MAX_MEMBER);
+					(unsigned long long)exp_read_caps.member_bytes);
 			goto out;
 		}
-		if (p->n >= EXP_READ_MAX_MEMBERS) {
+		if (p->n >= exp_read_caps.members) {
 			rc = cu_err_set(err, CU_ETOOBIG, "the package has more than %llu files",
-					(unsigned long long)EXP_READ_MAX_MEMBERS);
+					(unsigned long long)exp_read_caps.members);
 			goto out;
 		}
 		if (p->n == p->alloc) {
