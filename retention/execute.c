@@ -124,6 +124,28 @@ static int recheck(void *arg, size_t idx, const struct store_entry *e, struct cu
 	return 0;
 }
 
+/* Resume: notes records of a certificate that are still there and now
+ * under hold. */
+static int held_now(void *arg, size_t idx, const struct store_entry *e, struct cu_err *err)
+{
+	struct check_ctx *c = arg;
+	struct rec_view v;
+	struct ret_recinfo ri;
+	uint64_t ids[16];
+	size_t nh;
+
+	(void)idx;
+	if (e->is_stub)
+		return 0;
+	if (rec_decode(e->bytes, e->len, &v, err) != 0)
+		return CU_ECORRUPT;
+	ret_recinfo_from(&v, e->seq, c->sc, &ri);
+	nh = ret_holds_covering(c->s, &ri, ids, 16);
+	if (nh)
+		skip_add(c->k->held, &c->k->nheld, json_pack("{s:I}", "seq", (json_int_t)e->seq));
+	return 0;
+}
+
 static const char *exec_person(const struct ret_exec_opts *o, const struct ret_plan *p)
 {
 	if (o && o->by && *o->by)
@@ -327,6 +349,37 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 		cert_seq = p->cert_seq;
 		offer_seq = p->offer_seq;
 		resumed = 1;
+		/* A hold placed between the crash and this run still wins:
+		 * the certificate's remaining records are left alone until it
+		 * is released. */
+		rc = ret_holds_resolve(s, st, ix, err);
+		if (rc)
+			goto out;
+		rc = ret_items_digest(&del, hex); /* sorts by seq */
+		seqs = calloc(del.n + 1, sizeof(*seqs));
+		if (rc == 0 && !seqs)
+			rc = CU_ENOMEM;
+		if (rc) {
+			rc = cu_err_set(err, rc, "retention: out of memory");
+			goto out;
+		}
+		for (i = 0; i < del.n; i++)
+			seqs[i] = del.v[i].seq;
+		cc.s = s;
+		cc.sc = sc;
+		cc.k = &k;
+		rc = ret_walk_seqs(st, seqs, del.n, held_now, &cc, err);
+		free(seqs);
+		seqs = NULL;
+		if (rc == 0 && k.nheld)
+			rc = cu_err_set(err, CU_EDENIED, "certificate %llu of plan %llu was written, but %llu of its"
+					" records not yet deleted are now under legal hold (the first: record %lld):"
+					" they stay until the hold is released; execute again then",
+					(unsigned long long)cert_seq, (unsigned long long)plan_id,
+					(unsigned long long)k.nheld,
+					(long long)json_integer_value(json_object_get(json_array_get(k.held, 0), "seq")));
+		if (rc)
+			goto out;
 	} else {
 		rc = ret_items_from_groups(json_object_get(p->doc, "groups"), &planned);
 		if (rc) {

@@ -13,6 +13,7 @@
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #include "archiver/keys.h"
 #include "archiver/store.h"
+#include "common/fileio.h"
 #include "common/timeutil.h"
 #include "retention/ret.h"
 
@@ -410,6 +412,104 @@ static void test_automatic_run(void **state)
 	json_decref(j);
 }
 
+/* A fresh archive in f->dir/NAME with one due record and an approved
+ * plan for it; returns the plan. */
+static uint64_t due_scenario(struct fixture *f, const char *name, struct store **st)
+{
+	struct cu_err err;
+	char path[400];
+	json_t *j = NULL;
+	uint64_t plan;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	assert_int_equal(store_init(path, "test.example/ret", &err), 0);
+	assert_int_equal(store_open(path, NULL, 0, st, &err), 0);
+	msg(*st, "!a:ex.org", "@x:ex.org", ts("2015-01-01T00:00:00Z"), "Haltwort");
+	policy(*st, "p", NULL, "1y", RET_DESTROY, 1);
+	assert_int_equal(ret_plan(*st, NULL, "alice", 0, time_now_ms(), &plan, &j, &err), 0);
+	json_decref(j);
+	assert_int_equal(ret_approve(*st, plan, "bob", time_now_ms(), NULL, &err), 0);
+	return plan;
+}
+
+/* A crash between the certificate and the segment rewrite, then a hold
+ * on the records: the re-run must not delete them while the hold lasts. */
+static void test_resume_honours_new_hold(void **state)
+{
+	struct fixture *f = *state;
+	struct ret_hold_spec hs;
+	struct ret_exec_opts eo;
+	struct store_entry e;
+	struct store *st = NULL;
+	struct cu_err err;
+	struct buf rb;
+	const char *senders[1] = {"@x:ex.org"};
+	json_t *j = NULL;
+	uint64_t plan = 0, hold;
+	int n, rc, window = 0;
+
+	memset(&eo, 0, sizeof(eo));
+	buf_init(&rb, REC_MAX_BYTES + 1024);
+	/* Fail the n-th write of an execution, on a fresh archive each time,
+	 * until the failure falls after the certificate and before the
+	 * record became a stub. */
+	for (n = 1; n < 40 && !window; n++) {
+		char spec[32], name[16];
+
+		snprintf(name, sizeof(name), "w%d", n);
+		plan = due_scenario(f, name, &st);
+		snprintf(spec, sizeof(spec), "write:%d:5", n);
+		setenv("CUSTOS_FAULT", spec, 1);
+		fio_fault_reset();
+		rc = ret_execute(st, NULL, plan, &eo, time_now_ms(), &j, NULL);
+		unsetenv("CUSTOS_FAULT");
+		fio_fault_reset();
+		json_decref(j);
+		j = NULL;
+		if (rc != 0) {
+			assert_int_equal(ret_certificates_json(st, &j, &err), 0);
+			buf_reset(&rb);
+			window = json_array_size(json_object_get(j, "certificates")) == 1 &&
+				 store_get(st, 0, &rb, &e, &err) == 0 && !e.is_stub;
+			json_decref(j);
+			j = NULL;
+		}
+		if (!window) {
+			store_close(st);
+			st = NULL;
+		}
+	}
+	assert_true(window);
+	memset(&hs, 0, sizeof(hs));
+	hs.matter = "1 A 1/26";
+	hs.reason = "r";
+	hs.senders = senders;
+	hs.nsenders = 1;
+	hs.from_ms = INT64_MIN;
+	hs.to_ms = INT64_MAX;
+	assert_int_equal(ret_hold_add(st, NULL, &hs, "lisa", time_now_ms(), &hold, &err), 0);
+	cu_err_clear(&err);
+	assert_int_equal(ret_execute(st, NULL, plan, &eo, time_now_ms(), &j, &err), CU_EDENIED);
+	assert_non_null(strstr(err.msg, "under legal hold"));
+	buf_reset(&rb);
+	assert_int_equal(store_get(st, 0, &rb, &e, &err), 0);
+	assert_int_equal(e.is_stub, 0);
+	/* released: the re-run finishes with the same certificate */
+	assert_int_equal(ret_hold_release(st, hold, "lisa", NULL, time_now_ms(), &err), 0);
+	assert_int_equal(ret_execute(st, NULL, plan, &eo, time_now_ms(), &j, &err), 0);
+	assert_true(json_is_true(json_object_get(j, "resumed")));
+	assert_int_equal(json_integer_value(json_object_get(j, "erased_now")), 1);
+	json_decref(j);
+	buf_reset(&rb);
+	assert_int_equal(store_get(st, 0, &rb, &e, &err), 0);
+	assert_int_equal(e.is_stub, 1);
+	assert_int_equal(ret_certificates_json(st, &j, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 1);
+	json_decref(j);
+	buf_release(&rb);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +522,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transfer_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_certificate_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_automatic_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_honours_new_hold, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
