@@ -7,9 +7,11 @@
  * batches are durable. Re-running after fixing the line is safe: messages
  * already archived are recognised by (platform, source, id) and skipped.
  *
- * Parsing (JSON) and committing (hashing, compression, fsync) overlap: a
- * parser thread fills batches while the main thread commits the previous
- * one, through a ring of NSLOTS batches.
+ * Parsing (JSON), committing (hashing, compression, fsync) and indexing
+ * overlap: a parser thread fills batches, the main thread commits them, an
+ * indexer thread adds committed batches to the search index (so whatever
+ * is acknowledged is searchable right after), through a ring of NSLOTS
+ * batches. --no-index leaves indexing to the next search (catch-up).
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -20,11 +22,12 @@
 #include "archiver/envelope.h"
 #include "archiver/store.h"
 #include "cli/cli.h"
+#include "search/index.h"
 #include "cli/lines.h"
 
 #define DEFAULT_BATCH 4096
 #define MAX_BATCH 100000
-#define NSLOTS 3
+#define NSLOTS 4
 
 struct ingest_totals {
 	unsigned long long accepted, duplicates, lines;
@@ -45,14 +48,15 @@ static int is_blank(const char *s, size_t n)
 /* One batch on its way from the parser to the committer. */
 struct slot {
 	struct env_msg *msgs;        /* parsed envelopes (batch capacity) */
+	struct store_input *in;      /* the same as appended, with seq/duplicate results */
 	size_t n;                    /* how many are filled */
-	int state;                   /* SLOT_FREE, SLOT_READY */
+	int state;                   /* SLOT_FREE -> SLOT_READY -> (SLOT_COMMITTED) -> SLOT_FREE */
 	int last;                    /* 1: no batch follows (end of input or error) */
 	int error;                   /* 1: the batch was rejected; msg says why */
 	char msg[700];               /* the error, ready to print */
 };
 
-enum { SLOT_FREE = 0, SLOT_READY = 1 };
+enum { SLOT_FREE = 0, SLOT_READY = 1, SLOT_COMMITTED = 2 };
 
 /* State shared by the parser thread and the committer. */
 struct pipeline {
@@ -65,7 +69,41 @@ struct pipeline {
 	const char *source;          /* ingest source */
 	int stop;                    /* committer failed: parser should stop */
 	unsigned long long lines;    /* non-blank lines parsed so far */
+	struct store *st;            /* the archive */
+	struct idx *ix;              /* search index, or NULL (--no-index, --check) */
+	int index_failed;            /* the indexer hit an error; msg in index_err */
+	struct cu_err index_err;
 };
+
+/* The indexer thread: adds committed batches to the index in ring order,
+ * then frees their slots, until the batch marked last. */
+static void *index_thread(void *arg)
+{
+	struct pipeline *p = arg;
+	size_t k = 0;
+	int last;
+
+	for (;;) {
+		struct slot *s = &p->slots[k];
+		pthread_mutex_lock(&p->mu);
+		while (s->state != SLOT_COMMITTED)
+			pthread_cond_wait(&p->cv, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		last = s->last;
+		/* The index is derived: after a failure, stop indexing (the next
+		 * search catches up from the log) but keep archiving. */
+		if (s->n && !s->error && !p->index_failed &&
+		    idx_add(p->ix, p->st, s->in, s->n, &p->index_err) != 0)
+			p->index_failed = 1;
+		pthread_mutex_lock(&p->mu);
+		s->state = SLOT_FREE;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (last)
+			return NULL;
+		k = (k + 1) % NSLOTS;
+	}
+}
 
 static void slot_publish(struct pipeline *p, struct slot *s)
 {
@@ -164,19 +202,20 @@ int cmd_ingest(int argc, char **argv)
 		{"batch", required_argument, NULL, 'b'},
 		{"check", no_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},
+		{"no-index", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *source = "generic", *file;
 	struct ingest_totals t = {0};
 	struct pipeline p;
-	struct store_input *in = NULL;
 	struct store *st = NULL;
 	struct line_reader lr = {0};
 	struct cu_err err;
 	unsigned long batch = DEFAULT_BATCH;
-	pthread_t parser;
-	int started = 0, failed = 0, check = 0, json = 0, c, rc = EXIT_FAIL;
+	pthread_t parser, indexer;
+	int started = 0, istarted = 0, failed = 0, check = 0, json = 0, no_index = 0, c;
+	int rc = EXIT_FAIL;
 	size_t k = 0, i;
 	FILE *f = NULL;
 	char *end;
@@ -194,11 +233,14 @@ int cmd_ingest(int argc, char **argv)
 			break;
 		case 'c': check = 1; break;
 		case 'j': json = 1; break;
+		case 'n': no_index = 1; break;
 		case 'h':
-			printf("usage: custos ingest [-d DIR] [--source NAME] [--batch N] [--check] [--json] FILE|-\n"
+			printf("usage: custos ingest [-d DIR] [--source NAME] [--batch N] [--check] [--json]\n"
+			       "                     [--no-index] FILE|-\n"
 			       "Appends JSON Lines of generic envelopes (docs/FORMAT.md). --check only\n"
 			       "validates. Each batch of N lines (default %d) is validated whole, then\n"
-			       "written as one durable group commit.\n", DEFAULT_BATCH);
+			       "written as one durable group commit and added to the search index\n"
+			       "(--no-index: the next search catches up instead).\n", DEFAULT_BATCH);
 			return EXIT_OK;
 		default: return EXIT_USAGE;
 		}
@@ -219,17 +261,33 @@ int cmd_ingest(int argc, char **argv)
 	p.lr = &lr;
 	p.file = file;
 	p.source = source;
-	in = calloc(batch, sizeof(*in));
-	for (i = 0; i < NSLOTS; i++)
-		if (!(p.slots[i].msgs = calloc(batch, sizeof(struct env_msg))))
-			in = NULL;
-	if (!in || lines_init(&lr, f, ENV_MAX_BYTES) != 0) {
+	failed = lines_init(&lr, f, ENV_MAX_BYTES) != 0;
+	for (i = 0; i < NSLOTS; i++) {
+		p.slots[i].msgs = calloc(batch, sizeof(struct env_msg));
+		p.slots[i].in = calloc(batch, sizeof(struct store_input));
+		failed |= !p.slots[i].msgs || !p.slots[i].in;
+	}
+	if (failed) {
 		fprintf(stderr, "custos ingest: out of memory\n");
 		goto out;
 	}
 	if (!check && store_open(cli_datadir(dir), NULL, 0, &st, &err) != 0) {
 		rc = cli_fail("ingest", &err);
 		goto out;
+	}
+	p.st = st;
+	if (!check && !no_index && idx_open(cli_datadir(dir), 0, &p.ix, &err) != 0) {
+		fprintf(stderr, "custos ingest: search index unavailable (%s); archiving without it\n",
+			err.msg);
+		cu_err_clear(&err);
+		p.ix = NULL;
+	}
+	if (p.ix) {
+		if (pthread_create(&indexer, NULL, index_thread, &p) != 0) {
+			fprintf(stderr, "custos ingest: cannot start the indexer thread\n");
+			goto out;
+		}
+		istarted = 1;
 	}
 	if (pthread_create(&parser, NULL, parse_thread, &p) != 0) {
 		fprintf(stderr, "custos ingest: cannot start the parser thread\n");
@@ -247,13 +305,15 @@ int cmd_ingest(int argc, char **argv)
 		if (s->error) {
 			fprintf(stderr, "custos ingest: %s\n", s->msg);
 			failed = 1;
-		} else if (s->n && commit_batch(st, s->msgs, in, s->n, &t, &err) != 0) {
+		} else if (s->n && commit_batch(st, s->msgs, s->in, s->n, &t, &err) != 0) {
 			cli_fail("ingest", &err);
 			failed = 2;
 			last = 1;
+			s->n = 0; /* nothing of it to index */
 		}
 		pthread_mutex_lock(&p.mu);
-		s->state = SLOT_FREE;
+		s->last = last;
+		s->state = p.ix ? SLOT_COMMITTED : SLOT_FREE;
 		if (last)
 			p.stop = 1;
 		pthread_cond_broadcast(&p.cv);
@@ -264,6 +324,13 @@ int cmd_ingest(int argc, char **argv)
 		k = (k + 1) % NSLOTS;
 	}
 	cli_progress_done();
+	if (istarted) {
+		pthread_join(indexer, NULL);
+		istarted = 0;
+	}
+	if (p.index_failed)
+		fprintf(stderr, "custos ingest: warning: indexing stopped (%s); everything is archived, "
+			"and the next search or `custos reindex` catches the index up\n", p.index_err.msg);
 	if (failed == 1 && !check)
 		fprintf(stderr, "custos ingest: nothing of the rejected batch was written; %llu messages "
 			"from earlier batches are archived (re-running skips them as duplicates)\n",
@@ -287,14 +354,17 @@ int cmd_ingest(int argc, char **argv)
 out:
 	if (started)
 		pthread_join(parser, NULL);
+	if (istarted) /* only on a setup failure: no slot will ever be committed */
+		pthread_cancel(indexer), pthread_join(indexer, NULL);
 	for (i = 0; i < NSLOTS; i++) {
 		while (p.slots[i].msgs && p.slots[i].n > 0)
 			env_release(&p.slots[i].msgs[--p.slots[i].n]);
 		free(p.slots[i].msgs);
+		free(p.slots[i].in);
 	}
 	lines_release(&lr);
+	idx_close(p.ix);
 	store_close(st);
-	free(in);
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.cv);
 	if (f && f != stdin)
