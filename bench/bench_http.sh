@@ -16,7 +16,7 @@
 # the end of (b) <= 1.1x the RSS half-way (the slope over the second half
 # is printed too).
 #
-# BENCH_N messages (default 200000), BENCH_SECONDS (default 30; 600 for
+# BENCH_N messages (default 200000), BENCH_SECONDS (default 60; 600 for
 # the 10-minute memory run), BENCH_SEARCH_SECONDS (default 10),
 # BENCH_CLIENTS (8), BENCH_BATCH (100). See bench/lib.sh for CUSTOS, GEN,
 # BENCH_TMPDIR, BENCH_OUT, BENCH_KEEP, BENCH_STRICT.
@@ -28,7 +28,7 @@ bench_init http
 bench_need python3 awk curl
 
 N=${BENCH_N:-200000}
-SECS=${BENCH_SECONDS:-30}
+SECS=${BENCH_SECONDS:-60}
 SSECS=${BENCH_SEARCH_SECONDS:-10}
 CLIENTS=${BENCH_CLIENTS:-8}
 BATCH=${BENCH_BATCH:-100}
@@ -56,7 +56,8 @@ dir=$BENCH_TMP/archive
 ingest_tok=$("$CUSTOS" token add -d "$dir" --role ingest --source bench --name bench-ingest 2> /dev/null)
 officer_tok=$("$CUSTOS" token add -d "$dir" --role officer --name bench-officer 2> /dev/null)
 admin_tok=$("$CUSTOS" token add -d "$dir" --role admin --name bench-admin 2> /dev/null)
-"$CUSTOS" serve -d "$dir" --listen 127.0.0.1:0 2> "$BENCH_TMP/serve.log" &
+: > "$BENCH_TMP/serve.log"
+"$CUSTOS" serve -d "$dir" --listen 127.0.0.1:0 2>> "$BENCH_TMP/serve.log" &
 serve_pid=$!
 trap 'kill "$serve_pid" 2> /dev/null || true; [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$BENCH_TMP"' EXIT
 port=""
