@@ -16,11 +16,12 @@ static int slot_decode(const uint8_t *b, struct head_state *h)
 {
 	uint8_t sum[HASH_LEN];
 
-	if (memcmp(b, "CUHEAD01", 8) != 0 || hash_sha256(b, 48, sum) != 0 ||
-	    memcmp(sum, b + 48, 8) != 0)
+	if (memcmp(b, "CUHEAD02", 8) != 0 || hash_sha256(b, 80, sum) != 0 ||
+	    memcmp(sum, b + 80, 8) != 0)
 		return CU_ECORRUPT;
 	h->size = get_be64(b + 8);
 	memcpy(h->chain, b + 16, HASH_LEN);
+	memcpy(h->root, b + 48, HASH_LEN);
 	return 0;
 }
 
@@ -45,6 +46,8 @@ int head_read(const char *dir, struct head_state *h, struct cu_err *err)
 	ok[1] = slot_decode(b + HEAD_SLOT_LEN, &s[1]) == 0;
 	if (!ok[0] && !ok[1])
 		return cu_err_set(err, CU_ECORRUPT, "%s is corrupt", path);
+	s[0].slot = 0;
+	s[1].slot = 1;
 	*h = ok[0] && (!ok[1] || s[0].size >= s[1].size) ? s[0] : s[1];
 	return 0;
 }
@@ -54,12 +57,13 @@ int head_write(int fd, int slot, const struct head_state *h, struct cu_err *err)
 	uint8_t b[HEAD_SLOT_LEN], sum[HASH_LEN];
 	int rc;
 
-	memcpy(b, "CUHEAD01", 8);
+	memcpy(b, "CUHEAD02", 8);
 	put_be64(b + 8, h->size);
 	memcpy(b + 16, h->chain, HASH_LEN);
-	rc = hash_sha256(b, 48, sum);
+	memcpy(b + 48, h->root, HASH_LEN);
+	rc = hash_sha256(b, 80, sum);
 	if (rc)
 		return rc;
-	memcpy(b + 48, sum, 8);
+	memcpy(b + 80, sum, 8);
 	return fio_pwrite_all(fd, b, sizeof(b), (off_t)(slot ? HEAD_SLOT_LEN : 0), "head", err);
 }

@@ -325,19 +325,22 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 		struct cu_err ferr;
 		cu_err_clear(&ferr);
 		memset(&fh, 0, sizeof(fh));
-		rc = st_read_frame(path, fd, off, fsize, &fh, &comp, &raw, st_key(st), &ferr);
+		/* A reader needs no chain: checking each frame is enough to find
+		 * where the log ends; the writer recomputes the chain. */
+		rc = st_read_frame(path, fd, off, fsize, &fh, &comp, st->rdonly ? NULL : &raw,
+				   st_key(st), &ferr);
 		if (rc == 0 && fh.first_seq != st->size)
 			rc = cu_err_set(&ferr, CU_ECORRUPT, "%s: frame at offset %llu starts at seq %llu, "
 					"expected %llu", path, (unsigned long long)off,
 					(unsigned long long)fh.first_seq, (unsigned long long)st->size);
-		if (rc == 0) {
+		if (rc == 0 && !st->rdonly) {
 			free(ents);
 			ents = calloc(fh.count, sizeof(*ents));
 			rc = ents ? st_frame_entries(&fh, &raw, &recs, ents, fh.count, &ferr) : CU_ENOMEM;
 		}
 		/* The chain advances only once the whole frame is good. */
 		memcpy(chain, st->chain, HASH_LEN);
-		for (i = 0; rc == 0 && i < fh.count; i++) {
+		for (i = 0; rc == 0 && !st->rdonly && i < fh.count; i++) {
 			rc = st_entry_to(&ents[i], st->size + i, &e, &ferr);
 			if (rc == 0 && !e.is_stub)
 				rc = hash_chain(chain, e.leaf, e.chain);
@@ -396,6 +399,26 @@ out:
 	return rc;
 }
 
+/* Appends leaves [ts_size, upto) to the tree store from the log. Caller
+ * holds tree_lock. */
+static int tree_fill(struct store *st, uint64_t upto, struct cu_err *err)
+{
+	struct store_iter *it = NULL;
+	struct store_entry e;
+	uint64_t n = ts_size(st->ts);
+	int rc = 0;
+
+	if (n >= upto)
+		return 0;
+	rc = store_iter_open(st, n, &it, err);
+	while (rc == 0 && n < upto && (rc = store_iter_next(it, &e, err)) == 1) {
+		rc = ts_append(st->ts, e.leaf, err);
+		n++;
+	}
+	store_iter_close(it);
+	return rc;
+}
+
 /* Brings the tree store up to the log: cut what is beyond, append what is
  * missing (read back from the segments), then rebuild the frontier.
  * trust is how many leaves of the level files may be taken as written:
@@ -403,8 +426,6 @@ out:
  * be garbage after a power loss), later everything ts_append accepted. */
 static int tree_catch_up(struct store *st, uint64_t trust, struct cu_err *err)
 {
-	struct store_iter *it = NULL;
-	struct store_entry e;
 	uint64_t n;
 	unsigned l;
 	int rc = 0;
@@ -417,12 +438,8 @@ static int tree_catch_up(struct store *st, uint64_t trust, struct cu_err *err)
 		rc = ts_truncate(st->ts, trust, err);
 		n = trust;
 	}
-	if (rc == 0 && n < st->size) {
-		rc = store_iter_open(st, n, &it, err);
-		while (rc == 0 && (rc = store_iter_next(it, &e, err)) == 1)
-			rc = ts_append(st->ts, e.leaf, err);
-		store_iter_close(it);
-	}
+	if (rc == 0 && n < st->size)
+		rc = tree_fill(st, st->size, err);
 	if (rc == 0 && ts_size(st->ts) < st->size)
 		rc = cu_err_set(err, CU_ECORRUPT, "tree holds %llu leaves, log %llu",
 				(unsigned long long)ts_size(st->ts), (unsigned long long)st->size);
@@ -446,6 +463,30 @@ static int tree_catch_up(struct store *st, uint64_t trust, struct cu_err *err)
 		st->ts_behind = 0;
 	pthread_mutex_unlock(&st->tree_lock);
 	return rc;
+}
+
+/* How many leaves of the tree files an opener may take as written: what
+ * the last seal fsynced, or, when the head file's tree head at its size
+ * matches the files (O(log n) to check), everything up to that size.
+ * Entries written after the last fsync may be garbage after a power loss;
+ * the head's root vouches for them. */
+static uint64_t tree_trust(struct store *st)
+{
+	uint8_t root[HASH_LEN];
+	uint64_t n = st->acked;
+	int ok;
+
+	if (n <= st->sealed_size || n > st->size)
+		return st->sealed_size;
+	pthread_mutex_lock(&st->tree_lock);
+	if (ts_size(st->ts) > st->size) /* beyond the log: never trusted */
+		ok = ts_truncate(st->ts, st->size, NULL) == 0;
+	else
+		ok = 1;
+	ok = ok && tree_fill(st, n, NULL) == 0 && ts_size(st->ts) >= n &&
+	     ts_root(st->ts, n, root) == 0 && memcmp(root, st->acked_root, HASH_LEN) == 0;
+	pthread_mutex_unlock(&st->tree_lock);
+	return ok ? n : st->sealed_size;
 }
 
 /* Replays into the id map the records it does not reflect yet. */
@@ -511,6 +552,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	pthread_mutex_init(&st->write_lock, NULL);
 	pthread_mutex_init(&st->tree_lock, NULL);
 	pthread_mutex_init(&st->meta_lock, NULL);
+	pthread_mutex_init(&st->cache_lock, NULL);
 	buf_init(&st->raw, SEG_FRAME_MAX_RAW);
 	buf_init(&st->comp, SEG_FRAME_MAX_COMP);
 	buf_init(&st->scratch, (size_t)1 << 34);
@@ -547,8 +589,11 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 		/* What was acknowledged: recovery never cuts below it. */
 		struct head_state head;
 		int hrc = head_read(dir, &head, err);
-		if (hrc == 0)
+		if (hrc == 0) {
 			st->acked = head.size;
+			memcpy(st->acked_root, head.root, HASH_LEN);
+			st->head_slot = head.slot ^ 1; /* never overwrite the newest state */
+		}
 		else if (hrc != CU_ENOTFOUND)
 			rc = hrc;
 	}
@@ -572,7 +617,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	path_join(path, sizeof(path), dir, "tree");
 	rc = ts_open(path, st->rdonly, st_leaves, st, &st->ts, err);
 	if (rc == 0)
-		rc = tree_catch_up(st, st->sealed_size, err);
+		rc = tree_catch_up(st, tree_trust(st), err);
 	if (rc == 0 && !st->rdonly) {
 		path_join(path, sizeof(path), dir, "idmap.db");
 		rc = idmap_open(path, &st->ids, err);
@@ -624,6 +669,8 @@ void store_close(struct store *st)
 	pthread_mutex_destroy(&st->write_lock);
 	pthread_mutex_destroy(&st->tree_lock);
 	pthread_mutex_destroy(&st->meta_lock);
+	st_cache_release(st);
+	pthread_mutex_destroy(&st->cache_lock);
 	free(st);
 }
 
@@ -977,6 +1024,10 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 	{
 		struct head_state head = {.size = seq};
 		memcpy(head.chain, chain, HASH_LEN);
+		pthread_mutex_lock(&st->tree_lock);
+		if (mt_frontier_root(&st->frontier, head.root) != 0)
+			memset(head.root, 0, HASH_LEN);
+		pthread_mutex_unlock(&st->tree_lock);
 		/* Best effort: a stale head only makes the lower bound weaker. */
 		(void)!head_write(st->head_fd, st->head_slot, &head, NULL);
 		st->head_slot ^= 1;

@@ -53,7 +53,8 @@ struct store_entry {
 	const uint8_t *bytes;      /* record bytes (NULL for a stub) */
 	size_t len;
 	uint8_t leaf[HASH_LEN];    /* leaf hash (recomputed, or kept in the stub) */
-	uint8_t chain[HASH_LEN];   /* chain value after this record */
+	uint8_t chain[HASH_LEN];   /* stub: chain value after it (zero for records:
+				    * verify recomputes chains, readers need none) */
 	uint64_t deletion_seq;     /* stub: seq of its deletion certificate */
 };
 

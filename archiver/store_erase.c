@@ -170,6 +170,7 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 	if (rename(tmp, path) != 0) {
 		rc = cu_err_errno(err, errno, "rename %s", tmp);
 	} else {
+		st_cache_forget(st, s->no);
 		s->data_end = woff;
 		free(s->frames);
 		s->frames = NULL;

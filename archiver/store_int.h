@@ -35,6 +35,19 @@ struct seg_info {
 	int frames_complete;         /* 1 when frames covers all of [first_seq, first_seq+count) */
 };
 
+/* A decompressed frame kept for store_get (docs: search results and
+ * conversation context read neighbours from the same frames). */
+#define FCACHE_SLOTS 8
+struct fcache_slot {
+	int valid;                   /* 1 when the slot holds a frame */
+	uint64_t segno, off;         /* which frame */
+	uint64_t first_seq;          /* its first seq */
+	uint32_t count;              /* its entries */
+	uint64_t used;               /* cache clock at last use (LRU) */
+	struct buf recs;             /* its records, reassembled */
+	struct st_entry_raw *ents;   /* entries pointing into recs */
+};
+
 struct store {
 	char dir[PATH_MAX];          /* data directory */
 	char segdir[PATH_MAX];       /* dir/segments */
@@ -60,6 +73,10 @@ struct store {
 	int64_t active_created;      /* creation time of the active segment */
 	uint8_t active_hdr_hash[HASH_LEN]; /* SHA-256 of the active segment's header */
 
+	pthread_mutex_t cache_lock;  /* protects cache (inside meta_lock when both) */
+	struct fcache_slot cache[FCACHE_SLOTS];
+	uint64_t cache_clock;
+
 	struct mt_frontier frontier; /* right edge of the tree at size */
 	struct tree_store *ts;       /* persistent subtree hashes */
 	int ts_behind;               /* writer: ts is missing leaves (a write failed) */
@@ -67,6 +84,7 @@ struct store {
 	int ids_behind;              /* writer: id map needs catch-up from its hwm */
 
 	uint64_t acked;              /* size the head file says was acknowledged */
+	uint8_t acked_root[HASH_LEN];/* the head file's tree head at acked */
 	int head_fd;                 /* writer: DIR/head, rewritten after each commit */
 	int head_slot;               /* writer: which head slot the next write goes to */
 	int encrypted;               /* frames are encrypted at rest (keys/data.key exists) */
@@ -86,7 +104,8 @@ struct store {
  * frame) and decompresses the frame at off into raw; limit is where the
  * frame must end. comp keeps the stored payload: for an encrypted frame
  * its first count*32 bytes are the records' leaf hashes. An encrypted
- * frame without key: CU_ESTATE after the checksum was checked. */
+ * frame without key: CU_ESTATE after the checksum was checked. raw NULL:
+ * only read and check header, caps and checksum. */
 int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
 		  struct seg_frame_hdr *fh, struct buf *comp, struct buf *raw,
 		  const struct crypt_key *key, struct cu_err *err) CU_MUST_CHECK;
@@ -114,6 +133,9 @@ int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_
 		struct cu_err *err) CU_MUST_CHECK;
 void st_seg_path(const struct store *st, uint64_t no, char *out, size_t outlen);
 int st_leaves(void *ctx, uint64_t start, uint64_t count, uint8_t (*out)[HASH_LEN]);
+/* Drops cached frames of a segment (its file was rewritten). */
+void st_cache_forget(struct store *st, uint64_t segno);
+void st_cache_release(struct store *st);
 /* The data key to read and write frames with, or NULL when not encrypted. */
 static inline const struct crypt_key *st_key(const struct store *st)
 {

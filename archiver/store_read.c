@@ -76,6 +76,8 @@ int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
 				path, (unsigned long long)off);
 		goto out;
 	}
+	if (!raw) /* the caller only wanted the frame checked */
+		goto out;
 	z = comp->data;
 	zlen = comp->len;
 	if (fh->flags & SEG_FRAME_F_ENCRYPTED) {
@@ -382,21 +384,73 @@ static int frames_build(struct store *st, struct seg_info *s, struct cu_err *err
 	return rc;
 }
 
+/* Copies entry seq of a cached frame into out and fills e. Caller holds
+ * cache_lock. */
+static int cache_copy(const struct fcache_slot *c, uint64_t seq, struct buf *out,
+		      struct store_entry *e, struct cu_err *err)
+{
+	struct st_entry_raw r = c->ents[seq - c->first_seq];
+	int rc;
+
+	buf_reset(out);
+	rc = buf_append(out, r.p, r.len);
+	if (rc)
+		return cu_err_set(err, rc, "record too large");
+	r.p = out->data;
+	return st_entry_to(&r, seq, e, err);
+}
+
+/* The cached frame holding seq in segment segno at off, or NULL. */
+static struct fcache_slot *cache_find(struct store *st, uint64_t segno, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < FCACHE_SLOTS; i++)
+		if (st->cache[i].valid && st->cache[i].segno == segno && st->cache[i].off == off)
+			return &st->cache[i];
+	return NULL;
+}
+
+void st_cache_forget(struct store *st, uint64_t segno)
+{
+	size_t i;
+
+	pthread_mutex_lock(&st->cache_lock);
+	for (i = 0; i < FCACHE_SLOTS; i++)
+		if (st->cache[i].segno == segno)
+			st->cache[i].valid = 0;
+	pthread_mutex_unlock(&st->cache_lock);
+}
+
+void st_cache_release(struct store *st)
+{
+	size_t i;
+
+	for (i = 0; i < FCACHE_SLOTS; i++) {
+		buf_release(&st->cache[i].recs);
+		free(st->cache[i].ents);
+	}
+}
+
 int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entry *e,
 	      struct cu_err *err)
 {
 	struct st_entry_raw *ents = NULL;
+	struct fcache_slot *c;
 	struct seg_frame_hdr fh;
 	struct frame_loc loc = {0};
-	struct buf comp, raw;
+	struct buf comp, raw, recs;
 	char path[PATH_MAX];
 	uint64_t data_end = 0, segno = 0;
 	long si;
-	size_t lo, hi;
+	size_t lo, hi, i;
 	int fd = -1, rc;
 
 	buf_init(&comp, SEG_FRAME_MAX_COMP);
 	buf_init(&raw, SEG_FRAME_MAX_RAW);
+	buf_init(&recs, SEG_FRAME_MAX_RAW);
+	if (out->max < REC_MAX_BYTES)
+		out->max = REC_MAX_BYTES;
 	pthread_mutex_lock(&st->meta_lock);
 	si = seg_find(st, seq);
 	if (si < 0) {
@@ -420,6 +474,18 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 		loc = s->frames[lo];
 		data_end = s->data_end;
 		segno = s->no;
+		/* A frame decompressed recently (search results cluster) is
+		 * served from the cache: a hit costs a copy, not a whole frame. */
+		pthread_mutex_lock(&st->cache_lock);
+		c = cache_find(st, segno, loc.off);
+		if (c) {
+			c->used = ++st->cache_clock;
+			rc = cache_copy(c, seq, out, e, err);
+			pthread_mutex_unlock(&st->cache_lock);
+			pthread_mutex_unlock(&st->meta_lock);
+			goto out;
+		}
+		pthread_mutex_unlock(&st->cache_lock);
 		/* Opened under the lock: a retention rewrite renames a new file
 		 * into place under it, so fd and offsets always belong together. */
 		st_seg_path(st, segno, path, sizeof(path));
@@ -430,8 +496,6 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 	pthread_mutex_unlock(&st->meta_lock);
 	if (rc)
 		goto out;
-	if (out->max < SEG_FRAME_MAX_RAW)
-		out->max = SEG_FRAME_MAX_RAW;
 	rc = st_read_frame(path, fd, loc.off, data_end, &fh, &comp, &raw, st_key(st), err);
 	if (rc)
 		goto out;
@@ -440,18 +504,41 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = st_frame_entries(&fh, &raw, out, ents, fh.count, err);
+	rc = st_frame_entries(&fh, &raw, &recs, ents, fh.count, err);
 	if (rc == 0 && (seq < fh.first_seq || seq - fh.first_seq >= fh.count))
 		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame index does not hold seq %llu", path,
 				(unsigned long long)seq);
-	if (rc == 0)
-		rc = st_entry_to(&ents[seq - fh.first_seq], seq, e, err);
+	if (rc)
+		goto out;
+	/* Into the least recently used slot (the buffers change hands). */
+	pthread_mutex_lock(&st->cache_lock);
+	c = &st->cache[0];
+	for (i = 1; i < FCACHE_SLOTS; i++)
+		if (!st->cache[i].valid || (c->valid && st->cache[i].used < c->used))
+			c = &st->cache[i];
+	{
+		struct buf tb = c->recs;
+		struct st_entry_raw *te = c->ents;
+		c->recs = recs;
+		c->ents = ents;
+		recs = tb;
+		ents = te;
+	}
+	c->segno = segno;
+	c->off = loc.off;
+	c->first_seq = fh.first_seq;
+	c->count = fh.count;
+	c->used = ++st->cache_clock;
+	c->valid = 1;
+	rc = cache_copy(c, seq, out, e, err);
+	pthread_mutex_unlock(&st->cache_lock);
 out:
 	free(ents);
 	if (fd >= 0)
 		close(fd);
 	buf_release(&comp);
 	buf_release(&raw);
+	buf_release(&recs);
 	return rc;
 }
 
@@ -472,7 +559,6 @@ struct store_iter {
 	struct st_entry_raw *ents; /* its entries */
 	size_t ents_alloc;
 	size_t pos;                /* next entry in the frame */
-	uint8_t chain[HASH_LEN];   /* chain value before next */
 };
 
 static int iter_open_seg(struct store_iter *it, struct cu_err *err)
@@ -497,7 +583,6 @@ static int iter_open_seg(struct store_iter *it, struct cu_err *err)
 		rc = seg_header_decode(hb, &h, err);
 	if (rc)
 		return rc;
-	memcpy(it->chain, h.prev_chain, HASH_LEN);
 	it->next = h.first_seq;
 	it->off = SEG_HEADER_LEN;
 	it->pos = it->fh.count = 0;
@@ -507,6 +592,7 @@ static int iter_open_seg(struct store_iter *it, struct cu_err *err)
 int store_iter_open(struct store *st, uint64_t from, struct store_iter **out, struct cu_err *err)
 {
 	struct store_iter *it = calloc(1, sizeof(*it));
+	uint64_t seek_off = 0, seek_seq = 0;
 	long si;
 	int rc = 0;
 
@@ -521,12 +607,31 @@ int store_iter_open(struct store *st, uint64_t from, struct store_iter **out, st
 	pthread_mutex_lock(&st->meta_lock);
 	it->end = st->size;
 	si = from < st->size ? seg_find(st, from) : -1;
+	/* Seek straight to the frame holding from (the frame index is built
+	 * from headers alone), so that starting mid-log costs one frame. */
+	if (si >= 0 && frames_build(st, &st->segs[si], err) == 0 && st->segs[si].nframes) {
+		struct seg_info *s = &st->segs[si];
+		size_t lo = 0, hi = s->nframes;
+		while (lo + 1 < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (s->frames[mid].first_seq <= from)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		seek_off = s->frames[lo].off;
+		seek_seq = s->frames[lo].first_seq;
+	}
 	pthread_mutex_unlock(&st->meta_lock);
 	it->skip_to = from;
 	it->next = from;
 	if (si >= 0) {
 		it->seg = (size_t)si;
 		rc = iter_open_seg(it, err);
+		if (rc == 0 && seek_off) {
+			it->off = seek_off;
+			it->next = seek_seq;
+		}
 	}
 	if (rc)
 		store_iter_close(it);
@@ -581,14 +686,6 @@ int store_iter_next(struct store_iter *it, struct store_entry *e, struct cu_err 
 			return cu_err_set(err, rc, "%s", it->path);
 		it->pos++;
 		it->next++;
-		if (e->is_stub) {
-			memcpy(it->chain, e->chain, HASH_LEN);
-		} else {
-			rc = hash_chain(it->chain, e->leaf, it->chain);
-			if (rc)
-				return cu_err_set(err, rc, "hash failed");
-			memcpy(e->chain, it->chain, HASH_LEN);
-		}
 		if (e->seq >= it->skip_to)
 			return 1;
 	}
