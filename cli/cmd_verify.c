@@ -23,6 +23,7 @@ int cmd_verify(int argc, char **argv)
 		{"dir", required_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
 		{"kek", required_argument, NULL, 'k'},
+		{"index", no_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -30,7 +31,7 @@ int cmd_verify(int argc, char **argv)
 	const char *dir = NULL, *kek = NULL;
 	struct cu_err err;
 	char root[2 * HASH_LEN + 1];
-	int json = 0, c;
+	int json = 0, index = 0, c, rc;
 
 	cu_err_clear(&err);
 	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
@@ -38,8 +39,11 @@ int cmd_verify(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'j': json = 1; break;
 		case 'k': kek = optarg; break;
+		case 'i': index = 1; break;
 		case 'h':
-			printf("usage: custos verify [-d DIR] [--json] [--kek FILE]\n");
+			printf("usage: custos verify [-d DIR] [--json] [--kek FILE] [--index]\n"
+			       "--index also reconciles the search index with the log (records\n"
+			       "missing from or extra in the index).\n");
 			return EXIT_OK;
 		default: return EXIT_USAGE;
 		}
@@ -94,5 +98,8 @@ int cmd_verify(int argc, char **argv)
 			printf(", seq %lld", (long long)res.seq);
 		printf(": %s\n", res.reason);
 	}
-	return res.intact ? EXIT_OK : EXIT_FAIL;
+	rc = res.intact ? EXIT_OK : EXIT_FAIL;
+	if (index && cli_verify_index(cli_datadir(dir), json) != EXIT_OK)
+		rc = EXIT_FAIL;
+	return rc;
 }

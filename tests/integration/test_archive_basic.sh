@@ -108,6 +108,15 @@ expect_exit 0 "$CUSTOS" verify-proof --pubkey pubb.pem p.json
 expect_exit 1 "$CUSTOS" verify-proof --pubkey pub.pem p.json # another archive's key
 "$CUSTOS" prove -d b --from 1000 --to 2500 --json > c.json
 expect_exit 0 "$CUSTOS" verify-proof --pubkey pubb.pem c.json
+# The index follows the log: reconciliation finds nothing missing, then a
+# deleted index row is reported.
+expect_exit 0 "$CUSTOS" verify -d b --index
+echo "$out" | grep -q "0 missing" || fail "index reconciled: $out"
+python3 -c 'import sqlite3; c = sqlite3.connect("b/index/index.db"); c.execute("DELETE FROM meta WHERE seq = 10"); c.commit()'
+expect_exit 1 "$CUSTOS" verify -d b --index
+echo "$out" | grep -q "1 missing" || fail "missing index row reported: $out"
+expect_exit 0 "$CUSTOS" reindex -d b
+expect_exit 0 "$CUSTOS" verify -d b --index
 # log walks every record in order
 assert_eq "$("$CUSTOS" log -d b | wc -l)" 3000 "log lines"
 assert_eq "$("$CUSTOS" log -d b --from 2990 --count 5 | head -1 | json_get - 'j["seq"]')" 2990 "log from"
