@@ -13,11 +13,8 @@
 
 #include "archiver/store.h"
 #include "cli/cli.h"
-#include "common/timeutil.h"
 #include "export/export.h"
 #include "search/index.h"
-
-#define DAY_MS 86400000LL
 
 static void progress(void *arg, const char *phase, uint64_t done, uint64_t total)
 {
@@ -29,17 +26,6 @@ static void index_progress(void *arg, uint64_t done, uint64_t total)
 {
 	(void)arg;
 	cli_progress("indexing", done, total);
-}
-
-/* --from/--to: RFC 3339, or a date. A date in --to means "up to the end of
- * that day", which is what people mean by "to 2024-05-31". */
-static int parse_when(const char *s, int is_to, int64_t *out)
-{
-	if (time_parse_rfc3339(s, out) != 0)
-		return -1;
-	if (is_to && strlen(s) == 10)
-		*out += DAY_MS;
-	return 0;
 }
 
 static int print_json(const struct exp_result *r, const char *path)
@@ -97,11 +83,11 @@ int cmd_export(int argc, char **argv)
 		case 'q': req.query = optarg; break;
 		case 'c': req.conversation = optarg; break;
 		case 'f':
-			if (parse_when(optarg, 0, &req.from_ms))
+			if (exp_parse_time(optarg, 0, &req.from_ms))
 				return cli_usage("export", "--from takes an RFC 3339 time or a date");
 			break;
 		case 't':
-			if (parse_when(optarg, 1, &req.to_ms))
+			if (exp_parse_time(optarg, 1, &req.to_ms))
 				return cli_usage("export", "--to takes an RFC 3339 time or a date");
 			break;
 		case 'F':

@@ -60,6 +60,10 @@ const char *exp_format_name(enum exp_format f);
 enum exp_container exp_container_from_name(const char *name);
 const char *exp_container_name(enum exp_container c);
 
+/* A --from/--to value: RFC 3339, or a day "YYYY-MM-DD" (midnight UTC);
+ * a day given as the end (is_to) means the end of that day. */
+int exp_parse_time(const char *s, int is_to, int64_t *ms) CU_MUST_CHECK;
+
 /* Progress of a running export: phase is "selecting", "proving" or
  * "writing"; done/total count log records (selecting) or exported records
  * (proving, writing). Called from the exporting thread, often: keep it

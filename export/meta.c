@@ -266,6 +266,15 @@ out:
 	return rc;
 }
 
+int exp_parse_time(const char *s, int is_to, int64_t *ms)
+{
+	if (time_parse_rfc3339(s, ms) != 0)
+		return CU_EINVAL;
+	if (is_to && strlen(s) == 10)
+		*ms += 86400000LL;
+	return 0;
+}
+
 enum exp_format exp_format_from_name(const char *name)
 {
 	if (!name)

@@ -28,6 +28,7 @@
 #include "common/fileio.h"
 #include "export/export.h"
 #include "export/internal.h"
+#include "export/job.h"
 #include "export/mime.h"
 
 #define T0 1714564800000LL /* 2024-05-01T12:00:00Z */
@@ -648,6 +649,107 @@ static void test_damaged_packages(void **state)
 	buf_release(&file);
 }
 
+/* ---- jobs (the daemon's POST /v1/exports) ---- */
+
+static json_t *wait_job(struct exp_jobs *jobs, uint64_t id)
+{
+	json_t *st = NULL;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		json_decref(st);
+		st = exp_jobs_status(jobs, id);
+		assert_non_null(st);
+		if (strcmp(json_string_value(json_object_get(st, "state")), "running"))
+			return st;
+		usleep(5000);
+	}
+	fail_msg("job %llu did not finish", (unsigned long long)id);
+	return NULL;
+}
+
+static void start_ok(struct exp_jobs *jobs, const char *body, uint64_t *id)
+{
+	struct cu_err err;
+
+	cu_err_clear(&err);
+	if (exp_jobs_start(jobs, body, strlen(body), "officer anna", id, &err) != 0)
+		fail_msg("start %s: %s", body, err.msg);
+}
+
+static void test_jobs(void **state)
+{
+	static const char *const bad[] = {
+		"nope", "[]", "{\"format\":\"pdf\",\"conversation\":\"c\"}", "{\"format\":\"dat\"}",
+		"{\"format\":\"dat\",\"conversation\":\"c\",\"x\":1}",
+		"{\"format\":\"dat\",\"from\":\"yesterday\"}",
+		"{\"format\":\"dat\",\"from\":\"2024-05-02\",\"to\":\"2024-05-01\"}",
+		"{\"format\":\"dat\",\"conversation\":\"\"}",
+		"{\"format\":\"dat\",\"container\":\"rar\",\"conversation\":\"c\"}",
+	};
+	struct exp_job_env env;
+	struct exp_verify_result vr;
+	struct exp_jobs *jobs = NULL;
+	struct cu_err err;
+	struct stat sb;
+	json_t *st;
+	uint64_t id = 0, id2, size = 0;
+	char *path = NULL, sha[65];
+	size_t i;
+
+	(void)state;
+	sample_conversation();
+	memset(&env, 0, sizeof(env));
+	env.st = F->st;
+	env.datadir = F->dir;
+	env.max_kept = 2;
+	cu_err_clear(&err);
+	assert_int_equal(exp_jobs_new(&env, &jobs, &err), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cu_err_clear(&err);
+		if (exp_jobs_start(jobs, bad[i], strlen(bad[i]), "x", &id, &err) != CU_EINVAL || !err.msg[0])
+			fail_msg("body %s was not refused", bad[i]);
+	}
+	start_ok(jobs, "{\"format\":\"bagit\",\"conversation\":\"!room:x\",\"to\":\"2024-05-01\"}", &id);
+	assert_int_equal(id, 1);
+	st = wait_job(jobs, id);
+	assert_string_equal(json_string_value(json_object_get(st, "state")), "done");
+	assert_string_equal(json_string_value(json_object_get(st, "requested_by")), "officer anna");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "result"), "records")), 4);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(st, "request"), "to")),
+			    "2024-05-01");
+	json_decref(st);
+	assert_int_equal(exp_jobs_file(jobs, id, &path, &size, sha, &err), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal((uint64_t)sb.st_size, size);
+	assert_non_null(strstr(path, "/exports/"));
+	verify_ok(path, &vr);
+	assert_string_equal(vr.by, "officer anna");
+	free(path);
+	/* A query without an index: the job fails and says why. */
+	start_ok(jobs, "{\"format\":\"dat\",\"query\":\"Antrag\"}", &id2);
+	st = wait_job(jobs, id2);
+	assert_string_equal(json_string_value(json_object_get(st, "state")), "failed");
+	assert_true(strlen(json_string_value(json_object_get(json_object_get(st, "error"), "message"))) > 0);
+	json_decref(st);
+	assert_int_equal(exp_jobs_file(jobs, id2, &path, &size, sha, &err), CU_ESTATE);
+	assert_null(exp_jobs_status(jobs, 99));
+	assert_int_equal(exp_jobs_file(jobs, 99, &path, &size, sha, &err), CU_ENOTFOUND);
+	/* Only the newest max_kept finished jobs are remembered. */
+	start_ok(jobs, "{\"format\":\"edrm\",\"conversation\":\"ECHOECHO\",\"container\":\"tar\"}", &id2);
+	json_decref(wait_job(jobs, id2));
+	st = exp_jobs_status(jobs, 1);
+	assert_non_null(st); /* three finished, forgotten when the next starts */
+	json_decref(st);
+	start_ok(jobs, "{\"format\":\"dat\",\"conversation\":\"ECHOECHO\"}", &id2);
+	json_decref(wait_job(jobs, id2));
+	assert_null(exp_jobs_status(jobs, 1));
+	st = exp_jobs_status(jobs, id2);
+	assert_string_equal(json_string_value(json_object_get(st, "state")), "done");
+	json_decref(st);
+	exp_jobs_free(jobs);
+}
+
 /* ---- helpers ---- */
 
 static void test_utf8_clean(void **state)
@@ -840,6 +942,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rsmf_event_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_packages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
 		cmocka_unit_test(test_utf8_clean),
 		cmocka_unit_test(test_slug),
 		cmocka_unit_test(test_mime_header),

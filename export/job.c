@@ -1,0 +1,439 @@
+/* job.c - export jobs in background threads (job.h). */
+#include "export/job.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "common/timeutil.h"
+#include "search/index.h"
+
+enum job_state {
+	JOB_RUNNING = 0,
+	JOB_DONE,
+	JOB_FAILED,
+	JOB_CANCELLED,
+};
+
+struct job {
+	struct exp_jobs *owner;
+	uint64_t id;
+	char by[EXP_MAX_NAME + 1];    /* who asked */
+	char *query, *conversation, *organization; /* owned, or NULL */
+	int64_t from_ms, to_ms;       /* INT64_MIN / INT64_MAX when open */
+	enum exp_format format;
+	enum exp_container container;
+	json_t *request;              /* the selection as asked, for status */
+	char *path;                   /* the package file */
+	pthread_t thread;
+	int cancel;                   /* set to stop the export (read by exp_run) */
+	/* under owner->mu: */
+	enum job_state state;
+	int64_t started_ms, finished_ms;
+	struct exp_result res;        /* when done */
+	struct cu_err err;            /* when failed */
+	const char *phase;            /* static string from exp_run */
+	uint64_t done, total;
+	struct job *next;             /* newer jobs first */
+};
+
+struct exp_jobs {
+	struct exp_job_env env;       /* datadir copied */
+	char *outdir;                 /* DATADIR/exports */
+	pthread_mutex_t mu;           /* guards the list and every job's state */
+	struct job *head;
+	uint64_t next_id;
+	unsigned running;
+};
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	free(j->query);
+	free(j->conversation);
+	free(j->organization);
+	free(j->path);
+	json_decref(j->request);
+	free(j);
+}
+
+int exp_jobs_new(const struct exp_job_env *env, struct exp_jobs **out, struct cu_err *err)
+{
+	struct exp_jobs *s = calloc(1, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	if (!s)
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	s->env = *env;
+	s->env.datadir = strdup(env->datadir);
+	if (!s->env.max_running)
+		s->env.max_running = 1;
+	if (!s->env.max_kept)
+		s->env.max_kept = 64;
+	s->next_id = 1;
+	if (!s->env.datadir || asprintf(&s->outdir, "%s/exports", env->datadir) < 0) {
+		s->outdir = NULL;
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = fio_mkdir(s->outdir, 0750, err);
+	if (rc)
+		goto fail;
+	pthread_mutex_init(&s->mu, NULL);
+	*out = s;
+	return 0;
+fail:
+	free((char *)s->env.datadir);
+	free(s->outdir);
+	free(s);
+	return rc;
+}
+
+void exp_jobs_free(struct exp_jobs *s)
+{
+	struct job *j, *next;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	for (j = s->head; j; j = j->next)
+		__atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&s->mu);
+	for (j = s->head; j; j = next) {
+		next = j->next;
+		pthread_join(j->thread, NULL);
+		job_free(j);
+	}
+	pthread_mutex_destroy(&s->mu);
+	free((char *)s->env.datadir);
+	free(s->outdir);
+	free(s);
+}
+
+static void on_progress(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+	struct job *j = arg;
+
+	pthread_mutex_lock(&j->owner->mu);
+	j->phase = phase;
+	j->done = done;
+	j->total = total;
+	pthread_mutex_unlock(&j->owner->mu);
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	struct exp_jobs *s = j->owner;
+	struct exp_request req;
+	struct exp_result res;
+	struct exp_index xi = {0};
+	struct idx *ix = NULL;
+	struct cu_err err;
+	int rc = 0;
+
+	cu_err_clear(&err);
+	memset(&req, 0, sizeof(req));
+	req.st = s->env.st;
+	req.query = j->query;
+	req.conversation = j->conversation;
+	req.from_ms = j->from_ms;
+	req.to_ms = j->to_ms;
+	req.format = j->format;
+	req.container = j->container;
+	req.by = j->by;
+	req.organization = j->organization;
+	req.out_path = j->path;
+	req.progress = on_progress;
+	req.progress_arg = j;
+	req.append = s->env.append;
+	req.append_arg = s->env.append_arg;
+	req.cancel = &j->cancel;
+	if (j->query) {
+		/* A read-only handle of its own: the daemon's index follows the
+		 * log in the background; what it has indexed is what matches. */
+		rc = idx_open(s->env.datadir, IDX_RDONLY, &ix, &err);
+		xi.ix = ix;
+		xi.st = s->env.st;
+		req.query_fn = exp_query_index;
+		req.query_arg = &xi;
+	}
+	if (!rc)
+		rc = exp_run(&req, &res, &err);
+	idx_close(ix);
+	pthread_mutex_lock(&s->mu);
+	j->finished_ms = time_now_ms();
+	if (!rc) {
+		j->res = res;
+		j->state = JOB_DONE;
+	} else {
+		j->err = err;
+		if (!j->err.code)
+			j->err.code = rc;
+		j->state = __atomic_load_n(&j->cancel, __ATOMIC_RELAXED) ? JOB_CANCELLED : JOB_FAILED;
+	}
+	s->running--;
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* An optional string member of at most max bytes. */
+static int opt_str(json_t *o, const char *key, size_t max, char **out, struct cu_err *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return cu_err_set(err, CU_EINVAL, "\"%s\" must be a string of 1 to %zu bytes", key, max);
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : cu_err_set(err, CU_ENOMEM, "out of memory");
+}
+
+/* Fills j's selection and format from the body. */
+static int parse_body(struct job *j, const char *body, size_t len, struct cu_err *err)
+{
+	static const char *const known[] = {"format", "container", "query", "conversation", "from", "to",
+					    "organization"};
+	json_error_t jerr;
+	json_t *o = NULL;
+	const char *key;
+	json_t *v;
+	char *s = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (len > EXP_JOB_MAX_BODY) {
+		rc = cu_err_set(err, CU_EINVAL, "the request body is larger than %d bytes", EXP_JOB_MAX_BODY);
+		goto out;
+	}
+	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(o)) {
+		rc = cu_err_set(err, CU_EINVAL, "the body must be a JSON object");
+		goto out;
+	}
+	json_object_foreach(o, key, v) {
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (!strcmp(key, known[i]))
+				break;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			rc = cu_err_set(err, CU_EINVAL, "unknown member \"%.64s\"", key);
+			goto out;
+		}
+	}
+	if ((rc = opt_str(o, "format", 16, &s, err)))
+		goto out;
+	j->format = exp_format_from_name(s);
+	free(s);
+	s = NULL;
+	if (!j->format) {
+		rc = cu_err_set(err, CU_EINVAL, "\"format\" must be rsmf, dat, edrm or bagit");
+		goto out;
+	}
+	if ((rc = opt_str(o, "container", 16, &s, err)))
+		goto out;
+	j->container = s ? exp_container_from_name(s) : EXP_ZIP;
+	free(s);
+	s = NULL;
+	if (!j->container) {
+		rc = cu_err_set(err, CU_EINVAL, "\"container\" must be zip or tar");
+		goto out;
+	}
+	if ((rc = opt_str(o, "query", EXP_MAX_QUERY, &j->query, err)) ||
+	    (rc = opt_str(o, "conversation", EXP_MAX_NAME, &j->conversation, err)) ||
+	    (rc = opt_str(o, "organization", EXP_MAX_NAME, &j->organization, err)))
+		goto out;
+	j->from_ms = INT64_MIN;
+	j->to_ms = INT64_MAX;
+	if ((rc = opt_str(o, "from", 64, &s, err)))
+		goto out;
+	if (s && exp_parse_time(s, 0, &j->from_ms) != 0)
+		rc = cu_err_set(err, CU_EINVAL, "\"from\" must be an RFC 3339 time or a date");
+	free(s);
+	s = NULL;
+	if (!rc && (rc = opt_str(o, "to", 64, &s, err)) == 0 && s && exp_parse_time(s, 1, &j->to_ms) != 0)
+		rc = cu_err_set(err, CU_EINVAL, "\"to\" must be an RFC 3339 time or a date");
+	free(s);
+	if (rc)
+		goto out;
+	if (!j->query && !j->conversation && j->from_ms == INT64_MIN && j->to_ms == INT64_MAX) {
+		rc = cu_err_set(err, CU_EINVAL, "name what to export: query, conversation, from or to");
+		goto out;
+	}
+	if (j->from_ms >= j->to_ms) {
+		rc = cu_err_set(err, CU_EINVAL, "\"from\" must be before \"to\"");
+		goto out;
+	}
+	json_object_del(o, "organization");
+	j->request = o;
+	o = NULL;
+out:
+	json_decref(o);
+	return rc;
+}
+
+/* Forgets finished jobs beyond max_kept (oldest first); under mu. */
+static void prune(struct exp_jobs *s)
+{
+	struct job **pp = &s->head, *j;
+	unsigned kept = 0;
+
+	while ((j = *pp)) {
+		if (j->state != JOB_RUNNING && ++kept > s->env.max_kept) {
+			*pp = j->next;
+			pthread_join(j->thread, NULL); /* finished: returns at once */
+			job_free(j);
+			continue;
+		}
+		pp = &j->next;
+	}
+}
+
+int exp_jobs_start(struct exp_jobs *s, const char *body, size_t len, const char *by, uint64_t *id,
+		   struct cu_err *err)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	char stamp[32];
+	struct tm tm;
+	time_t t;
+	int rc;
+
+	if (!j)
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	j->owner = s;
+	if (!by || !*by || strlen(by) > EXP_MAX_NAME) {
+		rc = cu_err_set(err, CU_EINVAL, "no requester");
+		goto fail;
+	}
+	snprintf(j->by, sizeof(j->by), "%s", by);
+	rc = parse_body(j, body, len, err);
+	if (rc)
+		goto fail;
+	pthread_mutex_lock(&s->mu);
+	if (s->running >= s->env.max_running) {
+		pthread_mutex_unlock(&s->mu);
+		rc = cu_err_set(err, CU_ETOOBIG, "%u export(s) running already; try again later",
+				s->running);
+		goto fail;
+	}
+	j->id = s->next_id++;
+	j->started_ms = time_now_ms();
+	t = (time_t)(j->started_ms / 1000);
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if (asprintf(&j->path, "%s/%s-job%llu.%s", s->outdir, stamp, (unsigned long long)j->id,
+		     exp_container_name(j->container)) < 0) {
+		j->path = NULL;
+		pthread_mutex_unlock(&s->mu);
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		goto fail;
+	}
+	j->state = JOB_RUNNING;
+	j->phase = "queued";
+	rc = pthread_create(&j->thread, NULL, job_main, j);
+	if (rc) {
+		pthread_mutex_unlock(&s->mu);
+		rc = cu_err_set(err, CU_ENOMEM, "cannot start the export thread");
+		goto fail;
+	}
+	s->running++;
+	j->next = s->head;
+	s->head = j;
+	*id = j->id;
+	prune(s);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+fail:
+	job_free(j);
+	return rc;
+}
+
+static struct job *find(struct exp_jobs *s, uint64_t id)
+{
+	struct job *j;
+
+	for (j = s->head; j; j = j->next)
+		if (j->id == id)
+			return j;
+	return NULL;
+}
+
+static const char *state_name(enum job_state st)
+{
+	switch (st) {
+	case JOB_RUNNING: return "running";
+	case JOB_DONE: return "done";
+	case JOB_FAILED: return "failed";
+	case JOB_CANCELLED: return "cancelled";
+	}
+	return "?";
+}
+
+json_t *exp_jobs_status(struct exp_jobs *s, uint64_t id)
+{
+	char t1[32], t2[32];
+	struct job *j;
+	json_t *o = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	j = find(s, id);
+	if (!j)
+		goto out;
+	time_format_rfc3339(j->started_ms, t1, sizeof(t1));
+	o = json_pack("{s:I, s:s, s:s, s:s, s:O, s:{s:s, s:I, s:I}}", "id", (json_int_t)j->id, "state",
+		      state_name(j->state), "requested_by", j->by, "started", t1, "request", j->request,
+		      "progress", "phase", j->phase ? j->phase : "", "done", (json_int_t)j->done, "total",
+		      (json_int_t)j->total);
+	if (!o || j->state == JOB_RUNNING)
+		goto out;
+	time_format_rfc3339(j->finished_ms, t2, sizeof(t2));
+	json_object_set_new(o, "finished", json_string(t2));
+	if (j->state == JOB_DONE)
+		json_object_set_new(o, "result",
+				    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "export_id",
+					      j->res.export_id, "records", (json_int_t)j->res.records,
+					      "skipped_deleted", (json_int_t)j->res.skipped_deleted,
+					      "tree_size", (json_int_t)j->res.tree_size, "request_seq",
+					      (json_int_t)j->res.request_seq, "produced_seq",
+					      (json_int_t)j->res.produced_seq, "files", (json_int_t)j->res.files,
+					      "package_bytes", (json_int_t)j->res.package_bytes,
+					      "package_sha256", j->res.package_sha256));
+	else
+		json_object_set_new(o, "error", json_pack("{s:s, s:s}", "code", cu_err_name(j->err.code),
+							  "message", j->err.msg));
+out:
+	pthread_mutex_unlock(&s->mu);
+	return o;
+}
+
+int exp_jobs_file(struct exp_jobs *s, uint64_t id, char **path, uint64_t *size, char sha256[65],
+		  struct cu_err *err)
+{
+	struct job *j;
+	int rc = 0;
+
+	*path = NULL;
+	pthread_mutex_lock(&s->mu);
+	j = find(s, id);
+	if (!j)
+		rc = cu_err_set(err, CU_ENOTFOUND, "no export job %llu", (unsigned long long)id);
+	else if (j->state != JOB_DONE)
+		rc = cu_err_set(err, CU_ESTATE, "export job %llu is %s", (unsigned long long)id,
+				state_name(j->state));
+	else if (!(*path = strdup(j->path)))
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+	if (!rc) {
+		*size = j->res.package_bytes;
+		memcpy(sha256, j->res.package_sha256, 65);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}

@@ -1,0 +1,65 @@
+/* job.h - exports as background jobs, for the daemon's POST /v1/exports,
+ * GET /v1/exports/{id} and GET /v1/exports/{id}/file (docs/EXPORTS.md
+ * "Jobs"). Each job runs exp_run in its own thread against the daemon's
+ * store, appending through the daemon's commit queue, and writes its
+ * package to DATADIR/exports/. The HTTP side only parses, authorises,
+ * audits and serves; everything about exports is here.
+ */
+#ifndef CUSTOS_EXPORT_JOB_H
+#define CUSTOS_EXPORT_JOB_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "export/export.h"
+
+#define EXP_JOB_MAX_BODY 16384   /* bytes of a request body */
+
+/* What the jobs run against. */
+struct exp_job_env {
+	struct store *st;            /* the archive, open for writing */
+	const char *datadir;         /* its directory: packages go to DATADIR/exports,
+				      * queries open DATADIR/index read-only */
+	exp_append_fn append;        /* how records are appended (NULL: store_append) */
+	void *append_arg;
+	unsigned max_running;        /* jobs running at once [1]; more are refused */
+	unsigned max_kept;           /* finished jobs remembered [64]; older ones are
+				      * forgotten (their files stay) */
+};
+
+struct exp_jobs;
+
+int exp_jobs_new(const struct exp_job_env *env, struct exp_jobs **out, struct cu_err *err) CU_MUST_CHECK;
+/* Cancels running jobs (their partial packages are removed), waits for
+ * them and frees everything. */
+void exp_jobs_free(struct exp_jobs *jobs);
+
+/* Starts an export described by a JSON body
+ *   {"format": "rsmf"|"dat"|"edrm"|"bagit", "container": "zip"|"tar",
+ *    "query": "...", "conversation": "...", "from": DATE, "to": DATE,
+ *    "organization": "..."}
+ * (format required; at least one of query, conversation, from, to; DATE
+ * as for `custos export`) on behalf of by (the token's name). *id is the
+ * new job's number. CU_EINVAL with a message for a bad body (HTTP 400),
+ * CU_ETOOBIG when max_running jobs run already (HTTP 429). */
+int exp_jobs_start(struct exp_jobs *jobs, const char *body, size_t len, const char *by, uint64_t *id,
+		   struct cu_err *err) CU_MUST_CHECK;
+
+/* The job's state as a new JSON object, or NULL for an unknown id:
+ *   {"id", "state": "running"|"done"|"failed"|"cancelled", "requested_by",
+ *    "started", ["finished"], "request": {the body's selection},
+ *    "progress": {"phase", "done", "total"},
+ *    ["result": {"export_id", "records", "skipped_deleted", "tree_size",
+ *                "request_seq", "produced_seq", "files", "package_bytes",
+ *                "package_sha256"}],
+ *    ["error": {"code", "message"}]} */
+json_t *exp_jobs_status(struct exp_jobs *jobs, uint64_t id);
+
+/* The package of a finished job: its path (malloc'd), size and SHA-256.
+ * CU_ENOTFOUND for an unknown id, CU_ESTATE while it runs or when it
+ * failed. The file stays until someone removes it. */
+int exp_jobs_file(struct exp_jobs *jobs, uint64_t id, char **path, uint64_t *size, char sha256[65],
+		  struct cu_err *err) CU_MUST_CHECK;
+
+#endif
