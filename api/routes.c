@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/hooks.h"
+#include "api/h_exports.h"
 #include "api/internal.h"
 
 const struct api_route api_routes[] = {
@@ -21,6 +22,9 @@ const struct api_route api_routes[] = {
 	{"GET",    "/v1/audit",                              h_audit,         ROLE_AUDITOR,                "audit",       0},
 	{"POST",   "/v1/verify",                             h_verify_start,  ROLE_AUDITOR,                "verify",      1},
 	{"GET",    "/v1/verify/{job}",                       h_verify_status, ROLE_AUDITOR,                "verify_job",  0},
+	{"POST",   "/v1/exports",                            h_exports_start, ROLE_OFFICER,                "export_start", 1},
+	{"GET",    "/v1/exports/{job}",                      h_exports_status, ROLE_OFFICER,               "export_job",  0},
+	{"GET",    "/v1/exports/{job}/file",                 h_exports_file,  ROLE_OFFICER,                "export_file", 0},
 	{"GET",    "/v1/tokens",                             h_tokens_list,   ROLE_ADMIN,                  "tokens",      0},
 	{"POST",   "/v1/tokens",                             h_tokens_add,    ROLE_ADMIN,                  "token_add",   1},
 	{"DELETE", "/v1/tokens/{name}",                      h_tokens_revoke, ROLE_ADMIN,                  "token_revoke", 0},

@@ -1,0 +1,154 @@
+/* h_exports.c - POST /v1/exports, GET /v1/exports/{job},
+ * GET /v1/exports/{job}/file over export/job.h. The job set is made on
+ * first use for the server's archive; every append of an export (the
+ * custody and "produced" records) goes through the commit queue. */
+#include "api/h_exports.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "common/fileio.h"
+#include "export/job.h"
+
+static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct exp_jobs *jobs; /* one server per process */
+
+static int cq_append(void *arg, struct store_input *in, size_t n, struct cu_err *err)
+{
+	struct api_server *srv = arg;
+
+	return cq_submit(srv->cq, in, n, err);
+}
+
+static struct exp_jobs *get_jobs(struct api_server *srv, struct cu_err *err)
+{
+	struct exp_job_env env;
+	struct exp_jobs *j;
+
+	pthread_mutex_lock(&jobs_mu);
+	if (!jobs) {
+		memset(&env, 0, sizeof(env));
+		env.st = srv->st;
+		env.datadir = srv->dir;
+		env.append = cq_append;
+		env.append_arg = srv;
+		if (exp_jobs_new(&env, &jobs, err) != 0)
+			jobs = NULL;
+	}
+	j = jobs;
+	pthread_mutex_unlock(&jobs_mu);
+	return j;
+}
+
+void api_exports_stop(void)
+{
+	pthread_mutex_lock(&jobs_mu);
+	exp_jobs_free(jobs);
+	jobs = NULL;
+	pthread_mutex_unlock(&jobs_mu);
+}
+
+int h_exports_start(struct api_req *r)
+{
+	struct exp_jobs *j;
+	struct cu_err err;
+	char loc[64];
+	uint64_t id = 0;
+	json_t *st;
+	int rc;
+
+	cu_err_clear(&err);
+	j = get_jobs(r->srv, &err);
+	if (!j) {
+		api_reply_error(r, 503, "unavailable", "exports are not available: %s", err.msg);
+		return 0;
+	}
+	rc = exp_jobs_start(j, r->body.data ? (const char *)r->body.data : "", r->body.len, r->who.name,
+			    &id, &err);
+	if (rc == CU_ETOOBIG) {
+		r->retry_after = 10;
+		api_reply_error(r, 429, "busy", "%s", err.msg);
+		return 0;
+	}
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		return 0;
+	}
+	st = exp_jobs_status(j, id);
+	snprintf(loc, sizeof(loc), "/v1/exports/%llu", (unsigned long long)id);
+	if (st)
+		json_object_set_new(st, "location", json_string(loc));
+	r->audit_info = json_pack("{s:I, s:O}", "job", (json_int_t)id, "request",
+				  st ? json_object_get(st, "request") : json_null());
+	api_reply_json(r, 202, st);
+	return 0;
+}
+
+int h_exports_status(struct api_req *r)
+{
+	struct exp_jobs *j;
+	struct cu_err err;
+	uint64_t id;
+	json_t *st;
+
+	if (api_param_u64(r, 0, &id) != 0)
+		return 0;
+	cu_err_clear(&err);
+	j = get_jobs(r->srv, &err);
+	st = j ? exp_jobs_status(j, id) : NULL;
+	if (!st) {
+		api_reply_error(r, 404, "not_found", "no export job %llu", (unsigned long long)id);
+		return 0;
+	}
+	r->audit_info = json_pack("{s:I}", "job", (json_int_t)id);
+	api_reply_json(r, 200, st);
+	return 0;
+}
+
+int h_exports_file(struct api_req *r)
+{
+	struct exp_jobs *j;
+	struct cu_err err;
+	struct buf file;
+	uint64_t id, size = 0;
+	char *path = NULL, sha[65];
+	int rc;
+
+	if (api_param_u64(r, 0, &id) != 0)
+		return 0;
+	cu_err_clear(&err);
+	j = get_jobs(r->srv, &err);
+	if (!j) {
+		api_reply_error(r, 404, "not_found", "no export job %llu", (unsigned long long)id);
+		return 0;
+	}
+	rc = exp_jobs_file(j, id, &path, &size, sha, &err);
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		return 0;
+	}
+	if (size > API_OUT_MAX) {
+		/* Replies are built in memory (server.c); a larger package is
+		 * fetched from DATADIR/exports by the operator. */
+		api_reply_error(r, 413, "too_large", "the package has %llu bytes, more than the %u a reply "
+				"may carry; it is %s on the server", (unsigned long long)size, API_OUT_MAX, path);
+		free(path);
+		return 0;
+	}
+	buf_init(&file, API_OUT_MAX);
+	rc = fio_read_file(path, &file, &err);
+	if (rc) {
+		api_reply_cu(r, rc == CU_ENOTFOUND ? CU_ENOTFOUND : CU_EIO, err.msg);
+	} else {
+		r->audit_info = json_pack("{s:I, s:s, s:I}", "job", (json_int_t)id, "package_sha256", sha,
+					  "package_bytes", (json_int_t)size);
+		api_reply_text(r, 200, strstr(path, ".tar") ? "application/x-tar" : "application/zip",
+			       (const char *)file.data, file.len);
+	}
+	buf_release(&file);
+	free(path);
+	return 0;
+}
