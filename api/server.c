@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/audit.h"
+#include "api/h_exports.h"
 #include "api/internal.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
@@ -779,6 +780,7 @@ void api_server_stop(struct api_server *srv, unsigned grace_ms)
 	if (atomic_load(&srv->metrics.inflight) > 0)
 		api_log("stop: %lld requests still in flight after %u ms",
 			(long long)atomic_load(&srv->metrics.inflight), grace_ms);
+	api_exports_stop(); /* running exports append through the queue: cancel and wait first */
 	/* The commit queue drains before MHD goes: a suspended request is
 	 * resumed by its commit's answer, which MHD_stop_daemon needs. A late
 	 * request submitting after this gets 503 (queue closed). */

@@ -261,7 +261,7 @@ static int write_proofs(const struct exp_request *req, const struct exp_set *s, 
 		seqs[i] = s->recs[i].seq;
 	seqs[s->n] = m->request_seq;
 	rc = exp_prover_new(req->st, m->tree_size, seqs, s->n + 1, -1, req->progress, req->progress_arg,
-			    &pv, err);
+			    req->cancel, &pv, err);
 	if (!rc)
 		rc = put_small(sink, m->format, EXP_PUB, pem, err);
 	if (!rc)

@@ -214,8 +214,8 @@ struct exp_prover;
  * size n. mode 1: one pass over the log (block mode), 0: store_inclusion
  * per record, -1: whichever reads less. */
 int exp_prover_new(struct store *st, uint64_t n, const uint64_t *seqs, size_t count, int mode,
-		   exp_progress_fn progress, void *progress_arg, struct exp_prover **out,
-		   struct cu_err *err) CU_MUST_CHECK;
+		   exp_progress_fn progress, void *progress_arg, const volatile int *cancel,
+		   struct exp_prover **out, struct cu_err *err) CU_MUST_CHECK;
 /* The RFC 9162 path of seqs[idx]. */
 int exp_prover_path(struct exp_prover *p, size_t idx, uint8_t out[MT_MAX_PROOF][HASH_LEN], size_t *count,
 		    struct cu_err *err) CU_MUST_CHECK;

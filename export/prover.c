@@ -131,8 +131,8 @@ void exp_prover_free(struct exp_prover *p)
 }
 
 int exp_prover_new(struct store *st, uint64_t n, const uint64_t *seqs, size_t count, int mode,
-		   exp_progress_fn progress, void *progress_arg, struct exp_prover **out,
-		   struct cu_err *err)
+		   exp_progress_fn progress, void *progress_arg, const volatile int *cancel,
+		   struct exp_prover **out, struct cu_err *err)
 {
 	struct exp_prover *p = calloc(1, sizeof(*p));
 	uint8_t (*leaves)[HASH_LEN] = NULL, (*roots)[HASH_LEN] = NULL, root[HASH_LEN], want[HASH_LEN];
@@ -189,8 +189,14 @@ int exp_prover_new(struct store *st, uint64_t n, const uint64_t *seqs, size_t co
 				goto out;
 			}
 		}
-		if (progress && (seq + 1) % 65536 == 0)
-			progress(progress_arg, "proving", seq + 1, n);
+		if ((seq + 1) % 65536 == 0) {
+			if (progress)
+				progress(progress_arg, "proving", seq + 1, n);
+			if (cancel && *cancel) {
+				rc = cu_err_set(err, CU_ESTATE, "export cancelled");
+				goto out;
+			}
+		}
 	}
 	rc = levels_build(&p->blocks, roots, nblocks);
 	roots = NULL;

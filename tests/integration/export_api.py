@@ -99,4 +99,18 @@ produced = [r for r in recs if r["id"].endswith("/produced")]
 check(len(recs) == 4 and len(produced) == 2, "export records in the log: %d" % len(recs))
 check(any(r["meta"]["package_sha256"] == res["package_sha256"] for r in produced),
       "the log names the package digest")
+
+# Stopping the server while an export runs: the job is cancelled and
+# waited for, no partial package is left, the archive stays intact.
+srv = Server(arch)
+ing = Client(srv, arch.tokens["ingest"])
+off = Client(srv, arch.tokens["officer"])
+for b in range(6):
+    ing.json("POST", "/v1/ingest", [envelope(1000 + b * 1000 + i, conv="!big:example.org")
+                                    for i in range(1000)], expect=200)
+off.json("POST", "/v1/exports", {"format": "dat", "conversation": "!big:example.org"}, expect=202)
+check(srv.stop() == 0, "custos serve did not stop cleanly during an export")
+left = [f for f in os.listdir(os.path.join(arch.dir, "exports")) if ".tmp-" in f]
+check(not left, "partial packages left behind: %r" % left)
+run("verify", "-d", arch.dir)
 print("ok")

@@ -189,8 +189,8 @@ static void check_prover(uint64_t n)
 		if (i % 3 == 0 || i == n - 1 || i % 256 == 255 || i % 256 == 0)
 			seqs[cnt++] = i;
 	cu_err_clear(&err);
-	if (exp_prover_new(F->st, n, seqs, cnt, 1, NULL, NULL, &bulk, &err) != 0 ||
-	    exp_prover_new(F->st, n, seqs, cnt, 0, NULL, NULL, &one, &err) != 0)
+	if (exp_prover_new(F->st, n, seqs, cnt, 1, NULL, NULL, NULL, &bulk, &err) != 0 ||
+	    exp_prover_new(F->st, n, seqs, cnt, 0, NULL, NULL, NULL, &one, &err) != 0)
 		fail_msg("prover n=%llu: %s", (unsigned long long)n, err.msg);
 	for (i = 0; i < cnt; i++) {
 		assert_int_equal(exp_prover_path(bulk, i, a, &ca, &err), 0);
@@ -230,9 +230,9 @@ static void test_prover_rejects_bad_seqs(void **state)
 	(void)state;
 	fill(10, "room@muc.x.org", T0);
 	cu_err_clear(&err);
-	assert_int_equal(exp_prover_new(F->st, 10, seqs, 2, 1, NULL, NULL, &p, &err), CU_EINVAL);
+	assert_int_equal(exp_prover_new(F->st, 10, seqs, 2, 1, NULL, NULL, NULL, &p, &err), CU_EINVAL);
 	seqs[1] = 10;
-	assert_int_equal(exp_prover_new(F->st, 10, seqs, 2, 1, NULL, NULL, &p, &err), CU_EINVAL);
+	assert_int_equal(exp_prover_new(F->st, 10, seqs, 2, 1, NULL, NULL, NULL, &p, &err), CU_EINVAL);
 	assert_null(p);
 }
 
