@@ -8,6 +8,9 @@
  *       fdatasync). Only calls on files whose path contains <path part>
  *       count; the n-th of them (1-based) fails with errno. A failing write
  *       first writes half of its bytes (a torn write), like CUSTOS_FAULT.
+ *       With op "writeall", every matching write from the n-th on fails
+ *       (a full disk), until the file named by FAULTSHIM_STOP exists
+ *       (space was freed).
  *   FAULTSHIM_COUNT=FILE
  *       at exit, appends "write W\nfsync F\n": how many matching calls the
  *       process made (to find how many sites a command reaches).
@@ -40,6 +43,7 @@ static char part[256];       /* path part a file must contain */
 static char excl[256];       /* path part a file must not contain ("" none) */
 static long n_write, n_fsync; /* matching calls so far */
 static const char *count_file;
+static const char *stop_file; /* FAULTSHIM_STOP: once it exists, no more faults */
 
 __attribute__((constructor)) static void shim_init(void)
 {
@@ -58,6 +62,7 @@ __attribute__((constructor)) static void shim_init(void)
 	if ((p = getenv("FAULTSHIM_EXCLUDE")))
 		snprintf(excl, sizeof(excl), "%s", p);
 	count_file = getenv("FAULTSHIM_COUNT");
+	stop_file = getenv("FAULTSHIM_STOP");
 }
 
 __attribute__((destructor)) static void shim_fini(void)
@@ -98,7 +103,11 @@ static int hit(const char *kind, long *counter, int fd)
 	if (!matches(fd))
 		return 0;
 	n = __atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST);
-	return op[0] && !strcmp(op, kind) && n == at ? inj_errno : 0;
+	if (!op[0] || (stop_file && access(stop_file, F_OK) == 0))
+		return 0;
+	if (!strcmp(op, kind) && n == at)
+		return inj_errno;
+	return !strcmp(kind, "write") && !strcmp(op, "writeall") && n >= at ? inj_errno : 0;
 }
 
 ssize_t write(int fd, const void *p, size_t n)

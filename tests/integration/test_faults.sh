@@ -247,6 +247,65 @@ for n in $(seq 1 $((F + 1))); do
 done
 echo "retention execute: faults done (${SECONDS}s)"
 
+# ---- 4. the daemon: a full disk in the segment and in the id map ----------
+# Whichever file meets the full disk first, POST /v1/ingest answers 503
+# no_space (a failed id map commit after the fsync is acknowledged and
+# replayed later, so the id map's turn comes with the next request), and
+# once space is free (the shim's stop file) the next request is stored.
+# The real full disk: test_faults_disk.sh.
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; true' EXIT
+serve_case() { # WHAT FAULTSHIM-SPEC
+	local tag="serve, ENOSPC in the $1" port= body code
+	fresh ibase # an archive whose id map exists: the fault hits a commit, not the start
+	tok=$("$CUSTOS" token add -d arch --role ingest --name hook1 --source hook1 2>/dev/null)
+	# A simple command, not the shim function, so that $! is the daemon's pid.
+	env LD_PRELOAD="$PWD/shim.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		FAULTSHIM="$2" FAULTSHIM_STOP="$PWD/space-freed" "$CUSTOS" serve -d arch --listen 127.0.0.1:0 2>serve.log &
+	pid=$!
+	for _ in $(seq 200); do
+		port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' serve.log)
+		[ -n "$port" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ -n "$port" ] || { problem "$tag: serve did not start: $(cat serve.log)"; kill "$pid" 2>/dev/null; pid=; return; }
+	rm -f space-freed
+	acked=() refused=() got503=0
+	for i in 1 2 3; do
+		post "f$i"
+		case $code in
+		200) acked+=("f$i") ;;
+		503) refused+=("f$i")
+		     got503=1
+		     [ "$(jget out.json .error.code)" = no_space ] || problem "$tag: answered 503 $(cat out.json)" ;;
+		*) problem "$tag: answered $code $(cat out.json)" ;;
+		esac
+	done
+	[ $got503 = 1 ] || problem "$tag: a full disk was never answered 503"
+	touch space-freed
+	for id in "${refused[@]}"; do
+		post "$id"
+		[ "$code" = 200 ] && acked+=("$id") || problem "$tag: after freeing space $id answered $code $(cat out.json)"
+	done
+	kill -TERM "$pid"
+	wait "$pid" || problem "$tag: serve did not stop cleanly"
+	pid=
+	for id in "${acked[@]}"; do
+		check_once_id arch "$id" || problem "$tag: $id is not archived exactly once"
+	done
+	"$CUSTOS" verify -d arch >verify.txt 2>&1 || problem "$tag: verify fails: $(cat verify.txt)"
+}
+post() { # post ID : ingests one envelope; sets $code, body in out.json
+	local body='[{"platform":"matrix","conversation":"!r:example.org","sender":"@a:example.org","ts":1714564800000,"id":"'$1'","body":"x"}]'
+	code=$(curl -sS -o out.json -w '%{http_code}' -H "Authorization: Bearer $tok" \
+		-H 'Content-Type: application/json' --data-binary "$body" "http://127.0.0.1:$port/v1/ingest")
+}
+check_once_id() { [ "$("$CUSTOS" log -d "$1" | jq -r "select(.id == \"$2\") | .seq" | wc -l)" = 1 ]; }
+serve_case "segment" "writeall:1:28:$PWD/arch/segments/"
+serve_case "id map" "writeall:1:28:$PWD/arch/idmap.db-wal"
+echo "serve: faults done (${SECONDS}s)"
+
 if [ ${#problems[@]} -gt 0 ]; then
 	echo "${#problems[@]} problems:" >&2
 	printf '  %s\n' "${problems[@]}" >&2
