@@ -7,9 +7,9 @@
  *   lower CPU priority (nice +10) and at most every CATCHUP_GAP_MS, so
  *   that under a burst of ingest the acknowledgements get the CPU and the
  *   index catches up in larger transactions, and right after;
- * - a pool of read-only handles (one per HTTP thread), so that searches
- *   run in parallel with each other and with the catch-up (SQLite WAL
- *   readers do not wait for the writer).
+ * - a pool of SEARCH_READERS read-only handles, so that searches run in
+ *   parallel with each other and with the catch-up (SQLite WAL readers do
+ *   not wait for the writer); a search waits for a free handle.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,7 @@ struct api_search {
 	struct store *st;
 };
 
+#define SEARCH_READERS 2    /* read-only index handles for searches */
 #define CATCHUP_GAP_MS 50   /* least time between the starts of two catch-ups */
 #define CATCHUP_NICE 10     /* the catch-up thread's nice value */
 
@@ -142,7 +143,11 @@ int api_search_open(struct api_server *srv, struct cu_err *err)
 	rc = idx_open(srv->dir, 0, &s->writer, err);
 	if (rc)
 		goto fail;
-	s->nreaders = srv->cfg.threads ? srv->cfg.threads : 1;
+	/* Each handle has its own SQLite page cache (tens of MiB once warm):
+	 * two readers serve two cores, more would only hold more memory. */
+	s->nreaders = srv->cfg.threads < SEARCH_READERS ? srv->cfg.threads : SEARCH_READERS;
+	if (!s->nreaders)
+		s->nreaders = 1;
 	s->readers = calloc(s->nreaders, sizeof(*s->readers));
 	s->busy = calloc(s->nreaders, sizeof(*s->busy));
 	if (!s->readers || !s->busy) {

@@ -18,7 +18,8 @@
 #
 # BENCH_N messages (default 200000), BENCH_SECONDS (default 60; 600 for
 # the 10-minute memory run), BENCH_SEARCH_SECONDS (default 10),
-# BENCH_CLIENTS (8), BENCH_BATCH (100). See bench/lib.sh for CUSTOS, GEN,
+# BENCH_CLIENTS (8), BENCH_BATCH (100), BENCH_INDEX_WAIT (seconds to wait
+# for the index to catch up before the idle search phase, 1800). See bench/lib.sh for CUSTOS, GEN,
 # BENCH_TMPDIR, BENCH_OUT, BENCH_KEEP, BENCH_STRICT.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -73,14 +74,19 @@ metric() { # metric NAME : its value from /metrics
 	curl -sf -H "Authorization: Bearer $admin_tok" "http://127.0.0.1:$port/metrics" |
 		awk -v m="$1" '$1 == m && !done { print $2; done = 1 }'
 }
-wait_index() { # until the search index has caught up (at most 300 s)
-	local lag i
-	for i in $(seq 3000); do
+wait_index() { # until the search index has caught up; sets idx_lag0, idx_wait_s
+	local lag t0 t1
+	idx_lag0=$(metric custos_index_lag_records)
+	t0=$(date +%s%N)
+	while :; do
 		lag=$(metric custos_index_lag_records)
-		[ "${lag:-1}" = 0 ] && return 0
-		sleep 0.1
+		[ "${lag:-1}" = 0 ] && break
+		t1=$(date +%s%N)
+		[ $(((t1 - t0) / 1000000000)) -lt "${BENCH_INDEX_WAIT:-1800}" ] || bench_die "the search index did not catch up (lag $lag)"
+		sleep 0.5
 	done
-	bench_die "the search index did not catch up"
+	t1=$(date +%s%N)
+	idx_wait_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 }
 jget() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
@@ -139,6 +145,8 @@ printf '  %-44s %12s %12s %12s\n' "(a) custos ingest (CLI, durable)" "$(bench_fm
 printf '  %-44s %12s %12s %12s\n' "(b) HTTP ingest, $CLIENTS clients x $BATCH" "$(bench_fmt "$http_rate" 0)" \
 	"$(bench_fmt "$http_p50" 1)" "$(bench_fmt "$http_p99" 1)"
 printf '  %-44s %12s\n' "    records per group commit" "$(bench_fmt "$(bench_div "$crecs" "$commits")" 1)"
+printf '  %-44s %s records left after (b), indexed in %s s (%s records/s)\n' "search index catch-up" \
+	"$idx_lag0" "$(bench_fmt "$idx_wait_s" 1)" "$(bench_fmt "$(bench_div "$idx_lag0" "$idx_wait_s")" 0)"
 printf '  %-44s %12s %12s\n' "" "req/s" "p95 ms"
 printf '  %-44s %12s %12s\n' "(c) search, idle" "$(bench_fmt "$idle_rps" 0)" "$(bench_fmt "$idle_p95" 1)"
 printf '  %-44s %12s %12s   (ingest meanwhile %s msgs/s)\n' "(d) search while ingesting" \
@@ -158,7 +166,7 @@ bench_target "RSS end / half-way" "$r_mem" "<=" 1.1
 
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 bench_json_line "$(bench_out_file)" bench=http commit="$(bench_commit)" n="$N" seconds="$SECS" \
-	search_seconds="$SSECS" clients="$CLIENTS" batch="$BATCH" cores="$(nproc)" load_before="$load_before" \
+	search_seconds="$SSECS" index_lag_after_ingest="$idx_lag0" index_catchup_s="$idx_wait_s" clients="$CLIENTS" batch="$BATCH" cores="$(nproc)" load_before="$load_before" \
 	load_after="$load_after" cli_msgs_per_s="$cli_rate" http_msgs_per_s="$http_rate" http_p50_ms="$http_p50" \
 	http_p99_ms="$http_p99" records_per_commit="$(bench_div "$crecs" "$commits")" search_idle_rps="$idle_rps" \
 	search_idle_p95_ms="$idle_p95" search_busy_rps="$busy_rps" search_busy_p95_ms="$busy_p95" \
