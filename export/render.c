@@ -186,11 +186,46 @@ static void readme_files(struct exp_file *f, enum exp_format fmt)
 	}
 }
 
+/* "  path   description" with the description wrapped at 78 columns in a
+ * column of its own (on the next line when the path is long). */
+static void readme_item(struct exp_file *f, const char *prefix, const char *name, const char *desc)
+{
+	char path[128];
+	const char *p = desc;
+	size_t col, w;
+
+	snprintf(path, sizeof(path), "%s%s", prefix, name);
+	exp_file_printf(f, "  %s", path);
+	col = 2 + strlen(path);
+	if (col > 23) {
+		exp_file_puts(f, "\n");
+		col = 0;
+	}
+	exp_file_printf(f, "%*s", (int)(24 - col), "");
+	col = 24;
+	while (*p) {
+		w = strcspn(p, " ");
+		if (col > 24 && col + 1 + w > 78) {
+			exp_file_printf(f, "\n%24s", "");
+			col = 24;
+		} else if (col > 24) {
+			exp_file_puts(f, " ");
+			col++;
+		}
+		exp_file_put(f, p, w);
+		col += w;
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	exp_file_puts(f, "\n");
+}
+
 static int render_readme(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err)
 {
 	const struct exp_meta *m = &s->meta;
 	const char *P = m->format == EXP_BAGIT ? EXP_BAG_DATA : "";
-	char path[64], t[32], c1[32];
+	char path[64], t[32], c1[32], line[256];
 	struct exp_file f;
 
 	exp_payload_path(m->format, EXP_README, path, sizeof(path));
@@ -205,19 +240,18 @@ static int render_readme(const struct exp_set *s, struct exp_sink *sink, struct 
 	put_selection_lines(&f, m);
 	exp_file_puts(&f, "\nWhat is in it (paths below the package's top directory)\n\n");
 	readme_files(&f, m->format);
-	exp_file_printf(&f, "  %sREADME.txt        this file\n", P);
-	exp_file_printf(&f, "  %scustody.txt       who asked, when, for what, and how many records\n", P);
-	exp_file_printf(&f, "  %sproof/archive.pub the archive's Ed25519 public key (PEM)\n", P);
-	exp_file_printf(&f, "  %sproof/checkpoint.txt\n"
-			    "                        the signed checkpoint (C2SP signed note) of the\n"
-			    "                        archive's tree of size %llu\n", P,
-			(unsigned long long)m->tree_size);
-	exp_file_printf(&f, "  %sproof/inclusion.jsonl\n"
-			    "                        one inclusion proof per record, in seq order: line N\n"
-			    "                        belongs to control number N (%s is line 1)\n", P, c1);
-	exp_file_printf(&f, "  %sproof/custody.json\n"
-			    "                        the inclusion proof of the custody record (seq %llu)\n", P,
-			(unsigned long long)m->request_seq);
+	readme_item(&f, P, "README.txt", "this file");
+	readme_item(&f, P, "custody.txt", "who asked, when, for what, and how many records");
+	readme_item(&f, P, "proof/archive.pub", "the archive's Ed25519 public key (PEM)");
+	snprintf(line, sizeof(line), "the signed checkpoint (C2SP signed note) of the archive's tree "
+		 "of size %llu", (unsigned long long)m->tree_size);
+	readme_item(&f, P, "proof/checkpoint.txt", line);
+	snprintf(line, sizeof(line), "one inclusion proof per record, in seq order: line N belongs "
+		 "to control number N (%s is line 1)", c1);
+	readme_item(&f, P, "proof/inclusion.jsonl", line);
+	snprintf(line, sizeof(line), "the inclusion proof of the custody record (seq %llu)",
+		 (unsigned long long)m->request_seq);
+	readme_item(&f, P, "proof/custody.json", line);
 	if (m->format == EXP_BAGIT)
 		exp_file_puts(&f, "  bagit.txt, bag-info.txt, manifest-sha256.txt, manifest-sha512.txt,\n"
 				  "  tagmanifest-sha256.txt  the BagIt tag files\n");
