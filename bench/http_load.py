@@ -14,7 +14,8 @@ prefixed) when it runs out, so every message is new. search: clients
 cycle through the custos queries (third column of search_queries.py's
 output). Prints one JSON object: request and message counts, rates,
 latency percentiles of the acknowledgements (ms), errors, and with
---rss-pid the resident memory of that process sampled every second.
+--rss-pid the resident memory of that process sampled every second
+(VmRSS and RssAnon).
 """
 import argparse
 import http.client
@@ -100,15 +101,20 @@ def search_client(idx, args, queries, start_at, out):
 
 
 def rss_sampler(pid, stop, samples, t0):
+    """Samples (seconds, VmRSS KiB, RssAnon KiB) every second: RssAnon is
+    the heap and stacks; the rest of VmRSS is file pages mapped by SQLite
+    (mmap), which the kernel reclaims."""
     while not stop.is_set():
+        vals = {}
         try:
             with open("/proc/%d/status" % pid) as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
-                        samples.append((round(time.time() - t0, 1), int(line.split()[1])))
-                        break
+                    k = line.split(":")[0]
+                    if k in ("VmRSS", "RssAnon"):
+                        vals[k] = int(line.split()[1])
         except OSError:
             break
+        samples.append((round(time.time() - t0, 1), vals.get("VmRSS", 0), vals.get("RssAnon", 0)))
         stop.wait(1.0)
 
 
@@ -167,7 +173,7 @@ def main():
         "p99_ms": percentile(lat, 99) * 1e3, "max_ms": (lat[-1] if lat else 0) * 1e3,
     }
     if samples:
-        res["rss_kib"] = samples
+        res["rss_kib"] = samples  # [seconds, VmRSS, RssAnon]
     json.dump(res, sys.stdout)
     sys.stdout.write("\n")
 
