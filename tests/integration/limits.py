@@ -1,5 +1,6 @@
 """limits.py - resource limits (test_limits.sh)."""
 
+import atexit
 import hashlib
 import http.client
 import json
@@ -107,6 +108,7 @@ arch = Archive(path="data", server=LIMITS)
 run("ingest", "-d", arch.dir, "/dev/stdin",
     stdin="\n".join(json.dumps(envelope(i, body="Grenzwert Nummer %d" % i)) for i in range(50)) + "\n")
 srv = Server(arch)
+atexit.register(srv.kill)  # also when a check fails
 pid = srv.proc.pid
 ing = Client(srv, arch.tokens["ingest"])
 off = Client(srv, arch.tokens["officer"])
