@@ -122,13 +122,17 @@ $(BUILD)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB)
 fuzz-replay: $(FUZZ_REPLAY_BIN)
 	@bash tests/fuzz/run.sh --replay $(FUZZ_REPLAY_BIN)
 
+# --track-origins=yes (slower) helps to find where an uninitialised value came from.
+VALGRIND_FLAGS ?=
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-	--show-leak-kinds=definite --track-origins=yes --quiet
+	--show-leak-kinds=definite --quiet $(VALGRIND_FLAGS)
 
 valgrind: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \
-		echo "valgrind $$t"; \
-		$(VALGRIND) $$t >$$t.valgrind.log 2>&1 || { fail=1; echo "FAILED: $$t"; tail -n 40 $$t.valgrind.log; }; \
+		start=$$(date +%s); \
+		if $(VALGRIND) $$t >$$t.valgrind.log 2>&1; then \
+			echo "ok   $$t ($$(( $$(date +%s) - start ))s)"; \
+		else fail=1; echo "FAIL $$t -- $$t.valgrind.log:"; tail -n 40 $$t.valgrind.log; fi; \
 	done; [ $$fail -eq 0 ] && echo "valgrind: all unit tests clean"
 
 clean:
