@@ -126,7 +126,7 @@ idle_p95=$(jget "$BENCH_TMP/search-idle.json" p95_ms)
 
 # (d) the same searches while ingest runs.
 $load ingest --port "$port" --token "$ingest_tok" --file "$in" --clients "$CLIENTS" --batch "$BATCH" \
-	--seconds "$SSECS" > "$BENCH_TMP/ingest-busy.json" &
+	--seconds "$SSECS" --tag busy- > "$BENCH_TMP/ingest-busy.json" &
 ingest_bg=$!
 $load search --port "$port" --token "$officer_tok" --queries "$BENCH_TMP/queries.tsv" --seconds "$SSECS" \
 	> "$BENCH_TMP/search-busy.json"

@@ -10,7 +10,7 @@ one keep-alive connection.
 
 ingest: client i posts batches of --batch lines (JSON Lines bodies) from
 its share of the file, passing over it again with fresh ids ("p<pass>-"
-prefixed) when it runs out, so every message is new. search: clients
+prefixed, after --tag) when it runs out, so every message is new. search: clients
 cycle through the custos queries (third column of search_queries.py's
 output). Prints one JSON object: request and message counts, rates,
 latency percentiles of the acknowledgements (ms), errors, and with
@@ -49,8 +49,8 @@ def ingest_client(idx, args, lines, start_at, out):
             p, pos = p + 1, 0
         chunk = mine[pos:pos + args.batch]
         pos += args.batch
-        if p:
-            prefix = '"id":"p%d-' % p
+        if p or args.tag:
+            prefix = '"id":"%sp%d-' % (args.tag, p)
             chunk = [l.replace('"id":"', prefix, 1) for l in chunk]
         body = "\n".join(chunk).encode()
         t0 = time.perf_counter()
@@ -129,6 +129,7 @@ def main():
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--seconds", type=float, required=True)
     ap.add_argument("--rss-pid", type=int, default=0)
+    ap.add_argument("--tag", default="", help="ingest: prefix for every id, so that a second run sends new messages")
     args = ap.parse_args()
     if args.clients is None:
         args.clients = 8 if args.mode == "ingest" else 2
