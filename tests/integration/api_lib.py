@@ -2,6 +2,7 @@
 library only): an archive with tokens, the real daemon on 127.0.0.1 with a
 port the kernel picks, and small HTTP helpers over keep-alive connections."""
 
+import atexit
 import http.client
 import json
 import os
@@ -66,8 +67,21 @@ class Archive:
         return [json.loads(l) for l in out.splitlines() if l.strip()]
 
 
+_running = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """A failed check exits the test: its daemons must not outlive it."""
+    for proc in _running:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class Server:
-    """custos serve on 127.0.0.1:0; the bound port is read from its log."""
+    """custos serve on 127.0.0.1:0; the bound port is read from its log.
+    Killed at exit if the test ends (or fails) with it still running."""
 
     def __init__(self, archive, env=None, extra=()):
         self.archive = archive
@@ -78,6 +92,7 @@ class Server:
             e.update(env)
         self.proc = subprocess.Popen([CUSTOS, "serve", "-d", archive.dir, "--listen", "127.0.0.1:0"] + list(extra),
                                      stdout=subprocess.DEVNULL, stderr=self.logf, env=e)
+        _running.append(self.proc)
         self.port = None
         deadline = time.time() + 10
         while time.time() < deadline:
