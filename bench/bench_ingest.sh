@@ -45,7 +45,7 @@ bench_run sha sha256sum "$in"
 
 # (c) durable ingest: every batch is one group commit, fsynced.
 "$CUSTOS" init -d "$dir" > /dev/null
-bench_run ingest "$CUSTOS" ingest -d "$dir" --json "$in"
+bench_run ingest "$CUSTOS" ingest -d "$dir" --no-index --json "$in"
 accepted=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$BENCH_TMP/ingest.out") ||
 	bench_die "ingest printed no summary: $(head -c 300 "$BENCH_TMP/ingest.out")"
 [ "$accepted" = "$N" ] || bench_die "ingest accepted $accepted of $N messages"
@@ -65,7 +65,7 @@ bench_run segsha bash -c 'cat "$@" | sha256sum' sha "${segs[@]}"
 # (f) peak memory at N/10 (a prefix of the same input).
 "$CUSTOS" init -d "$dir10" > /dev/null
 bench_warm "$small"
-bench_run ingest10 "$CUSTOS" ingest -d "$dir10" --json "$small"
+bench_run ingest10 "$CUSTOS" ingest -d "$dir10" --no-index --json "$small"
 small_bytes=$(bench_bytes "$small")
 
 # Figures.
