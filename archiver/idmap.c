@@ -39,7 +39,7 @@ int idmap_open(const char *path, struct idmap **out, struct cu_err *err)
 	}
 	if (sqlite3_exec(m->db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-			 "PRAGMA cache_size=-16384;"
+			 "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192;"
 			 "CREATE TABLE IF NOT EXISTS ids(k BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;"
 			 "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 			 "INSERT OR IGNORE INTO meta VALUES('hwm', 0);",
