@@ -60,7 +60,8 @@ for bin in "$@"; do
 	if [ ${#inputs[@]} -gt 0 ]; then
 		if ! "$bin" -timeout="$timeout_s" -rss_limit_mb="$rss_mb" "$reg"/* >"$log" 2>&1; then
 			echo "FAIL $t: a regression input crashes again -- last lines:"
-			tail -n 30 "$log" | sed 's/^/    /'
+			grep -E 'ERROR|SUMMARY|runtime error|Running: ' "$log" | head -n 10 | sed 's/^/    /'
+			tail -n 15 "$log" | sed 's/^/    /'
 			failed+=("$t")
 			continue
 		fi
