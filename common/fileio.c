@@ -3,42 +3,45 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Fault injection state, parsed lazily from CUSTOS_FAULT. */
-static int fault_parsed;
+/* Fault injection state, parsed once from CUSTOS_FAULT (tests may re-read
+ * it with fio_fault_reset between cases, while no other thread writes). */
+static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
 static char fault_op[16];
 static long fault_at;
 static int fault_errno;
-static long count_write, count_fsync;
+static atomic_long count_write, count_fsync;
+
+static void fault_parse(void)
+{
+	const char *env = getenv("CUSTOS_FAULT");
+
+	fault_op[0] = '\0';
+	if (env && sscanf(env, "%15[a-z]:%ld:%d", fault_op, &fault_at, &fault_errno) != 3)
+		fault_op[0] = '\0';
+}
 
 void fio_fault_reset(void)
 {
-	fault_parsed = 0;
-	count_write = 0;
-	count_fsync = 0;
+	fault_parse();
+	atomic_store(&count_write, 0);
+	atomic_store(&count_fsync, 0);
 }
 
 /* Returns the errno to inject for this call of op, or 0. */
-static int fault_hit(const char *op, long *counter)
+static int fault_hit(const char *op, atomic_long *counter)
 {
-	const char *env;
-
-	if (!fault_parsed) {
-		fault_parsed = 1;
-		fault_op[0] = '\0';
-		env = getenv("CUSTOS_FAULT");
-		if (env && sscanf(env, "%15[a-z]:%ld:%d", fault_op, &fault_at, &fault_errno) != 3)
-			fault_op[0] = '\0';
-	}
+	pthread_once(&fault_once, fault_parse);
 	if (fault_op[0] == '\0' || strcmp(fault_op, op) != 0)
 		return 0;
-	++*counter;
-	return *counter == fault_at ? fault_errno : 0;
+	return atomic_fetch_add(counter, 1) + 1 == fault_at ? fault_errno : 0;
 }
 
 int fio_pwrite_all(int fd, const void *p, size_t n, off_t off, const char *what, struct cu_err *err)
