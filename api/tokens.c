@@ -15,6 +15,7 @@
 #include "common/buf.h"
 #include "common/encode.h"
 #include "common/fileio.h"
+#include "common/jsonlist.h"
 #include "common/timeutil.h"
 
 static const struct {
@@ -109,38 +110,16 @@ static int parse_entry(json_t *o, size_t idx, struct tok_entry *e, struct cu_err
 int tok_load(const char *dir, struct tok_set *out, struct cu_err *err)
 {
 	char path[4096];
-	struct buf b;
 	json_t *root = NULL, *arr, *o;
-	json_error_t jerr;
 	size_t i;
 	int rc;
 
 	out->v = NULL;
 	out->n = 0;
-	buf_init(&b, TOK_FILE_MAX);
 	tok_path(dir, "tokens.json", path, sizeof(path));
-	rc = fio_read_file(path, &b, err);
-	if (rc == CU_ENOTFOUND) {
-		cu_err_clear(err);
-		rc = 0;
+	rc = jsonlist_load(path, "tokens", TOK_FILE_MAX, TOK_MAX_ENTRIES, &root, &arr, err);
+	if (rc || !arr)
 		goto out;
-	}
-	if (rc)
-		goto out;
-	root = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		rc = cu_err_set(err, CU_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
-		goto out;
-	}
-	arr = json_object_get(root, "tokens");
-	if (!json_is_array(arr) || json_integer_value(json_object_get(root, "version")) != 1) {
-		rc = cu_err_set(err, CU_ECORRUPT, "%s: expected {\"version\": 1, \"tokens\": [...]}", path);
-		goto out;
-	}
-	if (json_array_size(arr) > TOK_MAX_ENTRIES) {
-		rc = cu_err_set(err, CU_ETOOBIG, "%s: more than %d tokens", path, TOK_MAX_ENTRIES);
-		goto out;
-	}
 	out->v = calloc(json_array_size(arr) + 1, sizeof(*out->v));
 	if (!out->v) {
 		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
@@ -163,7 +142,6 @@ out:
 	if (rc)
 		tok_set_release(out);
 	json_decref(root);
-	buf_release(&b);
 	return rc;
 }
 

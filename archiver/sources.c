@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/encode.h"
 #include "common/fileio.h"
+#include "common/jsonlist.h"
 #include "common/timeutil.h"
 
 static const struct {
@@ -281,38 +282,16 @@ static void src_path(const char *dir, const char *file, char *out, size_t outlen
 int src_load(const char *dir, struct src_set *out, struct cu_err *err)
 {
 	char path[4096];
-	struct buf b;
 	json_t *root = NULL, *arr, *o;
-	json_error_t jerr;
 	size_t i, k;
 	int rc;
 
 	out->v = NULL;
 	out->n = 0;
-	buf_init(&b, SRC_FILE_MAX);
 	src_path(dir, "sources.json", path, sizeof(path));
-	rc = fio_read_file(path, &b, err);
-	if (rc == CU_ENOTFOUND) {
-		cu_err_clear(err);
-		rc = 0;
+	rc = jsonlist_load(path, "sources", SRC_FILE_MAX, SRC_MAX_ENTRIES, &root, &arr, err);
+	if (rc || !arr)
 		goto out;
-	}
-	if (rc)
-		goto out;
-	root = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		rc = cu_err_set(err, CU_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
-		goto out;
-	}
-	arr = json_object_get(root, "sources");
-	if (!json_is_array(arr) || json_integer_value(json_object_get(root, "version")) != 1) {
-		rc = cu_err_set(err, CU_ECORRUPT, "%s: expected {\"version\": 1, \"sources\": [...]}", path);
-		goto out;
-	}
-	if (json_array_size(arr) > SRC_MAX_ENTRIES) {
-		rc = cu_err_set(err, CU_ETOOBIG, "%s: more than %d sources", path, SRC_MAX_ENTRIES);
-		goto out;
-	}
 	out->v = calloc(json_array_size(arr) + 1, sizeof(*out->v));
 	if (!out->v) {
 		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
@@ -335,9 +314,6 @@ out:
 	if (rc)
 		src_set_release(out);
 	json_decref(root);
-	if (b.data)
-		OPENSSL_cleanse(b.data, b.len);
-	buf_release(&b);
 	return rc;
 }
 
