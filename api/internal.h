@@ -33,7 +33,7 @@
 
 #define API_ASYNC 1            /* handler return: a commit was started */
 #define API_MAX_PARAMS 2       /* path parameters in one pattern */
-#define API_MAX_ROUTES 32      /* size of the metric tables */
+#define API_MAX_ROUTES 64      /* size of the metric tables */
 #define API_PATH_MAX 4096      /* cap on a request path we keep */
 #define API_OUT_MAX (256u << 20) /* cap on one response body */
 

@@ -7,6 +7,7 @@
 
 #include "api/hooks.h"
 #include "api/h_exports.h"
+#include "api/h_retention.h"
 #include "api/internal.h"
 
 const struct api_route api_routes[] = {
@@ -28,6 +29,25 @@ const struct api_route api_routes[] = {
 	{"GET",    "/v1/tokens",                             h_tokens_list,   ROLE_ADMIN,                  "tokens",      0},
 	{"POST",   "/v1/tokens",                             h_tokens_add,    ROLE_ADMIN,                  "token_add",   1},
 	{"DELETE", "/v1/tokens/{name}",                      h_tokens_revoke, ROLE_ADMIN,                  "token_revoke", 0},
+	/* retention and holds (api/h_retention.h, docs/RETENTION.md) */
+	{"GET",    "/v1/holds",                              h_holds_list,    ROLE_OFFICER,                "holds",       0},
+	{"POST",   "/v1/holds",                              h_holds_add,     ROLE_OFFICER,                "hold_add",    1},
+	{"GET",    "/v1/holds/{id}",                         h_hold_get,      ROLE_OFFICER,                "hold",        0},
+	{"POST",   "/v1/holds/{id}/release",                 h_hold_release,  ROLE_OFFICER,                "hold_release", 1},
+	{"GET",    "/v1/policies",                           h_policies_list, ROLE_ADMIN,                  "policies",    0},
+	{"POST",   "/v1/policies",                           h_policies_add,  ROLE_ADMIN,                  "policy_add",  1},
+	{"POST",   "/v1/policies/{name}/retire",             h_policy_retire, ROLE_ADMIN,                  "policy_retire", 0},
+	{"GET",    "/v1/classes",                            h_classes_list,  ROLE_ADMIN,                  "classes",     0},
+	{"PUT",    "/v1/classes",                            h_classes_set,   ROLE_ADMIN,                  "class_set",   1},
+	{"GET",    "/v1/dispositions",                       h_dispositions_list, ROLE_OFFICER,            "plans",       0},
+	{"POST",   "/v1/dispositions",                       h_dispositions_plan, ROLE_OFFICER,            "plan",        1},
+	{"POST",   "/v1/dispositions/{id}/approve",          h_plan_approve,  ROLE_OFFICER,                "plan_approve", 0},
+	{"POST",   "/v1/dispositions/{id}/execute",          h_plan_execute,  ROLE_OFFICER,                "plan_execute", 0},
+	{"POST",   "/v1/erasures",                           h_erasures_add,  ROLE_OFFICER,                "erasure",     1},
+	{"GET",    "/v1/certificates",                       h_certificates_list, ROLE_AUDITOR | ROLE_OFFICER, "certificates", 0},
+	{"GET",    "/v1/certificates/{id}",                  h_certificate_get, ROLE_AUDITOR | ROLE_OFFICER, "certificate", 0},
+	{"GET",    "/v1/offers",                             h_offers_list,   ROLE_OFFICER,                "offers",      0},
+	{"POST",   "/v1/offers/{id}/answer",                 h_offer_answer,  ROLE_OFFICER,                "offer_answer", 1},
 	/* messenger hooks (api/hooks.h): each authenticates its caller itself */
 	{"PUT",    "/_matrix/app/v1/transactions/{txn}",     h_matrix_txn,    0,                           "matrix_txn",  1},
 	{"PUT",    "/transactions/{txn}",                    h_matrix_txn,    0,                           "matrix_txn_legacy", 1},

@@ -15,6 +15,7 @@
 
 #include "api/audit.h"
 #include "api/h_exports.h"
+#include "api/h_retention.h"
 #include "api/internal.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
@@ -704,6 +705,11 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	}
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info ? info->port : cfg->port;
+	rc = api_retention_start(srv, err); /* the retention scheduler */
+	if (rc) {
+		MHD_stop_daemon(srv->mhd);
+		goto fail;
+	}
 	OPENSSL_cleanse(tls_key.data, tls_key.alloc);
 	buf_release(&tls_key);
 	buf_release(&tls_cert);
@@ -781,6 +787,7 @@ void api_server_stop(struct api_server *srv, unsigned grace_ms)
 		api_log("stop: %lld requests still in flight after %u ms",
 			(long long)atomic_load(&srv->metrics.inflight), grace_ms);
 	api_exports_stop(); /* running exports append through the queue: cancel and wait first */
+	api_retention_stop(); /* a scheduled run under way finishes first */
 	/* The commit queue drains before MHD goes: a suspended request is
 	 * resumed by its commit's answer, which MHD_stop_daemon needs. A late
 	 * request submitting after this gets 503 (queue closed). */

@@ -1,0 +1,855 @@
+/* h_retention.c - the retention endpoints (holds, policies, classes,
+ * dispositions, erasure orders, offers, certificates) over
+ * retention/ret.h, and the scheduler of automatic retention runs.
+ *
+ * The engine appends its records itself (store_append, serialised inside
+ * the store with the commit queue's appends) and takes its own
+ * process-wide lock, so handlers call it directly from the request
+ * threads. The acting person is always the token's name. After a change
+ * the index catch-up is woken so that the new records become searchable.
+ *
+ * The engine needs a search index writer for hold queries, erasure
+ * queries and the index deletions of an execution: one handle, opened on
+ * first use and shared (index handles serialise their calls inside), is
+ * kept here beside the catch-up thread's own; SQLite's write lock orders
+ * the two. If it cannot be opened the engine opens one per call. */
+#include "api/h_retention.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/internal.h"
+#include "common/timeutil.h"
+#include "retention/ret.h"
+#include "search/index.h"
+
+#define RETAPI_DEFAULT_INTERVAL_S 86400u /* retention.interval_seconds default: daily */
+#define RETAPI_MAX_INTERVAL_S 31622400u  /* at most a (leap) year between runs */
+#define RETAPI_DEFAULT_DELAY_S 5u        /* retention.first_run_delay_seconds default */
+#define RETAPI_MAX_DELAY_S 86400u
+#define RETAPI_MAX_SEQS 20000            /* seqs in one erasure order (RET_PLAN_MAX_ITEMS) */
+#define RETAPI_HOLD_SEQS_DEFAULT 100     /* seqs GET /v1/holds/{id} lists by default */
+#define RETAPI_HOLD_SEQS_MAX 10000
+
+/* The state shared by the handlers and the scheduler (one server per
+ * process, like the export jobs). */
+struct retapi {
+	pthread_mutex_t ix_mu;     /* guards ix and ix_failed */
+	struct idx *ix;            /* index writer for the engine, or NULL */
+	int ix_failed;             /* 1: opening failed once (logged), engine opens its own */
+
+	pthread_mutex_t mu;        /* guards stop */
+	pthread_cond_t cv;         /* signalled on stop */
+	int stop;                  /* 1: the scheduler exits */
+	pthread_t thread;          /* the scheduler */
+	int started;               /* 1: thread runs and must be joined */
+	struct api_server *srv;    /* for the scheduler */
+	unsigned interval_s;       /* between the starts of two runs */
+	unsigned delay_s;          /* from start-up to the first run */
+};
+
+static struct retapi ra = {
+	.ix_mu = PTHREAD_MUTEX_INITIALIZER,
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+};
+
+/* The shared index writer, or NULL (the engine then opens one itself). */
+static struct idx *get_ix(struct api_server *srv)
+{
+	struct cu_err err;
+	struct idx *ix;
+
+	pthread_mutex_lock(&ra.ix_mu);
+	if (!ra.ix && !ra.ix_failed) {
+		cu_err_clear(&err);
+		if (idx_open(srv->dir, 0, &ra.ix, &err) != 0) {
+			ra.ix = NULL;
+			ra.ix_failed = 1;
+			api_log("retention: cannot open the search index (%s); each operation opens its own", err.msg);
+		}
+	}
+	ix = ra.ix;
+	pthread_mutex_unlock(&ra.ix_mu);
+	return ix;
+}
+
+/* ---- request helpers -------------------------------------------------- */
+
+/* The body as a JSON object; an empty body is {} when allow_empty. NULL
+ * with a 400 reply set otherwise. */
+static json_t *body_object(struct api_req *r, int allow_empty)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (!r->body.len) {
+		if (allow_empty)
+			return json_object();
+		api_reply_error(r, 400, "bad_request", "a JSON object is required as the request body");
+		return NULL;
+	}
+	j = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j || !json_is_object(j)) {
+		api_reply_error(r, 400, "bad_request", "the body is not a JSON object%s%s", j ? "" : ": ",
+				j ? "" : jerr.text);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Optional string member: 0 (*out NULL when absent or null), or CU_EINVAL
+ * with a 400 reply. */
+static int opt_str(struct api_req *r, const json_t *o, const char *key, const char **out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		api_reply_error(r, 400, "bad_request", "'%s' must be a string", key);
+		return CU_EINVAL;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* Optional boolean member (def when absent). */
+static int opt_bool(struct api_req *r, const json_t *o, const char *key, int def, int *out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	*out = def;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		api_reply_error(r, 400, "bad_request", "'%s' must be true or false", key);
+		return CU_EINVAL;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* Optional array of strings, at most max: pointers into o. */
+static int opt_strs(struct api_req *r, const json_t *o, const char *key, const char **out, size_t max,
+		    size_t *n)
+{
+	const json_t *v = json_object_get(o, key);
+	size_t i;
+
+	*n = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) > max) {
+		api_reply_error(r, 400, "bad_request", "'%s' must be an array of at most %zu strings", key, max);
+		return CU_EINVAL;
+	}
+	for (i = 0; i < json_array_size(v); i++) {
+		if (!json_is_string(json_array_get(v, i))) {
+			api_reply_error(r, 400, "bad_request", "'%s' must hold strings only", key);
+			return CU_EINVAL;
+		}
+		out[i] = json_string_value(json_array_get(v, i));
+	}
+	*n = i;
+	return 0;
+}
+
+/* Optional date member (RFC 3339 or YYYY-MM-DD); an end bound given as a
+ * date covers that whole day, as on the command line. */
+static int opt_date(struct api_req *r, const json_t *o, const char *key, int end, int64_t *ms)
+{
+	const char *s;
+	struct cu_err err;
+	int date_only = 0;
+
+	if (opt_str(r, o, key, &s) != 0)
+		return CU_EINVAL;
+	if (!s)
+		return 0;
+	cu_err_clear(&err);
+	if (ret_parse_date(s, ms, &date_only, &err) != 0) {
+		api_reply_error(r, 400, "bad_request", "'%s': %s", key, err.msg);
+		return CU_EINVAL;
+	}
+	if (end && date_only)
+		*ms += 86400000;
+	return 0;
+}
+
+/* ?all=1 or ?all=true */
+static int query_all(struct api_req *r)
+{
+	const char *a = api_query(r, "all");
+
+	return a && (!strcmp(a, "1") || !strcmp(a, "true"));
+}
+
+/* Replies with a listing, counting its entries (array member key). */
+static void reply_list(struct api_req *r, int rc, const struct cu_err *err, json_t *j, const char *key)
+{
+	if (rc) {
+		json_decref(j);
+		api_reply_cu(r, rc, err->msg);
+		return;
+	}
+	r->results = (long long)json_array_size(json_object_get(j, key));
+	api_reply_json(r, 200, j);
+}
+
+/* The engine appended records: let the index follow. */
+static void changed(struct api_req *r)
+{
+	api_search_after_commit(r->srv, 0);
+}
+
+/* ---- holds ------------------------------------------------------------ */
+
+int h_holds_list(struct api_req *r)
+{
+	struct cu_err err;
+	json_t *j = NULL;
+	int rc;
+
+	cu_err_clear(&err);
+	rc = ret_holds_json(r->srv->st, query_all(r), &j, &err);
+	reply_list(r, rc, &err, j, "holds");
+	return 0;
+}
+
+int h_holds_add(struct api_req *r)
+{
+	const char *convs[RET_HOLD_MAX_SCOPE], *senders[RET_HOLD_MAX_SCOPE];
+	struct ret_hold_spec spec;
+	struct cu_err err;
+	uint64_t id = 0;
+	char loc[64];
+	json_t *b;
+	int rc;
+
+	b = body_object(r, 0);
+	if (!b)
+		return 0;
+	memset(&spec, 0, sizeof(spec));
+	spec.from_ms = INT64_MIN;
+	spec.to_ms = INT64_MAX;
+	spec.conversations = convs;
+	spec.senders = senders;
+	if (opt_str(r, b, "matter", &spec.matter) || opt_str(r, b, "reason", &spec.reason) ||
+	    opt_str(r, b, "query", &spec.query) || opt_bool(r, b, "all", 0, &spec.all) ||
+	    opt_strs(r, b, "conversations", convs, RET_HOLD_MAX_SCOPE, &spec.nconversations) ||
+	    opt_strs(r, b, "senders", senders, RET_HOLD_MAX_SCOPE, &spec.nsenders) ||
+	    opt_date(r, b, "from", 0, &spec.from_ms) || opt_date(r, b, "to", 1, &spec.to_ms))
+		goto done;
+	if (!spec.matter || !spec.reason) {
+		api_reply_error(r, 400, "bad_request", "'matter' and 'reason' are required");
+		goto done;
+	}
+	cu_err_clear(&err);
+	rc = ret_hold_add(r->srv->st, get_ix(r->srv), &spec, r->who.name, time_now_ms(), &id, &err);
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		goto done;
+	}
+	changed(r);
+	snprintf(loc, sizeof(loc), "/v1/holds/%llu", (unsigned long long)id);
+	r->audit_info = json_pack("{s:I, s:s}", "hold", (json_int_t)id, "matter", spec.matter);
+	api_reply_json(r, 201, json_pack("{s:I, s:s}", "hold", (json_int_t)id, "location", loc));
+done:
+	json_decref(b);
+	return 0;
+}
+
+int h_hold_get(struct api_req *r)
+{
+	struct cu_err err;
+	uint64_t id, max;
+	json_t *j = NULL;
+	int rc;
+
+	if (api_param_u64(r, 0, &id) != 0 ||
+	    api_query_u64(r, "limit", RETAPI_HOLD_SEQS_DEFAULT, 0, RETAPI_HOLD_SEQS_MAX, &max) != 0)
+		return 0;
+	cu_err_clear(&err);
+	rc = ret_hold_json(r->srv->st, get_ix(r->srv), id, (size_t)max, &j, &err);
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		return 0;
+	}
+	r->audit_info = json_pack("{s:I}", "hold", (json_int_t)id);
+	api_reply_json(r, 200, j);
+	return 0;
+}
+
+int h_hold_release(struct api_req *r)
+{
+	const char *reason = NULL;
+	struct cu_err err;
+	uint64_t id;
+	json_t *b;
+	int rc;
+
+	if (api_param_u64(r, 0, &id) != 0)
+		return 0;
+	b = body_object(r, 1);
+	if (!b || opt_str(r, b, "reason", &reason) != 0)
+		goto done;
+	cu_err_clear(&err);
+	rc = ret_hold_release(r->srv->st, id, r->who.name, reason, time_now_ms(), &err);
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		goto done;
+	}
+	changed(r);
+	r->audit_info = json_pack("{s:I}", "hold", (json_int_t)id);
+	api_reply_json(r, 200, json_pack("{s:I, s:b}", "hold", (json_int_t)id, "released", 1));
+done:
+	json_decref(b);
+	return 0;
+}
+
+/* ---- policies and classes --------------------------------------------- */
+
+/* 201 for a change in effect, 202 for one stored as a plan awaiting a
+ * second person's approval. */
+static void reply_change(struct api_req *r, const struct ret_change *c, const char *what)
+{
+	json_t *j = json_pack("{s:I, s:b, s:I}", "seq", (json_int_t)c->seq, "pending", c->pending,
+			      "shortened", (json_int_t)c->shortened);
+
+	if (j && c->pending)
+		json_object_set_new(j, "plan", json_integer((json_int_t)c->seq));
+	r->audit_info = json_pack("{s:s, s:I, s:b}", "change", what, "seq", (json_int_t)c->seq, "pending",
+				  c->pending);
+	api_reply_json(r, c->pending ? 202 : 201, j);
+}
+
+int h_policies_list(struct api_req *r)
+{
+	struct cu_err err;
+	json_t *j = NULL;
+	int rc;
+
+	cu_err_clear(&err);
+	rc = ret_policies_json(r->srv->st, query_all(r), &j, &err);
+	reply_list(r, rc, &err, j, "policies");
+	return 0;
+}
+
+int h_policies_add(struct api_req *r)
+{
+	const char *keep = NULL, *action = NULL, *approval = NULL;
+	struct ret_policy_spec spec;
+	struct ret_change ch;
+	struct cu_err err;
+	json_t *b;
+	int rc;
+
+	b = body_object(r, 0);
+	if (!b)
+		return 0;
+	memset(&spec, 0, sizeof(spec));
+	memset(&ch, 0, sizeof(ch));
+	if (opt_str(r, b, "name", &spec.name) || opt_str(r, b, "platform", &spec.platform) ||
+	    opt_str(r, b, "conversation", &spec.conversation) || opt_str(r, b, "sender", &spec.sender) ||
+	    opt_str(r, b, "class", &spec.class_label) || opt_str(r, b, "keep", &keep) ||
+	    opt_str(r, b, "action", &action) || opt_str(r, b, "approval", &approval))
+		goto done;
+	if (!spec.name || !keep || !action) {
+		api_reply_error(r, 400, "bad_request", "'name', 'keep' and 'action' are required");
+		goto done;
+	}
+	cu_err_clear(&err);
+	if (ret_duration_parse(keep, &spec.keep, &err) != 0) {
+		api_reply_error(r, 400, "bad_request", "'keep': %s", err.msg);
+		goto done;
+	}
+	spec.action = ret_action_from_name(action);
+	if (!spec.action) {
+		api_reply_error(r, 400, "bad_request", "'action' must be destroy, transfer or review");
+		goto done;
+	}
+	if (approval && strcmp(approval, "required") != 0 && strcmp(approval, "none") != 0) {
+		api_reply_error(r, 400, "bad_request", "'approval' must be required or none");
+		goto done;
+	}
+	spec.approval_required = !approval || !strcmp(approval, "required");
+	rc = ret_policy_add(r->srv->st, &spec, r->who.name, time_now_ms(), &ch, &err);
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		goto done;
+	}
+	changed(r);
+	reply_change(r, &ch, "policy.add");
+done:
+	json_decref(b);
+	return 0;
+}
+
+int h_policy_retire(struct api_req *r)
+{
+	struct ret_change ch;
+	struct cu_err err;
+	int rc;
+
+	memset(&ch, 0, sizeof(ch));
+	cu_err_clear(&err);
+	rc = ret_policy_retire(r->srv->st, r->params[0], r->who.name, time_now_ms(), &ch, &err);
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		return 0;
+	}
+	changed(r);
+	reply_change(r, &ch, "policy.retire");
+	return 0;
+}
+
+int h_classes_set(struct api_req *r)
+{
+	const char *conv = NULL, *label = NULL;
+	struct ret_change ch;
+	struct cu_err err;
+	json_t *b;
+	int rc;
+
+	b = body_object(r, 0);
+	if (!b || opt_str(r, b, "conversation", &conv) || opt_str(r, b, "label", &label))
+		goto done;
+	if (!conv) {
+		api_reply_error(r, 400, "bad_request", "'conversation' is required ('label' null or \"\" removes it)");
+		goto done;
+	}
+	memset(&ch, 0, sizeof(ch));
+	cu_err_clear(&err);
+	rc = ret_class_set(r->srv->st, conv, label, r->who.name, time_now_ms(), &ch, &err);
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		goto done;
+	}
+	changed(r);
+	reply_change(r, &ch, "class.set");
+done:
+	json_decref(b);
+	return 0;
+}
+
+int h_classes_list(struct api_req *r)
+{
+	struct cu_err err;
+	json_t *j = NULL;
+	int rc;
+
+	cu_err_clear(&err);
+	rc = ret_classes_json(r->srv->st, &j, &err);
+	reply_list(r, rc, &err, j, "classes");
+	return 0;
+}
+
+/* ---- dispositions, erasure orders, approvals -------------------------- */
+
+int h_dispositions_plan(struct api_req *r)
+{
+	struct cu_err err;
+	uint64_t plan = 0;
+	json_t *b, *out = NULL;
+	int dry = 0, rc;
+
+	b = body_object(r, 1);
+	if (!b || opt_bool(r, b, "dry_run", 0, &dry) != 0)
+		goto done;
+	cu_err_clear(&err);
+	rc = ret_plan(r->srv->st, get_ix(r->srv), r->who.name, dry, time_now_ms(), &plan, &out, &err);
+	if (rc) {
+		json_decref(out);
+		api_reply_cu(r, rc, err.msg);
+		goto done;
+	}
+	if (plan)
+		changed(r);
+	r->audit_info = json_pack("{s:b, s:O}", "dry_run", dry, "count",
+				  json_object_get(out, "count") ? json_object_get(out, "count") : json_null());
+	if (plan && r->audit_info)
+		json_object_set_new(r->audit_info, "plan", json_integer((json_int_t)plan));
+	api_reply_json(r, plan ? 201 : 200, out);
+done:
+	json_decref(b);
+	return 0;
+}
+
+int h_dispositions_list(struct api_req *r)
+{
+	struct cu_err err;
+	json_t *j = NULL;
+	int rc;
+
+	cu_err_clear(&err);
+	rc = ret_plans_json(r->srv->st, &j, &err);
+	reply_list(r, rc, &err, j, "plans");
+	return 0;
+}
+
+int h_erasures_add(struct api_req *r)
+{
+	uint64_t *seqs = NULL, plan = 0;
+	const char *query = NULL, *reason = NULL;
+	const json_t *arr;
+	struct cu_err err;
+	json_t *b, *out = NULL, *e;
+	size_t i, n = 0;
+	int rc;
+
+	b = body_object(r, 0);
+	if (!b || opt_str(r, b, "query", &query) || opt_str(r, b, "reason", &reason))
+		goto done;
+	arr = json_object_get(b, "seqs");
+	if (arr && !json_is_null(arr)) {
+		if (!json_is_array(arr) || json_array_size(arr) > RETAPI_MAX_SEQS) {
+			api_reply_error(r, 400, "bad_request", "'seqs' must be an array of at most %d seqs",
+					RETAPI_MAX_SEQS);
+			goto done;
+		}
+		n = json_array_size(arr);
+		seqs = calloc(n ? n : 1, sizeof(*seqs));
+		if (!seqs) {
+			api_reply_cu(r, CU_ENOMEM, "out of memory");
+			goto done;
+		}
+		for (i = 0; i < n; i++) {
+			const json_t *v = json_array_get(arr, i);
+
+			if (!json_is_integer(v) || json_integer_value(v) < 0) {
+				api_reply_error(r, 400, "bad_request", "'seqs' must hold non-negative integers");
+				goto done;
+			}
+			seqs[i] = (uint64_t)json_integer_value(v);
+		}
+	}
+	if (!reason || (!n && !query)) {
+		api_reply_error(r, 400, "bad_request", "'reason' and 'seqs' or 'query' are required");
+		goto done;
+	}
+	cu_err_clear(&err);
+	rc = ret_erase_order(r->srv->st, get_ix(r->srv), seqs, n, query, reason, r->who.name, time_now_ms(),
+			     &plan, &out, &err);
+	if (rc == CU_EDENIED && out) {
+		/* Refused for records under hold: say which, in the error. */
+		e = json_pack("{s:{s:s, s:s, s:O}}", "error", "code", "forbidden", "message", err.msg, "refused",
+			      json_object_get(out, "refused") ? json_object_get(out, "refused") : json_null());
+		json_decref(out);
+		if (e)
+			api_reply_json(r, 403, e);
+		else
+			api_reply_cu(r, rc, err.msg);
+		goto done;
+	}
+	if (rc) {
+		json_decref(out);
+		api_reply_cu(r, rc, err.msg);
+		goto done;
+	}
+	changed(r);
+	if (!out)
+		out = json_object();
+	if (out)
+		json_object_set_new(out, "plan", json_integer((json_int_t)plan));
+	r->audit_info = json_pack("{s:I}", "plan", (json_int_t)plan);
+	api_reply_json(r, 201, out);
+done:
+	free(seqs);
+	json_decref(b);
+	return 0;
+}
+
+int h_plan_approve(struct api_req *r)
+{
+	struct cu_err err;
+	uint64_t id, seq = 0;
+	int rc;
+
+	if (api_param_u64(r, 0, &id) != 0)
+		return 0;
+	cu_err_clear(&err);
+	rc = ret_approve(r->srv->st, id, r->who.name, time_now_ms(), &seq, &err);
+	if (rc == CU_EDENIED) {
+		api_reply_error(r, 403, "forbidden", "four-eyes rule: plan %llu must be approved by another "
+				"person than the one who made it (%s)", (unsigned long long)id, err.msg);
+		return 0;
+	}
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		return 0;
+	}
+	changed(r);
+	r->audit_info = json_pack("{s:I, s:I}", "plan", (json_int_t)id, "approval", (json_int_t)seq);
+	api_reply_json(r, 200, json_pack("{s:I, s:I, s:s}", "plan", (json_int_t)id, "approval", (json_int_t)seq,
+					 "approved_by", r->who.name));
+	return 0;
+}
+
+int h_plan_execute(struct api_req *r)
+{
+	struct ret_exec_opts opts;
+	struct cu_err err;
+	json_t *out = NULL;
+	uint64_t id;
+	int rc;
+
+	if (api_param_u64(r, 0, &id) != 0)
+		return 0;
+	memset(&opts, 0, sizeof(opts));
+	opts.by = r->who.name;
+	cu_err_clear(&err);
+	rc = ret_execute(r->srv->st, get_ix(r->srv), id, &opts, time_now_ms(), &out, &err);
+	if (rc) {
+		json_decref(out);
+		api_reply_cu(r, rc, err.msg);
+		return 0;
+	}
+	changed(r);
+	r->audit_info = json_pack("{s:I, s:O}", "plan", (json_int_t)id, "certificate",
+				  json_object_get(out, "certificate") ? json_object_get(out, "certificate")
+								       : json_null());
+	api_reply_json(r, 200, out ? out : json_object());
+	return 0;
+}
+
+/* ---- certificates and offers ------------------------------------------ */
+
+int h_certificates_list(struct api_req *r)
+{
+	struct cu_err err;
+	json_t *j = NULL;
+	int rc;
+
+	cu_err_clear(&err);
+	rc = ret_certificates_json(r->srv->st, &j, &err);
+	reply_list(r, rc, &err, j, "certificates");
+	return 0;
+}
+
+int h_certificate_get(struct api_req *r)
+{
+	unsigned char b64[4 * ((64 + 2) / 3) + 1];
+	uint8_t sig[64];
+	struct cu_err err;
+	char *text = NULL;
+	size_t len = 0;
+	uint64_t id;
+	json_t *j;
+	int rc;
+
+	if (api_param_u64(r, 0, &id) != 0)
+		return 0;
+	cu_err_clear(&err);
+	rc = ret_certificate_export(r->srv->st, id, &text, &len, sig, &err);
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		return 0;
+	}
+	EVP_EncodeBlock(b64, sig, (int)sizeof(sig));
+	j = json_pack("{s:I, s:s%, s:s, s:s}", "id", (json_int_t)id, "text", text, len, "signature",
+		      (const char *)b64, "algorithm", "Ed25519");
+	free(text);
+	r->audit_info = json_pack("{s:I}", "certificate", (json_int_t)id);
+	api_reply_json(r, 200, j);
+	return 0;
+}
+
+int h_offers_list(struct api_req *r)
+{
+	struct cu_err err;
+	json_t *j = NULL;
+	int rc;
+
+	cu_err_clear(&err);
+	rc = ret_offers_json(r->srv->st, time_now_ms(), &j, &err);
+	reply_list(r, rc, &err, j, "offers");
+	return 0;
+}
+
+int h_offer_answer(struct api_req *r)
+{
+	struct cu_err err;
+	const json_t *v;
+	uint64_t id;
+	json_t *b;
+	int rc;
+
+	if (api_param_u64(r, 0, &id) != 0)
+		return 0;
+	b = body_object(r, 0);
+	if (!b)
+		return 0;
+	v = json_object_get(b, "accept");
+	if (!json_is_boolean(v)) {
+		api_reply_error(r, 400, "bad_request", "'accept' (true or false) is required");
+		goto done;
+	}
+	cu_err_clear(&err);
+	rc = ret_offer_answer(r->srv->st, id, json_is_true(v), r->who.name, time_now_ms(), &err);
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		goto done;
+	}
+	changed(r);
+	r->audit_info = json_pack("{s:I, s:b}", "offer", (json_int_t)id, "accept", json_is_true(v));
+	api_reply_json(r, 200, json_pack("{s:I, s:s}", "offer", (json_int_t)id, "answer",
+					 json_is_true(v) ? "accepted" : "declined"));
+done:
+	json_decref(b);
+	return 0;
+}
+
+/* ---- the scheduler ---------------------------------------------------- */
+
+/* Reads an unsigned integer member of the "retention" object. */
+static int cfg_uint(const json_t *o, const char *key, unsigned min, unsigned max, unsigned *out,
+		    struct cu_err *err)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+		return cu_err_set(err, CU_EINVAL, "retention.%s must be an integer from %u to %u", key, min, max);
+	*out = (unsigned)json_integer_value(v);
+	return 0;
+}
+
+static int load_config(const char *path, struct cu_err *err)
+{
+	json_error_t jerr;
+	const char *key;
+	json_t *root, *o, *v;
+	int rc = 0;
+
+	ra.interval_s = RETAPI_DEFAULT_INTERVAL_S;
+	ra.delay_s = RETAPI_DEFAULT_DELAY_S;
+	if (!path || !*path)
+		return 0;
+	root = json_load_file(path, 0, &jerr);
+	if (!root) {
+		if (errno == ENOENT)
+			return 0; /* no file: the server settings said the same */
+		return cu_err_set(err, CU_EINVAL, "%s: %s", path, jerr.text);
+	}
+	o = json_object_get(root, "retention");
+	if (o && !json_is_object(o)) {
+		rc = cu_err_set(err, CU_EINVAL, "%s: \"retention\" must be an object", path);
+		goto out;
+	}
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "interval_seconds") != 0 && strcmp(key, "first_run_delay_seconds") != 0) {
+			rc = cu_err_set(err, CU_EINVAL, "%s: unknown key retention.%s", path, key);
+			goto out;
+		}
+	}
+	rc = cfg_uint(o, "interval_seconds", 1, RETAPI_MAX_INTERVAL_S, &ra.interval_s, err);
+	if (rc == 0)
+		rc = cfg_uint(o, "first_run_delay_seconds", 0, RETAPI_MAX_DELAY_S, &ra.delay_s, err);
+out:
+	json_decref(root);
+	return rc;
+}
+
+static void run_once(struct api_server *srv)
+{
+	struct cu_err err;
+	json_t *out = NULL;
+	int rc;
+
+	cu_err_clear(&err);
+	rc = ret_run_automatic(srv->st, get_ix(srv), time_now_ms(), &out, &err);
+	if (rc) {
+		api_log("retention: automatic run failed (tried again in %u s): %s", ra.interval_s,
+			err.msg[0] ? err.msg : cu_err_name(rc));
+	} else if (json_is_integer(json_object_get(out, "plan"))) {
+		json_t *ex = json_object_get(out, "execution");
+
+		api_log("retention: automatic run: plan %lld, %lld records, certificate %lld",
+			(long long)json_integer_value(json_object_get(out, "plan")),
+			(long long)json_integer_value(json_object_get(out, "count")),
+			(long long)json_integer_value(json_object_get(ex, "certificate")));
+		api_search_after_commit(srv, 0);
+	}
+	json_decref(out);
+}
+
+/* Adds s seconds to the monotonic time t. */
+static void ts_add(struct timespec *t, unsigned s)
+{
+	t->tv_sec += (time_t)s;
+}
+
+static void *scheduler_main(void *arg)
+{
+	struct api_server *srv = arg;
+	struct timespec next;
+	int stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	ts_add(&next, ra.delay_s);
+	for (;;) {
+		pthread_mutex_lock(&ra.mu);
+		while (!ra.stop && pthread_cond_timedwait(&ra.cv, &ra.mu, &next) != ETIMEDOUT)
+			;
+		stop = ra.stop;
+		pthread_mutex_unlock(&ra.mu);
+		if (stop)
+			break;
+		/* The next run is counted from this one's start; a run longer
+		 * than the interval is followed by the next at once. */
+		clock_gettime(CLOCK_MONOTONIC, &next);
+		ts_add(&next, ra.interval_s);
+		run_once(srv);
+	}
+	return NULL;
+}
+
+int api_retention_start(struct api_server *srv, struct cu_err *err)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	rc = load_config(srv->config_path, err);
+	if (rc)
+		return rc;
+	/* A condition variable on the monotonic clock: setting the wall
+	 * clock does not move the schedule. */
+	pthread_cond_destroy(&ra.cv);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ra.cv, &ca);
+	pthread_condattr_destroy(&ca);
+	ra.stop = 0;
+	ra.srv = srv;
+	rc = pthread_create(&ra.thread, NULL, scheduler_main, srv);
+	if (rc)
+		return cu_err_errno(err, rc, "cannot start the retention scheduler");
+	ra.started = 1;
+	api_log("retention: automatic runs every %u s, the first in %u s", ra.interval_s, ra.delay_s);
+	return 0;
+}
+
+void api_retention_stop(void)
+{
+	if (ra.started) {
+		pthread_mutex_lock(&ra.mu);
+		ra.stop = 1;
+		pthread_cond_broadcast(&ra.cv);
+		pthread_mutex_unlock(&ra.mu);
+		pthread_join(ra.thread, NULL);
+		ra.started = 0;
+	}
+	pthread_mutex_lock(&ra.ix_mu);
+	idx_close(ra.ix);
+	ra.ix = NULL;
+	ra.ix_failed = 0;
+	pthread_mutex_unlock(&ra.ix_mu);
+}
