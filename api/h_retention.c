@@ -797,7 +797,9 @@ static void *scheduler_main(void *arg)
 	ts_add(&next, ra.delay_s);
 	for (;;) {
 		pthread_mutex_lock(&ra.mu);
-		while (!ra.stop && pthread_cond_timedwait(&ra.cv, &ra.mu, &next) != ETIMEDOUT)
+		/* 0 is a signal or a spurious wake-up: look at stop and wait
+		 * on; anything else (ETIMEDOUT) means the time has come. */
+		while (!ra.stop && pthread_cond_timedwait(&ra.cv, &ra.mu, &next) == 0)
 			;
 		stop = ra.stop;
 		pthread_mutex_unlock(&ra.mu);
