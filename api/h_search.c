@@ -310,7 +310,8 @@ int h_search(struct api_req *r)
 		if (rc == CU_ESTATE)
 			api_reply_error(r, 503, "unavailable", "%s", err.msg);
 		else
-			api_reply_cu(r, rc, err.msg);
+			/* an oversized query is bad input like bad syntax: 400 */
+			api_reply_cu(r, rc == CU_ETOOBIG ? CU_EINVAL : rc, err.msg);
 		return 0;
 	}
 	r->results = (long long)json_array_size(json_object_get(doc, "results"));

@@ -52,18 +52,24 @@ int head_read(const char *dir, struct head_state *h, struct cu_err *err)
 	return 0;
 }
 
+void head_encode(const struct head_state *h, uint8_t out[HEAD_SLOT_LEN])
+{
+	uint8_t sum[HASH_LEN];
+
+	memcpy(out, "CUHEAD02", 8);
+	put_be64(out + 8, h->size);
+	memcpy(out + 16, h->chain, HASH_LEN);
+	memcpy(out + 48, h->root, HASH_LEN);
+	/* A failed SHA-256 leaves a slot that simply reads as invalid. */
+	if (hash_sha256(out, 80, sum) != 0)
+		memset(sum, 0, sizeof(sum));
+	memcpy(out + 80, sum, 8);
+}
+
 int head_write(int fd, int slot, const struct head_state *h, struct cu_err *err)
 {
-	uint8_t b[HEAD_SLOT_LEN], sum[HASH_LEN];
-	int rc;
+	uint8_t b[HEAD_SLOT_LEN];
 
-	memcpy(b, "CUHEAD02", 8);
-	put_be64(b + 8, h->size);
-	memcpy(b + 16, h->chain, HASH_LEN);
-	memcpy(b + 48, h->root, HASH_LEN);
-	rc = hash_sha256(b, 80, sum);
-	if (rc)
-		return rc;
-	memcpy(b + 80, sum, 8);
+	head_encode(h, b);
 	return fio_pwrite_all(fd, b, sizeof(b), (off_t)(slot ? HEAD_SLOT_LEN : 0), "head", err);
 }

@@ -32,6 +32,8 @@ struct head_state {
 
 /* Reads DIR/head: 0, CU_ENOTFOUND if absent, CU_ECORRUPT if damaged. */
 int head_read(const char *dir, struct head_state *h, struct cu_err *err) CU_MUST_CHECK;
+/* Encodes one slot. */
+void head_encode(const struct head_state *h, uint8_t out[HEAD_SLOT_LEN]);
 /* Writes the head into slot (0 or 1) through an open fd (no fsync). */
 int head_write(int fd, int slot, const struct head_state *h, struct cu_err *err) CU_MUST_CHECK;
 

@@ -20,7 +20,9 @@ struct idmap {
 
 static int db_fail(struct idmap *m, struct cu_err *err, const char *what)
 {
-	return cu_err_set(err, CU_EIO, "id map: %s: %s", what, sqlite3_errmsg(m->db));
+	int code = sqlite3_errcode(m->db) == SQLITE_FULL ? CU_ENOSPC : CU_EIO;
+
+	return cu_err_set(err, code, "id map: %s: %s", what, sqlite3_errmsg(m->db));
 }
 
 int idmap_open(const char *path, struct idmap **out, struct cu_err *err)

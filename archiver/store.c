@@ -540,7 +540,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	char path[PATH_MAX];
 	uint64_t *nos = NULL;
 	size_t n = 0, i;
-	int rc;
+	int rc, have_head = 0;
 
 	*out = NULL;
 	if (!st)
@@ -590,6 +590,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 		struct head_state head;
 		int hrc = head_read(dir, &head, err);
 		if (hrc == 0) {
+			have_head = 1;
 			st->acked = head.size;
 			memcpy(st->acked_root, head.root, HASH_LEN);
 			st->head_slot = head.slot ^ 1; /* never overwrite the newest state */
@@ -618,6 +619,27 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	rc = ts_open(path, st->rdonly, st_leaves, st, &st->ts, err);
 	if (rc == 0)
 		rc = tree_catch_up(st, tree_trust(st), err);
+	if (rc == 0 && !st->rdonly && !have_head) {
+		/* No valid head yet (a new archive): both slots are created at
+		 * once (temp file, rename), so no torn write can ever leave the
+		 * file without a valid one. */
+		struct head_state head = {.size = st->size};
+		uint8_t two[2 * HEAD_SLOT_LEN];
+		memcpy(head.chain, st->chain, HASH_LEN);
+		rc = mt_frontier_root(&st->frontier, head.root);
+		head_encode(&head, two);
+		memcpy(two + HEAD_SLOT_LEN, two, HEAD_SLOT_LEN);
+		path_join(path, sizeof(path), dir, "head");
+		if (rc == 0)
+			rc = fio_atomic_replace(path, two, sizeof(two), 0640, err);
+		if (rc == 0) {
+			close(st->head_fd);
+			st->head_fd = open(path, O_RDWR | O_CLOEXEC);
+			if (st->head_fd < 0)
+				rc = cu_err_errno(err, errno, "open %s", path);
+		}
+		st->head_slot = 0;
+	}
 	if (rc == 0 && !st->rdonly) {
 		path_join(path, sizeof(path), dir, "idmap.db");
 		rc = idmap_open(path, &st->ids, err);

@@ -180,7 +180,7 @@ static int commit_batch(struct store *st, struct env_msg *msgs, struct store_inp
 	for (i = 0; i < n; i++)
 		in[i] = msgs[i].in;
 	rc = st ? store_append(st, in, n, err) : 0;
-	for (i = 0; i < n; i++) {
+	for (i = 0; rc == 0 && i < n; i++) { /* a failed batch was not archived */
 		if (st && in[i].duplicate) {
 			t->duplicates++;
 		} else if (st) {
@@ -272,8 +272,9 @@ int cmd_ingest(int argc, char **argv)
 		goto out;
 	}
 	if (!check && store_open(cli_datadir(dir), NULL, 0, &st, &err) != 0) {
-		rc = cli_fail("ingest", &err);
-		goto out;
+		cli_fail("ingest", &err);
+		failed = 2;
+		goto summary;
 	}
 	p.st = st;
 	if (!check && !no_index && idx_open(cli_datadir(dir), 0, &p.ix, &err) != 0) {
@@ -309,7 +310,7 @@ int cmd_ingest(int argc, char **argv)
 			cli_fail("ingest", &err);
 			failed = 2;
 			last = 1;
-			s->n = 0; /* nothing of it to index */
+			s->error = 1; /* nothing of it to index; freed at the end */
 		}
 		pthread_mutex_lock(&p.mu);
 		s->last = last;
@@ -335,6 +336,7 @@ int cmd_ingest(int argc, char **argv)
 		fprintf(stderr, "custos ingest: nothing of the rejected batch was written; %llu messages "
 			"from earlier batches are archived (re-running skips them as duplicates)\n",
 			t.accepted + t.duplicates);
+summary:
 	rc = failed ? EXIT_FAIL : EXIT_OK;
 	if (json) {
 		printf("{\"accepted\": %llu, \"duplicates\": %llu, \"lines\": %llu, \"ok\": %s",

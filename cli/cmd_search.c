@@ -129,10 +129,14 @@ int cmd_search(int argc, char **argv)
 	if (store_open(dir, NULL, STORE_RDONLY, &st, &err) != 0)
 		goto fail;
 	if (idx_open(dir, 0, &ix, &err) != 0) {
-		/* no write access (or a rebuild is running): search what is there */
+		/* no write access (or a rebuild is running): search what is there;
+		 * if that fails too, the writer's error is the one that explains */
+		struct cu_err first = err;
 		cu_err_clear(&err);
-		if (idx_open(dir, IDX_RDONLY, &ix, &err) != 0)
+		if (idx_open(dir, IDX_RDONLY, &ix, &err) != 0) {
+			err = first;
 			goto fail;
+		}
 	} else if (idx_catch_up(ix, st, cli_progress_enabled() ? progress : NULL, NULL, &err) != 0) {
 		cli_progress_done();
 		if (err.code != CU_ESTATE)
