@@ -25,7 +25,7 @@
 #include "search/index.h"
 #include "cli/lines.h"
 
-#define DEFAULT_BATCH 4096
+#define DEFAULT_BATCH 8192
 #define MAX_BATCH 100000
 #define NSLOTS 4
 
