@@ -20,8 +20,12 @@ def health(srv):
 
 
 n_env = [0]
+# Writes of a running daemon: 1 creates the head file, then each commit
+# writes its frame (even numbers) and rewrites the head (odd numbers, best
+# effort: a failed head write loses nothing and is not an error). So an
+# even write fault hits a commit.
 for fault, code in [("fsync:15:28", "no_space"), ("fsync:15:5", "unavailable"),
-                    ("write:15:28", "no_space"), ("write:15:5", "unavailable")]:
+                    ("write:16:28", "no_space"), ("write:16:5", "unavailable")]:
     arch = Archive(path="data-" + fault.replace(":", "-"))
     srv = Server(arch, env={"CUSTOS_FAULT": fault})
     ing = Client(srv, arch.tokens["ingest"])
