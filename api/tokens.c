@@ -166,19 +166,10 @@ const struct tok_entry *tok_lookup(const struct tok_set *s, const char *token, s
 static int save(const char *dir, const struct tok_set *s, struct cu_err *err)
 {
 	char path[4096], hex[2 * HASH_LEN + 1], ts[32];
-	json_t *root, *arr, *o;
-	char *text = NULL;
+	json_t *arr = json_array(), *o;
 	size_t i;
-	int rc = 0;
 
-	root = json_object();
-	arr = json_array();
-	if (!root || !arr || json_object_set_new(root, "version", json_integer(1)) ||
-	    json_object_set(root, "tokens", arr)) {
-		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < s->n; i++) {
+	for (i = 0; arr && i < s->n; i++) {
 		const struct tok_entry *e = &s->v[i];
 
 		hex_encode(e->hash, HASH_LEN, hex);
@@ -190,55 +181,21 @@ static int save(const char *dir, const struct tok_set *s, struct cu_err *err)
 			o = NULL;
 		}
 		if (!o || json_array_append_new(arr, o)) {
-			rc = cu_err_set(err, CU_ENOMEM, "out of memory");
-			goto out;
+			json_decref(arr);
+			arr = NULL;
 		}
-	}
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text) {
-		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
-		goto out;
 	}
 	tok_path(dir, "tokens.json", path, sizeof(path));
-	/* appending a newline keeps the file pleasant to look at */
-	{
-		size_t len = strlen(text);
-		char *t2 = realloc(text, len + 2);
-
-		if (!t2) {
-			rc = cu_err_set(err, CU_ENOMEM, "out of memory");
-			goto out;
-		}
-		text = t2;
-		text[len] = '\n';
-		text[len + 1] = '\0';
-		rc = fio_atomic_replace(path, text, len + 1, 0600, err);
-	}
-out:
-	free(text);
-	json_decref(arr);
-	json_decref(root);
-	return rc;
+	return jsonlist_save(path, "tokens", arr, err); /* NULL arr: out of memory */
 }
 
 /* Takes the exclusive lock that serialises read-modify-write of the file. */
 static int lock_tokens(const char *dir, int *fd_out, struct cu_err *err)
 {
 	char path[4096];
-	int fd;
 
 	tok_path(dir, "tokens.lock", path, sizeof(path));
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return cu_err_errno(err, errno, "open %s", path);
-	if (flock(fd, LOCK_EX) != 0) {
-		int e = errno;
-
-		close(fd);
-		return cu_err_errno(err, e, "lock %s", path);
-	}
-	*fd_out = fd;
-	return 0;
+	return jsonlist_lock(path, fd_out, err);
 }
 
 static void b64url(const uint8_t *in, size_t n, char *out, size_t outlen)

@@ -370,71 +370,26 @@ static json_t *entry_json(const struct src_entry *e)
 static int save(const char *dir, const struct src_set *s, struct cu_err *err)
 {
 	char path[4096];
-	json_t *root, *arr = NULL, *o;
-	char *text = NULL;
-	size_t i, len;
-	int rc = 0;
+	json_t *arr = json_array(), *o;
+	size_t i;
 
-	root = json_object();
-	arr = json_array();
-	if (!root || !arr || json_object_set_new(root, "version", json_integer(1)) ||
-	    json_object_set(root, "sources", arr)) {
-		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < s->n; i++) {
+	for (i = 0; arr && i < s->n; i++) {
 		o = entry_json(&s->v[i]);
 		if (!o || json_array_append_new(arr, o)) {
-			rc = cu_err_set(err, CU_ENOMEM, "out of memory");
-			goto out;
+			json_decref(arr);
+			arr = NULL;
 		}
 	}
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text) {
-		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
-		goto out;
-	}
-	len = strlen(text);
-	{
-		char *t2 = realloc(text, len + 2);
-
-		if (!t2) {
-			rc = cu_err_set(err, CU_ENOMEM, "out of memory");
-			goto out;
-		}
-		text = t2;
-	}
-	text[len++] = '\n';
-	text[len] = '\0';
 	src_path(dir, "sources.json", path, sizeof(path));
-	rc = fio_atomic_replace(path, text, len, 0600, err);
-out:
-	if (text) {
-		OPENSSL_cleanse(text, strlen(text));
-		free(text);
-	}
-	json_decref(arr);
-	json_decref(root);
-	return rc;
+	return jsonlist_save(path, "sources", arr, err); /* NULL arr: out of memory */
 }
 
 static int lock_sources(const char *dir, int *fd_out, struct cu_err *err)
 {
 	char path[4096];
-	int fd;
 
 	src_path(dir, "sources.lock", path, sizeof(path));
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return cu_err_errno(err, errno, "open %s", path);
-	if (flock(fd, LOCK_EX) != 0) {
-		int e = errno;
-
-		close(fd);
-		return cu_err_errno(err, e, "lock %s", path);
-	}
-	*fd_out = fd;
-	return 0;
+	return jsonlist_lock(path, fd_out, err);
 }
 
 int src_add(const char *dir, const struct src_entry *e, int replace, struct cu_err *err)

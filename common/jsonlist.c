@@ -1,7 +1,13 @@
 /* jsonlist.c - versioned JSON list files. */
 #include "common/jsonlist.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/fileio.h"
@@ -47,4 +53,53 @@ out:
 		OPENSSL_cleanse(b.data, b.len);
 	buf_release(&b);
 	return rc;
+}
+
+int jsonlist_save(const char *path, const char *member, json_t *arr, struct cu_err *err)
+{
+	json_t *root = json_object();
+	char *text = NULL, *t2;
+	size_t len;
+	int rc = 0;
+
+	if (!root || !arr || json_object_set_new(root, "version", json_integer(1)) ||
+	    json_object_set(root, member, arr)) {
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		goto out;
+	}
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	len = text ? strlen(text) : 0;
+	t2 = text ? realloc(text, len + 2) : NULL;
+	if (!t2) {
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		goto out;
+	}
+	text = t2;
+	text[len++] = '\n'; /* a final newline keeps the file pleasant to look at */
+	text[len] = '\0';
+	rc = fio_atomic_replace(path, text, len, 0600, err);
+out:
+	if (text) {
+		OPENSSL_cleanse(text, strlen(text));
+		free(text);
+	}
+	json_decref(arr);
+	json_decref(root);
+	return rc;
+}
+
+int jsonlist_lock(const char *lock_path, int *fd_out, struct cu_err *err)
+{
+	int fd, e;
+
+	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cu_err_errno(err, errno, "open %s", lock_path);
+	if (flock(fd, LOCK_EX) != 0) {
+		e = errno;
+		close(fd);
+		return cu_err_errno(err, e, "lock %s", lock_path);
+	}
+	*fd_out = fd;
+	return 0;
 }
