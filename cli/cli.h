@@ -3,6 +3,8 @@
 #ifndef CUSTOS_CLI_CLI_H
 #define CUSTOS_CLI_CLI_H
 
+#include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/error.h"
@@ -43,6 +45,10 @@ const char *cli_datadir(const char *opt);
 /* Prints "custos <cmd>: <message>" to stderr and returns EXIT_FAIL, or
  * EXIT_USAGE for CU_EINVAL-coded usage problems when usage is set. */
 int cli_fail(const char *cmd, const struct cu_err *err);
+/* Parses a decimal record number or size (no sign); 0 or -1. */
+int cli_parse_u64(const char *s, uint64_t *out);
+/* Prints a JSON value indented, ASCII-only, with a newline. */
+void cli_print_json(const json_t *j);
 /* Prints a formatted usage error and returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 1 when stderr is a terminal, so long work can show progress there. */

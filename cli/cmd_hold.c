@@ -34,25 +34,6 @@ static void usage(FILE *f)
 		   "C and S may be exact ids or shell patterns (*, ?); DATE is YYYY-MM-DD or RFC 3339.\n");
 }
 
-static int parse_id(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	*out = strtoull(s, &end, 10);
-	return *end ? -1 : 0;
-}
-
-static void print_json(json_t *j)
-{
-	char *t = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-
-	if (t)
-		printf("%s\n", t);
-	free(t);
-}
-
 static void print_scope(const json_t *sc)
 {
 	const json_t *v;
@@ -167,7 +148,7 @@ int cmd_hold(int argc, char **argv)
 		case 'q': spec.query = optarg; break;
 		case 'a': all = 1; break;
 		case 'n':
-			if (parse_id(optarg, &limit) != 0)
+			if (cli_parse_u64(optarg, &limit) != 0)
 				return cli_usage("hold", "--limit needs a number");
 			break;
 		case 'j': json = 1; break;
@@ -184,7 +165,7 @@ int cmd_hold(int argc, char **argv)
 			return cli_usage("hold", "add needs --matter, --reason and --by");
 		spec.all = all;
 	} else if (!strcmp(sub, "show") || !strcmp(sub, "release")) {
-		if (optind + 1 != argc || parse_id(argv[optind], &id) != 0)
+		if (optind + 1 != argc || cli_parse_u64(argv[optind], &id) != 0)
 			return cli_usage("hold", "%s needs the hold ID (a number)", sub);
 		if (!strcmp(sub, "release") && !by)
 			return cli_usage("hold", "release needs --by");
@@ -219,7 +200,7 @@ int cmd_hold(int argc, char **argv)
 		if (ret_hold_json(st, NULL, id, (size_t)limit, &j, &err) != 0)
 			goto fail;
 		if (json) {
-			print_json(j);
+			cli_print_json(j);
 		} else {
 			print_hold(j);
 			seqs = json_object_get(j, "seqs");
@@ -236,7 +217,7 @@ int cmd_hold(int argc, char **argv)
 		if (ret_holds_json(st, all, &j, &err) != 0)
 			goto fail;
 		if (json) {
-			print_json(j);
+			cli_print_json(j);
 		} else {
 			arr = json_object_get(j, "holds");
 			if (!json_array_size(arr))

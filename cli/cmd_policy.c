@@ -36,15 +36,6 @@ static const char *person(const char *opt)
 	return pw && pw->pw_name ? pw->pw_name : NULL;
 }
 
-static void print_json(json_t *j)
-{
-	char *t = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-
-	if (t)
-		printf("%s\n", t);
-	free(t);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: custos policy add [-d DIR] --name NAME [--platform P] [--conversation GLOB]\n"
@@ -60,7 +51,7 @@ static void print_change(const char *what, const struct ret_change *c, int json)
 	if (json) {
 		json_t *j = json_pack("{s:I, s:b, s:I}", "seq", (json_int_t)c->seq, "pending", c->pending, "shortened",
 				      (json_int_t)c->shortened);
-		print_json(j);
+		cli_print_json(j);
 		json_decref(j);
 		return;
 	}
@@ -186,7 +177,7 @@ int cmd_policy(int argc, char **argv)
 		if (ret_policies_json(st, all, &j, &err) != 0)
 			goto fail;
 		if (json) {
-			print_json(j);
+			cli_print_json(j);
 		} else {
 			arr = json_object_get(j, "policies");
 			pend = json_object_get(j, "pending_changes");

@@ -9,16 +9,6 @@
 #include "archiver/store.h"
 #include "cli/cli.h"
 
-static int parse_size(const char *s, unsigned long long *out)
-{
-	char *end;
-
-	if (!*s || *s == '-')
-		return -1;
-	*out = strtoull(s, &end, 10);
-	return *end || *out == 0 ? -1 : 0;
-}
-
 int cmd_prove(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -30,7 +20,7 @@ int cmd_prove(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	uint8_t proof[MT_MAX_PROOF][HASH_LEN], r1[HASH_LEN], r2[HASH_LEN];
-	unsigned long long from = 0, to = 0;
+	uint64_t from = 0, to = 0;
 	const char *dir = NULL;
 	struct store *st = NULL;
 	struct cu_err err;
@@ -44,11 +34,11 @@ int cmd_prove(int argc, char **argv)
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'f':
-			if (parse_size(optarg, &from))
+			if (cli_parse_u64(optarg, &from) || !from)
 				return cli_usage("prove", "--from needs a positive tree size");
 			break;
 		case 't':
-			if (parse_size(optarg, &to))
+			if (cli_parse_u64(optarg, &to) || !to)
 				return cli_usage("prove", "--to needs a positive tree size");
 			break;
 		case 'j': break; /* JSON is the only output: the proof is for programs */
@@ -65,7 +55,7 @@ int cmd_prove(int argc, char **argv)
 	if (!to)
 		to = store_size(st);
 	if (from > to) {
-		rc = cli_usage("prove", "--from %llu is larger than --to %llu", from, to);
+		rc = cli_usage("prove", "--from %llu is larger than --to %llu", (unsigned long long)from, (unsigned long long)to);
 		goto out;
 	}
 	if (store_root(st, from, r1, &err) || store_root(st, to, r2, &err) ||

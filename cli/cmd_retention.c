@@ -36,25 +36,6 @@ static void usage(FILE *f)
 		   "       custos retention run [-d DIR] [--json]\n");
 }
 
-static int parse_id(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	*out = strtoull(s, &end, 10);
-	return *end ? -1 : 0;
-}
-
-static void print_json(json_t *j)
-{
-	char *t = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-
-	if (t)
-		printf("%s\n", t);
-	free(t);
-}
-
 static long long jint(const json_t *o, const char *k)
 {
 	return (long long)json_integer_value(json_object_get(o, k));
@@ -284,7 +265,7 @@ int cmd_retention(int argc, char **argv)
 			eo.respond_ms = ret_duration_add(0, &resp);
 			break;
 		case 'e':
-			if (parse_id(optarg, &exp_id) != 0)
+			if (cli_parse_u64(optarg, &exp_id) != 0)
 				return cli_usage("retention", "--export needs a certificate id");
 			have_export = 1;
 			break;
@@ -313,7 +294,7 @@ int cmd_retention(int argc, char **argv)
 				 " plans, offers, accept, decline, run)", sub);
 	}
 	if (want_id) {
-		if (optind + 1 != argc || parse_id(argv[optind], &id) != 0)
+		if (optind + 1 != argc || cli_parse_u64(argv[optind], &id) != 0)
 			return cli_usage("retention", "%s needs one id (a number)", sub);
 	} else if (optind != argc) {
 		return cli_usage("retention", "unexpected argument '%s'", argv[optind]);
@@ -327,7 +308,7 @@ int cmd_retention(int argc, char **argv)
 		if (ret_plan(st, NULL, by, dry, time_now_ms(), &id, &j, &err) != 0)
 			goto fail;
 		if (json)
-			print_json(j);
+			cli_print_json(j);
 		else
 			print_plan(j, by);
 	} else if (!strcmp(sub, "approve")) {
@@ -342,7 +323,7 @@ int cmd_retention(int argc, char **argv)
 		if (ret_execute(st, NULL, id, &eo, time_now_ms(), &j, &err) != 0)
 			goto fail;
 		if (json)
-			print_json(j);
+			cli_print_json(j);
 		else
 			print_exec(j);
 	} else if (!strcmp(sub, "accept") || !strcmp(sub, "decline")) {
@@ -354,7 +335,7 @@ int cmd_retention(int argc, char **argv)
 		if (ret_run_automatic(st, NULL, time_now_ms(), &j, &err) != 0)
 			goto fail;
 		if (json) {
-			print_json(j);
+			cli_print_json(j);
 		} else if (!json_is_integer(json_object_get(j, "plan"))) {
 			printf("automatic run: nothing due under policies with approval none\n");
 		} else {
@@ -371,7 +352,7 @@ int cmd_retention(int argc, char **argv)
 		if (r != 0)
 			goto fail;
 		if (json)
-			print_json(j);
+			cli_print_json(j);
 		else if (!strcmp(sub, "certificates"))
 			print_certs(j);
 		else if (!strcmp(sub, "plans"))

@@ -14,16 +14,6 @@
 #include "common/encode.h"
 #include "common/timeutil.h"
 
-static int parse_u64(const char *s, unsigned long long *out)
-{
-	char *end;
-
-	if (!*s || *s == '-')
-		return -1;
-	*out = strtoull(s, &end, 10);
-	return *end ? -1 : 0;
-}
-
 static void print_field(const char *label, const json_t *o, const char *key)
 {
 	const json_t *v = json_object_get(o, key);
@@ -75,7 +65,7 @@ int cmd_show(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	uint8_t proof[MT_MAX_PROOF][HASH_LEN], root[HASH_LEN];
-	unsigned long long seq, tsize = 0;
+	uint64_t seq, tsize = 0;
 	const char *dir = NULL;
 	struct store *st = NULL;
 	struct store_entry e;
@@ -94,7 +84,7 @@ int cmd_show(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'p': want_proof = 1; break;
 		case 't':
-			if (parse_u64(optarg, &tsize) != 0 || tsize == 0)
+			if (cli_parse_u64(optarg, &tsize) != 0 || tsize == 0)
 				return cli_usage("show", "--tree-size needs a positive number");
 			break;
 		case 'h':
@@ -103,7 +93,7 @@ int cmd_show(int argc, char **argv)
 		default: return EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc || parse_u64(argv[optind], &seq) != 0)
+	if (optind + 1 != argc || cli_parse_u64(argv[optind], &seq) != 0)
 		return cli_usage("show", "expects one record number (SEQ)");
 	if (store_open(cli_datadir(dir), NULL, STORE_RDONLY, &st, &err) != 0)
 		return cli_fail("show", &err);
@@ -113,7 +103,7 @@ int cmd_show(int argc, char **argv)
 	}
 	rec = rec_entry_to_json(&e);
 	if (!rec) {
-		fprintf(stderr, "custos show: record %llu cannot be decoded\n", seq);
+		fprintf(stderr, "custos show: record %llu cannot be decoded\n", (unsigned long long)seq);
 		goto out;
 	}
 	if (want_proof) {

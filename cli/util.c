@@ -1,4 +1,5 @@
 /* util.c - helpers shared by the commands. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,26 @@ const char *cli_datadir(const char *opt)
 	if (env && *env)
 		return env;
 	return "./data";
+}
+
+int cli_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!s || !*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *end || errno ? -1 : 0;
+}
+
+void cli_print_json(const json_t *j)
+{
+	char *t = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+
+	if (t)
+		printf("%s\n", t);
+	free(t);
 }
 
 int cli_fail(const char *cmd, const struct cu_err *err)
