@@ -2,7 +2,7 @@
 # runs every test, `make SAN=1 test` does the same under ASan+UBSan (built
 # in build/san so it never mixes with the normal objects).
 
-PKGS := libzstd openssl sqlite3 libmicrohttpd libarchive jansson expat libsodium
+PKGS := libzstd openssl sqlite3 libmicrohttpd libarchive jansson yajl expat libsodium
 CC ?= cc
 CFLAGS_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -I. $(CFLAGS_WARN) $(shell pkg-config --cflags $(PKGS))

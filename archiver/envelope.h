@@ -8,7 +8,6 @@
 #ifndef CUSTOS_ARCHIVER_ENVELOPE_H
 #define CUSTOS_ARCHIVER_ENVELOPE_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "archiver/store.h"
@@ -16,13 +15,12 @@
 
 #define ENV_MAX_BYTES (1u << 20) /* cap on one envelope */
 
-/* A parsed envelope. The strings in in.rec point into root and bytes, so
- * the struct must live until the record is appended. */
+/* A parsed envelope. The strings in in.rec point into strs and
+ * recipients, so the struct must live until the record is appended. */
 struct env_msg {
 	struct store_input in;  /* ready for store_append */
-	json_t *root;           /* the parsed JSON (owns the field strings) */
+	char *strs;             /* the exact envelope bytes, then the field copies */
 	char *recipients;       /* compact JSON array text, or NULL */
-	char *payload;          /* copy of the exact envelope bytes */
 };
 
 /* Parses one envelope of len bytes. source names the ingest source (stored

@@ -1,5 +1,4 @@
 /* timeutil.c - clocks and RFC 3339. */
-#define _GNU_SOURCE
 #include "common/timeutil.h"
 
 #include <ctype.h>

@@ -4,7 +4,7 @@ set -euo pipefail
 PKGS=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libzstd-dev zstd libssl-dev openssl libsqlite3-dev sqlite3
-	libmicrohttpd-dev libarchive-dev libjansson-dev libexpat1-dev
+	libmicrohttpd-dev libarchive-dev libjansson-dev libyajl-dev libexpat1-dev
 	libsodium-dev libstemmer-dev libcmocka-dev
 	curl python3 valgrind python3-jsonschema jq
 	time
