@@ -1,6 +1,18 @@
 /* idmap.c - (platform, source, id) -> seq in SQLite (WAL, synchronous
  * NORMAL: a crash may lose the last commits but never corrupts; the
- * high-water mark makes the store replay what was lost from the log). */
+ * high-water mark makes the store replay what was lost from the log).
+ *
+ * Batches are savepoints inside one longer transaction that is committed
+ * about once a second (IDMAP_FLUSH_NS) or every IDMAP_FLUSH_KEYS keys:
+ * committing each group commit's keys rewrote most of the table's pages
+ * into the WAL every time (the keys are hashes, so every batch touches
+ * pages all over the B-tree). What a crash loses of the open transaction
+ * is replayed from the log, as for any commit lost.
+ *
+ * Keys live in a rowid table under their first 8 bytes as the integer
+ * rowid, the other 8 bytes in the row: integer keys make SQLite's B-tree
+ * search several times cheaper than 16-byte blob keys. The rare key whose
+ * first 8 bytes equal another's goes to a second table under all 16. */
 #include "archiver/idmap.h"
 
 #include <sqlite3.h>
@@ -8,15 +20,52 @@
 #include <string.h>
 
 #include "archiver/hash.h"
+#include "common/timeutil.h"
+
+#define IDMAP_FLUSH_NS 1000000000ull /* commit the open transaction at least this often */
+#define IDMAP_FLUSH_KEYS 500000u     /* ... or after this many keys */
 
 struct idmap {
 	sqlite3 *db;
-	sqlite3_stmt *ins;    /* INSERT OR IGNORE INTO ids VALUES (?, ?) */
-	sqlite3_stmt *get;    /* SELECT seq FROM ids WHERE k = ? */
+	sqlite3_stmt *ins;    /* INSERT OR IGNORE INTO ids VALUES (h, rest, seq) */
+	sqlite3_stmt *get;    /* SELECT rest, seq FROM ids WHERE h = ? */
+	sqlite3_stmt *ins2;   /* the same for keys sharing h: ids_more */
+	sqlite3_stmt *get2;
 	sqlite3_stmt *sethwm; /* UPDATE meta SET v = ? WHERE k = 'hwm' */
 	uint64_t hwm;         /* log records reflected by committed state */
-	int in_txn;           /* 1 between begin and commit/rollback */
+	uint64_t pending_hwm; /* ... by released batches not yet committed */
+	uint64_t flushed_ns;  /* when the open transaction began */
+	unsigned pending;     /* keys inserted in the open transaction */
+	int in_txn;           /* 1 while the outer transaction is open */
+	int in_batch;         /* 1 between begin and commit/rollback of a batch */
 };
+
+/* Version 2: integer keys. An id map without it (an older layout) is
+ * dropped and rebuilt from the log: its high-water mark goes back to 0. */
+#define IDMAP_VERSION 2
+static const char create_sql[] =
+	"BEGIN;"
+	"DROP TABLE IF EXISTS ids; DROP TABLE IF EXISTS ids_more;"
+	"CREATE TABLE ids(h INTEGER PRIMARY KEY, rest BLOB NOT NULL, seq INTEGER NOT NULL);"
+	"CREATE TABLE ids_more(k BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;"
+	"UPDATE meta SET v = 0 WHERE k = 'hwm';"
+	"INSERT OR REPLACE INTO meta VALUES('version', 2);"
+	"COMMIT;";
+
+static int meta_get(struct idmap *m, const char *k, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(m->db, "SELECT v FROM meta WHERE k = ?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
 
 static int db_fail(struct idmap *m, struct cu_err *err, const char *what)
 {
@@ -28,7 +77,7 @@ static int db_fail(struct idmap *m, struct cu_err *err, const char *what)
 int idmap_open(const char *path, struct idmap **out, struct cu_err *err)
 {
 	struct idmap *m = calloc(1, sizeof(*m));
-	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
 	int rc;
 
 	*out = NULL;
@@ -42,28 +91,29 @@ int idmap_open(const char *path, struct idmap **out, struct cu_err *err)
 	if (sqlite3_exec(m->db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 			 "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192;"
-			 "CREATE TABLE IF NOT EXISTS ids(k BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;"
 			 "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 			 "INSERT OR IGNORE INTO meta VALUES('hwm', 0);",
-			 NULL, NULL, NULL) != SQLITE_OK) {
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    (rc = meta_get(m, "version", &v)) < 0 ||
+	    ((rc == 0 || v != IDMAP_VERSION) && sqlite3_exec(m->db, create_sql, NULL, NULL, NULL) != SQLITE_OK)) {
 		rc = db_fail(m, err, "schema");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(m->db, "INSERT OR IGNORE INTO ids VALUES(?, ?)", -1, &m->ins, NULL) ||
-	    sqlite3_prepare_v2(m->db, "SELECT seq FROM ids WHERE k = ?", -1, &m->get, NULL) ||
-	    sqlite3_prepare_v2(m->db, "UPDATE meta SET v = ? WHERE k = 'hwm'", -1, &m->sethwm, NULL) ||
-	    sqlite3_prepare_v2(m->db, "SELECT v FROM meta WHERE k = 'hwm'", -1, &st, NULL)) {
+	if (sqlite3_prepare_v2(m->db, "INSERT OR IGNORE INTO ids VALUES(?, ?, ?)", -1, &m->ins, NULL) ||
+	    sqlite3_prepare_v2(m->db, "SELECT rest, seq FROM ids WHERE h = ?", -1, &m->get, NULL) ||
+	    sqlite3_prepare_v2(m->db, "INSERT OR IGNORE INTO ids_more VALUES(?, ?)", -1, &m->ins2, NULL) ||
+	    sqlite3_prepare_v2(m->db, "SELECT seq FROM ids_more WHERE k = ?", -1, &m->get2, NULL) ||
+	    sqlite3_prepare_v2(m->db, "UPDATE meta SET v = ? WHERE k = 'hwm'", -1, &m->sethwm, NULL)) {
 		rc = db_fail(m, err, "prepare");
 		goto out;
 	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (meta_get(m, "hwm", &v) != 1) {
 		rc = db_fail(m, err, "read high-water mark");
 		goto out;
 	}
-	m->hwm = (uint64_t)sqlite3_column_int64(st, 0);
+	m->hwm = (uint64_t)v;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
 	if (rc)
 		idmap_close(m);
 	else
@@ -75,10 +125,13 @@ void idmap_close(struct idmap *m)
 {
 	if (!m)
 		return;
-	if (m->in_txn)
-		idmap_rollback(m);
+	if (m->in_batch)
+		(void)!idmap_rollback(m);
+	(void)!idmap_flush(m, NULL); /* a failure only means a replay at the next open */
 	sqlite3_finalize(m->ins);
 	sqlite3_finalize(m->get);
+	sqlite3_finalize(m->ins2);
+	sqlite3_finalize(m->get2);
 	sqlite3_finalize(m->sethwm);
 	sqlite3_close(m->db);
 	free(m);
@@ -114,21 +167,60 @@ uint64_t idmap_hwm(const struct idmap *m)
 
 int idmap_begin(struct idmap *m, struct cu_err *err)
 {
-	if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(m, err, "begin");
-	m->in_txn = 1;
+	if (!m->in_txn) {
+		if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+			return db_fail(m, err, "begin");
+		m->in_txn = 1;
+		m->pending = 0;
+		m->pending_hwm = m->hwm;
+		m->flushed_ns = time_mono_ns();
+	}
+	if (sqlite3_exec(m->db, "SAVEPOINT batch", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(m, err, "savepoint");
+	m->in_batch = 1;
 	return 0;
 }
 
-int idmap_lookup(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t *seq)
+static sqlite3_int64 key_head(const uint8_t key[IDMAP_KEY_LEN])
+{
+	uint64_t h = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		h = h << 8 | key[i];
+	return (sqlite3_int64)h;
+}
+
+/* Looks key up in ids_more: 1 found, 0 not, CU_EIO. */
+static int lookup_more(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t *seq)
 {
 	int rc;
 
-	sqlite3_bind_blob(m->get, 1, key, IDMAP_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(m->get2, 1, key, IDMAP_KEY_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(m->get2);
+	if (rc == SQLITE_ROW)
+		*seq = (uint64_t)sqlite3_column_int64(m->get2, 0);
+	sqlite3_reset(m->get2);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : CU_EIO;
+}
+
+/* The row under key's first 8 bytes: 1 and its seq if the rest matches,
+ * 2 if another key holds the row, 0 if there is none, CU_EIO. */
+static int lookup_head(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t *seq)
+{
+	int rc;
+
+	sqlite3_bind_int64(m->get, 1, key_head(key));
 	rc = sqlite3_step(m->get);
 	if (rc == SQLITE_ROW) {
-		*seq = (uint64_t)sqlite3_column_int64(m->get, 0);
-		rc = 1;
+		const void *rest = sqlite3_column_blob(m->get, 0);
+		if (sqlite3_column_bytes(m->get, 0) == IDMAP_KEY_LEN - 8 && rest &&
+		    !memcmp(rest, key + 8, IDMAP_KEY_LEN - 8)) {
+			*seq = (uint64_t)sqlite3_column_int64(m->get, 1);
+			rc = 1;
+		} else {
+			rc = 2;
+		}
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : CU_EIO;
 	}
@@ -136,23 +228,47 @@ int idmap_lookup(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t *se
 	return rc;
 }
 
+int idmap_lookup(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t *seq)
+{
+	int rc = lookup_head(m, key, seq);
+
+	return rc == 2 ? lookup_more(m, key, seq) : rc;
+}
+
 int idmap_insert(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t seq,
 		 uint64_t *existing, struct cu_err *err)
 {
 	int rc;
 
-	sqlite3_bind_blob(m->ins, 1, key, IDMAP_KEY_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(m->ins, 2, (sqlite3_int64)seq);
+	sqlite3_bind_int64(m->ins, 1, key_head(key));
+	sqlite3_bind_blob(m->ins, 2, key + 8, IDMAP_KEY_LEN - 8, SQLITE_STATIC);
+	sqlite3_bind_int64(m->ins, 3, (sqlite3_int64)seq);
 	rc = sqlite3_step(m->ins);
 	sqlite3_reset(m->ins);
 	if (rc != SQLITE_DONE)
 		return db_fail(m, err, "insert");
-	if (sqlite3_changes(m->db) == 1)
+	if (sqlite3_changes(m->db) == 1) {
+		m->pending++;
 		return 1;
-	rc = idmap_lookup(m, key, existing);
-	if (rc < 0)
+	}
+	rc = lookup_head(m, key, existing);
+	if (rc == 1)
+		return 0;
+	if (rc != 2)
 		return db_fail(m, err, "lookup");
-	return 0;
+	/* Another key shares the first 8 bytes: this one goes to ids_more. */
+	sqlite3_bind_blob(m->ins2, 1, key, IDMAP_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(m->ins2, 2, (sqlite3_int64)seq);
+	rc = sqlite3_step(m->ins2);
+	sqlite3_reset(m->ins2);
+	if (rc != SQLITE_DONE)
+		return db_fail(m, err, "insert");
+	if (sqlite3_changes(m->db) == 1) {
+		m->pending++;
+		return 1;
+	}
+	rc = lookup_more(m, key, existing);
+	return rc == 1 ? 0 : db_fail(m, err, "lookup");
 }
 
 int idmap_forget_from(struct idmap *m, uint64_t from, struct cu_err *err)
@@ -160,41 +276,73 @@ int idmap_forget_from(struct idmap *m, uint64_t from, struct cu_err *err)
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(m->db, "DELETE FROM ids WHERE seq >= ?", -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(m, err, "prepare delete");
-		goto out;
+	static const char *const sql[] = {"DELETE FROM ids WHERE seq >= ?",
+					  "DELETE FROM ids_more WHERE seq >= ?"};
+	size_t i;
+
+	for (i = 0; rc == 0 && i < 2; i++) {
+		if (sqlite3_prepare_v2(m->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+			return db_fail(m, err, "prepare delete");
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(m, err, "delete");
+		sqlite3_finalize(st);
+		st = NULL;
 	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_fail(m, err, "delete");
-out:
-	sqlite3_finalize(st);
 	return rc;
+}
+
+int idmap_flush(struct idmap *m, struct cu_err *err)
+{
+	int rc;
+
+	if (!m->in_txn || m->in_batch)
+		return 0;
+	sqlite3_bind_int64(m->sethwm, 1, (sqlite3_int64)m->pending_hwm);
+	rc = sqlite3_step(m->sethwm);
+	sqlite3_reset(m->sethwm);
+	if (rc != SQLITE_DONE) {
+		rc = db_fail(m, err, "update high-water mark");
+		sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+		m->in_txn = 0;
+		return rc;
+	}
+	if (sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_fail(m, err, "commit");
+		sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+		m->in_txn = 0;
+		return rc;
+	}
+	m->in_txn = 0;
+	m->hwm = m->pending_hwm;
+	return 0;
 }
 
 int idmap_commit(struct idmap *m, uint64_t hwm, struct cu_err *err)
 {
-	int rc;
-
-	sqlite3_bind_int64(m->sethwm, 1, (sqlite3_int64)hwm);
-	rc = sqlite3_step(m->sethwm);
-	sqlite3_reset(m->sethwm);
-	if (rc != SQLITE_DONE) {
-		idmap_rollback(m);
-		return db_fail(m, err, "update high-water mark");
-	}
-	if (sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_fail(m, err, "commit");
-		idmap_rollback(m);
+	if (sqlite3_exec(m->db, "RELEASE batch", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = db_fail(m, err, "release");
+		(void)!idmap_rollback(m);
 		return rc;
 	}
-	m->in_txn = 0;
-	m->hwm = hwm;
+	m->in_batch = 0;
+	m->pending_hwm = hwm;
+	if (m->pending >= IDMAP_FLUSH_KEYS || time_mono_ns() - m->flushed_ns >= IDMAP_FLUSH_NS)
+		return idmap_flush(m, err);
 	return 0;
 }
 
-void idmap_rollback(struct idmap *m)
+int idmap_rollback(struct idmap *m)
 {
-	sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+	if (m->in_batch) {
+		m->in_batch = 0;
+		if (sqlite3_exec(m->db, "ROLLBACK TO batch; RELEASE batch", NULL, NULL, NULL) == SQLITE_OK)
+			return 0;
+	}
+	/* The whole open transaction is gone: what it held since the last
+	 * commit must be replayed from the log. */
+	if (m->in_txn)
+		sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
 	m->in_txn = 0;
+	return m->pending_hwm > m->hwm ? -1 : 0;
 }

@@ -34,7 +34,13 @@ int idmap_insert(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t seq
 int idmap_lookup(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t *seq) CU_MUST_CHECK;
 /* Removes keys whose seq >= from (used when the log is shorter). */
 int idmap_forget_from(struct idmap *m, uint64_t from, struct cu_err *err) CU_MUST_CHECK;
+/* A batch: begin, inserts, then commit (its keys now reflect hwm log
+ * records) or rollback (its keys are undone). Committed batches reach the
+ * database file about once a second (idmap.c); idmap_flush forces that.
+ * idmap_hwm is what the file holds. idmap_rollback returns -1 when more
+ * than the batch was undone: the keys after idmap_hwm must be replayed. */
 int idmap_commit(struct idmap *m, uint64_t hwm, struct cu_err *err) CU_MUST_CHECK;
-void idmap_rollback(struct idmap *m);
+int idmap_rollback(struct idmap *m) CU_MUST_CHECK;
+int idmap_flush(struct idmap *m, struct cu_err *err) CU_MUST_CHECK;
 
 #endif
