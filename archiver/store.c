@@ -24,6 +24,7 @@
 #define DEFAULT_SEGMENT_BYTES (64ull << 20)
 #define DEFAULT_SEGMENT_AGE_MS (24ll * 3600 * 1000)
 #define FRAME_TARGET_RAW (8u << 20) /* start a new frame past this many raw bytes */
+#define ZS_FEED_BYTES (256u << 10)  /* give zstd the frame's entries in steps this big */
 #define CONFIG_MAX (1u << 20)
 
 /* a/b into out; a path too long for PATH_MAX becomes "" (and fails to open). */
@@ -527,7 +528,9 @@ static int ids_catch_up(struct store *st, struct cu_err *err)
 	if (rc == 0)
 		rc = idmap_commit(st->ids, st->size, err);
 	else
-		idmap_rollback(st->ids);
+		(void)!idmap_rollback(st->ids);
+	if (rc == 0)
+		rc = idmap_flush(st->ids, err);
 	if (rc == 0)
 		st->ids_behind = 0;
 	return rc;
@@ -645,11 +648,9 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 		rc = idmap_open(path, &st->ids, err);
 		if (rc == 0)
 			rc = ids_catch_up(st, err);
-		if (rc == 0) {
-			st->cctx = ZSTD_createCCtx();
-			if (!st->cctx)
-				rc = cu_err_set(err, CU_ENOMEM, "out of memory");
-		}
+		/* One zstd worker: compression overlaps with encoding (zstream.h). */
+		if (rc == 0 && (rc = zs_init(&st->zs, st->cfg.zstd_level, 1, err)) == 0)
+			st->cctx = st->zs.cctx;
 	}
 out:
 	free(nos);
@@ -669,8 +670,8 @@ void store_close(struct store *st)
 	if (st->ts && !st->rdonly)
 		(void)!ts_sync(st->ts, NULL);
 	ts_close(st->ts);
-	idmap_close(st->ids);
-	ZSTD_freeCCtx(st->cctx);
+	idmap_close(st->ids); /* commits the keys of the last second */
+	zs_free(&st->zs);
 	if (st->active_fd >= 0)
 		close(st->active_fd);
 	if (st->lock_fd >= 0)
@@ -871,8 +872,10 @@ static int write_frame(struct store *st, uint64_t first_seq, uint32_t count,
 	if (rc)
 		return cu_err_set(err, rc, "frame too large");
 	buf_reset(&st->salts);
-	rc = st_frame_build(st->cctx, st->cfg.zstd_level, st_key(st), &st->raw, leaves, first_seq,
-			    count, &st->comp, &st->frame, err);
+	rc = zs_feed(&st->zs, &st->raw, &st->comp, 1, err);
+	if (rc == 0)
+		rc = st_frame_wrap(st_key(st), &st->comp, st->raw.len, leaves, first_seq, count,
+				   &st->frame, err);
 	if (rc == 0)
 		rc = fio_pwrite_all(st->active_fd, st->frame.data, st->frame.len, (off_t)*off,
 				    "segment", err);
@@ -985,6 +988,10 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 			rc = cu_err_set(err, rc, "record %zu of the batch is too large", i);
 			goto out;
 		}
+		/* Hand the entries so far to zstd's worker now and then. */
+		if (st->raw.len - st->zs.fed >= ZS_FEED_BYTES &&
+		    (rc = zs_feed(&st->zs, &st->raw, &st->comp, 0, err)))
+			goto out;
 		rc = hash_leaf(st->rec.data, st->rec.len, leaves[seq - st->size]);
 		if (rc == 0)
 			rc = hash_chain(chain, leaves[seq - st->size], chain);
@@ -1015,7 +1022,8 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 		nframes++;
 	}
 	if (seq == st->size) { /* all duplicates (or empty): nothing to write */
-		idmap_rollback(st->ids);
+		if (idmap_rollback(st->ids) != 0)
+			st->ids_behind = 1;
 		in_txn = 0;
 		goto out;
 	}
@@ -1067,8 +1075,11 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 	}
 	rc = 0;
 out:
+	if (rc)
+		zs_abort(&st->zs);
 	if (rc && in_txn) {
-		idmap_rollback(st->ids);
+		if (idmap_rollback(st->ids) != 0)
+			st->ids_behind = 1; /* earlier batches' keys too: replayed from the log */
 		/* Nothing of the batch is acknowledged: cut what was written. */
 		if (st->active_fd >= 0 && ftruncate(st->active_fd, (off_t)start_off) != 0)
 			fprintf(stderr, "custos: cannot cut a failed write: %s\n", strerror(errno));

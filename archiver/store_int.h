@@ -13,6 +13,7 @@
 #include "archiver/merkle.h"
 #include "archiver/segment.h"
 #include "archiver/store.h"
+#include "archiver/zstream.h"
 #include "archiver/tree_store.h"
 
 /* Where a frame starts in its segment and which seqs it holds. */
@@ -89,7 +90,8 @@ struct store {
 	int head_slot;               /* writer: which head slot the next write goes to */
 	int encrypted;               /* frames are encrypted at rest (keys/data.key exists) */
 	struct crypt_key dek;        /* the unwrapped data key when encrypted */
-	ZSTD_CCtx *cctx;             /* writer: compression context */
+	ZSTD_CCtx *cctx;             /* writer: compression context (zs's) */
+	struct zstream zs;           /* writer: the frame's compression as it is built */
 	struct buf raw;              /* writer: frame being built (entries) */
 	struct buf comp;             /* writer: its compressed form */
 	struct buf salts;            /* writer: the salts of the frame being built */
@@ -115,6 +117,11 @@ int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
 int st_frame_build(ZSTD_CCtx *cctx, int level, const struct crypt_key *key, const struct buf *raw,
 		   const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
 		   struct buf *scratch, struct buf *out, struct cu_err *err) CU_MUST_CHECK;
+/* The same from entries already compressed (comp: one zstd frame of
+ * raw_len bytes of entries). */
+int st_frame_wrap(const struct crypt_key *key, const struct buf *comp, size_t raw_len,
+		  const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
+		  struct buf *out, struct cu_err *err) CU_MUST_CHECK;
 /* Calls fn for each entry of a decompressed frame. */
 struct st_entry_raw {
 	int type;                /* SEG_ENTRY_RECORD or SEG_ENTRY_STUB */

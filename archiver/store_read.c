@@ -105,9 +105,11 @@ int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
 		zlen = plain.len;
 	}
 	/* The declared size is capped (SEG_FRAME_MAX_RAW) and must match what
-	 * zstd says, so a corrupted frame cannot make us allocate more. */
+	 * zstd says, if it says (frames compressed while being built do not),
+	 * so a corrupted frame cannot make us allocate more: decompression
+	 * never writes past the declared size. */
 	content = ZSTD_getFrameContentSize(z, zlen);
-	if (content != fh->raw_len) {
+	if (content != fh->raw_len && content != ZSTD_CONTENTSIZE_UNKNOWN) {
 		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: size mismatch",
 				path, (unsigned long long)off);
 		goto out;
@@ -133,36 +135,20 @@ out:
 	return rc;
 }
 
-int st_frame_build(ZSTD_CCtx *cctx, int level, const struct crypt_key *key, const struct buf *raw,
-		   const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
-		   struct buf *scratch, struct buf *out, struct cu_err *err)
+int st_frame_wrap(const struct crypt_key *key, const struct buf *comp, size_t raw_len,
+		  const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
+		  struct buf *out, struct cu_err *err)
 {
 	struct seg_frame_hdr fh;
 	uint8_t hdr[SEG_FRAME_HDR_LEN];
-	size_t bound = ZSTD_compressBound(raw->len), n, lv = (size_t)count * HASH_LEN;
+	size_t n = comp->len, lv = (size_t)count * HASH_LEN;
 	struct buf aad, box;
 	int rc;
 
 	buf_init(&aad, (size_t)SEG_FRAME_MAX_COUNT * HASH_LEN + 64);
 	buf_init(&box, SEG_FRAME_MAX_COMP);
-	buf_reset(scratch);
 	buf_reset(out);
-	rc = buf_reserve(scratch, bound);
-	if (rc) {
-		rc = cu_err_set(err, rc, "frame too large");
-		goto out;
-	}
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level))) {
-		rc = cu_err_set(err, CU_EINVAL, "bad zstd level %d", level);
-		goto out;
-	}
-	n = ZSTD_compress2(cctx, scratch->data, bound, raw->data, raw->len);
-	if (ZSTD_isError(n)) {
-		rc = cu_err_set(err, CU_EIO, "zstd: %s", ZSTD_getErrorName(n));
-		goto out;
-	}
-	scratch->len = n;
-	fh.raw_len = (uint32_t)raw->len;
+	fh.raw_len = (uint32_t)raw_len;
 	fh.first_seq = first_seq;
 	fh.count = count;
 	fh.flags = SEG_FRAME_F_ZSTD;
@@ -171,11 +157,11 @@ int st_frame_build(ZSTD_CCtx *cctx, int level, const struct crypt_key *key, cons
 		fh.flags |= SEG_FRAME_F_ENCRYPTED;
 		fh.comp_len = (uint32_t)(lv + CRYPT_NONCE_LEN + n + CRYPT_TAG_LEN);
 		/* Header bytes 0..31 are final once comp_len is known. */
-		rc = seg_frame_hdr_encode(&fh, scratch->data, hdr);
+		rc = seg_frame_hdr_encode(&fh, comp->data, hdr);
 		if (rc == 0)
 			rc = frame_aad(hdr, (const uint8_t *)leaves, count, &aad);
 		if (rc == 0)
-			rc = crypt_seal(key, aad.data, aad.len, scratch->data, n, &box);
+			rc = crypt_seal(key, aad.data, aad.len, comp->data, n, &box);
 		if (rc) {
 			rc = cu_err_set(err, rc, "cannot encrypt the frame");
 			goto out;
@@ -186,7 +172,7 @@ int st_frame_build(ZSTD_CCtx *cctx, int level, const struct crypt_key *key, cons
 		memcpy(out->data + SEG_FRAME_HDR_LEN, leaves, lv);
 		memcpy(out->data + SEG_FRAME_HDR_LEN + lv, box.data, box.len);
 	} else if (rc == 0) {
-		memcpy(out->data + SEG_FRAME_HDR_LEN, scratch->data, n);
+		memcpy(out->data + SEG_FRAME_HDR_LEN, comp->data, n);
 	}
 	if (rc == 0)
 		rc = seg_frame_hdr_encode(&fh, out->data + SEG_FRAME_HDR_LEN, out->data);
@@ -199,6 +185,26 @@ out:
 	buf_release(&aad);
 	buf_release(&box);
 	return rc;
+}
+
+int st_frame_build(ZSTD_CCtx *cctx, int level, const struct crypt_key *key, const struct buf *raw,
+		   const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
+		   struct buf *scratch, struct buf *out, struct cu_err *err)
+{
+	size_t bound = ZSTD_compressBound(raw->len), n;
+	int rc;
+
+	buf_reset(scratch);
+	rc = buf_reserve(scratch, bound);
+	if (rc)
+		return cu_err_set(err, rc, "frame too large");
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)))
+		return cu_err_set(err, CU_EINVAL, "bad zstd level %d", level);
+	n = ZSTD_compress2(cctx, scratch->data, bound, raw->data, raw->len);
+	if (ZSTD_isError(n))
+		return cu_err_set(err, CU_EIO, "zstd: %s", ZSTD_getErrorName(n));
+	scratch->len = n;
+	return st_frame_wrap(key, scratch, raw->len, leaves, first_seq, count, out, err);
 }
 
 /* The salt offset inside record bytes (docs/FORMAT.md "Frame"): frames
