@@ -27,6 +27,7 @@ void api_config_defaults(struct api_config *cfg)
 	cfg->max_records_per_request = 10000;
 	cfg->max_pending_records = 100000;
 	cfg->commit_batch_records = 8192;
+	cfg->index_max_lag = 20000;
 	cfg->search_max_limit = 1000;
 	cfg->context_max = 200;
 	cfg->metrics_public = 0;
@@ -140,6 +141,7 @@ int api_config_load(const char *path, struct api_config *cfg, struct cu_err *err
 		K(max_records_per_request, 1, 1000000),
 		K(max_pending_records, 1, 100000000),
 		K(commit_batch_records, 1, 1000000),
+		K(index_max_lag, 0, 100000000),
 		K(search_max_limit, 1, 100000),
 		K(context_max, 1, 10000),
 #undef K

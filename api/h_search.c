@@ -38,11 +38,31 @@ struct api_search {
 	_Atomic uint64_t hwm;        /* the index's mark after the last catch-up */
 	pthread_cond_t caught;       /* broadcast (under mu) after each catch-up */
 	struct store *st;
+	struct commit_queue *cq;     /* kicked when the mark moves (under mu); or NULL */
+	uint64_t max_lag;            /* index_max_lag */
 };
 
 #define SEARCH_READERS 2    /* read-only index handles for searches */
 #define CATCHUP_GAP_MS 50   /* least time between the starts of two catch-ups */
 #define CATCHUP_NICE 10     /* the catch-up thread's nice value */
+/* Records per catch-up transaction: small, so that the mark moves often
+ * and ingest held back by index_max_lag waits for milliseconds, not for
+ * one large transaction. */
+#define CATCHUP_STEP 2000
+
+/* After each catch-up transaction: publish the mark and let ingest that
+ * waits for the index go on (api_search_admit). */
+static void catchup_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct api_search *s = arg;
+
+	(void)total;
+	atomic_store(&s->hwm, done);
+	pthread_mutex_lock(&s->mu);
+	if (s->cq)
+		cq_kick(s->cq);
+	pthread_mutex_unlock(&s->mu);
+}
 
 static void *catchup_main(void *arg)
 {
@@ -79,7 +99,7 @@ static void *catchup_main(void *arg)
 		}
 
 		cu_err_clear(&err);
-		if (idx_catch_up(s->writer, s->st, NULL, NULL, &err) != 0) {
+		if (idx_catch_up_n(s->writer, s->st, CATCHUP_STEP, catchup_progress, s, &err) != 0) {
 			if (!failing)
 				api_log("search index catch-up failed (searches see a lagging index): %s", err.msg);
 			failing = 1;
@@ -139,6 +159,7 @@ int api_search_open(struct api_server *srv, struct cu_err *err)
 	pthread_cond_init(&s->cv, NULL);
 	pthread_cond_init(&s->caught, NULL);
 	s->st = srv->st;
+	s->max_lag = srv->cfg.index_max_lag;
 	srv->search = s;
 	rc = idx_open(srv->dir, 0, &s->writer, err);
 	if (rc)
@@ -187,6 +208,25 @@ void api_search_after_commit(void *ctx, size_t records)
 	s->wake = 1;
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+}
+
+void api_search_set_queue(struct api_server *srv, struct commit_queue *cq)
+{
+	struct api_search *s = srv->search;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->cq = cq;
+	pthread_mutex_unlock(&s->mu);
+}
+
+int api_search_admit(void *ctx)
+{
+	struct api_server *srv = ctx;
+	struct api_search *s = srv->search;
+
+	return !s || store_size(s->st) - atomic_load(&s->hwm) <= s->max_lag;
 }
 
 long long api_search_lag(struct api_server *srv)

@@ -229,6 +229,12 @@ void api_search_close(struct api_server *srv);
 void api_search_after_commit(void *ctx, size_t records);
 /* Index lag in records for /metrics, -1 when unknown. */
 long long api_search_lag(struct api_server *srv);
+/* The commit queue's admit hook: 1 while the index is within
+ * index_max_lag records of the log (ingest may be committed). */
+int api_search_admit(void *srv);
+/* Hands the commit queue to the index thread (after cq_new), or takes it
+ * back (NULL, before cq_free). */
+void api_search_set_queue(struct api_server *srv, struct commit_queue *cq);
 /* Runs a query on a pooled read-only index handle: idx_search_json.
  * CU_ESTATE when there is no index. */
 struct idx_query;

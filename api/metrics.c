@@ -139,6 +139,9 @@ int api_metrics_render(struct api_server *srv, struct buf *out)
 	P("# HELP custos_commit_seconds_total Time spent writing and fsyncing commits.\n");
 	P("# TYPE custos_commit_seconds_total counter\n");
 	P("custos_commit_seconds_total %.6f\n", (double)qs.commit_ns_total / 1e9);
+	P("# HELP custos_ingest_throttled_seconds_total Time messenger ingest waited for the search index.\n");
+	P("# TYPE custos_ingest_throttled_seconds_total counter\n");
+	P("custos_ingest_throttled_seconds_total %.6f\n", (double)qs.throttled_ns_total / 1e9);
 	P("# HELP custos_commit_pending_records Records waiting for the next commit.\n");
 	P("# TYPE custos_commit_pending_records gauge\n");
 	P("custos_commit_pending_records %llu\n", (unsigned long long)qs.pending_records);

@@ -224,7 +224,7 @@ static void req_commit_done(void *arg, int rc, const struct cu_err *err)
 /* Suspends first, so that a commit finishing at once cannot resume a
  * connection that is not suspended yet. A refused submission is reported
  * through commit_rc like a failed commit, with commit_refused set. */
-static void commit_start(struct api_req *r, struct store_input *in, size_t n)
+static void commit_start(struct api_req *r, struct store_input *in, size_t n, int throttle)
 {
 	struct cu_err err;
 	int rc;
@@ -237,6 +237,7 @@ static void commit_start(struct api_req *r, struct store_input *in, size_t n)
 	r->item.n = n;
 	r->item.done = req_commit_done;
 	r->item.arg = r;
+	r->item.throttle = throttle;
 	cu_err_clear(&err);
 	rc = cq_submit_async(r->srv->cq, &r->item, &err);
 	if (rc) {
@@ -263,7 +264,7 @@ int api_commit_async(struct api_req *r, struct store_input *in, size_t n,
 		     int (*on_commit)(struct api_req *r))
 {
 	r->on_commit = on_commit;
-	commit_start(r, in, n);
+	commit_start(r, in, n, 1); /* messenger ingest waits for a lagging index */
 	return API_ASYNC;
 }
 
@@ -403,7 +404,7 @@ static enum MHD_Result finish(struct api_req *r)
 			return send_reply(r);
 		}
 		r->state = REQ_WAIT_AUDIT;
-		commit_start(r, &r->audit_in, 1);
+		commit_start(r, &r->audit_in, 1, 0);
 		return MHD_YES;
 	}
 	return send_reply(r);
@@ -673,9 +674,14 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	qc.after_ctx = srv;
 	qc.max_batch_records = cfg->commit_batch_records;
 	qc.max_pending_records = cfg->max_pending_records;
+	if (cfg->index_max_lag) {
+		qc.admit = api_search_admit;
+		qc.admit_ctx = srv;
+	}
 	rc = cq_new(&qc, &srv->cq, err);
 	if (rc)
 		goto fail;
+	api_search_set_queue(srv, srv->cq);
 
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (v6)
@@ -720,6 +726,7 @@ fail:
 		OPENSSL_cleanse(tls_key.data, tls_key.alloc);
 	buf_release(&tls_key);
 	buf_release(&tls_cert);
+	api_search_set_queue(srv, NULL);
 	if (srv->cq)
 		cq_free(srv->cq);
 	api_search_close(srv);
@@ -793,6 +800,7 @@ void api_server_stop(struct api_server *srv, unsigned grace_ms)
 	 * request submitting after this gets 503 (queue closed). */
 	cq_close(srv->cq);
 	MHD_stop_daemon(srv->mhd);
+	api_search_set_queue(srv, NULL);
 	cq_free(srv->cq);
 	api_verify_shutdown(srv);
 	api_search_close(srv);

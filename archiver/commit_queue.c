@@ -124,11 +124,46 @@ static void commit_chain(struct commit_queue *q, struct cq_item *first, size_t c
 		q->cfg.after(q->cfg.after_ctx, total);
 }
 
+/* Unlinks the items to commit next (caller holds mu): in order, up to the
+ * batch cap (always at least one, however large), passing over throttled
+ * ones while blocked. Returns the first of a NULL-terminated chain. */
+static struct cq_item *take_items(struct commit_queue *q, int blocked, size_t *count, size_t *total)
+{
+	struct cq_item **pp = &q->head, *first = NULL, **link = &first, *it, *prev = NULL;
+
+	*count = *total = 0;
+	while ((it = *pp)) {
+		if ((blocked && it->throttle) ||
+		    (*count && *total + it->n > q->cfg.max_batch_records)) {
+			if (*count && !blocked)
+				break;
+			prev = it;
+			pp = &it->next;
+			continue;
+		}
+		*pp = it->next; /* unlink */
+		it->next = NULL;
+		*link = it;
+		link = &it->next;
+		(*count)++;
+		*total += it->n;
+	}
+	q->tail = NULL; /* recompute: items may have been taken from the end */
+	for (it = prev ? prev : q->head; it; it = it->next)
+		q->tail = it;
+	if (!q->head)
+		q->tail = NULL;
+	return first;
+}
+
 static void *committer_main(void *arg)
 {
 	struct commit_queue *q = arg;
-	struct cq_item *first, *last;
+	struct cq_item *first;
+	struct timespec until;
 	size_t count, total;
+	uint64_t wait_from = 0;
+	int blocked;
 
 	for (;;) {
 		pthread_mutex_lock(&q->mu);
@@ -138,20 +173,28 @@ static void *committer_main(void *arg)
 			pthread_mutex_unlock(&q->mu);
 			break;
 		}
-		/* Take the waiting items in order, up to the batch cap (always at
-		 * least one, however large). */
-		first = last = q->head;
-		count = 1;
-		total = first->n;
-		while (last->next && total + last->next->n <= q->cfg.max_batch_records) {
-			last = last->next;
-			total += last->n;
-			count++;
+		/* Back-pressure: throttled submissions wait for admit (when
+		 * closing, everything submitted is committed). */
+		blocked = !q->closing && q->cfg.admit && !q->cfg.admit(q->cfg.admit_ctx);
+		first = take_items(q, blocked, &count, &total);
+		if (!first) {
+			if (!wait_from)
+				wait_from = mono_ns();
+			/* cq_kick wakes us; the timeout only guards a missed kick */
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 20 * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&q->wake, &q->mu, &until);
+			pthread_mutex_unlock(&q->mu);
+			continue;
 		}
-		q->head = last->next;
-		if (!q->head)
-			q->tail = NULL;
-		last->next = NULL;
+		if (wait_from && !blocked) {
+			q->stats.throttled_ns_total += mono_ns() - wait_from;
+			wait_from = 0;
+		}
 		q->pending -= total;
 		q->stats.pending_records = q->pending;
 		pthread_mutex_unlock(&q->mu);
@@ -159,6 +202,13 @@ static void *committer_main(void *arg)
 		commit_chain(q, first, count, total);
 	}
 	return NULL;
+}
+
+void cq_kick(struct commit_queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	pthread_cond_signal(&q->wake);
+	pthread_mutex_unlock(&q->mu);
 }
 
 int cq_new(const struct cq_config *cfg, struct commit_queue **out, struct cu_err *err)

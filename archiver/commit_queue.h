@@ -14,7 +14,9 @@
  *   (nothing of theirs is acknowledged); for CU_EINVAL/CU_ETOOBIG (one bad
  *   record) the members are retried one submission at a time so that one
  *   bad batch does not fail its neighbours;
- * - submissions are committed in the order they were submitted.
+ * - submissions are committed in the order they were submitted, except
+ *   that while the admit hook says no, throttled submissions wait and the
+ *   others (audit records of people's requests) go ahead of them.
  *
  * The queue knows nothing of HTTP: the server submits ingest batches and
  * audit records, the search index registers an after-commit hook to catch
@@ -38,6 +40,10 @@ typedef int (*cq_commit_fn)(void *ctx, struct store_input *in, size_t n, struct 
  * thread, do not index inline). records = how many records the commit held. */
 typedef void (*cq_after_fn)(void *ctx, size_t records);
 
+/* May throttled submissions be committed now? Called by the committer
+ * with the queue's lock held: must be quick and take no queue call. */
+typedef int (*cq_admit_fn)(void *ctx);
+
 struct cq_config {
 	cq_commit_fn commit;        /* required */
 	void *commit_ctx;           /* passed to commit (the struct store) */
@@ -45,6 +51,8 @@ struct cq_config {
 	void *after_ctx;
 	size_t max_batch_records;   /* merge at most this many records per commit [8192] */
 	size_t max_pending_records; /* refuse new submissions beyond this many waiting [200000] */
+	cq_admit_fn admit;          /* optional: back-pressure for throttled submissions */
+	void *admit_ctx;
 };
 
 /* Called exactly once per submission, from the committer thread (or from
@@ -60,6 +68,7 @@ struct cq_item {
 	size_t n;                   /* number of records (may be 0) */
 	cq_done_fn done;            /* completion callback */
 	void *arg;                  /* passed to done */
+	int throttle;               /* 1: waits while cq_config.admit says no */
 	struct cq_item *next;       /* private: the queue's list link */
 };
 
@@ -73,6 +82,7 @@ struct cq_stats {
 	uint64_t pending_records;   /* records waiting right now */
 	uint64_t max_commit_records;/* largest merged commit so far */
 	uint64_t commit_ns_total;   /* time spent in the commit function */
+	uint64_t throttled_ns_total;/* time throttled submissions waited for admit */
 };
 
 struct commit_queue;
@@ -98,5 +108,8 @@ int cq_submit_async(struct commit_queue *q, struct cq_item *item, struct cu_err 
 int cq_submit(struct commit_queue *q, struct store_input *in, size_t n, struct cu_err *err) CU_MUST_CHECK;
 
 void cq_get_stats(struct commit_queue *q, struct cq_stats *out);
+
+/* Tells the committer that admit may say yes now (what it waits for moved). */
+void cq_kick(struct commit_queue *q);
 
 #endif

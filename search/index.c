@@ -909,15 +909,21 @@ static int catch_up_locked(struct idx *ix, struct store *st, size_t batch, idx_p
 	return rc;
 }
 
-int idx_catch_up(struct idx *ix, struct store *st, idx_progress_fn progress, void *arg,
-		 struct cu_err *err)
+int idx_catch_up_n(struct idx *ix, struct store *st, size_t batch, idx_progress_fn progress,
+		   void *arg, struct cu_err *err)
 {
 	int rc;
 
 	pthread_mutex_lock(&ix->mu);
-	rc = catch_up_locked(ix, st, IDX_BATCH, progress, arg, err);
+	rc = catch_up_locked(ix, st, batch ? batch : IDX_BATCH, progress, arg, err);
 	pthread_mutex_unlock(&ix->mu);
 	return rc;
+}
+
+int idx_catch_up(struct idx *ix, struct store *st, idx_progress_fn progress, void *arg,
+		 struct cu_err *err)
+{
+	return idx_catch_up_n(ix, st, IDX_BATCH, progress, arg, err);
 }
 
 /* Rolls back the open transaction and forgets what it cached. */

@@ -101,6 +101,9 @@ void idx_close(struct idx *ix);
  * archive (custos reindex). progress may be NULL. */
 int idx_catch_up(struct idx *ix, struct store *st, idx_progress_fn progress, void *arg,
 		 struct cu_err *err) CU_MUST_CHECK;
+/* The same in transactions of at most batch records (progress after each). */
+int idx_catch_up_n(struct idx *ix, struct store *st, size_t batch, idx_progress_fn progress,
+		   void *arg, struct cu_err *err) CU_MUST_CHECK;
 /* Indexes records just appended (store_append filled in[i].seq and
  * in[i].duplicate) from memory, without reading them back from the
  * segments: the ingest path calls it after each group commit, so whatever

@@ -382,6 +382,66 @@ static void test_backpressure(void **state)
 	cq_free(q);
 }
 
+/* The admit hook: the index is far behind */
+static _Atomic int admit_open;
+
+static int admit_fn(void *ctx)
+{
+	(void)ctx;
+	return admit_open;
+}
+
+/* While admit says no, throttled submissions wait and others go ahead of
+ * them; cq_kick lets them go once admit says yes; closing commits them
+ * whatever admit says. */
+static void test_admit_throttles(void **state)
+{
+	struct fake_log l;
+	struct cq_config cfg = {0};
+	struct commit_queue *q = NULL;
+	struct sub ingest1, audit, ingest2, late;
+	struct cq_stats st;
+
+	(void)state;
+	log_init(&l);
+	cfg.commit = fake_commit;
+	cfg.commit_ctx = &l;
+	cfg.admit = admit_fn;
+	admit_open = 0;
+	assert_int_equal(cq_new(&cfg, &q, NULL), 0);
+	sub_init(&ingest1, 3);
+	ingest1.item.throttle = 1;
+	sub_init(&audit, 1);
+	sub_init(&ingest2, 2);
+	ingest2.item.throttle = 1;
+	assert_int_equal(cq_submit_async(q, &ingest1.item, NULL), 0);
+	assert_int_equal(cq_submit_async(q, &audit.item, NULL), 0);
+	assert_int_equal(cq_submit_async(q, &ingest2.item, NULL), 0);
+	sub_wait(&audit); /* not held back by the ingest before it */
+	assert_int_equal(audit.rc, 0);
+	assert_int_equal(audit.in[0].seq, 0);
+	usleep(50000);
+	assert_int_equal(ingest1.finished, 0);
+	assert_int_equal(ingest2.finished, 0);
+	admit_open = 1;
+	cq_kick(q);
+	sub_wait(&ingest1);
+	sub_wait(&ingest2);
+	assert_int_equal(ingest1.in[0].seq, 1); /* in their own order */
+	assert_int_equal(ingest2.in[0].seq, 4);
+	cq_get_stats(q, &st);
+	assert_true(st.throttled_ns_total >= 40000000ull);
+	/* closing commits a throttled submission even while admit says no */
+	admit_open = 0;
+	sub_init(&late, 1);
+	late.item.throttle = 1;
+	assert_int_equal(cq_submit_async(q, &late.item, NULL), 0);
+	cq_free(q);
+	assert_int_equal(late.finished, 1);
+	assert_int_equal(late.rc, 0);
+	assert_int_equal(l.size, 7);
+}
+
 /* cq_free commits what was submitted before it, then refuses more. */
 static void test_close_drains(void **state)
 {
@@ -512,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_merged_failure),
 		cmocka_unit_test(test_bad_member_retried_alone),
 		cmocka_unit_test(test_backpressure),
+		cmocka_unit_test(test_admit_throttles),
 		cmocka_unit_test(test_close_drains),
 		cmocka_unit_test(test_submit_after_close),
 		cmocka_unit_test(test_many_threads),
