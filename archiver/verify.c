@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,38 +11,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
-#include <zstd.h>
 
 #include "archiver/crypt.h"
 #include "archiver/head.h"
 #include "archiver/keys.h"
 #include "archiver/merkle.h"
 #include "archiver/segment.h"
-#include "archiver/store_int.h"
 #include "archiver/tree_store.h"
-#include "common/buf.h"
-#include "common/bytes.h"
+#include "archiver/verify_pool.h"
 #include "common/fileio.h"
 
-/* One frame checked in parallel with others: what phase A (any thread)
- * found, for phase B (in log order) to check against the chain and tree. */
-struct vframe {
-	uint64_t off;                /* offset of the frame in the segment */
-	struct seg_frame_hdr fh;     /* its header */
-	int read_rc;                 /* st_read_frame result (0 = readable) */
-	uint32_t nvalid;             /* entries decoded before entry_err */
-	int sealed_content;          /* 1: encrypted, no key: only stored leaf hashes checked */
-	char entry_err[600];         /* why entry nvalid is malformed, "" if none */
-	uint64_t *seq;               /* per entry: the seq it carries */
-	uint8_t *is_stub;            /* per entry: 1 for a stub */
-	uint8_t (*leaf)[HASH_LEN];   /* per entry: leaf hash */
-	uint8_t (*stub_chain)[HASH_LEN]; /* per stub: its stored chain value */
-	struct st_entry_raw *ents;   /* per entry: where it is in recs */
-	size_t alloc;                /* entries the arrays hold */
-	struct buf comp, raw, recs;  /* this frame's bytes, and its records reassembled */
-};
-
-#define VWINDOW 16 /* frames decoded per round (half by each thread) */
+/* Frames checked between two progress reports. */
+#define VPROGRESS 16
 
 /* State of one verification run. */
 struct vstate {
@@ -60,7 +39,7 @@ struct vstate {
 	const struct crypt_key *key;   /* data key of an encrypted archive, or NULL */
 	struct head_state head;        /* the head file's lower bound */
 	int have_head;                 /* 1 when the head file was read */
-	struct vframe win[VWINDOW];    /* frames decoded in one round */
+	struct vpool *pool;            /* phase A, ahead of the checks */
 	verify_progress_fn progress;
 	void *pctx;
 	uint64_t total_bytes;
@@ -122,107 +101,6 @@ static void open_tree(struct vstate *v, const char *dir)
 	}
 }
 
-static int vframe_reserve(struct vframe *f, size_t n)
-{
-	if (f->alloc >= n)
-		return 0;
-	free(f->seq);
-	free(f->is_stub);
-	free(f->leaf);
-	free(f->stub_chain);
-	free(f->ents);
-	f->ents = malloc(n * sizeof(*f->ents));
-	f->seq = malloc(n * sizeof(*f->seq));
-	f->is_stub = malloc(n);
-	f->leaf = malloc(n * HASH_LEN);
-	f->stub_chain = malloc(n * HASH_LEN);
-	f->alloc = f->ents && f->seq && f->is_stub && f->leaf && f->stub_chain ? n : 0;
-	return f->alloc ? 0 : CU_ENOMEM;
-}
-
-static void vframe_release(struct vframe *f)
-{
-	free(f->seq);
-	free(f->is_stub);
-	free(f->leaf);
-	free(f->stub_chain);
-	free(f->ents);
-	buf_release(&f->comp);
-	buf_release(&f->raw);
-	buf_release(&f->recs);
-}
-
-/* Phase A: read, check and decompress the frame, hash every record. */
-static void decode_frame(const char *path, int fd, uint64_t fsize, const struct crypt_key *key,
-			 struct vframe *f)
-{
-	struct st_entry_raw *ents;
-	struct store_entry e;
-	struct cu_err err;
-	uint32_t i;
-
-	f->nvalid = 0;
-	f->entry_err[0] = '\0';
-	f->read_rc = st_read_frame(path, fd, f->off, fsize, &f->fh, &f->comp, &f->raw, key, NULL);
-	if (f->read_rc == CU_ESTATE) {
-		/* Encrypted and no key: the stored leaf hashes still let the
-		 * chain, the tree and the seals be checked. */
-		f->read_rc = vframe_reserve(f, f->fh.count);
-		for (i = 0; f->read_rc == 0 && i < f->fh.count; i++) {
-			f->seq[i] = f->fh.first_seq + i;
-			f->is_stub[i] = 0;
-			memcpy(f->leaf[i], f->comp.data + (size_t)i * HASH_LEN, HASH_LEN);
-		}
-		f->nvalid = f->read_rc ? 0 : f->fh.count;
-		f->sealed_content = 1;
-		return;
-	}
-	f->sealed_content = 0;
-	if (f->read_rc)
-		return;
-	if (vframe_reserve(f, f->fh.count) != 0) {
-		f->read_rc = CU_ENOMEM;
-		return;
-	}
-	ents = f->ents;
-	cu_err_clear(&err);
-	if (st_frame_entries(&f->fh, &f->raw, &f->recs, ents, f->fh.count, &err) != 0) {
-		snprintf(f->entry_err, sizeof(f->entry_err), "%s", err.msg);
-		return;
-	}
-	for (i = 0; i < f->fh.count; i++) {
-		/* st_entry_to checks the seq too; phase B reports a wrong one in
-		 * order, so take the seq the entry carries whatever it is. */
-		if (ents[i].type == SEG_ENTRY_STUB && ents[i].len != SEG_STUB_LEN) {
-			snprintf(f->entry_err, sizeof(f->entry_err), "stub of wrong length");
-			return;
-		}
-		if (ents[i].type == SEG_ENTRY_STUB) {
-			seg_stub_decode(ents[i].p, &f->seq[i], f->leaf[i], f->stub_chain[i], &e.deletion_seq);
-			f->is_stub[i] = 1;
-		} else {
-			if (ents[i].len < REC_HEADER_LEN) {
-				snprintf(f->entry_err, sizeof(f->entry_err), "record too short");
-				return;
-			}
-			f->seq[i] = get_be64(ents[i].p + 4);
-			f->is_stub[i] = 0;
-			if (hash_leaf(ents[i].p, ents[i].len, f->leaf[i]) != 0) {
-				snprintf(f->entry_err, sizeof(f->entry_err), "hash failed");
-				return;
-			}
-		}
-		/* An encrypted frame also stores the leaf hashes in the clear. */
-		if ((f->fh.flags & SEG_FRAME_F_ENCRYPTED) &&
-		    memcmp(f->leaf[i], f->comp.data + (size_t)i * HASH_LEN, HASH_LEN) != 0) {
-			snprintf(f->entry_err, sizeof(f->entry_err), "stored leaf hash differs from the "
-				 "decrypted record");
-			return;
-		}
-		f->nvalid = i + 1;
-	}
-}
-
 /* Phase B, in log order: seqs, chain values, the tree, the head. */
 static int check_entries(struct vstate *v, const char *name, const struct vframe *f)
 {
@@ -255,26 +133,6 @@ static int check_entries(struct vstate *v, const char *name, const struct vframe
 	if (f->entry_err[0])
 		return fail(v, name, off, (int64_t)(f->fh.first_seq + f->nvalid), "%s", f->entry_err);
 	return 0;
-}
-
-/* The second decoding thread's share of a window. */
-struct vwork {
-	const char *path;
-	int fd;
-	const struct crypt_key *key;
-	uint64_t fsize;
-	struct vframe *frames;
-	size_t n;                    /* frames in the window; this thread takes the odd ones */
-};
-
-static void *decode_odd(void *arg)
-{
-	struct vwork *w = arg;
-	size_t i;
-
-	for (i = 1; i < w->n; i += 2)
-		decode_frame(w->path, w->fd, w->fsize, w->key, &w->frames[i]);
-	return NULL;
 }
 
 static int check_seal(struct vstate *v, const char *name, int fd, uint64_t off,
@@ -346,8 +204,8 @@ static int check_segment(struct vstate *v, const char *dir, uint64_t no, int las
 	struct seg_header h;
 	struct seg_frame_hdr fh;
 	struct stat sb;
-	uint64_t off, fsize, count = 0;
-	int fd, rc = 0;
+	uint64_t off, end, fsize, count = 0;
+	int fd, rc = 0, scan = 1, at_seal = 0;
 
 	seg_file_name(no, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/segments/%s", dir, name);
@@ -378,88 +236,82 @@ static int check_segment(struct vstate *v, const char *dir, uint64_t no, int las
 			  "segment's seal and chain value (segment replaced or reordered)");
 	if (rc || (rc = hash_sha256(hb, sizeof(hb), hdr_hash)))
 		goto out;
-	off = SEG_HEADER_LEN;
-	while (off < fsize) {
-		/* Gather a window of frames by their headers, up to the seal. */
-		size_t n = 0, i;
-		int at_seal = 0;
-		while (n < VWINDOW && off < fsize) {
+	/* Queue frames for the pool by their headers, up to the seal, while
+	 * checking the decoded ones in log order: off is the next frame to
+	 * queue, end the end of the last frame checked. */
+	off = end = SEG_HEADER_LEN;
+	for (;;) {
+		const struct vframe *f;
+		while (scan && off < fsize && !vpool_full(v->pool)) {
 			uint8_t fhb[SEG_FRAME_HDR_LEN];
 			if (fsize - off >= 8 && fio_pread_all(fd, magic, 8, (off_t)off, path, NULL) == 0 &&
 			    !memcmp(magic, SEG_SEAL_MAGIC, 8)) {
 				at_seal = 1;
+				scan = 0;
 				break;
 			}
-			v->win[n].off = off;
-			n++;
+			vpool_queue(v->pool, path, fd, fsize, off);
 			if (fsize - off < SEG_FRAME_HDR_LEN ||
 			    fio_pread_all(fd, fhb, sizeof(fhb), (off_t)off, path, NULL) != 0 ||
 			    seg_frame_hdr_decode(fhb, &fh, NULL) != 0 ||
-			    fsize - off - SEG_FRAME_HDR_LEN < fh.comp_len)
-				break; /* decode_frame reports it */
+			    fsize - off - SEG_FRAME_HDR_LEN < fh.comp_len) {
+				scan = 0; /* decode_frame reports it */
+				break;
+			}
 			off += SEG_FRAME_HDR_LEN + fh.comp_len;
 		}
-		/* Decode in parallel: this thread the even frames, a helper the odd. */
-		if (n > 1) {
-			struct vwork w = {path, fd, v->key, fsize, v->win, n};
-			pthread_t t;
-			int started = pthread_create(&t, NULL, decode_odd, &w) == 0;
-			for (i = 0; i < n; i += started ? 2 : 1)
-				decode_frame(path, fd, fsize, v->key, &v->win[i]);
-			if (started)
-				pthread_join(t, NULL);
-		} else if (n == 1) {
-			decode_frame(path, fd, fsize, v->key, &v->win[0]);
-		}
-		/* Check them in log order. */
-		for (i = 0; i < n; i++) {
-			struct vframe *f = &v->win[i];
-			if (f->read_rc && last && is_torn_tail(v, fd, f->off, fsize, &f->fh)) {
-				/* An interrupted write after the last acknowledged record:
-				 * nothing acknowledged is in it; the next writer cuts it. */
-				v->res->torn_bytes = fsize - f->off;
-				rc = 0;
-				goto out;
-			}
-			if (f->read_rc) {
-				rc = fail(v, name, (int64_t)f->off, (int64_t)v->next_seq, "%s",
-					  f->read_rc == CU_ECORRUPT ?
-					  "frame corrupt (bad header, checksum or compression)" :
-					  "frame unreadable");
-				goto out;
-			}
-			if (f->fh.first_seq != v->next_seq) {
-				rc = fail(v, name, (int64_t)f->off, (int64_t)v->next_seq, "frame starts at seq "
-					  "%llu, expected %llu (frames missing or reordered)",
-					  (unsigned long long)f->fh.first_seq, (unsigned long long)v->next_seq);
-				goto out;
-			}
-			rc = check_entries(v, name, f);
-			if (rc)
-				goto out;
-			v->res->unread_records += f->sealed_content ? f->fh.count : 0;
-			v->next_seq += f->fh.count;
-			count += f->fh.count;
-			v->res->frames++;
-			v->res->bytes += SEG_FRAME_HDR_LEN + f->fh.comp_len;
-			off = f->off + SEG_FRAME_HDR_LEN + f->fh.comp_len;
-		}
-		if (v->progress)
-			v->progress(v->pctx, v->res->bytes, v->total_bytes);
-		if (at_seal) {
-			if (fsize - off != SEG_SEAL_LEN) {
-				rc = fail(v, name, (int64_t)off, (int64_t)v->next_seq,
-					  "seal is not at the end of the segment");
-				goto out;
-			}
-			rc = check_seal(v, name, fd, off, &h, hdr_hash, count);
+		f = vpool_next(v->pool);
+		if (!f)
+			break;
+		if (f->read_rc && last && is_torn_tail(v, fd, f->off, fsize, &f->fh)) {
+			/* An interrupted write after the last acknowledged record:
+			 * nothing acknowledged is in it; the next writer cuts it. */
+			v->res->torn_bytes = fsize - f->off;
+			rc = 0;
 			goto out;
 		}
+		if (f->read_rc) {
+			rc = fail(v, name, (int64_t)f->off, (int64_t)v->next_seq, "%s",
+				  f->read_rc == CU_ECORRUPT ?
+				  "frame corrupt (bad header, checksum or compression)" :
+				  "frame unreadable");
+			goto out;
+		}
+		if (f->fh.first_seq != v->next_seq) {
+			rc = fail(v, name, (int64_t)f->off, (int64_t)v->next_seq, "frame starts at seq "
+				  "%llu, expected %llu (frames missing or reordered)",
+				  (unsigned long long)f->fh.first_seq, (unsigned long long)v->next_seq);
+			goto out;
+		}
+		rc = check_entries(v, name, f);
+		if (rc)
+			goto out;
+		v->res->unread_records += f->sealed_content ? f->fh.count : 0;
+		v->next_seq += f->fh.count;
+		count += f->fh.count;
+		v->res->frames++;
+		v->res->bytes += SEG_FRAME_HDR_LEN + f->fh.comp_len;
+		end = f->off + SEG_FRAME_HDR_LEN + f->fh.comp_len;
+		vpool_done(v->pool);
+		if (v->progress && v->res->frames % VPROGRESS == 0)
+			v->progress(v->pctx, v->res->bytes, v->total_bytes);
+	}
+	if (v->progress)
+		v->progress(v->pctx, v->res->bytes, v->total_bytes);
+	if (at_seal) {
+		if (fsize - end != SEG_SEAL_LEN) {
+			rc = fail(v, name, (int64_t)end, (int64_t)v->next_seq,
+				  "seal is not at the end of the segment");
+			goto out;
+		}
+		rc = check_seal(v, name, fd, end, &h, hdr_hash, count);
+		goto out;
 	}
 	if (!last)
-		rc = fail(v, name, (int64_t)off, (int64_t)v->next_seq,
+		rc = fail(v, name, (int64_t)end, (int64_t)v->next_seq,
 			  "segment is not sealed but a later segment exists");
 out:
+	vpool_drain(v->pool); /* frames of this file still being decoded */
 	v->res->bytes += SEG_HEADER_LEN;
 	close(fd);
 	return rc;
@@ -500,11 +352,6 @@ int verify_archive_kek(const char *dir, const char *kek_file, struct verify_resu
 	v.res = res;
 	v.progress = progress;
 	v.pctx = ctx;
-	for (i = 0; i < VWINDOW; i++) {
-		buf_init(&v.win[i].comp, SEG_FRAME_MAX_COMP);
-		buf_init(&v.win[i].raw, SEG_FRAME_MAX_RAW);
-		buf_init(&v.win[i].recs, SEG_FRAME_MAX_RAW);
-	}
 	mt_frontier_init(&v.fr);
 	for (l = 0; l < 64; l++)
 		v.tree_fd[l] = -1;
@@ -546,6 +393,11 @@ int verify_archive_kek(const char *dir, const char *kek_file, struct verify_resu
 	}
 	if (n)
 		qsort(nos, n, sizeof(*nos), cmp_u64);
+	v.pool = vpool_start(v.key);
+	if (!v.pool) {
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		goto out;
+	}
 	open_tree(&v, dir);
 	hrc = head_read(dir, &v.head, NULL);
 	v.have_head = hrc == 0 || hrc == CU_ENOTFOUND; /* no head: nothing acknowledged yet */
@@ -593,8 +445,7 @@ out:
 	if (d)
 		closedir(d);
 	free(nos);
-	for (i = 0; i < VWINDOW; i++)
-		vframe_release(&v.win[i]);
+	vpool_stop(v.pool);
 	EVP_PKEY_free(v.pub);
 	OPENSSL_cleanse(&dek, sizeof(dek));
 	return rc;
