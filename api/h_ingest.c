@@ -5,8 +5,7 @@
  * A request is all or nothing: one malformed envelope refuses the whole
  * request (400, naming it) and nothing of it is stored. Each envelope's
  * payload is its exact bytes in the request: for an array, the element's
- * bytes as found by jansson (JSON_DISABLE_EOF_CHECK reports how far one
- * value reached), for JSON Lines, the line. */
+ * bytes (env_split_array), for JSON Lines, the line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,57 +78,31 @@ static int add_one(struct api_req *r, struct ingest_ctx *c, const char *text, si
 	return 0;
 }
 
-/* A JSON array: each element's exact bytes go to env_parse. */
+/* A JSON array: one pass of the JSON parser finds each element's exact
+ * bytes, which then go to env_parse. */
 static int parse_array(struct api_req *r, struct ingest_ctx *c, const char *p, const char *end)
 {
-	json_error_t jerr;
-	json_t *j;
-	size_t idx = 0;
+	struct env_span *spans;
+	struct cu_err err;
+	size_t n, i;
 	int rc;
 
-	p++; /* '[' */
-	while (p < end && is_ws(*p))
-		p++;
-	if (p < end && *p == ']')
-		goto tail;
-	for (;;) {
-		j = json_loadb(p, (size_t)(end - p), JSON_DISABLE_EOF_CHECK, &jerr);
-		if (!j) {
-			api_reply_error(r, 400, "bad_json", "envelope %zu: invalid JSON: %s", idx + 1, jerr.text);
-			return CU_EINVAL;
-		}
-		json_decref(j);
-		if (jerr.position <= 0 || (size_t)jerr.position > (size_t)(end - p)) {
-			api_reply_error(r, 400, "bad_json", "envelope %zu: invalid JSON", idx + 1);
-			return CU_EINVAL;
-		}
-		rc = add_one(r, c, p, (size_t)jerr.position, idx);
-		if (rc)
-			return rc;
-		idx++;
-		p += jerr.position;
-		while (p < end && is_ws(*p))
-			p++;
-		if (p < end && *p == ',') {
-			p++;
-			while (p < end && is_ws(*p))
-				p++;
-			continue;
-		}
-		if (p < end && *p == ']')
-			break;
-		api_reply_error(r, 400, "bad_json", "after envelope %zu: expected ',' or ']'", idx);
-		return CU_EINVAL;
+	cu_err_clear(&err);
+	rc = env_split_array(p, (size_t)(end - p), r->lim.max_records_per_request, &spans, &n, &err);
+	if (rc == CU_ETOOBIG) {
+		api_reply_error(r, 413, "too_many_records", "more than %zu envelopes in one request",
+				r->lim.max_records_per_request);
+		return rc;
 	}
-tail:
-	p++;
-	while (p < end && is_ws(*p))
-		p++;
-	if (p != end) {
-		api_reply_error(r, 400, "bad_json", "unexpected data after the array");
-		return CU_EINVAL;
+	if (rc) {
+		api_reply_error(r, rc == CU_ENOMEM ? 503 : 400, rc == CU_ENOMEM ? "no_memory" : "bad_json",
+				"%s", err.msg);
+		return rc;
 	}
-	return 0;
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = add_one(r, c, p + spans[i].off, spans[i].len, i);
+	free(spans);
+	return rc;
 }
 
 /* JSON Lines: one envelope per line, blank lines ignored. */

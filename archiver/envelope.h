@@ -32,4 +32,15 @@ int env_parse(const char *text, size_t len, const char *source, const char *auth
 	      struct env_msg *out, struct cu_err *err) CU_MUST_CHECK;
 void env_release(struct env_msg *m);
 
+/* Where one element of a JSON array lies in its text. */
+struct env_span {
+	size_t off, len;
+};
+/* Checks that text is a JSON array of objects and finds each object's
+ * exact bytes (for env_parse), at most max of them: CU_ETOOBIG beyond,
+ * CU_EINVAL naming the element and byte for anything else. *spans is
+ * malloc'd (free it). */
+int env_split_array(const char *text, size_t len, size_t max, struct env_span **spans,
+		    size_t *n, struct cu_err *err) CU_MUST_CHECK;
+
 #endif

@@ -1,6 +1,7 @@
 /* fuzz_envelope.c - the generic JSON envelope parser (archiver/envelope.h
  * env_parse). A parsed envelope must encode to record bytes that decode
- * back to the same fields (the record model's canonical encoding). */
+ * back to the same fields (the record model's canonical encoding). The
+ * array splitter of ingest requests (env_split_array) gets the same bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,5 +42,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env_release(&m);
 out:
 	buf_release(&b);
+	{
+		/* The same bytes as an ingest request's array: every span found
+		 * lies inside the text and is an object's braces. */
+		struct env_span *sp;
+		size_t n, k;
+		if (env_split_array((const char *)data, size, 1000, &sp, &n, &err) == 0) {
+			for (k = 0; k < n; k++)
+				if (sp[k].off + sp[k].len > size || sp[k].len < 2 ||
+				    data[sp[k].off] != '{' || data[sp[k].off + sp[k].len - 1] != '}')
+					abort();
+			free(sp);
+		} else if (!err.msg[0]) {
+			abort();
+		}
+	}
 	return 0;
 }

@@ -196,6 +196,36 @@ static void test_many_keys(void **state)
 	free(text);
 }
 
+static void test_split_array(void **state)
+{
+	const char *text = " [ {\"a\": [1, {\"b\": \"}\"}]} ,\n{}, {\"c\":\"\\u00e4\"}] ";
+	struct env_span *sp;
+	struct cu_err err;
+	size_t n;
+
+	(void)state;
+	cu_err_clear(&err);
+	assert_int_equal(env_split_array(text, strlen(text), 10, &sp, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(sp[0].len, strlen("{\"a\": [1, {\"b\": \"}\"}]}"));
+	assert_memory_equal(text + sp[0].off, "{\"a\": [1, {\"b\": \"}\"}]}", sp[0].len);
+	assert_memory_equal(text + sp[1].off, "{}", sp[1].len);
+	assert_memory_equal(text + sp[2].off, "{\"c\":\"\\u00e4\"}", sp[2].len);
+	free(sp);
+	assert_int_equal(env_split_array("[]", 2, 10, &sp, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(sp);
+	assert_int_equal(env_split_array("[{},{},{}]", 10, 2, &sp, &n, &err), CU_ETOOBIG);
+	cu_err_clear(&err);
+	assert_int_equal(env_split_array("[{}, 1]", 7, 10, &sp, &n, &err), CU_EINVAL);
+	assert_non_null(strstr(err.msg, "envelope 2: expected a JSON object"));
+	cu_err_clear(&err);
+	assert_int_equal(env_split_array("[{}, {]", 7, 10, &sp, &n, &err), CU_EINVAL);
+	assert_non_null(strstr(err.msg, "invalid JSON"));
+	assert_int_equal(env_split_array("[{}] x", 6, 10, &sp, &n, &err), CU_EINVAL);
+	assert_int_equal(env_split_array("{}", 2, 10, &sp, &n, &err), CU_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_nesting_cap),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_split_array),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
