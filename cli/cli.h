@@ -38,7 +38,9 @@ int cmd_export(int argc, char **argv);
 int cmd_verify_export(int argc, char **argv);
 int cmd_source(int argc, char **argv);
 int cmd_matrix_registration(int argc, char **argv);
-int cli_verify_index(const char *datadir, int json); /* verify --index (cmd_reindex.c): exit code */
+/* verify --index (cmd_reindex.c): exit code. With json and into, the
+ * report becomes into's "index" member instead of being printed. */
+int cli_verify_index(const char *datadir, int json, json_t *into);
 
 /* The data directory: the -d value, else $CUSTOS_DATA, else "./data". */
 const char *cli_datadir(const char *opt);

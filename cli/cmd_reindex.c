@@ -90,7 +90,7 @@ static json_t *seq_array(uint64_t n, const uint64_t *seqs)
 	return a;
 }
 
-int cli_verify_index(const char *datadir, int json)
+int cli_verify_index(const char *datadir, int json, json_t *into)
 {
 	struct idx_report rep;
 	struct store *st = NULL;
@@ -142,9 +142,13 @@ int cli_verify_index(const char *datadir, int json)
 			cu_err_set(&err, CU_ENOMEM, "cannot build JSON");
 			goto out;
 		}
-		json_dumpf(o, stdout, JSON_COMPACT);
-		fputc('\n', stdout);
-		json_decref(o);
+		if (into) { /* one document: verify's, with this as its "index" */
+			json_object_set_new(into, "index", o);
+		} else {
+			json_dumpf(o, stdout, JSON_COMPACT);
+			fputc('\n', stdout);
+			json_decref(o);
+		}
 	} else {
 		printf("index: %llu records in the log, indexed up to %llu",
 		       (unsigned long long)rep.store_size, (unsigned long long)rep.hwm);

@@ -31,7 +31,7 @@ int cmd_verify(int argc, char **argv)
 	const char *dir = NULL, *kek = NULL;
 	struct cu_err err;
 	char root[2 * HASH_LEN + 1];
-	int json = 0, index = 0, c, rc;
+	int json = 0, index = 0, index_failed = 0, c, rc;
 
 	cu_err_clear(&err);
 	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
@@ -71,6 +71,8 @@ int cmd_verify(int argc, char **argv)
 				"segment", res.segment, "frame_offset", (json_int_t)res.frame_offset,
 				"seq", (json_int_t)res.seq, "reason", res.reason));
 		}
+		if (index && cli_verify_index(cli_datadir(dir), json, o) != EXIT_OK)
+			index_failed = 1;
 		text = json_dumps(o, JSON_INDENT(2));
 		if (text)
 			printf("%s\n", text);
@@ -98,8 +100,8 @@ int cmd_verify(int argc, char **argv)
 			printf(", seq %lld", (long long)res.seq);
 		printf(": %s\n", res.reason);
 	}
-	rc = res.intact ? EXIT_OK : EXIT_FAIL;
-	if (index && cli_verify_index(cli_datadir(dir), json) != EXIT_OK)
+	rc = res.intact && !index_failed ? EXIT_OK : EXIT_FAIL;
+	if (index && !json && cli_verify_index(cli_datadir(dir), 0, NULL) != EXIT_OK)
 		rc = EXIT_FAIL;
 	return rc;
 }

@@ -115,6 +115,10 @@ echo "$out" | grep -q "0 missing" || fail "index reconciled: $out"
 python3 -c 'import sqlite3; c = sqlite3.connect("b/index/index.db"); c.execute("DELETE FROM meta WHERE seq = 10"); c.commit()'
 expect_exit 1 "$CUSTOS" verify -d b --index
 echo "$out" | grep -q "1 missing" || fail "missing index row reported: $out"
+# --json: one document, the index report inside it
+expect_exit 1 "$CUSTOS" verify -d b --index --json
+echo "$out" | python3 -c 'import json,sys; d = json.load(sys.stdin); sys.exit(0 if d["intact"] and d["index"]["missing_seqs"] == [10] else 1)' ||
+	fail "verify --index --json is not one document with the index report: $out"
 expect_exit 0 "$CUSTOS" reindex -d b
 expect_exit 0 "$CUSTOS" verify -d b --index
 # log walks every record in order
