@@ -626,6 +626,7 @@ static int open_locked(const char *dir, int flags, int lockfd, struct idx **out,
 			      "PRAGMA mmap_size=268435456;", err);
 	ix->sink.fn = sink_word;
 	ix->sink.arg = ix;
+	ix->sink.gen = 1;
 	if (rc == 0)
 		rc = tok_register(ix->db, (flags & IDX_RDONLY) ? NULL : &ix->sink, err);
 	if (rc == 0)
@@ -935,6 +936,7 @@ static void rollback(struct idx *ix)
 	names_clear(ix);
 	tset_clear(&ix->pending);
 	tset_clear(&ix->known);
+	ix->sink.gen++; /* the words reported in the transaction are gone */
 	ix->sink_failed = 0;
 	ix->sysw_delta = 0;
 	cu_err_clear(&ignore);
@@ -1221,7 +1223,12 @@ int idx_delete(struct idx *ix, struct store *st, const uint64_t *seqs, size_t n,
 		goto out;
 	}
 	names_clear(ix);
+	/* the deleted bodies' words went through the sink as they were
+	 * tokenized for deletion; the stems of words no message has any more
+	 * are dropped below, so the tokenizers must report words anew */
+	tset_clear(&ix->pending);
 	tset_clear(&ix->known);
+	ix->sink.gen++;
 	/* Merge every FTS5 segment into one, so no old segment keeps the
 	 * words; forget the forms no message has any more; VACUUM rewrites
 	 * the file without free pages; the checkpoint empties the WAL. */

@@ -9,23 +9,45 @@
 
 #define STEM_CACHE_SLOTS 16384 /* direct-mapped; a power of two */
 #define STEM_KEY_MAX TOK_MAX_WORD
+#define STEM_SLOT_KEY 28       /* longer words (rare) bypass the cache */
 
-/* One cached stem: key is the stemmer input, val the folded stem. */
+/* One cached stem: key is the stemmer input, val the folded stem. A slot
+ * is one cache line (64 bytes), so that a lookup costs one memory access:
+ * the cache is larger than the CPU's caches and every word looks it up. */
 struct stem_slot {
 	uint8_t klen;               /* bytes of key; 0 = empty slot */
 	uint8_t vlen;               /* bytes of val */
-	char key[STEM_KEY_MAX];     /* stemmer input (lower case, umlauts kept) */
-	char val[STEM_KEY_MAX];     /* folded stem */
+	uint32_t sink_gen;          /* the word went to the sink in this generation (0: not yet) */
+	char key[STEM_SLOT_KEY];    /* stemmer input (lower case, umlauts kept) */
+	char val[STEM_SLOT_KEY];    /* folded stem */
 };
 
 struct tok_ctx {
 	struct sb_stemmer *stemmer;            /* libstemmer "german", UTF-8 */
 	const struct tok_sink *sink;           /* FTS5 instances: where stemmable words go */
+	struct stem_slot *last_slot;           /* slot of the word being emitted (NULL: not cached) */
 	struct stem_slot cache[STEM_CACHE_SLOTS]; /* words repeat a lot: skip the stemmer */
 };
 
 /* Character classes. */
 enum { CL_OTHER = 0, CL_WORD = 1, CL_CONN = 2 };
+
+/* Classes of the ASCII bytes, for the fast path through plain ASCII text
+ * (most of every message): '0' other, '1' letter or digit, '2' connector,
+ * '3' the comma (a connector only between two digits). Must agree with
+ * cls_of() below. */
+static const char ascii_cls[129] =
+	"0000000000000000"
+	"0000000000000000"
+	"0202222200023222"
+	"1111111111200202"
+	"2111111111111111"
+	"1111111111100002"
+	"0111111111111111"
+	"1111111111100020";
+
+#define ACL(c) (ascii_cls[(unsigned char)(c)] - '0')
+enum { ACL_OTHER = 0, ACL_WORD = 1, ACL_CONN = 2, ACL_COMMA = 3 };
 
 /* ---- UTF-8 ---------------------------------------------------------- */
 
@@ -353,10 +375,15 @@ static size_t stem_word(struct tok_ctx *tc, const char *in, size_t n, char *out)
 	size_t pn, rn, i, o;
 	struct fold f;
 
-	s = &tc->cache[fnv1a(in, n) & (STEM_CACHE_SLOTS - 1)];
-	if (s->klen == n && !memcmp(s->key, in, n)) {
-		memcpy(out, s->val, s->vlen);
-		return s->vlen;
+	s = NULL;
+	tc->last_slot = NULL;
+	if (n <= STEM_SLOT_KEY) {
+		s = &tc->cache[fnv1a(in, n) & (STEM_CACHE_SLOTS - 1)];
+		if (s->klen == n && !memcmp(s->key, in, n)) {
+			memcpy(out, s->val, s->vlen);
+			tc->last_slot = s;
+			return s->vlen;
+		}
 	}
 	pn = german2_prelude(in, n, pre);
 	r = sb_stemmer_stem(tc->stemmer, (const sb_symbol *)pre, (int)pn);
@@ -375,10 +402,14 @@ static size_t stem_word(struct tok_ctx *tc, const char *in, size_t n, char *out)
 		memcpy(out + o, f.exact, f.exact_len);
 		o += f.exact_len;
 	}
-	s->klen = (uint8_t)n;
-	memcpy(s->key, in, n);
-	s->vlen = (uint8_t)o;
-	memcpy(s->val, out, o);
+	if (s && o <= STEM_SLOT_KEY) {
+		s->klen = (uint8_t)n;
+		memcpy(s->key, in, n);
+		s->vlen = (uint8_t)o;
+		memcpy(s->val, out, o);
+		s->sink_gen = 0;
+		tc->last_slot = s;
+	}
 	return o;
 }
 
@@ -419,13 +450,48 @@ static int cls_at(const unsigned char *s, size_t len, size_t *i, uint32_t prev, 
 	return cl;
 }
 
+/* Stems and reports one folded word (exact[0..en), room for a NUL after
+ * it); sin is the stemmer input, NULL if the word is not stemmed. */
+static int finish_word(struct chunk *ch, char *exact, size_t en, const char *sin, size_t sn,
+		       size_t ws, size_t we, unsigned part)
+{
+	char stem[TOK_MAX_WORD + 1];
+	struct tok_word w;
+	size_t stn;
+
+	exact[en] = '\0';
+	memset(&w, 0, sizeof(w));
+	w.exact = exact;
+	w.exact_len = en;
+	ch->tc->last_slot = NULL;
+	if (sin) {
+		stn = stem_word(ch->tc, sin, sn, stem);
+		if (stn > 0) {
+			stem[stn] = '\0';
+			w.stem = stem;
+			w.stem_len = stn;
+			w.stem_differs = stn != en || memcmp(stem, exact, en) != 0;
+		}
+	}
+	w.start = ws;
+	w.end = we;
+	w.part = part;
+	w.nparts = ch->nparts;
+	if (ch->compound_len && part == 0) {
+		w.compound = ch->compound;
+		w.compound_len = ch->compound_len;
+	}
+	w.cstart = ch->compound_len ? ch->cstart : ws;
+	w.cend = ch->compound_len ? ch->cend : we;
+	return ch->fn(ch->arg, &w);
+}
+
 /* Emits one word (a run of word characters [ws, we)). */
 static int emit_word(struct chunk *ch, size_t ws, size_t we, unsigned part)
 {
-	char exact[TOK_MAX_WORD + 1], sin[TOK_MAX_WORD + 1], stem[TOK_MAX_WORD + 1];
-	size_t en = 0, sn = 0, stn = 0, i = ws;
+	char exact[TOK_MAX_WORD + 1], sin[TOK_MAX_WORD + 1];
+	size_t en = 0, sn = 0, i = ws;
 	int german = 1, last_plain_vowel = 0, full = 0;
-	struct tok_word w;
 	struct fold f;
 
 	while (i < we) {
@@ -468,30 +534,7 @@ static int emit_word(struct chunk *ch, size_t ws, size_t we, unsigned part)
 	}
 	if (en == 0)
 		return 0;
-	exact[en] = '\0';
-	memset(&w, 0, sizeof(w));
-	w.exact = exact;
-	w.exact_len = en;
-	if (german) {
-		stn = stem_word(ch->tc, sin, sn, stem);
-		if (stn > 0) {
-			stem[stn] = '\0';
-			w.stem = stem;
-			w.stem_len = stn;
-			w.stem_differs = stn != en || memcmp(stem, exact, en) != 0;
-		}
-	}
-	w.start = ws;
-	w.end = we;
-	w.part = part;
-	w.nparts = ch->nparts;
-	if (ch->compound_len && part == 0) {
-		w.compound = ch->compound;
-		w.compound_len = ch->compound_len;
-	}
-	w.cstart = ch->compound_len ? ch->cstart : ws;
-	w.cend = ch->compound_len ? ch->cend : we;
-	return ch->fn(ch->arg, &w);
+	return finish_word(ch, exact, en, german ? sin : NULL, sn, ws, we, part);
 }
 
 /* A word run is empty when it holds only combining marks. */
@@ -616,6 +659,74 @@ static int do_chunk(struct chunk *ch, size_t a, size_t b)
 	return 0;
 }
 
+/* ---- the ASCII fast path --------------------------------------------- */
+
+/* 1 if the comma at s[i] joins two digits (the rule of cls_at). */
+static int comma_joins(const unsigned char *s, size_t len, size_t i, uint32_t prev)
+{
+	return is_digit_cp(prev) && i + 1 < len && is_digit_cp(s[i + 1]);
+}
+
+/* Emits one word of ASCII letters and digits [ws, we): what emit_word
+ * does for such a run, without decoding or folding tables. */
+static int emit_ascii(struct chunk *ch, size_t ws, size_t we, unsigned part)
+{
+	char exact[TOK_MAX_WORD + 1];
+	size_t en = we - ws > TOK_MAX_WORD ? TOK_MAX_WORD : we - ws, k;
+	int german = 1;
+
+	for (k = 0; k < en; k++) {
+		unsigned char c = ch->s[ws + k];
+
+		if (c <= '9')
+			german = 0; /* numbers and codes are not stemmed */
+		exact[k] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	return finish_word(ch, exact, en, german ? exact : NULL, en, ws, we, part);
+}
+
+/* do_chunk for a chunk [a, b) of ASCII letters, digits and connectors
+ * only (commas in it join digits): the same words and compound. */
+static int do_chunk_ascii(struct chunk *ch, size_t a, size_t b)
+{
+	const unsigned char *s = ch->s;
+	size_t fw = a, lw = b, i, ws, start;
+	unsigned parts = 0, part = 0;
+	int sigil, rc;
+
+	while (fw < b && ACL(s[fw]) != ACL_WORD)
+		fw++;
+	if (fw == b)
+		return 0; /* only connectors */
+	while (ACL(s[lw - 1]) != ACL_WORD)
+		lw--;
+	sigil = fw > a && is_sigil(s[fw - 1]);
+	start = sigil ? fw - 1 : fw;
+	for (i = fw; i < lw; i++)
+		parts += ACL(s[i]) == ACL_WORD && (i == fw || ACL(s[i - 1]) != ACL_WORD);
+	ch->nparts = parts;
+	ch->compound_len = 0;
+	if ((parts >= 2 || sigil) && lw - start <= TOK_MAX_COMPOUND) {
+		for (i = start; i < lw; i++)
+			ch->compound[i - start] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+		ch->compound[lw - start] = '\0';
+		ch->compound_len = lw - start;
+		ch->cstart = start;
+		ch->cend = lw;
+	}
+	for (i = fw; i < lw;) {
+		ws = i;
+		while (i < lw && ACL(s[i]) == ACL_WORD)
+			i++;
+		rc = emit_ascii(ch, ws, i, part++);
+		if (rc)
+			return rc;
+		while (i < lw && ACL(s[i]) != ACL_WORD)
+			i++;
+	}
+	return 0;
+}
+
 int tok_run(struct tok_ctx *tc, const char *text, size_t len, tok_word_fn fn, void *arg)
 {
 	const unsigned char *s = (const unsigned char *)text;
@@ -630,6 +741,31 @@ int tok_run(struct tok_ctx *tc, const char *text, size_t len, tok_word_fn fn, vo
 	ch.fn = fn;
 	ch.arg = arg;
 	while (i < len) {
+		if (s[i] < 0x80) {
+			/* ASCII: separators are skipped and a chunk that turns out
+			 * to be all ASCII is handled without decoding */
+			int k = ACL(s[i]);
+
+			if (k == ACL_OTHER || (k == ACL_COMMA && !comma_joins(s, len, i, prev))) {
+				prev = s[i++];
+				continue;
+			}
+			for (j = i; j < len && s[j] < 0x80; j++) {
+				k = ACL(s[j]);
+				if (k == ACL_OTHER || (k == ACL_COMMA && !comma_joins(s, len, j, s[j - 1])))
+					break;
+			}
+			if (j == len || s[j] < 0x80) {
+				rc = do_chunk_ascii(&ch, i, j);
+				if (rc)
+					return rc;
+				if (j < len)
+					prev = s[j++]; /* the separator that ended the chunk */
+				i = j;
+				continue;
+			}
+			/* a non-ASCII character in the chunk: the general path */
+		}
 		j = i;
 		cl = cls_at(s, len, &i, prev, &cp);
 		prev = cp;
@@ -687,6 +823,7 @@ void tok_ctx_free(struct tok_ctx *tc)
 
 /* Arguments of tok_run's callback when feeding FTS5. */
 struct fts_feed {
+	struct tok_ctx *tc;
 	void *ctx;   /* FTS5's pCtx */
 	int (*x_token)(void *, int, const char *, int, int, int);
 	const struct tok_sink *sink;
@@ -698,8 +835,15 @@ static int feed_word(void *arg, const struct tok_word *w)
 	int rc;
 
 	rc = ff->x_token(ff->ctx, 0, w->exact, (int)w->exact_len, (int)w->start, (int)w->end);
-	if (rc == SQLITE_OK && w->stem && ff->sink)
-		rc = ff->sink->fn(ff->sink->arg, w);
+	if (rc == SQLITE_OK && w->stem && ff->sink) {
+		struct stem_slot *slot = ff->tc->last_slot;
+
+		if (!slot || !ff->sink->gen || slot->sink_gen != ff->sink->gen) {
+			rc = ff->sink->fn(ff->sink->arg, w);
+			if (slot && rc == SQLITE_OK)
+				slot->sink_gen = ff->sink->gen;
+		}
+	}
 	if (rc == SQLITE_OK && w->compound)
 		rc = ff->x_token(ff->ctx, FTS5_TOKEN_COLOCATED, w->compound, (int)w->compound_len,
 				 (int)w->cstart, (int)w->cend);
@@ -749,6 +893,7 @@ static int fts_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text
 		}
 		return SQLITE_OK;
 	}
+	ff.tc = (struct tok_ctx *)t;
 	ff.ctx = ctx;
 	ff.x_token = x_token;
 	ff.sink = (flags & FTS5_TOKENIZE_DOCUMENT) ? ((struct tok_ctx *)t)->sink : NULL;

@@ -29,6 +29,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 
@@ -68,10 +69,16 @@ int tok_run(struct tok_ctx *tc, const char *text, size_t len, tok_word_fn fn, vo
 
 /* Where the FTS5 tokenizer reports the stemmable words of the documents
  * it indexes (so the index can keep its stem table). fn is called from
- * inside SQLite: it must not use the database connection. */
+ * inside SQLite: it must not use the database connection. A word is
+ * reported once per generation while the tokenizer still has its stem
+ * cached (words repeat: most are not reported again); the owner starts
+ * gen at 1 and increments it whenever it may have forgotten words it was
+ * told about (a rolled back transaction, deleted stems), so that they are
+ * reported again. gen 0 reports every word every time. */
 struct tok_sink {
 	tok_word_fn fn;
 	void *arg;
+	uint32_t gen;
 };
 
 /* Registers the FTS5 tokenizer "custos" and the ranking function

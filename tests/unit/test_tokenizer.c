@@ -3,7 +3,8 @@
  * ä/ae equivalence, identifiers kept whole as compounds with their words
  * still separate, spans, caps on long words and compounds, invalid UTF-8,
  * and the FTS5 glue (registration, query pass-through, compound
- * positions inside phrases). */
+ * positions inside phrases); the ASCII fast path gives what the general
+ * path gives. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -294,9 +295,51 @@ static int matches(sqlite3 *db, const char *q)
 	return n;
 }
 
+/* Plain ASCII chunks take a fast path; a chunk ended by a non-ASCII
+ * separator (U+00A0) takes the general one. Both must give the same words
+ * (spans aside: the separator is two bytes instead of one). */
+static void test_ascii_path(void **state)
+{
+	static const char *const texts[] = {
+		"Frist. (siehe https://x.org/a.) -- @bob:matrix.org !room:m.org #tag +49 $x",
+		"AZ 12-345/2024 vom 1.234,56 EUR, 3,5 und a,b 1, 2 ,3 x,9 9,x",
+		"Alice@Example.ORG/Phone O'Brien q&a 50% ~home ?x=1&y=2 ::a:: @@ ++1",
+		"Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa9 Bbbb",
+		"ab-cd-ef-gh-ij-kl-mn-op-qr-st-uv-wx-yz-ab-cd-ef-gh-ij-kl-mn-op-qr-st-uv-wx-yz-"
+		"ab-cd-ef-gh-ij-kl-mn-op-qr-st-uv-wx-yz-ab-cd-ef-gh-ij-kl-mn-op-qr-st-uv-wx-yz end",
+		"Haeuser Mueller Quelle STRASSE Antraege x1 1x 007 ...  -- !",
+	};
+	struct words a, *b;
+	char alt[512];
+	size_t t, i, o;
+
+	for (t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+		a = *run(state, texts[t]);
+		for (i = 0, o = 0; texts[t][i]; i++) {
+			if (texts[t][i] == ' ') {
+				alt[o++] = '\xc2';
+				alt[o++] = '\xa0';
+			} else {
+				alt[o++] = texts[t][i];
+			}
+		}
+		alt[o] = '\0';
+		b = run(state, alt);
+		assert_int_equal(a.n, b->n);
+		for (i = 0; i < a.n; i++) {
+			assert_string_equal(a.exact[i], b->exact[i]);
+			assert_string_equal(a.stem[i], b->stem[i]);
+			assert_string_equal(a.compound[i], b->compound[i]);
+			assert_int_equal(a.part[i], b->part[i]);
+			assert_int_equal(a.nparts[i], b->nparts[i]);
+			assert_int_equal(a.end[i] - a.start[i], b->end[i] - b->start[i]);
+		}
+	}
+}
+
 static void test_fts5(void **state)
 {
-	static const struct tok_sink sink = {count_sink, NULL};
+	static const struct tok_sink sink = {count_sink, NULL, 0};
 	sqlite3 *db;
 	char *msg = NULL;
 
@@ -334,6 +377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ascii_path, setup, teardown),
 		cmocka_unit_test(test_fts5),
 	};
 
