@@ -85,6 +85,20 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 /* Reads the record at seq. e->bytes points into out. */
 int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entry *e,
 	      struct cu_err *err) CU_MUST_CHECK;
+
+/* Reads records for their fields (search results): like store_get, but a
+ * record's frame is decompressed only as far as that record, and a later
+ * call for a record further on in the same frame goes on from there, so a
+ * reader should be asked in seq order. In what it returns the salt may be
+ * zero and e->leaf is not computed. One reader per thread; the frames it
+ * read go to store_get's cache when it moves on, is dropped or freed. */
+struct store_reader;
+int store_reader_new(struct store *st, struct store_reader **out, struct cu_err *err) CU_MUST_CHECK;
+int store_reader_get(struct store_reader *r, uint64_t seq, struct buf *out, struct store_entry *e,
+		     struct cu_err *err) CU_MUST_CHECK;
+/* Hands the frame it holds to the cache, keeping only its memory. */
+void store_reader_drop(struct store_reader *r);
+void store_reader_free(struct store_reader *r);
 /* Looks up the seq of an archived (platform, source, event id). */
 int store_find_id(struct store *st, const char *platform, const char *source,
 		  const char *event_id, uint64_t *seq_out) CU_MUST_CHECK;

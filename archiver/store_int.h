@@ -36,8 +36,26 @@ struct seg_info {
 	int frames_complete;         /* 1 when frames covers all of [first_seq, first_seq+count) */
 };
 
-/* A decompressed frame kept for store_get (docs: search results and
- * conversation context read neighbours from the same frames). */
+/* The decompressed part of a frame: all of it, or (read by a
+ * store_reader) its first entries. Records are not reassembled: their
+ * salts follow the last entry (docs/FORMAT.md "Frame"), so a prefix has
+ * none, and a complete frame puts a record's salt back when it is copied
+ * out. */
+struct st_prefix {
+	struct buf raw;              /* decompressed bytes so far */
+	struct st_entry_raw *ents;   /* parsed entries, pointing into raw (records without salt) */
+	uint32_t *recno;             /* per entry: its number among the frame's records */
+	size_t nents;                /* entries parsed */
+	size_t ents_alloc;
+	size_t parse_off;            /* raw offset of the next entry */
+	uint32_t nrec;               /* records among the parsed entries */
+	int complete;                /* the whole frame is in raw: salts are at salts_at */
+	size_t salts_at;
+};
+
+/* A decompressed frame (or its first entries) kept for store_get and
+ * store_reader_get (search results and conversation context read
+ * neighbours from the same frames). */
 #define FCACHE_SLOTS 8
 struct fcache_slot {
 	int valid;                   /* 1 when the slot holds a frame */
@@ -45,8 +63,7 @@ struct fcache_slot {
 	uint64_t first_seq;          /* its first seq */
 	uint32_t count;              /* its entries */
 	uint64_t used;               /* cache clock at last use (LRU) */
-	struct buf recs;             /* its records, reassembled */
-	struct st_entry_raw *ents;   /* entries pointing into recs */
+	struct st_prefix pf;         /* what of it is decompressed */
 };
 
 struct store {
@@ -77,6 +94,7 @@ struct store {
 	pthread_mutex_t cache_lock;  /* protects cache (inside meta_lock when both) */
 	struct fcache_slot cache[FCACHE_SLOTS];
 	uint64_t cache_clock;
+	uint64_t cache_gen;          /* bumped when a segment is rewritten: frames read before stay out */
 
 	struct mt_frontier frontier; /* right edge of the tree at size */
 	struct tree_store *ts;       /* persistent subtree hashes */

@@ -1,5 +1,8 @@
 /* store_read.c - reading the log: frames, entries, random access by seq,
  * sequential iteration, and the tree head and proofs. */
+/* for zstd's buffer-less streaming: a reader decompresses a frame block
+ * by block straight into its buffer, and stops after the block it needs */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,18 +35,20 @@ static int frame_aad(const uint8_t hdr32[32], const uint8_t *leaves, size_t nlea
 	return rc ? rc : buf_append(aad, leaves, nleaves * HASH_LEN);
 }
 
-int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
-		  struct seg_frame_hdr *fh, struct buf *comp, struct buf *raw,
-		  const struct crypt_key *key, struct cu_err *err)
+/* Reads and checks (header, caps, checksum) the frame at off into comp;
+ * with plain (NULL: check only), also decrypts an encrypted frame into it
+ * and points *z, *zlen at the zstd bytes, whose declared size must match
+ * the header's. */
+static int read_payload(const char *path, int fd, uint64_t off, uint64_t limit,
+			struct seg_frame_hdr *fh, struct buf *comp, struct buf *plain,
+			const struct crypt_key *key, const uint8_t **z, size_t *zlen, struct cu_err *err)
 {
 	uint8_t hdr[SEG_FRAME_HDR_LEN];
 	unsigned long long content;
-	const uint8_t *z;
-	size_t got, zlen, lv;
-	struct buf plain, aad;
+	struct buf aad;
+	size_t lv;
 	int rc;
 
-	buf_init(&plain, SEG_FRAME_MAX_COMP);
 	buf_init(&aad, (size_t)SEG_FRAME_MAX_COUNT * HASH_LEN + 64);
 	if (limit < off + SEG_FRAME_HDR_LEN) {
 		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: truncated header",
@@ -76,10 +81,10 @@ int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
 				path, (unsigned long long)off);
 		goto out;
 	}
-	if (!raw) /* the caller only wanted the frame checked */
+	if (!plain) /* the caller only wanted the frame checked */
 		goto out;
-	z = comp->data;
-	zlen = comp->len;
+	*z = comp->data;
+	*zlen = comp->len;
 	if (fh->flags & SEG_FRAME_F_ENCRYPTED) {
 		/* leaf hashes in the clear, then nonce || ciphertext || tag */
 		lv = (size_t)fh->count * HASH_LEN;
@@ -95,25 +100,41 @@ int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
 		}
 		rc = frame_aad(hdr, comp->data, fh->count, &aad);
 		if (rc == 0)
-			rc = crypt_open_box(key, aad.data, aad.len, comp->data + lv, comp->len - lv, &plain);
+			rc = crypt_open_box(key, aad.data, aad.len, comp->data + lv, comp->len - lv, plain);
 		if (rc) {
 			rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: does not decrypt "
 					"(changed, or another key)", path, (unsigned long long)off);
 			goto out;
 		}
-		z = plain.data;
-		zlen = plain.len;
+		*z = plain->data;
+		*zlen = plain->len;
 	}
 	/* The declared size is capped (SEG_FRAME_MAX_RAW) and must match what
 	 * zstd says, if it says (frames compressed while being built do not),
 	 * so a corrupted frame cannot make us allocate more: decompression
 	 * never writes past the declared size. */
-	content = ZSTD_getFrameContentSize(z, zlen);
-	if (content != fh->raw_len && content != ZSTD_CONTENTSIZE_UNKNOWN) {
+	content = ZSTD_getFrameContentSize(*z, *zlen);
+	if (content != fh->raw_len && content != ZSTD_CONTENTSIZE_UNKNOWN)
 		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: size mismatch",
 				path, (unsigned long long)off);
+out:
+	buf_release(&aad);
+	return rc;
+}
+
+int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
+		  struct seg_frame_hdr *fh, struct buf *comp, struct buf *raw,
+		  const struct crypt_key *key, struct cu_err *err)
+{
+	const uint8_t *z = NULL;
+	size_t got, zlen = 0;
+	struct buf plain;
+	int rc;
+
+	buf_init(&plain, SEG_FRAME_MAX_COMP);
+	rc = read_payload(path, fd, off, limit, fh, comp, raw ? &plain : NULL, key, &z, &zlen, err);
+	if (rc || !raw)
 		goto out;
-	}
 	buf_reset(raw);
 	rc = buf_reserve(raw, fh->raw_len);
 	if (rc) {
@@ -131,7 +152,6 @@ int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
 	raw->len = got;
 out:
 	buf_release(&plain);
-	buf_release(&aad);
 	return rc;
 }
 
@@ -287,8 +307,9 @@ int st_frame_add(struct buf *raw, struct buf *salts, int type, const uint8_t *p,
 	return rc ? rc : buf_append(raw, p, len);
 }
 
-int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_entry *e,
-		struct cu_err *err)
+/* st_entry_to; with_leaf 0 leaves e->leaf zero (readers of fields only). */
+static int entry_decode(const struct st_entry_raw *r, uint64_t expect_seq, struct store_entry *e,
+			int with_leaf, struct cu_err *err)
 {
 	uint64_t seq;
 	int rc;
@@ -305,7 +326,7 @@ int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_
 			return cu_err_set(err, CU_ECORRUPT, "seq %llu: record too short",
 					  (unsigned long long)expect_seq);
 		seq = get_be64(r->p + 4);
-		rc = hash_leaf(r->p, r->len, e->leaf);
+		rc = with_leaf ? hash_leaf(r->p, r->len, e->leaf) : 0;
 		if (rc)
 			return cu_err_set(err, rc, "hash failed");
 		e->bytes = r->p;
@@ -316,6 +337,12 @@ int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_
 				  (unsigned long long)expect_seq, (unsigned long long)seq);
 	e->seq = seq;
 	return 0;
+}
+
+int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_entry *e,
+		struct cu_err *err)
+{
+	return entry_decode(r, expect_seq, e, 1, err);
 }
 
 /* Index of the segment holding seq (caller holds meta_lock), or -1. */
@@ -390,21 +417,124 @@ static int frames_build(struct store *st, struct seg_info *s, struct cu_err *err
 	return rc;
 }
 
-/* Copies entry seq of a cached frame into out and fills e. Caller holds
- * cache_lock. */
-static int cache_copy(const struct fcache_slot *c, uint64_t seq, struct buf *out,
-		      struct store_entry *e, struct cu_err *err)
+/* ---- frames decompressed as far as needed ---------------------------- */
+
+static void prefix_release(struct st_prefix *pf)
 {
-	struct st_entry_raw r = c->ents[seq - c->first_seq];
+	buf_release(&pf->raw);
+	free(pf->ents);
+	free(pf->recno);
+	memset(pf, 0, sizeof(*pf));
+}
+
+/* Readies pf to parse the entries of a frame of fh (keeps the memory it
+ * has; raw is left as it is). */
+static int prefix_entries(struct st_prefix *pf, const struct seg_frame_hdr *fh)
+{
+	pf->nents = 0;
+	pf->parse_off = 0;
+	pf->nrec = 0;
+	pf->complete = 0;
+	pf->salts_at = 0;
+	if (pf->ents_alloc < fh->count) {
+		free(pf->ents);
+		free(pf->recno);
+		pf->ents = calloc(fh->count, sizeof(*pf->ents));
+		pf->recno = calloc(fh->count, sizeof(*pf->recno));
+		pf->ents_alloc = pf->ents && pf->recno ? fh->count : 0;
+		if (!pf->ents_alloc)
+			return CU_ENOMEM;
+	}
+	return 0;
+}
+
+/* Readies pf for a frame of fh that is yet to be decompressed into raw. */
+static int prefix_start(struct st_prefix *pf, const struct seg_frame_hdr *fh)
+{
+	buf_reset(&pf->raw);
+	if (pf->raw.max < SEG_FRAME_MAX_RAW)
+		pf->raw.max = SEG_FRAME_MAX_RAW;
+	return prefix_entries(pf, fh);
+}
+
+/* Parses the entries whose bytes are in pf->raw, from the first not yet
+ * parsed; done says raw holds the whole frame (then every entry and the
+ * salts after them must be there). */
+static int prefix_parse(struct st_prefix *pf, const struct seg_frame_hdr *fh, int done, struct cu_err *err)
+{
+	const struct buf *raw = &pf->raw;
+	size_t off = pf->parse_off;
+	struct st_entry_raw *r;
+	uint32_t len;
+
+	while (pf->nents < fh->count) {
+		if (raw->len - off < 5)
+			break;
+		r = &pf->ents[pf->nents];
+		r->type = raw->data[off];
+		len = get_be32(raw->data + off + 1);
+		if ((r->type == SEG_ENTRY_RECORD && len < REC_HEADER_LEN - REC_SALT_LEN) ||
+		    (r->type != SEG_ENTRY_RECORD && r->type != SEG_ENTRY_STUB) || len > fh->raw_len)
+			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: entry %zu malformed",
+					  (unsigned long long)fh->first_seq, pf->nents);
+		if (len > raw->len - off - 5)
+			break;
+		r->p = raw->data + off + 5;
+		r->len = len;
+		pf->recno[pf->nents] = r->type == SEG_ENTRY_RECORD ? pf->nrec++ : UINT32_MAX;
+		pf->nents++;
+		off += 5 + len;
+	}
+	pf->parse_off = off;
+	if (!done)
+		return 0;
+	if (pf->nents < fh->count)
+		return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: truncated entry %zu",
+				  (unsigned long long)fh->first_seq, pf->nents);
+	if (raw->len - off != (size_t)pf->nrec * REC_SALT_LEN)
+		return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: %zu bytes after %u entries, "
+				  "expected %zu salt bytes", (unsigned long long)fh->first_seq,
+				  raw->len - off, fh->count, (size_t)pf->nrec * REC_SALT_LEN);
+	pf->salts_at = off;
+	pf->complete = 1;
+	return 0;
+}
+
+/* Copies entry i (seq) of pf into out as record bytes and fills e: with
+ * its salt when the frame is complete, else with zeros there (with_leaf
+ * must then be 0). */
+static int prefix_copy(const struct st_prefix *pf, size_t i, uint64_t seq, struct buf *out,
+		       struct store_entry *e, int with_leaf, struct cu_err *err)
+{
+	const struct st_entry_raw *r = &pf->ents[i];
+	struct st_entry_raw c;
 	int rc;
 
 	buf_reset(out);
-	rc = buf_append(out, r.p, r.len);
-	if (rc)
-		return cu_err_set(err, rc, "record too large");
-	r.p = out->data;
-	return st_entry_to(&r, seq, e, err);
+	if (r->type == SEG_ENTRY_RECORD) {
+		rc = buf_reserve(out, r->len + REC_SALT_LEN);
+		if (rc)
+			return cu_err_set(err, rc, "record too large");
+		memcpy(out->data, r->p, SALT_AT);
+		if (pf->complete)
+			memcpy(out->data + SALT_AT, pf->raw.data + pf->salts_at +
+			       (size_t)pf->recno[i] * REC_SALT_LEN, REC_SALT_LEN);
+		else
+			memset(out->data + SALT_AT, 0, REC_SALT_LEN);
+		memcpy(out->data + SALT_AT + REC_SALT_LEN, r->p + SALT_AT, r->len - SALT_AT);
+		out->len = r->len + REC_SALT_LEN;
+	} else {
+		rc = buf_append(out, r->p, r->len);
+		if (rc)
+			return cu_err_set(err, rc, "record too large");
+	}
+	c.type = r->type;
+	c.p = out->data;
+	c.len = out->len;
+	return entry_decode(&c, seq, e, with_leaf && pf->complete, err);
 }
+
+/* ---- the frame cache ------------------------------------------------ */
 
 /* The cached frame holding seq in segment segno at off, or NULL. */
 static struct fcache_slot *cache_find(struct store *st, uint64_t segno, uint64_t off)
@@ -417,6 +547,39 @@ static struct fcache_slot *cache_find(struct store *st, uint64_t segno, uint64_t
 	return NULL;
 }
 
+/* Hands pf (a frame, or its first entries, read when the cache was at
+ * generation gen) to the cache, unless the cache knows as much of that
+ * frame already or the segment was rewritten meanwhile; pf gets the
+ * memory of the slot it replaces. Caller holds cache_lock. */
+static struct fcache_slot *cache_put(struct store *st, uint64_t segno, uint64_t off,
+				     const struct seg_frame_hdr *fh, struct st_prefix *pf, uint64_t gen)
+{
+	struct fcache_slot *c = cache_find(st, segno, off);
+	struct st_prefix tmp;
+	size_t i;
+
+	if (gen != st->cache_gen)
+		return NULL;
+	if (c && (c->pf.complete || (!pf->complete && c->pf.nents >= pf->nents)))
+		return c;
+	if (!c) {
+		c = &st->cache[0];
+		for (i = 1; i < FCACHE_SLOTS; i++)
+			if (!st->cache[i].valid || (c->valid && st->cache[i].used < c->used))
+				c = &st->cache[i];
+	}
+	tmp = c->pf;
+	c->pf = *pf;
+	*pf = tmp;
+	c->segno = segno;
+	c->off = off;
+	c->first_seq = fh->first_seq;
+	c->count = fh->count;
+	c->used = ++st->cache_clock;
+	c->valid = 1;
+	return c;
+}
+
 void st_cache_forget(struct store *st, uint64_t segno)
 {
 	size_t i;
@@ -425,6 +588,7 @@ void st_cache_forget(struct store *st, uint64_t segno)
 	for (i = 0; i < FCACHE_SLOTS; i++)
 		if (st->cache[i].segno == segno)
 			st->cache[i].valid = 0;
+	st->cache_gen++; /* frames read before now must not come in */
 	pthread_mutex_unlock(&st->cache_lock);
 }
 
@@ -432,120 +596,272 @@ void st_cache_release(struct store *st)
 {
 	size_t i;
 
-	for (i = 0; i < FCACHE_SLOTS; i++) {
-		buf_release(&st->cache[i].recs);
-		free(st->cache[i].ents);
+	for (i = 0; i < FCACHE_SLOTS; i++)
+		prefix_release(&st->cache[i].pf);
+}
+
+/* Where the frame holding seq is: its segment's number, file and data
+ * end, and the frame's offset. With fd, also opens the segment (under
+ * meta_lock: a retention rewrite renames a new file into place under it,
+ * so fd and offsets always belong together). */
+static int frame_locate(struct store *st, uint64_t seq, uint64_t *segno, struct frame_loc *loc,
+			uint64_t *data_end, char *path, size_t pathlen, int *fd, struct cu_err *err)
+{
+	struct seg_info *s;
+	size_t lo, hi;
+	long si;
+	int rc;
+
+	pthread_mutex_lock(&st->meta_lock);
+	si = seg_find(st, seq);
+	if (si < 0) {
+		rc = cu_err_set(err, CU_ENOTFOUND, "no record with seq %llu (archive holds %llu)",
+				(unsigned long long)seq, (unsigned long long)st->size);
+		goto out;
 	}
+	s = &st->segs[si];
+	rc = frames_build(st, s, err);
+	if (rc)
+		goto out;
+	lo = 0;
+	hi = s->nframes;
+	while (lo + 1 < hi) { /* last frame with first_seq <= seq */
+		size_t mid = (lo + hi) / 2;
+		if (s->frames[mid].first_seq <= seq)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*loc = s->frames[lo];
+	*data_end = s->data_end;
+	*segno = s->no;
+	st_seg_path(st, s->no, path, pathlen);
+	if (fd) {
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			rc = cu_err_errno(err, errno, "open %s", path);
+	}
+out:
+	pthread_mutex_unlock(&st->meta_lock);
+	return rc;
 }
 
 int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entry *e,
 	      struct cu_err *err)
 {
-	struct st_entry_raw *ents = NULL;
+	struct st_prefix pf;
 	struct fcache_slot *c;
 	struct seg_frame_hdr fh;
 	struct frame_loc loc = {0};
-	struct buf comp, raw, recs;
+	struct buf comp;
 	char path[PATH_MAX];
-	uint64_t data_end = 0, segno = 0;
-	long si;
-	size_t lo, hi, i;
+	uint64_t data_end = 0, segno = 0, gen;
 	int fd = -1, rc;
 
+	memset(&pf, 0, sizeof(pf));
 	buf_init(&comp, SEG_FRAME_MAX_COMP);
-	buf_init(&raw, SEG_FRAME_MAX_RAW);
-	buf_init(&recs, SEG_FRAME_MAX_RAW);
+	buf_init(&pf.raw, SEG_FRAME_MAX_RAW);
 	if (out->max < REC_MAX_BYTES)
 		out->max = REC_MAX_BYTES;
-	pthread_mutex_lock(&st->meta_lock);
-	si = seg_find(st, seq);
-	if (si < 0) {
-		pthread_mutex_unlock(&st->meta_lock);
-		rc = cu_err_set(err, CU_ENOTFOUND, "no record with seq %llu (archive holds %llu)",
-				(unsigned long long)seq, (unsigned long long)st->size);
+	rc = frame_locate(st, seq, &segno, &loc, &data_end, path, sizeof(path), NULL, err);
+	if (rc)
 		goto out;
-	}
-	rc = frames_build(st, &st->segs[si], err);
-	if (rc == 0) {
-		struct seg_info *s = &st->segs[si];
-		lo = 0;
-		hi = s->nframes;
-		while (lo + 1 < hi) { /* last frame with first_seq <= seq */
-			size_t mid = (lo + hi) / 2;
-			if (s->frames[mid].first_seq <= seq)
-				lo = mid;
-			else
-				hi = mid;
-		}
-		loc = s->frames[lo];
-		data_end = s->data_end;
-		segno = s->no;
-		/* A frame decompressed recently (search results cluster) is
-		 * served from the cache: a hit costs a copy, not a whole frame. */
-		pthread_mutex_lock(&st->cache_lock);
-		c = cache_find(st, segno, loc.off);
-		if (c) {
-			c->used = ++st->cache_clock;
-			rc = cache_copy(c, seq, out, e, err);
-			pthread_mutex_unlock(&st->cache_lock);
-			pthread_mutex_unlock(&st->meta_lock);
-			goto out;
-		}
+	/* A frame decompressed recently (search results cluster) is served
+	 * from the cache: a hit costs a copy, not a whole frame. */
+	pthread_mutex_lock(&st->cache_lock);
+	c = cache_find(st, segno, loc.off);
+	gen = st->cache_gen;
+	if (c && c->pf.complete && seq >= c->first_seq && seq - c->first_seq < c->count) {
+		c->used = ++st->cache_clock;
+		rc = prefix_copy(&c->pf, seq - c->first_seq, seq, out, e, 1, err);
 		pthread_mutex_unlock(&st->cache_lock);
-		/* Opened under the lock: a retention rewrite renames a new file
-		 * into place under it, so fd and offsets always belong together. */
-		st_seg_path(st, segno, path, sizeof(path));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			rc = cu_err_errno(err, errno, "open %s", path);
-	}
-	pthread_mutex_unlock(&st->meta_lock);
-	if (rc)
-		goto out;
-	rc = st_read_frame(path, fd, loc.off, data_end, &fh, &comp, &raw, st_key(st), err);
-	if (rc)
-		goto out;
-	ents = calloc(fh.count, sizeof(*ents));
-	if (!ents) {
-		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = st_frame_entries(&fh, &raw, &recs, ents, fh.count, err);
+	pthread_mutex_unlock(&st->cache_lock);
+	rc = frame_locate(st, seq, &segno, &loc, &data_end, path, sizeof(path), &fd, err);
+	if (rc == 0)
+		rc = st_read_frame(path, fd, loc.off, data_end, &fh, &comp, &pf.raw, st_key(st), err);
 	if (rc == 0 && (seq < fh.first_seq || seq - fh.first_seq >= fh.count))
 		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame index does not hold seq %llu", path,
 				(unsigned long long)seq);
+	if (rc == 0 && prefix_entries(&pf, &fh) != 0)
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = prefix_parse(&pf, &fh, 1, err);
 	if (rc)
 		goto out;
-	/* Into the least recently used slot (the buffers change hands). */
 	pthread_mutex_lock(&st->cache_lock);
-	c = &st->cache[0];
-	for (i = 1; i < FCACHE_SLOTS; i++)
-		if (!st->cache[i].valid || (c->valid && st->cache[i].used < c->used))
-			c = &st->cache[i];
-	{
-		struct buf tb = c->recs;
-		struct st_entry_raw *te = c->ents;
-		c->recs = recs;
-		c->ents = ents;
-		recs = tb;
-		ents = te;
-	}
-	c->segno = segno;
-	c->off = loc.off;
-	c->first_seq = fh.first_seq;
-	c->count = fh.count;
-	c->used = ++st->cache_clock;
-	c->valid = 1;
-	rc = cache_copy(c, seq, out, e, err);
+	c = cache_put(st, segno, loc.off, &fh, &pf, gen);
+	if (c && c->pf.complete)
+		rc = prefix_copy(&c->pf, seq - fh.first_seq, seq, out, e, 1, err);
+	else
+		rc = prefix_copy(&pf, seq - fh.first_seq, seq, out, e, 1, err);
 	pthread_mutex_unlock(&st->cache_lock);
 out:
-	free(ents);
 	if (fd >= 0)
 		close(fd);
 	buf_release(&comp);
-	buf_release(&raw);
-	buf_release(&recs);
+	prefix_release(&pf);
 	return rc;
+}
+
+/* ---- store_reader: records' fields, their frames read only so far ---- */
+
+#define READER_STEP (32u << 10) /* compressed bytes handed to zstd at a time */
+
+struct store_reader {
+	struct store *st;
+	int have;                    /* holds (the start of) a frame */
+	uint64_t segno, off;         /* which */
+	uint64_t gen;                /* the cache's generation when it was read */
+	struct seg_frame_hdr fh;
+	struct buf comp, plain;      /* its stored payload; decrypted, if encrypted */
+	const uint8_t *z;            /* its zstd bytes (in comp or plain) */
+	size_t zlen, zpos;           /* their length; how many zstd has taken */
+	ZSTD_DCtx *dctx;             /* the decompression, stopped where it was enough */
+	struct st_prefix pf;         /* what is decompressed and parsed */
+};
+
+int store_reader_new(struct store *st, struct store_reader **out, struct cu_err *err)
+{
+	struct store_reader *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (!r || !(r->dctx = ZSTD_createDCtx())) {
+		free(r);
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	}
+	r->st = st;
+	buf_init(&r->comp, SEG_FRAME_MAX_COMP);
+	buf_init(&r->plain, SEG_FRAME_MAX_COMP);
+	buf_init(&r->pf.raw, SEG_FRAME_MAX_RAW);
+	*out = r;
+	return 0;
+}
+
+/* Gives what the reader has of its frame to the cache. */
+static void reader_retire(struct store_reader *r)
+{
+	if (r->have && r->pf.nents > 0) {
+		pthread_mutex_lock(&r->st->cache_lock);
+		(void)cache_put(r->st, r->segno, r->off, &r->fh, &r->pf, r->gen);
+		pthread_mutex_unlock(&r->st->cache_lock);
+	}
+	r->have = 0;
+}
+
+void store_reader_drop(struct store_reader *r)
+{
+	reader_retire(r);
+}
+
+void store_reader_free(struct store_reader *r)
+{
+	if (!r)
+		return;
+	reader_retire(r);
+	ZSTD_freeDCtx(r->dctx);
+	buf_release(&r->comp);
+	buf_release(&r->plain);
+	prefix_release(&r->pf);
+	free(r);
+}
+
+/* Decompresses the next block of the reader's frame (the whole frame is
+ * in one buffer, so every earlier block is there to refer back to) and
+ * parses the entries it completes. */
+static int reader_more(struct store_reader *r, struct cu_err *err)
+{
+	size_t want, got = 0;
+
+	while ((want = ZSTD_nextSrcSizeToDecompress(r->dctx)) != 0) {
+		if (want > r->zlen - r->zpos)
+			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: cannot decompress: truncated",
+					  (unsigned long long)r->fh.first_seq);
+		got = ZSTD_decompressContinue(r->dctx, r->pf.raw.data + r->pf.raw.len,
+					      r->fh.raw_len - r->pf.raw.len, r->z + r->zpos, want);
+		if (ZSTD_isError(got))
+			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: cannot decompress: %s",
+					  (unsigned long long)r->fh.first_seq, ZSTD_getErrorName(got));
+		r->zpos += want;
+		r->pf.raw.len += got;
+		if (got > 0)
+			break; /* a block: enough for one step */
+	}
+	want = ZSTD_nextSrcSizeToDecompress(r->dctx);
+	if (want == 0 && r->pf.raw.len != r->fh.raw_len)
+		return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: cannot decompress: short",
+				  (unsigned long long)r->fh.first_seq);
+	return prefix_parse(&r->pf, &r->fh, want == 0, err);
+}
+
+int store_reader_get(struct store_reader *r, uint64_t seq, struct buf *out, struct store_entry *e,
+		     struct cu_err *err)
+{
+	struct store *st = r->st;
+	struct fcache_slot *c;
+	struct frame_loc loc = {0};
+	char path[PATH_MAX];
+	uint64_t data_end = 0, segno = 0;
+	size_t i;
+	int fd = -1, rc;
+
+	if (out->max < REC_MAX_BYTES)
+		out->max = REC_MAX_BYTES;
+	rc = frame_locate(st, seq, &segno, &loc, &data_end, path, sizeof(path), NULL, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&st->cache_lock);
+	if (r->have && r->gen != st->cache_gen)
+		r->have = 0; /* its segment may have been rewritten */
+	if (!(r->have && r->segno == segno && r->off == loc.off)) {
+		c = cache_find(st, segno, loc.off);
+		if (c && seq >= c->first_seq && seq - c->first_seq < c->pf.nents) {
+			c->used = ++st->cache_clock;
+			rc = prefix_copy(&c->pf, seq - c->first_seq, seq, out, e, 0, err);
+			pthread_mutex_unlock(&st->cache_lock);
+			return rc;
+		}
+	}
+	pthread_mutex_unlock(&st->cache_lock);
+	if (!(r->have && r->segno == segno && r->off == loc.off)) {
+		reader_retire(r);
+		pthread_mutex_lock(&st->cache_lock);
+		r->gen = st->cache_gen;
+		pthread_mutex_unlock(&st->cache_lock);
+		rc = frame_locate(st, seq, &segno, &loc, &data_end, path, sizeof(path), &fd, err);
+		if (rc == 0)
+			rc = read_payload(path, fd, loc.off, data_end, &r->fh, &r->comp, &r->plain, st_key(st),
+					  &r->z, &r->zlen, err);
+		if (fd >= 0)
+			close(fd);
+		if (rc == 0 && (rc = prefix_start(&r->pf, &r->fh)) != 0)
+			rc = cu_err_set(err, rc, "out of memory");
+		if (rc == 0 && (rc = buf_reserve(&r->pf.raw, r->fh.raw_len)) != 0)
+			rc = cu_err_set(err, rc, "%s: frame at offset %llu: too large", path,
+					(unsigned long long)loc.off);
+		if (rc == 0 && ZSTD_isError(ZSTD_decompressBegin(r->dctx)))
+			rc = cu_err_set(err, CU_EIO, "zstd: cannot start decompressing");
+		if (rc)
+			return rc;
+		r->zpos = 0;
+		r->segno = segno;
+		r->off = loc.off;
+		r->have = 1;
+	}
+	if (seq < r->fh.first_seq || seq - r->fh.first_seq >= r->fh.count) {
+		r->have = 0;
+		return cu_err_set(err, CU_ECORRUPT, "%s: frame index does not hold seq %llu", path,
+				  (unsigned long long)seq);
+	}
+	i = seq - r->fh.first_seq;
+	while (rc == 0 && r->pf.nents <= i)
+		rc = reader_more(r, err);
+	if (rc) {
+		r->have = 0;
+		return rc;
+	}
+	return prefix_copy(&r->pf, i, seq, out, e, 0, err);
 }
 
 /* Sequential reader state. */

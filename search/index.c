@@ -521,6 +521,8 @@ void idx_close(struct idx *ix)
 		sqlite3_close_v2(ix->db);
 	tok_ctx_free(ix->tc);
 	tok_ctx_free(ix->tc2);
+	store_reader_free(ix->rd[0]);
+	store_reader_free(ix->rd[1]);
 	names_clear(ix);
 	free(ix->names);
 	tset_free(&ix->pending);

@@ -50,6 +50,8 @@ struct idx {
 	sqlite3 *db;
 	struct tok_ctx *tc;          /* folds query words and snippet text */
 	struct tok_ctx *tc2;         /* the second thread's, for snippets (made when first needed) */
+	struct store_reader *rd[2];  /* the two threads' readers of hits (made when first needed) */
+	struct store *rd_st;         /* the store they read */
 	struct name_slot *names;     /* IDX_NAME_SLOTS cache of the names table */
 	size_t nnames;               /* used slots */
 	struct idx_block *blocks;    /* per block of seqs, loaded from the blocks table */

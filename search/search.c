@@ -681,7 +681,7 @@ static char *make_snippet(struct tok_ctx *tc, const struct q_marks *marks, const
 }
 
 /* Fills a hit from the record in the log. */
-static int fill_hit(struct tok_ctx *tc, struct store *st, const struct q_marks *marks, const struct row *r,
+static int fill_hit(struct tok_ctx *tc, struct store_reader *rd, const struct q_marks *marks, const struct row *r,
 		    struct buf *rb, struct idx_hit *h, struct cu_err *err)
 {
 	static const struct rec_str empty = {"", 0};
@@ -693,7 +693,7 @@ static int fill_hit(struct tok_ctx *tc, struct store *st, const struct q_marks *
 	h->seq = r->seq;
 	h->ts = r->ts;
 	buf_reset(rb);
-	rc = store_get(st, r->seq, rb, &e, err);
+	rc = store_reader_get(rd, r->seq, rb, &e, err);
 	if (rc)
 		return rc;
 	if (!e.is_stub) {
@@ -718,11 +718,12 @@ static int fill_hit(struct tok_ctx *tc, struct store *st, const struct q_marks *
 /* One thread's share of the hits of a page. */
 struct fill_job {
 	struct tok_ctx *tc;          /* this thread's tokenizer */
-	struct store *st;
+	struct store_reader *rd;     /* this thread's reader of the log */
 	const struct q_marks *marks;
 	const struct row *rows;
 	struct idx_hit *hits;
-	size_t from, to;             /* hits[from, to) */
+	const size_t *order;         /* hit numbers in seq order */
+	size_t from, to;             /* order[from, to) */
 	int rc;
 	struct cu_err err;
 };
@@ -731,32 +732,75 @@ static void *fill_run(void *arg)
 {
 	struct fill_job *j = arg;
 	struct buf rb;
-	size_t i;
+	size_t i, k;
 
 	buf_init(&rb, REC_MAX_BYTES + 1024);
 	cu_err_clear(&j->err);
 	j->rc = 0;
-	for (i = j->from; i < j->to && j->rc == 0; i++)
-		j->rc = fill_hit(j->tc, j->st, j->marks, &j->rows[i], &rb, &j->hits[i], &j->err);
+	for (i = j->from; i < j->to && j->rc == 0; i++) {
+		k = j->order[i];
+		j->rc = fill_hit(j->tc, j->rd, j->marks, &j->rows[k], &rb, &j->hits[k], &j->err);
+	}
+	store_reader_drop(j->rd);
 	buf_release(&rb);
 	return NULL;
 }
 
-/* Reads the page's records from the log: each hit costs a frame read, so
- * a page of more than a few hits is shared with a second thread. */
+/* The page's hits, as hit numbers sorted by seq. */
+static const struct row *order_rows;
+
+static int cmp_order(const void *a, const void *b)
+{
+	uint64_t x = order_rows[*(const size_t *)a].seq, y = order_rows[*(const size_t *)b].seq;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The thread's reader of st (made when first needed, again for another
+ * store). */
+static int reader_for(struct idx *ix, int k, struct store *st, struct cu_err *err)
+{
+	if (ix->rd[k] && ix->rd_st == st)
+		return 0;
+	store_reader_free(ix->rd[k]);
+	ix->rd[k] = NULL;
+	return store_reader_new(st, &ix->rd[k], err);
+}
+
+/* Reads the page's records from the log. A record costs its frame read up
+ * to it, so the hits are read in seq order (the frame of several hits is
+ * read once, as far as the last of them), the first half by this thread
+ * and the second by another. */
 static int fill_hits(struct idx *ix, struct store *st, const struct q_marks *marks, const struct row *rows,
 		     struct idx_hit *hits, size_t n, struct cu_err *err)
 {
 	struct fill_job a, b;
+	size_t *order = NULL, i;
 	pthread_t th;
-	int threaded = 0;
+	int threaded = 0, rc;
 
+	if (n == 0)
+		return 0;
+	order = malloc(n * sizeof(*order));
+	if (!order)
+		return cu_err_set(err, CU_ENOMEM, "search: out of memory");
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	order_rows = rows; /* under ix->mu: one search at a time */
+	qsort(order, n, sizeof(*order), cmp_order);
+	rc = reader_for(ix, 0, st, err);
+	if (rc == 0 && n >= 8)
+		rc = reader_for(ix, 1, st, err);
+	if (rc)
+		goto out;
+	ix->rd_st = st;
 	memset(&a, 0, sizeof(a));
 	a.tc = ix->tc;
-	a.st = st;
+	a.rd = ix->rd[0];
 	a.marks = marks;
 	a.rows = rows;
 	a.hits = hits;
+	a.order = order;
 	a.to = n;
 	b = a;
 	if (n >= 8 && !ix->tc2 && tok_ctx_new(&ix->tc2, NULL) != 0)
@@ -764,6 +808,7 @@ static int fill_hits(struct idx *ix, struct store *st, const struct q_marks *mar
 	if (n >= 8 && ix->tc2) {
 		a.to = b.from = n / 2;
 		b.tc = ix->tc2;
+		b.rd = ix->rd[1];
 		threaded = pthread_create(&th, NULL, fill_run, &b) == 0;
 	}
 	fill_run(&a);
@@ -774,9 +819,11 @@ static int fill_hits(struct idx *ix, struct store *st, const struct q_marks *mar
 	if (a.rc || b.rc) {
 		const struct fill_job *f = a.rc ? &a : &b;
 
-		return cu_err_set(err, f->rc, "%s", f->err.msg[0] ? f->err.msg : "reading a hit failed");
+		rc = cu_err_set(err, f->rc, "%s", f->err.msg[0] ? f->err.msg : "reading a hit failed");
 	}
-	return 0;
+out:
+	free(order);
+	return rc;
 }
 
 void idx_result_release(struct idx_result *r)

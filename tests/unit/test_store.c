@@ -71,6 +71,8 @@ static int append_n(struct store *st, const char *tag, int from, int n, uint64_t
 	return rc;
 }
 
+static void check_reader(struct store *st, uint64_t n);
+
 static int verify_ok(void)
 {
 	struct verify_result res;
@@ -119,6 +121,9 @@ static void test_append_read_iterate(void **state)
 		assert_int_equal(e.seq, 4 + (uint64_t)n++);
 	store_iter_close(it);
 	assert_int_equal(n, 11);
+	/* a frame of many zstd blocks, read by a reader block by block */
+	assert_int_equal(append_n(st, "big", 0, 6000, &first), 0);
+	check_reader(st, store_size(st));
 	store_close(st);
 	assert_true(verify_ok());
 	remove_dir();
@@ -311,6 +316,45 @@ static int segments_contain(const char *needle)
 
 static void erase_scenario(int encrypted);
 
+/* store_reader_get gives what store_get gives (the salt aside), read in
+ * seq order, backwards, and from frames the cache holds in part. */
+static void check_reader(struct store *st, uint64_t n)
+{
+	struct store_entry e, f;
+	struct store_reader *r;
+	struct buf a, b;
+	struct cu_err err;
+	uint64_t seq, k;
+	int pass;
+
+	cu_err_clear(&err);
+	buf_init(&a, 1);
+	buf_init(&b, 1);
+	for (pass = 0; pass < 3; pass++) {
+		assert_int_equal(store_reader_new(st, &r, &err), 0);
+		for (k = 0; k < n; k++) {
+			seq = pass == 1 ? n - 1 - k : pass == 2 ? (k * 7) % n : k;
+			if (store_reader_get(r, seq, &a, &e, &err) != 0)
+				fail_msg("reader %llu: %s", (unsigned long long)seq, err.msg);
+			assert_int_equal(store_get(st, seq, &b, &f, &err), 0);
+			assert_int_equal(e.seq, seq);
+			assert_int_equal(e.is_stub, f.is_stub);
+			if (f.is_stub) {
+				assert_int_equal(e.deletion_seq, f.deletion_seq);
+				continue;
+			}
+			assert_int_equal(e.len, f.len);
+			assert_memory_equal(e.bytes, f.bytes, 28);
+			assert_memory_equal(e.bytes + 28 + REC_SALT_LEN, f.bytes + 28 + REC_SALT_LEN,
+					    f.len - 28 - REC_SALT_LEN);
+		}
+		assert_int_equal(store_reader_get(r, n, &a, &e, &err), CU_ENOTFOUND);
+		store_reader_free(r);
+	}
+	buf_release(&a);
+	buf_release(&b);
+}
+
 static void test_erase(void **state)
 {
 	(void)state;
@@ -330,6 +374,7 @@ static void erase_scenario(int encrypted)
 	struct store_config cfg = {.segment_max_bytes = 3000};
 	uint8_t root[HASH_LEN], root2[HASH_LEN];
 	uint64_t del[] = {3, 4, 25, 77, 78, 79};
+	struct store_reader *rd;
 	struct store_entry e;
 	struct store *st;
 	struct cu_err err;
@@ -338,6 +383,7 @@ static void erase_scenario(int encrypted)
 
 	make_dir();
 	cu_err_clear(&err);
+	buf_init(&b, 1);
 	if (encrypted) {
 		char kek[400];
 		struct crypt_key k;
@@ -353,14 +399,21 @@ static void erase_scenario(int encrypted)
 	assert_int_equal(append_n(st, "cert", 0, 1, NULL), 0); /* stands in for the certificate, seq 80 */
 	assert_int_equal(store_root(st, 81, root, &err), 0);
 	assert_true(encrypted || segments_contain("secretworde25"));
+	check_reader(st, 81);
+	/* a reader holding a frame does not serve it once it was rewritten */
+	assert_int_equal(store_reader_new(st, &rd, &err), 0);
+	assert_int_equal(store_reader_get(rd, 24, &b, &e, &err), 0);
 	if (store_erase(st, del, 6, 80, &erased, &err) != 0)
 		fail_msg("erase: %s", err.msg);
+	assert_int_equal(store_reader_get(rd, 25, &b, &e, &err), 0);
+	assert_true(e.is_stub);
+	store_reader_free(rd);
+	check_reader(st, 81);
 	assert_int_equal(erased, 6);
 	/* Again: already stubs, nothing more to do. */
 	assert_int_equal(store_erase(st, del, 6, 80, &erased, &err), 0);
 	assert_int_equal(erased, 0);
 	assert_int_equal(store_erase(st, (uint64_t[]){80}, 1, 80, &erased, &err), CU_EINVAL);
-	buf_init(&b, 1);
 	assert_int_equal(store_get(st, 25, &b, &e, &err), 0);
 	assert_true(e.is_stub);
 	assert_int_equal(e.deletion_seq, 80);
