@@ -129,6 +129,32 @@ json_t *idx_result_json(const struct idx_result *r);
 int idx_search_json(struct idx *ix, struct store *st, const struct idx_query *q, json_t **out,
 		    struct cu_err *err) CU_MUST_CHECK;
 
+/* One side of a conversation context (idx_context). */
+struct idx_ctx_side {
+	size_t want;          /* in: neighbours wanted (0: only whether there are any) */
+	uint64_t *seq;        /* in: room for want seqs; out: nearest first */
+	int64_t *ts;          /* in: room for want; out: their origin times */
+	size_t n;             /* out: how many were found */
+	int more;             /* out: 1 if the index holds more beyond them */
+};
+
+#define IDX_CTX_LATEST UINT64_MAX /* anchor: after the conversation's last record */
+
+/* The records of conversation conv nearest to record anchor in (origin
+ * time, seq) order, from the index alone (search/context.c): before, the
+ * nearest with (ts, seq) < the anchor's, after, the nearest with (ts, seq)
+ * greater. Both sides come from one snapshot, whose high-water mark is
+ * *hwm: records at or beyond it are not in the index, and the caller reads
+ * them from the log. The anchor's origin time is read from the index when
+ * anchor < *hwm (into *anchor_ts); otherwise *anchor_ts, given by the
+ * caller, is used. With anchor IDX_CTX_LATEST, before is the conversation's
+ * latest records and after stays empty. CU_ENOTFOUND if the anchor is below
+ * the mark but not indexed as a record of conv; CU_ETOOBIG for an id longer
+ * than the index keeps names apart. */
+int idx_context(struct idx *ix, const char *conv, uint64_t anchor, int64_t *anchor_ts,
+		struct idx_ctx_side *before, struct idx_ctx_side *after, uint64_t *hwm,
+		struct cu_err *err) CU_MUST_CHECK;
+
 /* Rebuilds DATADIR/index from the segments alone. Refuses (CU_ESTATE)
  * while another process has the index open. */
 int idx_reindex(const char *datadir, struct store *st, idx_progress_fn progress, void *arg,

@@ -1,0 +1,230 @@
+/* test_context.c - a record's neighbours in its conversation from the
+ * index (idx_context, search/context.c): (origin time, seq) order across
+ * late arrivals and equal times, the more flags, the latest records, an
+ * anchor beyond the high-water mark, the errors, and query plans that walk
+ * meta_conv without sorting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archiver/record.h"
+#include "archiver/store.h"
+#include "search/index.h"
+
+#define T0 1714564800000LL
+
+struct fx {
+	char dir[256];
+	struct store *st;
+	struct idx *ix;
+};
+
+static struct fx *F;
+
+static uint64_t add(const char *conv, int64_t ts)
+{
+	static unsigned n;
+	struct store_input in;
+	struct cu_err err;
+	char id[32];
+
+	snprintf(id, sizeof(id), "$c%u", n++);
+	memset(&in, 0, sizeof(in));
+	in.rec.kind = REC_MESSAGE;
+	in.rec.origin_ts = ts;
+	rec_set(&in.rec, RF_PLATFORM, "matrix");
+	rec_set(&in.rec, RF_SOURCE, "test");
+	rec_set(&in.rec, RF_CONVERSATION, conv);
+	rec_set(&in.rec, RF_SENDER, "@a:x");
+	rec_set(&in.rec, RF_EVENT_ID, id);
+	rec_set(&in.rec, RF_BODY, "hallo");
+	cu_err_clear(&err);
+	if (store_append(F->st, &in, 1, &err) != 0)
+		fail_msg("append: %s", err.msg);
+	return in.seq;
+}
+
+static void catch_up(void)
+{
+	struct cu_err err;
+
+	cu_err_clear(&err);
+	if (idx_catch_up(F->ix, F->st, NULL, NULL, &err) != 0)
+		fail_msg("catch-up: %s", err.msg);
+}
+
+static int setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct cu_err err;
+
+	(void)state;
+	F = calloc(1, sizeof(*F));
+	snprintf(F->dir, sizeof(F->dir), "%s/custos_ctx_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(F->dir));
+	strcat(F->dir, "/a");
+	cu_err_clear(&err);
+	assert_int_equal(store_init(F->dir, "context.test/log", &err), 0);
+	assert_int_equal(store_open(F->dir, NULL, 0, &F->st, &err), 0);
+	if (idx_open(F->dir, 0, &F->ix, &err) != 0)
+		fail_msg("idx_open: %s", err.msg);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[600], *slash;
+
+	(void)state;
+	idx_close(F->ix);
+	store_close(F->st);
+	slash = strrchr(F->dir, '/');
+	*slash = '\0';
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F->dir);
+	assert_int_equal(system(cmd), 0);
+	free(F);
+	return 0;
+}
+
+/* Runs idx_context and renders "b1,b2|a1,a2 more_before more_after"
+ * (each side nearest first). */
+static const char *ctx(const char *conv, uint64_t anchor, int64_t ts, size_t nb, size_t na, int expect_rc)
+{
+	static char out[512];
+	uint64_t sb[16], sa[16], hwm;
+	int64_t tb[16], ta[16];
+	struct idx_ctx_side b = {nb, sb, tb, 0, 0}, a = {na, sa, ta, 0, 0};
+	struct cu_err err;
+	size_t i, o = 0;
+	int rc;
+
+	cu_err_clear(&err);
+	rc = idx_context(F->ix, conv, anchor, &ts, &b, &a, &hwm, &err);
+	assert_int_equal(rc, expect_rc);
+	if (rc) {
+		snprintf(out, sizeof(out), "%s", err.msg);
+		return out;
+	}
+	for (i = 0; i < b.n; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%llu", i ? "," : "", (unsigned long long)sb[i]);
+	o += (size_t)snprintf(out + o, sizeof(out) - o, "|");
+	for (i = 0; i < a.n; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%llu", i ? "," : "", (unsigned long long)sa[i]);
+	snprintf(out + o, sizeof(out) - o, " %d %d", b.more, a.more);
+	return out;
+}
+
+static void test_order_and_flags(void **state)
+{
+	(void)state;
+	/* seq: 0 r@30 1 x@10 2 r@10 3 r@20 4 x@20 5 r@20 6 r@40 7 r@5 */
+	add("!r", T0 + 30);
+	add("!x", T0 + 10);
+	add("!r", T0 + 10);
+	add("!r", T0 + 20);
+	add("!x", T0 + 20);
+	add("!r", T0 + 20);
+	add("!r", T0 + 40);
+	add("!r", T0 + 5);
+	catch_up();
+	/* by time: 7(5) 2(10) 3(20) 5(20) 0(30) 6(40) */
+	assert_string_equal(ctx("!r", 3, 0, 10, 10, 0), "2,7|5,0,6 0 0");
+	assert_string_equal(ctx("!r", 3, 0, 1, 1, 0), "2|5 1 1");
+	assert_string_equal(ctx("!r", 5, 0, 1, 1, 0), "3|0 1 1");
+	assert_string_equal(ctx("!r", 7, 0, 3, 2, 0), "|2,3 0 1");
+	assert_string_equal(ctx("!r", 6, 0, 0, 0, 0), "| 1 0");
+	assert_string_equal(ctx("!r", IDX_CTX_LATEST, 0, 2, 5, 0), "6,0| 1 0");
+	assert_string_equal(ctx("!r", IDX_CTX_LATEST, 0, 10, 0, 0), "6,0,5,3,2,7| 0 0");
+	assert_string_equal(ctx("!x", 4, 0, 5, 5, 0), "1| 0 0");
+	/* a conversation the index does not know */
+	assert_string_equal(ctx("!none", IDX_CTX_LATEST, 0, 5, 0, 0), "| 0 0");
+}
+
+static void test_anchor_beyond_mark(void **state)
+{
+	uint64_t s;
+
+	(void)state;
+	add("!r", T0 + 10);
+	add("!r", T0 + 30);
+	catch_up();
+	s = add("!r", T0 + 20); /* seq 2, not indexed yet */
+	assert_int_equal(s, 2);
+	/* the caller gives the anchor's time; the index has only 0 and 1 */
+	assert_string_equal(ctx("!r", 2, T0 + 20, 5, 5, 0), "0|1 0 0");
+	assert_string_equal(ctx("!r", 2, T0 + 5, 5, 5, 0), "|0,1 0 0");
+	/* below the mark the index's time wins over the caller's */
+	assert_string_equal(ctx("!r", 1, T0 + 1, 5, 5, 0), "0| 0 0");
+}
+
+static void test_errors(void **state)
+{
+	char longconv[1100];
+
+	(void)state;
+	add("!r", T0 + 10);
+	add("!x", T0 + 10);
+	catch_up();
+	/* indexed, but of another conversation */
+	ctx("!r", 1, 0, 1, 1, CU_ENOTFOUND);
+	ctx("!none", 0, 0, 1, 1, CU_ENOTFOUND);
+	memset(longconv, 'a', sizeof(longconv) - 1);
+	longconv[sizeof(longconv) - 1] = '\0';
+	ctx(longconv, IDX_CTX_LATEST, 0, 1, 0, CU_ETOOBIG);
+}
+
+/* The statements of search/context.c: an index walk along meta_conv, no
+ * sort of the conversation's rows. */
+static void test_plans(void **state)
+{
+	static const char *const sqls[] = {
+		"SELECT seq, ts FROM meta WHERE conv = ?1 AND (ts, seq) < (?2, ?3)"
+		" ORDER BY ts DESC, seq DESC LIMIT ?4",
+		"SELECT seq, ts FROM meta WHERE conv = ?1 AND (ts, seq) > (?2, ?3)"
+		" ORDER BY ts, seq LIMIT ?4",
+	};
+	char path[300], plan[1024];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	size_t i, o;
+
+	(void)state;
+	add("!r", T0);
+	catch_up();
+	snprintf(path, sizeof(path), "%s/index/index.db", F->dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+		char sql[512];
+
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", sqls[i]);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+		o = 0;
+		plan[0] = '\0';
+		while (sqlite3_step(q) == SQLITE_ROW)
+			o += (size_t)snprintf(plan + o, sizeof(plan) - o, "%s;",
+					      (const char *)sqlite3_column_text(q, 3));
+		sqlite3_finalize(q);
+		if (!strstr(plan, "USING COVERING INDEX meta_conv (conv=? AND ts") || strstr(plan, "TEMP B-TREE"))
+			fail_msg("plan of %s: %s", sqls[i], plan);
+	}
+	sqlite3_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_order_and_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_beyond_mark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("context", tests, NULL, NULL);
+}
