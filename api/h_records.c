@@ -1,12 +1,16 @@
 /* h_records.c - GET /v1/records/{seq} (the record with its inclusion
  * proof: the same document as `custos show SEQ --json --proof`) and
- * GET /v1/conversations/{id}/messages (a record in its conversation). */
+ * GET /v1/conversations/{id}/messages (a record in its conversation: its
+ * neighbours by origin time from the search index, idx_context, plus the
+ * few records the index does not hold yet from the log; a scan of the log
+ * when the index cannot be used). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
 #include "archiver/proof_json.h"
 #include "archiver/record_json.h"
+#include "search/index.h"
 
 int h_record(struct api_req *r)
 {
@@ -73,9 +77,10 @@ out:
 }
 
 /* Reads record seq; 1 and *o (new reference) if it belongs to conv, 0 if
- * not (or a stub), negative on error. */
+ * not (or a stub), negative on error. *ts (if not NULL) gets its origin
+ * time. */
 static int conv_record(struct store *st, uint64_t seq, const char *conv, struct buf *rb, json_t **o,
-		       struct cu_err *err)
+		       int64_t *ts, struct cu_err *err)
 {
 	struct store_entry e;
 	struct rec_view v;
@@ -91,6 +96,8 @@ static int conv_record(struct store *st, uint64_t seq, const char *conv, struct 
 		return 0;
 	if (v.f[RF_CONVERSATION].len != clen || memcmp(v.f[RF_CONVERSATION].ptr, conv, clen) != 0)
 		return 0;
+	if (ts)
+		*ts = v.origin_ts;
 	*o = rec_entry_to_json(&e);
 	return *o ? 1 : CU_ENOMEM;
 }
@@ -114,7 +121,7 @@ static int scan(struct store *st, uint64_t seq, int dir, uint64_t size, const ch
 			return 0;
 		}
 		(*budget)--;
-		rc = conv_record(st, seq, conv, rb, &o, err);
+		rc = conv_record(st, seq, conv, rb, &o, NULL, err);
 		if (rc < 0)
 			return rc;
 		if (rc == 1) {
@@ -128,7 +135,162 @@ static int scan(struct store *st, uint64_t seq, int dir, uint64_t size, const ch
 	return 0;
 }
 
-#define CONTEXT_SCAN_BUDGET 200000 /* records read per request without the index */
+#define CONTEXT_SCAN_BUDGET 200000 /* records read per request from the log */
+
+/* A neighbour found in the index or the log's unindexed tail. */
+struct ctx_item {
+	int64_t ts;
+	uint64_t seq;
+};
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct ctx_item *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int item_cmp_desc(const void *a, const void *b)
+{
+	return item_cmp(b, a);
+}
+
+/* The records of conv from seq from to the end of the log (the part the
+ * index does not hold yet), except the anchor, into *items. */
+static int tail_scan(struct store *st, uint64_t from, uint64_t anchor, const char *conv,
+		     struct ctx_item **items, size_t *n, struct cu_err *err)
+{
+	struct store_iter *it = NULL;
+	struct store_entry e;
+	struct rec_view v;
+	struct ctx_item *p;
+	size_t clen = strlen(conv), cap = 0;
+	int rc;
+
+	*items = NULL;
+	*n = 0;
+	rc = store_iter_open(st, from, &it, err);
+	while (rc == 0 && (rc = store_iter_next(it, &e, err)) == 1) {
+		rc = 0;
+		if (e.seq == anchor || e.is_stub || rec_decode(e.bytes, e.len, &v, NULL) != 0 ||
+		    v.f[RF_CONVERSATION].len != clen || memcmp(v.f[RF_CONVERSATION].ptr, conv, clen) != 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			p = realloc(*items, cap * sizeof(**items));
+			if (!p) {
+				rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+				break;
+			}
+			*items = p;
+		}
+		(*items)[(*n)++] = (struct ctx_item){v.origin_ts, e.seq};
+	}
+	store_iter_close(it);
+	if (rc) {
+		free(*items);
+		*items = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* One side of the context: the index's nearest records and the tail's on
+ * that side of the anchor, nearest first; the want nearest are read and
+ * appended to arr. */
+static int merge_side(struct store *st, const char *conv, const struct idx_ctx_side *s, int dir,
+		      const struct ctx_item *anchor, const struct ctx_item *tail, size_t ntail, size_t want,
+		      json_t *arr, int *more, struct buf *rb, struct cu_err *err)
+{
+	struct ctx_item *c;
+	size_t n = 0, i;
+	json_t *o;
+	int rc = 0, k;
+
+	c = malloc((s->n + ntail + 1) * sizeof(*c));
+	if (!c)
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	for (i = 0; i < s->n; i++)
+		c[n++] = (struct ctx_item){s->ts[i], s->seq[i]};
+	for (i = 0; i < ntail; i++) {
+		k = anchor ? item_cmp(&tail[i], anchor) : -1;
+		if ((dir < 0 && k < 0) || (dir > 0 && k > 0))
+			c[n++] = tail[i];
+	}
+	qsort(c, n, sizeof(*c), dir < 0 ? item_cmp_desc : item_cmp);
+	/* The index gave its want nearest: whatever it has beyond them is
+	 * farther than all of them, so more remain iff it said so or the
+	 * tail adds more than want. */
+	*more = s->more || n > want;
+	for (i = 0; i < n && i < want; i++) {
+		rc = conv_record(st, c[i].seq, conv, rb, &o, NULL, err);
+		if (rc < 0)
+			break;
+		rc = 0;
+		/* 0: erased since the index was read; it is gone */
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	free(c);
+	return rc;
+}
+
+/* The context from the index, and from the log beyond the index's mark:
+ * 0 done, 1 if the index cannot be used (the caller scans the log), or a
+ * negative error of the log. */
+static int ctx_indexed(struct api_req *r, const char *conv, uint64_t around, int have_anchor,
+		       int64_t anchor_ts, size_t nb, size_t na, json_t *before, json_t *after,
+		       int *more_before, int *more_after, struct buf *rb, struct cu_err *err)
+{
+	struct store *st = r->srv->st;
+	struct idx_ctx_side sb = {0}, sa = {0};
+	struct ctx_item *tail = NULL, a;
+	struct cu_err ierr;
+	uint64_t hwm, end;
+	size_t ntail = 0;
+	int rc = 1;
+
+	cu_err_clear(&ierr);
+	sb.want = nb;
+	sa.want = have_anchor ? na : 0;
+	sb.seq = malloc((sb.want + 1) * sizeof(*sb.seq));
+	sb.ts = malloc((sb.want + 1) * sizeof(*sb.ts));
+	sa.seq = malloc((sa.want + 1) * sizeof(*sa.seq));
+	sa.ts = malloc((sa.want + 1) * sizeof(*sa.ts));
+	if (!sb.seq || !sb.ts || !sa.seq || !sa.ts) {
+		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (api_search_context(r->srv, conv, have_anchor ? around : IDX_CTX_LATEST, &anchor_ts, &sb, &sa,
+			       &hwm, &ierr) != 0) {
+		/* No index (or an id it cannot keep apart): the log has it all. */
+		if (ierr.code != CU_ESTATE && ierr.code != CU_ETOOBIG)
+			api_log("conversation context read from the log: %s", ierr.msg);
+		goto out;
+	}
+	/* The tail is bounded by index_max_lag while ingest runs; an index
+	 * still catching up after a start may be far behind: scan instead. */
+	end = store_size(st);
+	if (end > hwm && end - hwm > CONTEXT_SCAN_BUDGET)
+		goto out;
+	rc = tail_scan(st, hwm, have_anchor ? around : UINT64_MAX, conv, &tail, &ntail, err);
+	if (rc)
+		goto out;
+	a = (struct ctx_item){anchor_ts, around};
+	rc = merge_side(st, conv, &sb, -1, have_anchor ? &a : NULL, tail, ntail, nb, before, more_before,
+			rb, err);
+	if (rc == 0 && have_anchor)
+		rc = merge_side(st, conv, &sa, +1, &a, tail, ntail, na, after, more_after, rb, err);
+out:
+	free(tail);
+	free(sb.seq);
+	free(sb.ts);
+	free(sa.seq);
+	free(sa.ts);
+	return rc;
+}
 
 int h_context(struct api_req *r)
 {
@@ -138,6 +300,7 @@ int h_context(struct api_req *r)
 	struct buf rb;
 	json_t *before = NULL, *after = NULL, *msgs = NULL, *center = NULL, *doc;
 	uint64_t size = store_size(st), around, nb, na, budget = CONTEXT_SCAN_BUDGET;
+	int64_t anchor_ts = 0;
 	int rc, more_before = 0, more_after = 0;
 	size_t i;
 
@@ -161,7 +324,7 @@ int h_context(struct api_req *r)
 		goto out;
 	}
 	if (api_query(r, "around")) {
-		rc = conv_record(st, around, conv, &rb, &center, &err);
+		rc = conv_record(st, around, conv, &rb, &center, &anchor_ts, &err);
 		if (rc < 0) {
 			api_reply_cu(r, rc, err.msg);
 			goto out;
@@ -177,9 +340,18 @@ int h_context(struct api_req *r)
 		around = size;
 		nb = nb ? nb : 10;
 	}
-	rc = scan(st, around, -1, size, conv, (size_t)nb, &budget, before, &more_before, &rb, &err);
-	if (!rc && center)
-		rc = scan(st, around, +1, size, conv, (size_t)na, &budget, after, &more_after, &rb, &err);
+	rc = ctx_indexed(r, conv, around, center != NULL, anchor_ts, (size_t)nb, (size_t)na, before, after,
+			 &more_before, &more_after, &rb, &err);
+	if (rc == 1) {
+		/* Without the index: read the log from the anchor, in log order. */
+		json_array_clear(before);
+		json_array_clear(after);
+		more_before = more_after = 0;
+		rc = scan(st, around, -1, size, conv, (size_t)nb, &budget, before, &more_before, &rb, &err);
+		if (!rc && center)
+			rc = scan(st, around, +1, size, conv, (size_t)na, &budget, after, &more_after, &rb,
+				  &err);
+	}
 	if (rc) {
 		api_reply_cu(r, rc, err.msg);
 		goto out;

@@ -1,5 +1,6 @@
 /* h_search.c - GET /v1/search (the same JSON as `custos search --json`,
- * built by idx_search_json) and the search index's life in the daemon:
+ * built by idx_search_json), the index side of conversation context
+ * (api_search_context) and the search index's life in the daemon:
  *
  * - one writer handle, used only by the catch-up thread, which the commit
  *   queue's after-commit hook wakes: the index follows the log in the
@@ -303,6 +304,22 @@ int api_search_run(struct api_server *srv, const struct idx_query *q, json_t **o
 		return cu_err_set(err, CU_ESTATE, "the search index is not available");
 	i = reader_get(s);
 	rc = idx_search_json(s->readers[i], srv->st, q, out, err);
+	reader_put(s, i);
+	return rc;
+}
+
+int api_search_context(struct api_server *srv, const char *conv, uint64_t anchor, int64_t *anchor_ts,
+		       struct idx_ctx_side *before, struct idx_ctx_side *after, uint64_t *hwm,
+		       struct cu_err *err)
+{
+	struct api_search *s = srv->search;
+	size_t i;
+	int rc;
+
+	if (!s || !s->nreaders)
+		return cu_err_set(err, CU_ESTATE, "the search index is not available");
+	i = reader_get(s);
+	rc = idx_context(s->readers[i], conv, anchor, anchor_ts, before, after, hwm, err);
 	reader_put(s, i);
 	return rc;
 }

@@ -240,6 +240,12 @@ void api_search_set_queue(struct api_server *srv, struct commit_queue *cq);
 struct idx_query;
 int api_search_run(struct api_server *srv, const struct idx_query *q, json_t **out,
 		   struct cu_err *err) CU_MUST_CHECK;
+/* idx_context (a record's neighbours in its conversation) on a pooled
+ * read-only index handle. CU_ESTATE when there is no index. */
+struct idx_ctx_side;
+int api_search_context(struct api_server *srv, const char *conv, uint64_t anchor, int64_t *anchor_ts,
+		       struct idx_ctx_side *before, struct idx_ctx_side *after, uint64_t *hwm,
+		       struct cu_err *err) CU_MUST_CHECK;
 /* Waits (at most timeout_ms) until the index holds the log's first size
  * records; 1 if it does. */
 int api_search_wait(struct api_server *srv, uint64_t size, unsigned timeout_ms);

@@ -1,11 +1,14 @@
 """api_basic.py - the HTTP API end to end against the real daemon: ingest
 (array, JSON Lines, idempotency, bad input, caps), records and proofs equal
 to the CLI's, context, checkpoint, consistency, audit trail, tokens over
-the API and SIGHUP reload, verification job, health and metrics."""
+the API and SIGHUP reload, verification job, health and metrics, and the
+context of a quiet conversation in a busy archive (through the index, and
+with records the index does not hold yet)."""
 
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -304,4 +307,100 @@ check(rc == 0, "serve exit status %d" % rc)
 check("stopped" in srv.read_log(), "no stop message")
 check(not os.path.exists(os.path.join(arch.dir, "serve.pid")), "pid file left behind")
 run("verify", "-d", arch.dir)
+
+# --- context of a quiet conversation in a busy archive ------------------
+# Three messages of one room among 50000 of others, found through the
+# index in origin-time order (which here differs from log order), then two
+# more that the index does not hold yet (its write lock is taken, so the
+# daemon cannot catch up): they come from the log and are merged in.
+T = 1714564800000 + 10 ** 8
+QUIET = "!quiet:example.org"
+busy = Archive("data_busy")
+quiet = {"q1": (10, T + 20000 * 1000 + 500),     # first in the log, second in time
+         "q0": (25000, T + 5 * 1000 + 500),      # arrived late: oldest origin time
+         "q2": (49990, T + 49000 * 1000 + 500)}
+at = {pos: name for name, (pos, _) in quiet.items()}
+path = os.path.join(os.path.dirname(busy.dir), "busy.jsonl")
+with open(path, "w") as f:
+    for i in range(50000):
+        if i in at:
+            f.write(json.dumps(dict(envelope(0, conv=QUIET, body="quiet " + at[i]), id=at[i],
+                                    ts=quiet[at[i]][1])) + "\n")
+        f.write(json.dumps(dict(envelope(i, conv="!busy%d:example.org" % (i % 5), prefix="b"),
+                                ts=T + i * 1000)) + "\n")
+run("ingest", "-d", busy.dir, path)
+bsrv = Server(busy)
+boff = Client(bsrv, busy.tokens["officer"])
+bing = Client(bsrv, busy.tokens["ingest"])
+bmet = Client(bsrv, busy.tokens["auditor"])
+seq = {}
+for m in busy.log():
+    if m.get("conversation") == QUIET:
+        seq[m["id"]] = m["seq"]
+check(sorted(seq) == ["q0", "q1", "q2"] and seq["q1"] < seq["q0"] < seq["q2"], "quiet seqs %r" % seq)
+
+
+def context(query):
+    st, doc = boff.json("GET", "/v1/conversations/%s/messages?%s" % (urllib.parse.quote(QUIET), query),
+                        expect=200)
+    check(all(m["conversation"] == QUIET for m in doc["messages"]), "foreign record in %r" % doc)
+    keys = [(m["ts"], m["seq"]) for m in doc["messages"]]
+    check(keys == sorted(keys), "context not in origin-time order: %r" % keys)
+    return [m["id"] for m in doc["messages"]], doc["more_before"], doc["more_after"]
+
+
+def expect_context(cases):
+    for query, want in cases:
+        got = context(query % seq)
+        check(got == want, "context %s: %r, expected %r" % (query % seq, got, want))
+
+
+def index_lag():
+    st, _, body = bmet.request("GET", "/metrics")
+    lines = [l for l in body.decode().splitlines() if l.startswith("custos_index_lag_records ")]
+    check(st == 200 and lines, "no index lag in /metrics")
+    return int(float(lines[0].split()[1]))
+
+
+expect_context([
+    ("around=%(q1)d&before=5&after=5", (["q0", "q1", "q2"], False, False)),
+    ("around=%(q1)d&before=1&after=1", (["q0", "q1", "q2"], False, False)),
+    ("around=%(q1)d&before=0&after=0", (["q1"], True, True)),
+    ("around=%(q0)d&before=5&after=1", (["q0", "q1"], False, True)),
+    ("around=%(q2)d&before=1&after=3", (["q1", "q2"], True, False)),
+    ("before=2", (["q1", "q2"], True, False)),
+    ("before=10", (["q0", "q1", "q2"], False, False)),
+])
+boff.json("GET", "/v1/conversations/%s/messages?around=%d" % (urllib.parse.quote(QUIET), seq["q1"] + 1),
+          expect=404)
+
+# Hold the index's write lock: what is ingested now stays in the log only.
+hold = sqlite3.connect(os.path.join(busy.dir, "index", "index.db"), timeout=30, isolation_level=None)
+hold.execute("BEGIN IMMEDIATE")
+st, doc = bing.json("POST", "/v1/ingest", [
+    dict(envelope(0, conv=QUIET, body="quiet q3"), id="q3", ts=T + 1000),               # oldest of all
+    dict(envelope(0, conv=QUIET, body="quiet q4"), id="q4", ts=T + 30000 * 1000)],      # between q1 and q2
+    expect=200)
+seq["q3"], seq["q4"] = doc["first_seq"], doc["last_seq"]
+check(index_lag() > 0, "the index caught up although its write lock is held")
+tail_cases = [
+    ("around=%(q1)d&before=5&after=5", (["q3", "q0", "q1", "q4", "q2"], False, False)),
+    ("around=%(q1)d&before=1&after=1", (["q0", "q1", "q4"], True, True)),
+    ("around=%(q4)d&before=1&after=5", (["q1", "q4", "q2"], True, False)),
+    ("around=%(q3)d&before=3&after=2", (["q3", "q0", "q1"], False, True)),
+    ("before=2", (["q4", "q2"], True, False)),
+    ("before=10", (["q3", "q0", "q1", "q4", "q2"], False, False)),
+]
+expect_context(tail_cases)
+check(index_lag() >= 2, "the quiet tail was indexed while the lock was held")
+hold.execute("ROLLBACK")
+hold.close()
+# The same answers once the index holds everything.
+deadline = time.time() + 30
+while index_lag() > 0:
+    check(time.time() < deadline, "the index did not catch up")
+    context("before=1")  # its audit record wakes the catch-up
+    time.sleep(0.1)
+expect_context(tail_cases)
+check(bsrv.stop() == 0, "busy serve exit status")
 print("ok")
