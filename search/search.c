@@ -369,7 +369,7 @@ static int cmp_oldest(const void *a, const void *b)
  * in time order, so this is usually right after the first page). */
 static int fetch_fts_ordered(struct idx *ix, const struct exec *x, enum idx_sort sort,
 			     const struct cursor *cur, unsigned want, struct row *rows, size_t *nrows,
-			     struct cu_err *err)
+			     uint64_t *total, struct cu_err *err)
 {
 	struct exec xj = *x;
 	sqlite3_stmt *st = NULL;
@@ -423,6 +423,10 @@ static int fetch_fts_ordered(struct idx *ix, const struct exec *x, enum idx_sort
 		r.rank = 0;
 		if (!cur || row_before((const struct row *)&(struct row){cur->seq, cur->ts, 0}, &r, sort))
 			top_add(&t, &r);
+		if (total) {
+			(*total)++; /* counting: every match is read */
+			continue;
+		}
 		if (t.n < t.cap)
 			continue;
 		/* can anything still to come beat the worst row kept? */
@@ -458,7 +462,7 @@ static int fetch_rows(struct idx *ix, const struct exec *x, enum idx_sort sort, 
 
 	*nrows = 0;
 	if (x->p->fts && sort != IDX_RELEVANCE)
-		return fetch_fts_ordered(ix, x, sort, cur, want, rows, nrows, err);
+		return fetch_fts_ordered(ix, x, sort, cur, want, rows, nrows, NULL, err);
 	buf_init(&sql, 512 * 1024);
 	if (sort == IDX_RELEVANCE) {
 		xj.join = 1;
@@ -928,9 +932,16 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 	x.snap = snap;
 	x.kind_filter = !plan.has_kind && (!plan.fts || sysw > 0);
 	x.join = x.kind_filter || strcmp((const char *)plan.where.data, "1") != 0;
-	rc = count_rows(ix, &x, &out->total, err);
-	if (rc == 0)
-		rc = fetch_rows(ix, &x, sort, curp, limit + 1, rows, &nrows, err);
+	if (plan.fts && sort != IDX_RELEVANCE && !curp && x.join) {
+		/* The count reads every match joined with its metadata anyway:
+		 * the first page is kept while counting (one pass, not two). */
+		out->total = 0;
+		rc = fetch_fts_ordered(ix, &x, sort, NULL, limit + 1, rows, &nrows, &out->total, err);
+	} else {
+		rc = count_rows(ix, &x, &out->total, err);
+		if (rc == 0)
+			rc = fetch_rows(ix, &x, sort, curp, limit + 1, rows, &nrows, err);
+	}
 	if (rc)
 		goto out;
 	sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL);
