@@ -920,7 +920,7 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 	size_t nframes = 0, i;
 	uint8_t (*leaves)[HASH_LEN] = NULL;
 	uint8_t chain[HASH_LEN], key[IDMAP_KEY_LEN], *salts = NULL;
-	uint64_t seq, off, frame_first, start_off, existing;
+	uint64_t seq, off, frame_first, start_off = 0, existing;
 	uint32_t frame_count = 0;
 	int64_t now = time_now_ms();
 	int rc = 0, in_txn = 0;
@@ -940,6 +940,7 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 	if (st->active_fd < 0 && (rc = start_segment(st, err)))
 		goto out;
 	s = &st->segs[st->nsegs - 1];
+	start_off = s->data_end; /* where a failed append is cut back to */
 	/* One scratch area, kept between appends: leaves, salts, frames. */
 	buf_reset(&st->scratch);
 	if (buf_reserve(&st->scratch, (n + 1) * (HASH_LEN + REC_SALT_LEN + sizeof(*frames)) + 16)) {
@@ -957,7 +958,7 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 		goto out;
 	in_txn = 1;
 	seq = frame_first = st->size;
-	off = start_off = s->data_end;
+	off = start_off;
 	memcpy(chain, st->chain, HASH_LEN);
 	buf_reset(&st->raw);
 	buf_reset(&st->salts);
