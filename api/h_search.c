@@ -226,8 +226,17 @@ int api_search_admit(void *ctx)
 {
 	struct api_server *srv = ctx;
 	struct api_search *s = srv->search;
+	uint64_t done;
 
-	return !s || store_size(s->st) - atomic_load(&s->hwm) <= s->max_lag;
+	if (!s)
+		return 1;
+	/* Records the catch-up has processed count, committed or not: the
+	 * mark itself moves only once per transaction, and pacing on it made
+	 * ingest wait in steps of a whole transaction. */
+	done = idx_working(s->writer);
+	if (done < atomic_load(&s->hwm))
+		done = atomic_load(&s->hwm);
+	return store_size(s->st) - done <= s->max_lag;
 }
 
 long long api_search_lag(struct api_server *srv)

@@ -180,9 +180,10 @@ static void *committer_main(void *arg)
 		if (!first) {
 			if (!wait_from)
 				wait_from = mono_ns();
-			/* cq_kick wakes us; the timeout only guards a missed kick */
+			/* cq_kick wakes us; meanwhile admit is asked again every
+			 * 2 ms (what it waits for may move without a kick) */
 			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 20 * 1000000L;
+			until.tv_nsec += 2 * 1000000L;
 			if (until.tv_nsec >= 1000000000L) {
 				until.tv_sec++;
 				until.tv_nsec -= 1000000000L;

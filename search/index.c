@@ -3,6 +3,7 @@
 #include "search/index_int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -841,6 +842,8 @@ static int catch_up_batch(struct idx *ix, struct store *st, struct log_cursor *l
 				(unsigned long long)size);
 		goto out;
 	}
+	if (atomic_load_explicit(&ix->working, memory_order_relaxed) < hwm)
+		atomic_store_explicit(&ix->working, hwm, memory_order_relaxed);
 	if (hwm == size) {
 		*done = 1;
 		goto out;
@@ -866,6 +869,7 @@ static int catch_up_batch(struct idx *ix, struct store *st, struct log_cursor *l
 		} else {
 			lc->next = seq + 1;
 			rc = index_entry(ix, &e, &blo, &bhi, err);
+			atomic_store_explicit(&ix->working, seq + 1, memory_order_relaxed);
 		}
 	}
 	if (rc == 0)
@@ -921,6 +925,11 @@ int idx_catch_up_n(struct idx *ix, struct store *st, size_t batch, idx_progress_
 	rc = catch_up_locked(ix, st, batch ? batch : IDX_BATCH, progress, arg, err);
 	pthread_mutex_unlock(&ix->mu);
 	return rc;
+}
+
+uint64_t idx_working(struct idx *ix)
+{
+	return atomic_load_explicit(&ix->working, memory_order_relaxed);
 }
 
 int idx_catch_up(struct idx *ix, struct store *st, idx_progress_fn progress, void *arg,

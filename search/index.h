@@ -101,6 +101,10 @@ void idx_close(struct idx *ix);
  * archive (custos reindex). progress may be NULL. */
 int idx_catch_up(struct idx *ix, struct store *st, idx_progress_fn progress, void *arg,
 		 struct cu_err *err) CU_MUST_CHECK;
+/* How far the catch-up running now (or the last one) has got through the
+ * log, counting records of its open transaction: a pacing hint, not a
+ * promise (the transaction may still fail). Lock-free: for another thread. */
+uint64_t idx_working(struct idx *ix);
 /* The same in transactions of at most batch records (progress after each). */
 int idx_catch_up_n(struct idx *ix, struct store *st, size_t batch, idx_progress_fn progress,
 		   void *arg, struct cu_err *err) CU_MUST_CHECK;

@@ -70,6 +70,8 @@ struct idx {
 	sqlite3_stmt *st_fts;        /* INSERT INTO fts */
 	sqlite3_stmt *st_name_get;   /* SELECT id FROM names */
 	sqlite3_stmt *st_name_put;   /* INSERT INTO names */
+	_Atomic uint64_t working;    /* log records a catch-up has processed, committed or
+				      * not (idx_working: for pacing ingest, read lock-free) */
 };
 
 /* Kinds 16..31 are the archive's own records (audit, hold ...): searches

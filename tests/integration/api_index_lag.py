@@ -1,6 +1,8 @@
 """api_index_lag.py - the search index's lag is bounded while clients
-ingest at full speed: with index_max_lag 50 and group commits of at most
-500 records, /metrics never shows the index more than 550 records behind,
+ingest at full speed: with index_max_lag 50, group commits of at most 500
+records and index transactions of 2000 (the pacing counts the records the
+open index transaction has processed), /metrics never shows the index
+more than 2550 records behind,
 ingest is seen waiting for it (custos_ingest_throttled_seconds_total), every
 request is acknowledged, and each acknowledged message is in the archive
 once. An audit record (a person's search) is not held back meanwhile."""
@@ -13,7 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_lib import Archive, Client, Server, check, envelope  # noqa: E402
 
-BOUND, BATCH, CLIENTS, REQUESTS, PER = 50, 500, 4, 40, 100
+BOUND, BATCH, STEP, CLIENTS, REQUESTS, PER = 50, 500, 2000, 4, 40, 100
 
 arch = Archive(server={"index_max_lag": BOUND, "commit_batch_records": BATCH})
 srv = Server(arch)
@@ -73,10 +75,10 @@ st, _, body = aud.request("GET", "/metrics")
 throttled = metric(body.decode(), "custos_ingest_throttled_seconds_total")
 srv.stop()
 total = CLIENTS * REQUESTS * PER
-print("max index lag %d records (bound %d + one commit of %d), ingest waited %.2f s, search %.3f s"
-      % (max_lag[0], BOUND, BATCH, throttled or 0, search_s))
-check(max_lag[0] <= BOUND + BATCH, "the index lagged %d records behind (bound %d + %d)"
-      % (max_lag[0], BOUND, BATCH))
+print("max index lag %d records (bound %d + one commit of %d + one index transaction of %d), "
+      "ingest waited %.2f s, search %.3f s" % (max_lag[0], BOUND, BATCH, STEP, throttled or 0, search_s))
+check(max_lag[0] <= BOUND + BATCH + STEP, "the index lagged %d records behind (bound %d + %d + %d)"
+      % (max_lag[0], BOUND, BATCH, STEP))
 check(throttled is not None and throttled > 0, "ingest never waited for the index: %r" % throttled)
 ids = [e["id"] for e in arch.log() if e.get("platform") == "matrix"]
 check(len(ids) == total and len(set(ids)) == total, "%d messages archived (%d distinct) of %d"
