@@ -14,6 +14,7 @@
 #include "common/error.h"
 
 #define ENV_MAX_BYTES (1u << 20) /* cap on one envelope */
+#define ENV_MAX_DEPTH 2048       /* cap on nesting, as jansson's parser */
 
 /* A parsed envelope. The strings in in.rec point into strs and
  * recipients, so the struct must live until the record is appended. */
