@@ -129,6 +129,61 @@ static void test_append_read_iterate(void **state)
 	remove_dir();
 }
 
+/* A batch refused half-way (its last record is over the cap), after zstd
+ * was already given part of its frame: nothing of it is stored, its keys
+ * are not kept as duplicates, and the next batch makes a valid frame. */
+static void test_refused_batch_midway(void **state)
+{
+	struct store *st;
+	struct store_input *in;
+	struct cu_err err;
+	char *huge;
+	uint64_t first;
+	size_t n = 3000, i;
+
+	(void)state;
+	make_dir();
+	cu_err_clear(&err);
+	assert_int_equal(store_open(dir, NULL, 0, &st, &err), 0);
+	assert_int_equal(append_n(st, "a", 0, 10, NULL), 0);
+	in = calloc(n, sizeof(*in));
+	huge = malloc(REC_MAX_BYTES + 1);
+	assert_non_null(in);
+	assert_non_null(huge);
+	memset(huge, 'x', REC_MAX_BYTES);
+	huge[REC_MAX_BYTES] = 0;
+	for (i = 0; i < n; i++) {
+		char *id = malloc(32);
+		snprintf(id, 32, "r-%zu", i);
+		in[i].rec.kind = REC_MESSAGE;
+		rec_set(&in[i].rec, RF_PLATFORM, "matrix");
+		rec_set(&in[i].rec, RF_SOURCE, "test");
+		rec_set(&in[i].rec, RF_CONVERSATION, "!room:example.org");
+		rec_set(&in[i].rec, RF_SENDER, "@alice:example.org");
+		rec_set(&in[i].rec, RF_EVENT_ID, id);
+		/* 3000 records of ~400 bytes: zstd is fed before the last one */
+		rec_set(&in[i].rec, RF_BODY, i + 1 == n ? huge : huge + REC_MAX_BYTES - 400);
+	}
+	assert_int_not_equal(store_append(st, in, n, &err), 0);
+	assert_int_equal(store_size(st), 10);
+	/* the same messages without the oversized one are all new, not duplicates */
+	cu_err_clear(&err);
+	assert_int_equal(store_append(st, in, n - 1, &err), 0);
+	for (i = 0; i + 1 < n; i++)
+		assert_int_equal(in[i].duplicate, 0);
+	assert_int_equal(in[0].seq, 10);
+	assert_int_equal(append_n(st, "b", 0, 5, &first), 0);
+	assert_int_equal(first, 10 + n - 1);
+	check_reader(st, store_size(st));
+	store_close(st);
+	assert_true(verify_ok());
+	for (i = 0; i < n; i++)
+		free((void *)(uintptr_t)in[i].rec.f[RF_EVENT_ID].ptr);
+	free(in);
+	free(huge);
+	remove_dir();
+}
+
 static void test_duplicates(void **state)
 {
 	struct store *st;
@@ -490,6 +545,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_read_iterate),
+		cmocka_unit_test(test_refused_batch_midway),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_rotation_and_proofs),
 		cmocka_unit_test(test_torn_tail_recovery),
