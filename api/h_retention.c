@@ -793,6 +793,7 @@ static void *scheduler_main(void *arg)
 	struct timespec next;
 	int stop;
 
+	pthread_setname_np(pthread_self(), "custos-retain"); /* for top -H, ps -L */
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	ts_add(&next, ra.delay_s);
 	for (;;) {

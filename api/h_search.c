@@ -12,6 +12,7 @@
  *   parallel with each other and with the catch-up (SQLite WAL readers do
  *   not wait for the writer); a search waits for a free handle.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -74,6 +75,7 @@ static void *catchup_main(void *arg)
 	uint64_t hwm;
 	int failing = 0, stop;
 
+	pthread_setname_np(pthread_self(), "custos-index"); /* for top -H, ps -L */
 	/* Linux applies nice per thread; failing to lower it only costs
 	 * ingest throughput under contention. */
 	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CATCHUP_NICE) != 0)

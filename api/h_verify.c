@@ -1,6 +1,7 @@
 /* h_verify.c - POST /v1/verify starts `custos verify` (verify_archive) as
  * a background job, GET /v1/verify/{job} reports its progress and result.
  * One job at a time; the server keeps the latest job only (in memory). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ static void *verify_main(void *arg)
 	json_t *j;
 	int rc;
 
+	pthread_setname_np(pthread_self(), "custos-vjob"); /* for top -H, ps -L */
 	memset(&res, 0, sizeof(res));
 	cu_err_clear(&err);
 	rc = verify_archive(srv->dir, &res, on_progress, NULL, &err);

@@ -165,6 +165,7 @@ static void *committer_main(void *arg)
 	uint64_t wait_from = 0;
 	int blocked;
 
+	pthread_setname_np(pthread_self(), "custos-commit"); /* for top -H, ps -L */
 	for (;;) {
 		pthread_mutex_lock(&q->mu);
 		while (!q->head && !q->closing)

@@ -228,6 +228,7 @@ static void *worker(void *arg)
 {
 	struct vpool *p = arg;
 
+	pthread_setname_np(pthread_self(), "custos-verify"); /* for top -H, ps -L */
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (!p->stop && p->taken == p->queued)

@@ -83,6 +83,7 @@ static void *index_thread(void *arg)
 	size_t k = 0;
 	int last;
 
+	pthread_setname_np(pthread_self(), "custos-index"); /* for top -H, ps -L */
 	for (;;) {
 		struct slot *s = &p->slots[k];
 		pthread_mutex_lock(&p->mu);
@@ -123,6 +124,7 @@ static void *parse_thread(void *arg)
 	size_t len, k = 0;
 	int r, stop;
 
+	pthread_setname_np(pthread_self(), "custos-parse"); /* for top -H, ps -L */
 	for (;;) {
 		struct slot *s = &p->slots[k];
 		pthread_mutex_lock(&p->mu);

@@ -138,6 +138,7 @@ static void *job_main(void *arg)
 	struct cu_err err;
 	int rc = 0;
 
+	pthread_setname_np(pthread_self(), "custos-export"); /* for top -H, ps -L */
 	cu_err_clear(&err);
 	memset(&req, 0, sizeof(req));
 	req.st = s->env.st;
