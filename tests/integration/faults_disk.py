@@ -31,13 +31,14 @@ def free_bytes():
 
 
 def fill(leave):
-    """Fills the tmpfs, then gives back about `leave` bytes."""
-    with open(FILL, "ab") as f:
+    """Fills the tmpfs, then gives back about `leave` bytes. Unbuffered: a
+    buffered file would fail once more when it is closed, flushing what the
+    full disk did not take."""
+    with open(FILL, "ab", buffering=0) as f:
         chunk = b"\0" * 65536
         try:
-            while True:
-                f.write(chunk)
-                f.flush()
+            while f.write(chunk):
+                pass
         except OSError:
             pass
     size = os.path.getsize(FILL)
