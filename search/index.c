@@ -515,11 +515,19 @@ static void stmts_finalize(struct idx *ix)
 
 void idx_close(struct idx *ix)
 {
+	int i;
+
 	if (!ix)
 		return;
 	stmts_finalize(ix);
 	if (ix->db)
 		sqlite3_close_v2(ix->db);
+	pretok_free(ix->pt);
+	for (i = 0; i < 2; i++) {
+		tok_pre_free(&ix->pre[i]);
+		buf_release(&ix->ck[i].bytes);
+		free(ix->ck[i].recs);
+	}
 	tok_ctx_free(ix->tc);
 	tok_ctx_free(ix->tc2);
 	store_reader_free(ix->rd[0]);
@@ -602,6 +610,8 @@ static int open_locked(const char *dir, int flags, int lockfd, struct idx **out,
 		return cu_err_set(err, CU_ENOMEM, "index: out of memory");
 	}
 	pthread_mutex_init(&ix->mu, NULL);
+	buf_init(&ix->ck[0].bytes, IDX_PRE_BYTES + REC_MAX_BYTES);
+	buf_init(&ix->ck[1].bytes, IDX_PRE_BYTES + REC_MAX_BYTES);
 	ix->flags = flags;
 	ix->lockfd = lockfd;
 	ix->dir = strdup(dir);
@@ -765,19 +775,196 @@ static int index_rec(struct idx *ix, uint64_t seq, const struct rec_view *v, siz
 	return 0;
 }
 
-/* Adds one log entry's rows (none for a stub). */
-static int index_entry(struct idx *ix, const struct store_entry *e, size_t *blk_lo, size_t *blk_hi,
-		       struct cu_err *err)
+/* ---- tokenizing ahead ------------------------------------------------
+ * The bodies of the next records are tokenized on a worker thread while
+ * SQLite inserts the current ones; FTS5's tokenizer then replays those
+ * tokens (tok_pre in tokenizer.h), so the index gets the same words. */
+
+/* 1 if the record's body goes into fts (as index_rec decides). */
+static int has_words(const struct rec_view *v)
 {
-	struct rec_view v;
+	return v->f[RF_BODY].len > 0 && !(v->flags & REC_F_ENCRYPTED);
+}
+
+/* The worker, started when first needed; NULL if it cannot be (then the
+ * tokenizer runs inside SQLite, as it always can). */
+static struct pretok *pretok_get(struct idx *ix)
+{
+	if (!ix->pt && !ix->pt_failed && pretok_new(&ix->pt, NULL) != 0)
+		ix->pt_failed = 1;
+	return ix->pt;
+}
+
+/* index_rec with the body's tokens from pre's next text (pre NULL: none). */
+static int index_rec_pre(struct idx *ix, struct tok_pre *pre, size_t *d, uint64_t seq,
+			 const struct rec_view *v, size_t *blk_lo, size_t *blk_hi, struct cu_err *err)
+{
 	int rc;
 
-	if (e->is_stub)
-		return 0;
-	rc = rec_decode(e->bytes, e->len, &v, err);
-	if (rc)
+	ix->sink.pre = pre;
+	ix->sink.doc = pre && has_words(v) && *d < pre->ndocs ? &pre->docs[(*d)++] : NULL;
+	rc = index_rec(ix, seq, v, blk_lo, blk_hi, err);
+	if (ix->sink.doc && !ix->sink.doc->used)
+		ix->sink.gen++; /* the worker marked its words as reported: report them anew */
+	ix->sink.pre = NULL;
+	ix->sink.doc = NULL;
+	return rc;
+}
+
+/* The bodies of in[a, b) that idx_add indexes, for the worker. */
+static void add_fill(struct idx *ix, struct tok_pre *pre, const struct store_input *in, size_t a,
+		     size_t b, uint64_t hwm)
+{
+	size_t i;
+
+	tok_pre_clear(pre, ix->sink.gen);
+	for (i = a; i < b; i++)
+		if (!in[i].duplicate && in[i].seq >= hwm && has_words(&in[i].rec) &&
+		    tok_pre_text(pre, in[i].rec.f[RF_BODY].ptr, in[i].rec.f[RF_BODY].len) != 0)
+			pre->failed = 1;
+}
+
+/* idx_add's records from hwm on, chunk k + 1 tokenized while k is inserted. */
+static int add_inputs(struct idx *ix, const struct store_input *in, size_t n, uint64_t hwm,
+		      size_t *blo, size_t *bhi, struct cu_err *err)
+{
+	struct pretok *pt = pretok_get(ix);
+	size_t a, b, i, d;
+	int cur = 0, rc = 0;
+
+	if (!pt) {
+		for (i = 0; i < n && rc == 0; i++)
+			if (!in[i].duplicate && in[i].seq >= hwm)
+				rc = index_rec(ix, in[i].seq, &in[i].rec, blo, bhi, err);
 		return rc;
-	return index_rec(ix, e->seq, &v, blk_lo, blk_hi, err);
+	}
+	add_fill(ix, &ix->pre[0], in, 0, n < IDX_PRE_RECS ? n : IDX_PRE_RECS, hwm);
+	pretok_start(pt, &ix->pre[0]);
+	for (a = 0; a < n && rc == 0; a = b, cur ^= 1) {
+		b = n - a < IDX_PRE_RECS ? n : a + IDX_PRE_RECS;
+		pretok_wait(pt);
+		if (b < n) {
+			add_fill(ix, &ix->pre[cur ^ 1], in, b, n - b < IDX_PRE_RECS ? n : b + IDX_PRE_RECS,
+				 hwm);
+			pretok_start(pt, &ix->pre[cur ^ 1]);
+		}
+		for (i = a, d = 0; i < b && rc == 0; i++)
+			if (!in[i].duplicate && in[i].seq >= hwm)
+				rc = index_rec_pre(ix, &ix->pre[cur], &d, in[i].seq, &in[i].rec, blo, bhi,
+						   err);
+	}
+	pretok_wait(pt);
+	return rc;
+}
+
+/* A log iterator kept across the batches of one catch-up: the store's
+ * iterator reads a segment from its start up to the seq asked for, so
+ * opening one per batch would read the log over and over. */
+struct log_cursor {
+	struct store_iter *it;   /* NULL until needed */
+	uint64_t next;           /* seq it returns next */
+};
+
+/* Reads the next entries (seq *next up to end) into ck, their bodies
+ * into pre. */
+static int chunk_fill(struct idx *ix, struct log_cursor *lc, struct log_chunk *ck,
+		      struct tok_pre *pre, uint64_t *next, uint64_t end, struct cu_err *err)
+{
+	static const uint8_t none[1];
+	struct store_entry e;
+	struct chunk_rec *cr;
+	size_t i;
+	int r, rc;
+
+	ck->n = 0;
+	buf_reset(&ck->bytes);
+	tok_pre_clear(pre, ix->sink.gen);
+	while (*next < end && ck->n < IDX_PRE_RECS && ck->bytes.len < IDX_PRE_BYTES) {
+		r = store_iter_next(lc->it, &e, err);
+		if (r < 0)
+			return r;
+		if (r == 0 || e.seq != *next)
+			return cu_err_set(err, CU_ECORRUPT, "index: the log ended or skipped at seq %llu",
+					  (unsigned long long)*next);
+		if (ck->n == ck->cap) {
+			size_t nc = ck->cap ? ck->cap * 2 : 64;
+			struct chunk_rec *nr = realloc(ck->recs, nc * sizeof(*nr));
+
+			if (!nr)
+				return cu_err_set(err, CU_ENOMEM, "index: out of memory");
+			ck->recs = nr;
+			ck->cap = nc;
+		}
+		cr = &ck->recs[ck->n++];
+		cr->seq = e.seq;
+		cr->stub = e.is_stub;
+		cr->off = ck->bytes.len;
+		cr->len = e.is_stub ? 0 : e.len;
+		if (cr->len && buf_append(&ck->bytes, e.bytes, e.len) != 0)
+			return cu_err_set(err, CU_ENOMEM, "index: out of memory");
+		lc->next = ++*next;
+	}
+	/* decoded once every copy is made: the views point into bytes */
+	for (i = 0; i < ck->n; i++) {
+		cr = &ck->recs[i];
+		if (cr->stub)
+			continue;
+		rc = rec_decode(cr->len ? ck->bytes.data + cr->off : none, cr->len, &cr->v, err);
+		if (rc)
+			return rc;
+		if (has_words(&cr->v) &&
+		    tok_pre_text(pre, cr->v.f[RF_BODY].ptr, cr->v.f[RF_BODY].len) != 0)
+			pre->failed = 1;
+	}
+	return 0;
+}
+
+/* Inserts the records of ck (pre: their tokens, or NULL). */
+static int chunk_index(struct idx *ix, struct log_chunk *ck, struct tok_pre *pre, size_t *blo,
+		       size_t *bhi, struct cu_err *err)
+{
+	size_t i, d = 0;
+	int rc = 0;
+
+	for (i = 0; i < ck->n && rc == 0; i++) {
+		if (!ck->recs[i].stub)
+			rc = index_rec_pre(ix, pre, &d, ck->recs[i].seq, &ck->recs[i].v, blo, bhi, err);
+		atomic_store_explicit(&ix->working, ck->recs[i].seq + 1, memory_order_relaxed);
+	}
+	return rc;
+}
+
+/* The records [from, end) of the log, chunk k + 1 read and tokenized
+ * while k is inserted. */
+static int catch_up_records(struct idx *ix, struct log_cursor *lc, uint64_t from, uint64_t end,
+			    size_t *blo, size_t *bhi, struct cu_err *err)
+{
+	struct pretok *pt = pretok_get(ix);
+	uint64_t next = from;
+	int cur = 0, rc;
+
+	ix->ck[1].n = 0;
+	rc = chunk_fill(ix, lc, &ix->ck[0], &ix->pre[0], &next, end, err);
+	if (rc == 0 && pt)
+		pretok_start(pt, &ix->pre[0]);
+	while (rc == 0 && ix->ck[cur].n > 0) {
+		struct log_chunk *nk = &ix->ck[cur ^ 1];
+
+		nk->n = 0;
+		if (next < end)
+			rc = chunk_fill(ix, lc, nk, &ix->pre[cur ^ 1], &next, end, err);
+		if (pt)
+			pretok_wait(pt);
+		if (rc)
+			break;
+		if (pt && nk->n)
+			pretok_start(pt, &ix->pre[cur ^ 1]);
+		rc = chunk_index(ix, &ix->ck[cur], pt ? &ix->pre[cur] : NULL, blo, bhi, err);
+		cur ^= 1;
+	}
+	if (pt)
+		pretok_wait(pt);
+	return rc;
 }
 
 static void rollback(struct idx *ix);
@@ -809,23 +996,14 @@ static int check_origin(struct idx *ix, struct store *st, struct cu_err *err)
 	return rc;
 }
 
-/* A log iterator kept across the batches of one catch-up: the store's
- * iterator reads a segment from its start up to the seq asked for, so
- * opening one per batch would read the log over and over. */
-struct log_cursor {
-	struct store_iter *it;   /* NULL until needed */
-	uint64_t next;           /* seq it returns next */
-};
-
 /* One transaction: up to batch records from the mark on. *done = 1 when
  * the index has reached size. */
 static int catch_up_batch(struct idx *ix, struct store *st, struct log_cursor *lc, uint64_t size,
 			  size_t batch, uint64_t *hwm_out, int *done, struct cu_err *err)
 {
-	struct store_entry e;
-	uint64_t hwm = 0, end = 0, start = 0, seq;
+	uint64_t hwm = 0, end = 0, start = 0;
 	size_t blo = SIZE_MAX, bhi = 0;
-	int rc, r;
+	int rc;
 
 	*done = 0;
 	rc = idx_exec(ix, "BEGIN IMMEDIATE", err);
@@ -859,19 +1037,8 @@ static int catch_up_batch(struct idx *ix, struct store *st, struct log_cursor *l
 		rc = store_iter_open(st, hwm, &lc->it, err);
 		lc->next = hwm;
 	}
-	for (seq = hwm; rc == 0 && seq < end; seq++) {
-		r = store_iter_next(lc->it, &e, err);
-		if (r < 0) {
-			rc = r;
-		} else if (r == 0 || e.seq != seq) {
-			rc = cu_err_set(err, CU_ECORRUPT, "index: the log ended or skipped at seq %llu",
-					(unsigned long long)seq);
-		} else {
-			lc->next = seq + 1;
-			rc = index_entry(ix, &e, &blo, &bhi, err);
-			atomic_store_explicit(&ix->working, seq + 1, memory_order_relaxed);
-		}
-	}
+	if (rc == 0)
+		rc = catch_up_records(ix, lc, hwm, end, &blo, &bhi, err);
 	if (rc == 0)
 		rc = stems_flush(ix, err);
 	if (rc == 0 && blo != SIZE_MAX)
@@ -993,9 +1160,7 @@ int idx_add(struct idx *ix, struct store *st, const struct store_input *in, size
 		rc = catch_up_locked(ix, st, IDX_BATCH, NULL, NULL, err);
 		goto out;
 	}
-	for (i = 0; i < n && rc == 0; i++)
-		if (!in[i].duplicate && in[i].seq >= hwm)
-			rc = index_rec(ix, in[i].seq, &in[i].rec, &blo, &bhi, err);
+	rc = add_inputs(ix, in, n, hwm, &blo, &bhi, err);
 	if (rc == 0)
 		rc = stems_flush(ix, err);
 	if (rc == 0 && blo != SIZE_MAX)

@@ -7,7 +7,10 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "archiver/record.h"
+#include "common/buf.h"
 #include "search/index.h"
+#include "search/pretok.h"
 #include "search/tokenizer.h"
 
 #define IDX_SCHEMA 3              /* bumped on schema changes: the index is rebuilt */
@@ -15,6 +18,8 @@
 #define IDX_BUSY_MS 10000         /* wait this long for another writer */
 #define IDX_NAME_SLOTS (1u << 16) /* name cache slots (power of two) */
 #define IDX_BLOCK_SHIFT 12        /* seqs per time block: 4096 */
+#define IDX_PRE_RECS 512          /* records per chunk tokenized ahead on the worker */
+#define IDX_PRE_BYTES (8u << 20)  /* and at most about this many bytes of log entries */
 
 /* Kinds of names in the names table. */
 enum idx_name_type { NAME_PLATFORM = 1, NAME_CONVERSATION = 2, NAME_SENDER = 3 };
@@ -42,6 +47,20 @@ struct idx_block {
 	int64_t maxts;  /* INT64_MIN when empty */
 };
 
+/* Log entries read ahead of the inserts, so that their bodies can be
+ * tokenized on the worker thread meanwhile (the log iterator's entries
+ * do not outlive the next read). */
+struct log_chunk {
+	struct buf bytes;        /* copies of the records' bytes */
+	struct chunk_rec {
+		uint64_t seq;
+		int stub;
+		size_t off, len;         /* the record's bytes in bytes */
+		struct rec_view v;       /* decoded (not for stubs) */
+	} *recs;
+	size_t n, cap;
+};
+
 struct idx {
 	pthread_mutex_t mu;          /* serialises every public call */
 	int flags;                   /* IDX_RDONLY */
@@ -66,6 +85,10 @@ struct idx {
 	struct term_set pending;     /* words seen in this transaction, not yet in stems */
 	struct term_set known;       /* words known to be in stems (a cache, cleared when full) */
 	int sink_failed;             /* the sink ran out of memory: the batch must fail */
+	struct pretok *pt;           /* tokenizes the next records (made when first needed) */
+	int pt_failed;               /* it could not be started: tokenize inside SQLite */
+	struct tok_pre pre[2];       /* the records being inserted, the next ones */
+	struct log_chunk ck[2];      /* catch-up: the entries of pre[] */
 	sqlite3_stmt *st_meta;       /* INSERT INTO meta */
 	sqlite3_stmt *st_fts;        /* INSERT INTO fts */
 	sqlite3_stmt *st_name_get;   /* SELECT id FROM names */

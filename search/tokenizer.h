@@ -75,11 +75,75 @@ int tok_run(struct tok_ctx *tc, const char *text, size_t len, tok_word_fn fn, vo
  * gen at 1 and increments it whenever it may have forgotten words it was
  * told about (a rolled back transaction, deleted stems), so that they are
  * reported again. gen 0 reports every word every time. */
+struct tok_pre;
+struct tok_doc;
+
 struct tok_sink {
 	tok_word_fn fn;
 	void *arg;
 	uint32_t gen;
+	/* Tokens computed ahead (see below) for the next document FTS5
+	 * tokenizes: the owner sets pre and doc around an insert; NULL none. */
+	const struct tok_pre *pre;
+	struct tok_doc *doc;
 };
+
+/* ---- tokens computed ahead ----------------------------------------
+ * The index tokenizes the bodies of the next records on a second thread
+ * while SQLite inserts the current ones (search/pretok.h). tok_pre_run
+ * records, for each text, exactly the calls the FTS5 tokenizer would
+ * make: xToken's (flags, token, span) and the words it would report to
+ * the sink, decided against the sink's generation pre->gen with the
+ * tokenizer's stem cache as in document mode. When FTS5 then asks the
+ * tokenizer for a document whose bytes are those of sink->doc and the
+ * sink's generation is still pre->gen, the calls are replayed instead of
+ * tokenizing again; anything else (queries, snippets, another text) is
+ * tokenized as usual. A tok_pre's words are marked as reported in the
+ * worker's cache: a document left unreplayed means the owner must bump
+ * the sink's generation, so that they are reported again. Replayed words
+ * reach the sink with their exact form, stem and span only. */
+
+/* One xToken call, and the word reported to the sink after it. */
+struct tok_ev {
+	uint32_t off;        /* token bytes in tok_pre.bytes (NUL-terminated) */
+	uint32_t stem_off;   /* TEV_SINK: the stem's bytes (NUL-terminated) */
+	int32_t start, end;  /* byte span passed to xToken */
+	uint8_t len;         /* token bytes (<= TOK_MAX_COMPOUND) */
+	uint8_t stem_len;    /* TEV_SINK: stem bytes */
+	uint8_t flags;       /* TEV_* */
+};
+#define TEV_COLOCATED 1  /* passed as FTS5_TOKEN_COLOCATED */
+#define TEV_SINK 2       /* the token (an exact form) goes to the sink too */
+
+/* One text to tokenize ahead; its events are ev[ev0, ev0 + nev). */
+struct tok_doc {
+	const char *text;
+	size_t len;
+	size_t ev0, nev;
+	int used;            /* set when FTS5 was given its tokens */
+};
+
+struct tok_pre {
+	struct tok_doc *docs;
+	size_t ndocs, doccap;
+	struct tok_ev *ev;
+	size_t nev, evcap;
+	char *bytes;
+	size_t nbytes, bytecap;
+	uint32_t gen;        /* the sink generation the marks were made for */
+	int failed;          /* out of memory: replay none of it */
+	int ready;           /* tok_pre_run went through it */
+};
+
+/* Empties pre for texts whose words are reported in generation gen. */
+void tok_pre_clear(struct tok_pre *pre, uint32_t gen);
+void tok_pre_free(struct tok_pre *pre);
+/* Adds a text (it must stay valid until its tokens are replayed).
+ * Returns 0 or CU_ENOMEM. */
+int tok_pre_text(struct tok_pre *pre, const char *text, size_t len);
+/* Tokenizes every text of pre with tc (a context of its own, on the
+ * worker thread). On failure sets pre->failed. */
+void tok_pre_run(struct tok_ctx *tc, struct tok_pre *pre);
 
 /* Registers the FTS5 tokenizer "custos" and the ranking function
  * custos_rank(fts) on db; sink (may be NULL) must outlive db. In query

@@ -339,7 +339,7 @@ static void test_ascii_path(void **state)
 
 static void test_fts5(void **state)
 {
-	static const struct tok_sink sink = {count_sink, NULL, 0};
+	static const struct tok_sink sink = {.fn = count_sink, .arg = NULL, .gen = 0};
 	sqlite3 *db;
 	char *msg = NULL;
 
@@ -367,6 +367,130 @@ static void test_fts5(void **state)
 	sqlite3_close(db);
 }
 
+/* The sink's words as "exact/stem " lines, to compare two runs. */
+struct sink_log {
+	char buf[8192];
+	size_t n;
+};
+
+static int log_sink(void *arg, const struct tok_word *w)
+{
+	struct sink_log *l = arg;
+	int k = snprintf(l->buf + l->n, sizeof(l->buf) - l->n, "%s/%s ", w->exact, w->stem);
+
+	if (k > 0 && (size_t)k < sizeof(l->buf) - l->n)
+		l->n += (size_t)k;
+	return 0;
+}
+
+/* Every (term, doc, offset) of an fts5vocab 'instance' table, one string. */
+static void vocab(sqlite3 *db, char *out, size_t cap)
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT term, doc, offset FROM v ORDER BY 1, 2, 3", -1,
+					    &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int k = snprintf(out + n, cap - n, "%s:%lld:%lld ", sqlite3_column_text(st, 0),
+				 sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+
+		assert_true(k > 0 && (size_t)k < cap - n);
+		n += (size_t)k;
+	}
+	sqlite3_finalize(st);
+}
+
+/* Tokens computed ahead on another context and replayed into FTS5 give
+ * the index and the sink exactly what tokenizing inside FTS5 gives; a
+ * text other than the one prepared is tokenized as usual. */
+static void test_replay(void **state)
+{
+	static const char *const texts[] = {
+		"Akte AZ 12-345/2024 vom Amt, die Häuser der Müller-Lüdenscheidt",
+		"Die Häuser, Straße; Haeuser Mueller Quelle STRASSE Antraege x1 1x 007",
+		"@bob:matrix.org schrieb: café naïve Ｆｕｌｌ ﬁx Ĳssel 1.234,56 €",
+		"Die Häuser, Straße",
+		"",
+		"\xff\xfe broken \xc3 utf8 a\xcc\x88rger Ärger",
+	};
+	static const char schema[] =
+		"CREATE VIRTUAL TABLE t USING fts5(body, content='', tokenize='custos');"
+		"CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance');";
+	struct sink_log la, lb;
+	struct tok_sink sa = {.fn = log_sink, .arg = &la, .gen = 1};
+	struct tok_sink sb = {.fn = log_sink, .arg = &lb, .gen = 1};
+	struct tok_pre pre;
+	struct tok_ctx *worker;
+	sqlite3 *a, *b;
+	sqlite3_stmt *ia, *ib;
+	char *va = malloc(65536), *vb = malloc(65536);
+	size_t i, nt = sizeof(texts) / sizeof(texts[0]);
+
+	(void)state;
+	memset(&la, 0, sizeof(la));
+	memset(&lb, 0, sizeof(lb));
+	memset(&pre, 0, sizeof(pre));
+	assert_int_equal(tok_ctx_new(&worker, NULL), 0);
+	assert_int_equal(sqlite3_open(":memory:", &a), SQLITE_OK);
+	assert_int_equal(sqlite3_open(":memory:", &b), SQLITE_OK);
+	assert_int_equal(tok_register(a, &sa, NULL), 0);
+	assert_int_equal(tok_register(b, &sb, NULL), 0);
+	assert_int_equal(sqlite3_exec(a, schema, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(b, schema, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(a, "INSERT INTO t(rowid, body) VALUES(?, ?)", -1, &ia, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(b, "INSERT INTO t(rowid, body) VALUES(?, ?)", -1, &ib, NULL),
+			 SQLITE_OK);
+	tok_pre_clear(&pre, sb.gen);
+	for (i = 0; i < nt; i++)
+		assert_int_equal(tok_pre_text(&pre, texts[i], strlen(texts[i])), 0);
+	assert_int_equal(tok_pre_text(&pre, "Ein anderer Text", 16), 0);
+	tok_pre_run(worker, &pre);
+	assert_true(pre.ready && !pre.failed);
+	for (i = 0; i < nt; i++) {
+		sqlite3_bind_int64(ia, 1, (sqlite3_int64)i + 1);
+		sqlite3_bind_text(ia, 2, texts[i], -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(ia), SQLITE_DONE);
+		sqlite3_reset(ia);
+		sb.pre = &pre;
+		sb.doc = &pre.docs[i];
+		sqlite3_bind_int64(ib, 1, (sqlite3_int64)i + 1);
+		sqlite3_bind_text(ib, 2, texts[i], -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(ib), SQLITE_DONE);
+		sqlite3_reset(ib);
+		if (texts[i][0])
+			assert_true(pre.docs[i].used);
+		sb.pre = NULL;
+		sb.doc = NULL;
+	}
+	la.buf[la.n] = lb.buf[lb.n] = '\0';
+	assert_true(la.n > 50);
+	assert_string_equal(la.buf, lb.buf);
+	/* offered the tokens of another text: tokenized as usual */
+	sqlite3_bind_int64(ia, 1, 100);
+	sqlite3_bind_text(ia, 2, texts[0], -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(ia), SQLITE_DONE);
+	sb.pre = &pre;
+	sb.doc = &pre.docs[nt];
+	sqlite3_bind_int64(ib, 1, 100);
+	sqlite3_bind_text(ib, 2, texts[0], -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(ib), SQLITE_DONE);
+	assert_false(pre.docs[nt].used);
+	vocab(a, va, 65536);
+	vocab(b, vb, 65536);
+	assert_true(strlen(va) > 100);
+	assert_string_equal(va, vb);
+	sqlite3_finalize(ia);
+	sqlite3_finalize(ib);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	tok_pre_free(&pre);
+	tok_ctx_free(worker);
+	free(va);
+	free(vb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +502,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invalid_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ascii_path, setup, teardown),
+		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_fts5),
 	};
 
