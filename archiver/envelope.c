@@ -12,6 +12,7 @@
  * nesting is capped. The fields are checked after the parse, in a fixed
  * order, so the same envelope always gets the same error. */
 #include "archiver/envelope.h"
+#include "archiver/envelope_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -348,6 +349,21 @@ static const struct env_keyrec *find_duplicate(struct env_parser *p)
 	return NULL;
 }
 
+int env_json_error(yajl_handle h, const char *prefix, struct cu_err *err)
+{
+	unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
+	char *nl;
+	int rc;
+
+	/* yajl says "lexical error: ..." or "parse error: ...": its first line */
+	if (msg && (nl = strchr((char *)msg, '\n')))
+		*nl = 0;
+	rc = cu_err_set(err, CU_EINVAL, "%sinvalid JSON at byte %zu: %s", prefix,
+			yajl_get_bytes_consumed(h), msg ? (const char *)msg : "malformed");
+	yajl_free_error(h, msg);
+	return rc;
+}
+
 /* Runs yajl over the text; on failure, err says where and why. */
 static int run_parser(struct env_parser *p, const char *text, size_t len, struct cu_err *err)
 {
@@ -369,14 +385,7 @@ static int run_parser(struct env_parser *p, const char *text, size_t len, struct
 			rc = cu_err_set(err, strcmp(p->fail, "out of memory") ? CU_EINVAL : CU_ENOMEM,
 					"invalid JSON at byte %zu: %s", at, p->fail);
 		} else {
-			unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
-			char *nl;
-			/* yajl says "lexical error: ..." or "parse error: ...", one line */
-			if (msg && (nl = strchr((char *)msg, '\n')))
-				*nl = 0;
-			rc = cu_err_set(err, CU_EINVAL, "invalid JSON at byte %zu: %s", at,
-					msg ? (const char *)msg : "malformed");
-			yajl_free_error(h, msg);
+			rc = env_json_error(h, "", err);
 		}
 	} else if ((dup = find_duplicate(p))) {
 		rc = cu_err_set(err, CU_EINVAL, "invalid JSON: duplicate object key '%.*s'",

@@ -2,7 +2,9 @@
  * ingest request) in one pass of yajl's event parser, so that each one's
  * exact bytes can go to env_parse (envelope.h). */
 #include "archiver/envelope.h"
+#include "archiver/envelope_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -153,19 +155,14 @@ int env_split_array(const char *text, size_t len, size_t max, struct env_span **
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(s.h);
 	if (st != yajl_status_ok) {
-		size_t at = yajl_get_bytes_consumed(s.h);
 		if (s.too_many) {
 			rc = cu_err_set(err, CU_ETOOBIG, "more than %zu envelopes", max);
 		} else if (s.fail) {
 			rc = cu_err_set(err, CU_EINVAL, "envelope %zu: %s", s.n + 1, s.fail);
 		} else {
-			unsigned char *msg = yajl_get_error(s.h, 0, NULL, 0);
-			char *nl;
-			if (msg && (nl = strchr((char *)msg, '\n')))
-				*nl = 0;
-			rc = cu_err_set(err, CU_EINVAL, "envelope %zu: invalid JSON at byte %zu: %s", s.n + 1,
-					at, msg ? (const char *)msg : "malformed");
-			yajl_free_error(s.h, msg);
+			char prefix[48];
+			snprintf(prefix, sizeof(prefix), "envelope %zu: ", s.n + 1);
+			rc = env_json_error(s.h, prefix, err);
 		}
 		goto out;
 	}

@@ -59,19 +59,6 @@ static const char create_sql[] =
 	"INSERT INTO meta VALUES('version', 2);"
 	"COMMIT;";
 
-/* The file's version, 0 if it has none (new, or the first layout). */
-static int64_t file_version(sqlite3 *db)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = 'version'", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 static void remove_files(const char *path)
 {
 	static const char *const ext[] = {"", "-wal", "-shm"};
@@ -84,13 +71,15 @@ static void remove_files(const char *path)
 	}
 }
 
-static int meta_get(struct idmap *m, const char *k, int64_t *v)
+/* Reads meta's value for k: 1 found, 0 not (no such row, or no meta
+ * table yet), -1 on error. */
+static int meta_get(sqlite3 *db, const char *k, int64_t *v)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(m->db, "SELECT v FROM meta WHERE k = ?", -1, &st, NULL) != SQLITE_OK)
-		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = ?", -1, &st, NULL) != SQLITE_OK)
+		return 0;
 	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -121,7 +110,7 @@ int idmap_open(const char *path, struct idmap **out, struct cu_err *err)
 			rc = db_fail(m, err, "open");
 			goto out;
 		}
-		if (file_version(m->db) == IDMAP_VERSION || fresh)
+		if ((meta_get(m->db, "version", &v) == 1 && v == IDMAP_VERSION) || fresh)
 			break;
 		/* Another layout (or none yet): start from an empty file. */
 		sqlite3_close(m->db);
@@ -142,7 +131,7 @@ int idmap_open(const char *path, struct idmap **out, struct cu_err *err)
 		rc = db_fail(m, err, "prepare");
 		goto out;
 	}
-	if (meta_get(m, "hwm", &v) != 1) {
+	if (meta_get(m->db, "hwm", &v) != 1) {
 		rc = db_fail(m, err, "read high-water mark");
 		goto out;
 	}
