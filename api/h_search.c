@@ -4,10 +4,12 @@
  *
  * - one writer handle, used only by the catch-up thread, which the commit
  *   queue's after-commit hook wakes: the index follows the log in the
- *   background and never delays an acknowledgement. The thread runs at a
- *   lower CPU priority (nice +10) and at most every CATCHUP_GAP_MS, so
- *   that under a burst of ingest the acknowledgements get the CPU and the
- *   index catches up in larger transactions, and right after;
+ *   background, at a lower CPU priority (nice +10) and at most every
+ *   CATCHUP_GAP_MS, so that under a burst of ingest the acknowledgements
+ *   get the CPU. Its lag is bounded: while it is more than index_max_lag
+ *   records behind, the commit queue holds messenger ingest back
+ *   (api_search_admit), so under sustained full-speed ingest the index
+ *   sets the pace;
  * - a pool of SEARCH_READERS read-only handles, so that searches run in
  *   parallel with each other and with the catch-up (SQLite WAL readers do
  *   not wait for the writer); a search waits for a free handle.

@@ -18,6 +18,7 @@ static void *worker(void *arg)
 	struct pretok *pt = arg;
 	struct tok_pre *job;
 
+	pthread_setname_np(pthread_self(), "custos-tok"); /* for top -H, ps -L */
 	pthread_mutex_lock(&pt->mu);
 	for (;;) {
 		while (!pt->job && !pt->quit)
