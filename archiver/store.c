@@ -712,6 +712,11 @@ EVP_PKEY *store_key(const struct store *st)
 	return st->key;
 }
 
+int store_rdonly(const struct store *st)
+{
+	return st->rdonly;
+}
+
 uint64_t store_size(struct store *st)
 {
 	uint64_t n;

@@ -75,6 +75,9 @@ const char *store_origin(const struct store *st);
 EVP_PKEY *store_key(const struct store *st);
 /* Number of records in the log = the next seq = the current tree size. */
 uint64_t store_size(struct store *st);
+/* 1 if opened with STORE_RDONLY: its size is what the log held when it
+ * was opened (another process may have appended since). */
+int store_rdonly(const struct store *st);
 
 /* Appends n records as one group commit: duplicates are skipped, the rest
  * are written as one frame (or several for a huge batch) and fsynced before

@@ -1014,6 +1014,14 @@ static int catch_up_batch(struct idx *ix, struct store *st, struct log_cursor *l
 		rc = idx_read_hwm(ix, &hwm, err);
 	if (rc)
 		goto out;
+	if (hwm > size && store_rdonly(st)) {
+		/* A writer appended (and indexed) after this read-only view was
+		 * opened: nothing for it to add; its searches stay within the
+		 * view (idx_search). A writer's view is the whole log, so there
+		 * the check below stands. */
+		*done = 1;
+		goto out;
+	}
 	if (hwm > size) {
 		rc = cu_err_set(err, CU_ECORRUPT, "index: ahead of the log (indexed %llu records, the log "
 				"has %llu); run custos reindex", (unsigned long long)hwm,

@@ -900,7 +900,10 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 	rc = idx_read_hwm(ix, &hwm, err);
 	if (rc)
 		goto out;
-	snap = curp ? curp->snap : hwm;
+	/* A first page sees what is indexed, but never past the log as this
+	 * store sees it: a read-only view opened before a writer appended
+	 * (and indexed) more could not read those records. */
+	snap = curp ? curp->snap : hwm < store_size(st) ? hwm : store_size(st);
 	if (snap > hwm) {
 		rc = cu_err_set(err, CU_EINVAL, "cursor is from a newer index than this one");
 		goto out;

@@ -836,9 +836,41 @@ static void test_order_many(void **state)
 	check_order("w0 from:a", IDX_NEWEST, exp, nexp);
 }
 
+/* A read-only view of the log opened before a writer appended and indexed
+ * more (custos search while custos ingest runs): catching up is a no-op
+ * for it, not "index ahead of the log", and its searches stay within the
+ * view, so that every hit can be read. */
+static void test_stale_readonly_view(void **state)
+{
+	struct idx_query iq = {"Wort", IDX_NEWEST, 10, NULL};
+	struct idx_result r;
+	struct store *view;
+	struct cu_err err;
+
+	(void)state;
+	msg("@a:x", T0 + 0, "Wort eins");
+	msg("@a:x", T0 + 1, "Wort zwei");
+	catch_up();
+	cu_err_clear(&err);
+	assert_int_equal(store_open(F->dir, NULL, STORE_RDONLY, &view, &err), 0);
+	msg("@a:x", T0 + 2, "Wort drei");
+	msg("@a:x", T0 + 3, "Wort vier");
+	catch_up(); /* the index now holds 4 records, the view 2 */
+	assert_int_equal(idx_catch_up(F->ix, view, NULL, NULL, &err), 0);
+	assert_int_equal(idx_search(F->ix, view, &iq, &r, &err), 0);
+	assert_int_equal(r.total, 2);
+	assert_int_equal(r.nhits, 2);
+	assert_int_equal(r.hits[0].seq, 1);
+	assert_int_equal(r.hits[1].seq, 0);
+	idx_result_release(&r);
+	store_close(view);
+	assert_string_equal(hits("Wort"), "3,2,1,0"); /* the writer's view: all */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stale_readonly_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_german, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identifiers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_operators_and_fields, setup, teardown),
