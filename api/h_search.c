@@ -8,8 +8,9 @@
  *   CATCHUP_GAP_MS, so that under a burst of ingest the acknowledgements
  *   get the CPU. Its lag is bounded: while it is more than index_max_lag
  *   records behind, the commit queue holds messenger ingest back
- *   (api_search_admit), so under sustained full-speed ingest the index
- *   sets the pace;
+ *   (api_search_admit), and from a quarter of that on paces it at the
+ *   index's rate (api/pace.h), so under sustained full-speed ingest the
+ *   index sets the pace without its pauses stopping acknowledgements;
  * - a pool of SEARCH_READERS read-only handles, so that searches run in
  *   parallel with each other and with the catch-up (SQLite WAL readers do
  *   not wait for the writer); a search waits for a free handle.
@@ -23,6 +24,8 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "api/pace.h"
+#include "common/timeutil.h"
 #include "search/index.h"
 
 struct api_search {
@@ -44,6 +47,7 @@ struct api_search {
 	struct store *st;
 	struct commit_queue *cq;     /* kicked when the mark moves (under mu); or NULL */
 	uint64_t max_lag;            /* index_max_lag */
+	struct pace pace;            /* ingest's pacing (committer thread only) */
 };
 
 #define SEARCH_READERS 2    /* read-only index handles for searches */
@@ -241,7 +245,15 @@ int api_search_admit(void *ctx)
 	done = idx_working(s->writer);
 	if (done < atomic_load(&s->hwm))
 		done = atomic_load(&s->hwm);
-	return store_size(s->st) - done <= s->max_lag;
+	return pace_admit(&s->pace, time_mono_ns(), done, store_size(s->st), s->max_lag);
+}
+
+void api_search_committed(struct api_server *srv, size_t records)
+{
+	struct api_search *s = srv->search;
+
+	if (s)
+		pace_charge(&s->pace, records);
 }
 
 long long api_search_lag(struct api_server *srv)

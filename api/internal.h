@@ -230,8 +230,11 @@ void api_search_after_commit(void *ctx, size_t records);
 /* Index lag in records for /metrics, -1 when unknown. */
 long long api_search_lag(struct api_server *srv);
 /* The commit queue's admit hook: 1 while the index is within
- * index_max_lag records of the log (ingest may be committed). */
+ * index_max_lag records of the log (ingest may be committed); above a
+ * quarter of that, ingest is paced at the index's rate. Committer thread
+ * only, as is api_search_committed, which charges a commit to the pacing. */
 int api_search_admit(void *srv);
+void api_search_committed(struct api_server *srv, size_t records);
 /* Hands the commit queue to the index thread (after cq_new), or takes it
  * back (NULL, before cq_free). */
 void api_search_set_queue(struct api_server *srv, struct commit_queue *cq);

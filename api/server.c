@@ -566,6 +566,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void after_commit(void *ctx, size_t records)
 {
+	api_search_committed(ctx, records); /* the committer's pacing */
 	api_search_after_commit(ctx, records);
 }
 
