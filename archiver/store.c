@@ -128,12 +128,17 @@ static int load_config(struct store *st, const struct store_config *over, struct
 		(int64_t)json_integer_value(j) * 1000 : DEFAULT_SEGMENT_AGE_MS;
 	j = json_object_get(root, "zstd_level");
 	st->cfg.zstd_level = json_is_integer(j) ? (int)json_integer_value(j) : 4;
+	j = json_object_get(root, "idmap_run_keys");
+	st->cfg.idmap_run_keys = json_is_integer(j) && json_integer_value(j) > 0 &&
+		json_integer_value(j) <= (1 << 24) ? (size_t)json_integer_value(j) : IDMAP_RUN_KEYS;
 	if (over && over->segment_max_bytes)
 		st->cfg.segment_max_bytes = over->segment_max_bytes;
 	if (over && over->segment_max_age_ms)
 		st->cfg.segment_max_age_ms = over->segment_max_age_ms;
 	if (over && over->zstd_level)
 		st->cfg.zstd_level = over->zstd_level;
+	if (over && over->idmap_run_keys)
+		st->cfg.idmap_run_keys = over->idmap_run_keys;
 	rc = 0;
 out:
 	json_decref(root);
@@ -497,7 +502,7 @@ static int ids_catch_up(struct store *st, struct cu_err *err)
 	struct store_entry e;
 	struct rec_view v;
 	uint8_t key[IDMAP_KEY_LEN];
-	uint64_t hwm = idmap_hwm(st->ids), existing;
+	uint64_t hwm = idmap_hwm(st->ids), existing, replayed = 0;
 	int rc;
 
 	rc = idmap_begin(st->ids, err);
@@ -522,6 +527,11 @@ static int ids_catch_up(struct store *st, struct cu_err *err)
 				rc = idmap_insert(st->ids, key, e.seq, &existing, err);
 			if (rc > 0)
 				rc = 0;
+			/* Batches of a bounded size, so that a long replay (a
+			 * rebuild) goes to run files as it goes. */
+			if (rc == 0 && ++replayed % 65536 == 0 &&
+			    (rc = idmap_commit(st->ids, e.seq + 1, err)) == 0)
+				rc = idmap_begin(st->ids, err);
 		}
 		store_iter_close(it);
 	}
@@ -644,8 +654,14 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 		st->head_slot = 0;
 	}
 	if (rc == 0 && !st->rdonly) {
-		path_join(path, sizeof(path), dir, "idmap.db");
-		rc = idmap_open(path, &st->ids, err);
+		/* The SQLite id map of earlier versions: rebuilt as runs. */
+		static const char *const old_map[] = {"idmap.db", "idmap.db-wal", "idmap.db-shm"};
+		for (size_t k = 0; k < 3; k++) {
+			path_join(path, sizeof(path), dir, old_map[k]);
+			(void)unlink(path);
+		}
+		path_join(path, sizeof(path), dir, "idmap");
+		rc = idmap_open(path, st->cfg.idmap_run_keys, &st->ids, err);
 		if (rc == 0)
 			rc = ids_catch_up(st, err);
 		/* One zstd worker: compression overlaps with encoding (zstream.h). */

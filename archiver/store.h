@@ -12,7 +12,7 @@
  *   keys/archive.key   Ed25519 signing key, PKCS#8 PEM, 0600
  *   segments/          seg-NNNNNNNN.cseg, the log (source of truth)
  *   tree/              Merkle subtree hashes (derived, rebuilt on open)
- *   idmap.db           (platform, source, id) -> seq for duplicates (derived)
+ *   idmap/             (platform, source, id) -> seq for duplicates (derived)
  *   index/             search index (derived, search/)
  */
 #ifndef CUSTOS_ARCHIVER_STORE_H
@@ -34,6 +34,7 @@ struct store_config {
 	uint64_t segment_max_bytes;  /* rotate when the segment reaches this [64 MiB] */
 	int64_t segment_max_age_ms;  /* rotate a non-empty segment this old [24 h] */
 	int zstd_level;              /* frame compression level [4] */
+	size_t idmap_run_keys;       /* keys the duplicate map holds before writing a run [262144] */
 };
 
 /* One record to append. The caller fills rec (kind, flags, timestamps,

@@ -39,6 +39,9 @@ void fio_fault_reset(void)
 static int fault_hit(const char *op, atomic_long *counter)
 {
 	pthread_once(&fault_once, fault_parse);
+	/* "writeall": every write from the n-th on fails (a full disk). */
+	if (!strcmp(fault_op, "writeall") && !strcmp(op, "write"))
+		return atomic_fetch_add(counter, 1) + 1 >= fault_at ? fault_errno : 0;
 	if (fault_op[0] == '\0' || strcmp(fault_op, op) != 0)
 		return 0;
 	return atomic_fetch_add(counter, 1) + 1 == fault_at ? fault_errno : 0;

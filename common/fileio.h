@@ -31,7 +31,8 @@ int fio_mkdir(const char *path, int mode, struct cu_err *err) CU_MUST_CHECK;
 /* Fault injection for tests: when the environment variable
  * CUSTOS_FAULT="<op>:<n>:<errno>" is set (op = write|fsync), the n-th call
  * (1-based) of that kind in the process fails with that errno; "write"
- * faults become a short write of half the bytes followed by the error. */
+ * faults become a short write of half the bytes followed by the error.
+ * op "writeall" fails every write from the n-th on (a full disk). */
 void fio_fault_reset(void);
 
 #endif

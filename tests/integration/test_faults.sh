@@ -258,15 +258,18 @@ echo "retention execute: faults done (${SECONDS}s)"
 
 # ---- 4. the daemon: a full disk in the segment and in the id map ----------
 # Whichever file meets the full disk first, POST /v1/ingest answers 503
-# no_space (a failed id map commit after the fsync is acknowledged and
-# replayed later, so the id map's turn comes with the next request), and
+# no_space (the id map's runs are written in the background, so its turn
+# comes once its memory is full, see below), and
 # once space is free (the shim's stop file) the next request is stored.
 # The real full disk: test_faults_disk.sh.
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; true' EXIT
-serve_case() { # WHAT FAULTSHIM-SPEC [PAUSE]
-	local tag="serve, ENOSPC in the $1" port= body code pause=${3:-0}
+serve_case() { # WHAT FAULTSHIM-SPEC [IDMAP_RUN_KEYS]
+	local tag="serve, ENOSPC in the $1" port= body code
 	fresh ibase # an archive whose id map exists: the fault hits a commit, not the start
+	if [ -n "${3:-}" ]; then
+		jq ".idmap_run_keys = $3" arch/custos.json >cfg.json && mv cfg.json arch/custos.json
+	fi
 	tok=$("$CUSTOS" token add -d arch --role ingest --name hook1 --source hook1 2>/dev/null)
 	# A simple command, not the shim function, so that $! is the daemon's pid.
 	env LD_PRELOAD="$PWD/shim.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
@@ -282,7 +285,6 @@ serve_case() { # WHAT FAULTSHIM-SPEC [PAUSE]
 	rm -f space-freed
 	acked=() refused=() got503=0
 	for i in 1 2 3; do
-		sleep "$pause"
 		post "f$i"
 		case $code in
 		200) acked+=("f$i") ;;
@@ -313,9 +315,10 @@ post() { # post ID : ingests one envelope; sets $code, body in out.json
 }
 check_once_id() { [ "$("$CUSTOS" log -d "$1" | jq -r "select(.id == \"$2\") | .seq" | wc -l)" = 1 ]; }
 serve_case "segment" "writeall:1:28:$PWD/arch/segments/"
-# The id map reaches its file about once a second (archiver/idmap.c): pause
-# so that the second request's commit writes it.
-serve_case "id map" "writeall:1:28:$PWD/arch/idmap.db-wal" 1.2
+# The id map writes a run once it holds idmap_run_keys keys, in its own
+# thread: with 1, the first request's commit starts a run that cannot be
+# written, the second fills the map's memory, the third is refused.
+serve_case "id map" "writeall:1:28:$PWD/arch/idmap/" 1
 echo "serve: faults done (${SECONDS}s)"
 
 if [ ${#problems[@]} -gt 0 ]; then

@@ -1,0 +1,392 @@
+/* idmap_run.c - sorted run files of the duplicate map (idmap_run.h).
+ *
+ * File: header (64 bytes) | entries (24 bytes each, key order) | Bloom
+ * filter (64 bytes a block) | fence (8 bytes a block of RUN_BLOCK
+ * entries). Keys are SHA-256 prefixes, so their bits serve the filter as
+ * they are. A run is written under a temporary name, fsynced and renamed,
+ * so a run file under its own name is always whole.
+ */
+#include "archiver/idmap_run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/bytes.h"
+#include "common/fileio.h"
+
+#define RUN_MAGIC "CUSTOSID"
+#define RUN_VERSION 3
+#define BUF_ENTRIES 43690 /* about 1 MiB of entries per read or write */
+
+/* The filter's block for key bytes 0..7, and its 7 bits from bytes 8..15. */
+static uint64_t bloom_block(uint64_t a, uint64_t blocks)
+{
+	return ((a >> 32) * blocks) >> 32;
+}
+
+static void bloom_add(uint64_t *bloom, uint64_t blocks, const uint8_t *key)
+{
+	uint64_t *blk = bloom + 8 * bloom_block(get_be64(key), blocks), b = get_be64(key + 8);
+	int i;
+
+	for (i = 0; i < 7; i++, b >>= 9)
+		blk[(b & 511) >> 6] |= 1ull << (b & 63);
+}
+
+static int bloom_has(const uint64_t *bloom, uint64_t blocks, const uint8_t *key)
+{
+	const uint64_t *blk = bloom + 8 * bloom_block(get_be64(key), blocks);
+	uint64_t b = get_be64(key + 8);
+	int i;
+
+	for (i = 0; i < 7; i++, b >>= 9)
+		if (!(blk[(b & 511) >> 6] & (1ull << (b & 63))))
+			return 0;
+	return 1;
+}
+
+static uint64_t bloom_blocks_for(uint64_t count)
+{
+	uint64_t n = (count * RUN_BLOOM_BITS + 511) / 512;
+
+	return n ? n : 1;
+}
+
+static void run_path(char *out, size_t len, const char *dir, uint64_t lo, uint64_t hi, const char *ext)
+{
+	int n = snprintf(out, len, "%s/run-%016llx-%016llx%s", dir, (unsigned long long)lo,
+			 (unsigned long long)hi, ext);
+
+	if (n < 0 || (size_t)n >= len) /* the directory's path is checked at open */
+		out[0] = '\0';
+}
+
+int run_name_parse(const char *name, uint64_t *lo, uint64_t *hi)
+{
+	unsigned long long a, b;
+	int n = 0;
+
+	if (strlen(name) != 37 || sscanf(name, "run-%16llx-%16llx%n", &a, &b, &n) != 2 || n != 37)
+		return 0;
+	*lo = a;
+	*hi = b;
+	return 1;
+}
+
+int run_writer_open(struct run_writer *w, const char *dir, uint64_t lo, uint64_t hi, uint64_t max,
+		    struct cu_err *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->lo = lo;
+	w->hi = hi;
+	w->max = max;
+	w->off = RUN_HEADER_LEN;
+	snprintf(w->dir, sizeof(w->dir), "%s", dir);
+	run_path(w->tmp, sizeof(w->tmp), dir, lo, hi, ".tmp");
+	w->bloom_blocks = bloom_blocks_for(max);
+	w->bloom = calloc(w->bloom_blocks * 8, sizeof(uint64_t));
+	w->fence = malloc(((max + RUN_BLOCK - 1) / RUN_BLOCK + 1) * sizeof(uint64_t));
+	w->buf = malloc((size_t)BUF_ENTRIES * RUN_ENTRY_LEN);
+	if (!w->bloom || !w->fence || !w->buf) {
+		run_writer_abort(w);
+		return cu_err_set(err, CU_ENOMEM, "id map: out of memory");
+	}
+	w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (w->fd < 0) {
+		int rc = cu_err_errno(err, errno, "id map: create %s", w->tmp);
+		run_writer_abort(w);
+		return rc;
+	}
+	return 0;
+}
+
+static int writer_flush(struct run_writer *w, struct cu_err *err)
+{
+	int rc;
+
+	if (!w->blen)
+		return 0;
+	rc = fio_pwrite_all(w->fd, w->buf, w->blen, (off_t)w->off, "id map run", err);
+	w->off += w->blen;
+	w->blen = 0;
+	return rc;
+}
+
+int run_writer_add(struct run_writer *w, const struct id_entry *e, struct cu_err *err)
+{
+	uint8_t *p;
+
+	if (w->count >= w->max || (w->count && memcmp(e->key, w->last, IDMAP_KEY_LEN) <= 0))
+		return cu_err_set(err, CU_EINVAL, "id map: run entries out of order");
+	if (w->blen == (size_t)BUF_ENTRIES * RUN_ENTRY_LEN) {
+		int rc = writer_flush(w, err);
+		if (rc)
+			return rc;
+	}
+	p = w->buf + w->blen;
+	memcpy(p, e->key, IDMAP_KEY_LEN);
+	put_be64(p + IDMAP_KEY_LEN, e->seq);
+	w->blen += RUN_ENTRY_LEN;
+	if (w->count % RUN_BLOCK == 0)
+		w->fence[w->nblocks++] = get_be64(e->key);
+	bloom_add(w->bloom, w->bloom_blocks, e->key);
+	memcpy(w->last, e->key, IDMAP_KEY_LEN);
+	w->count++;
+	return 0;
+}
+
+/* The 64-byte header: magic, version, block size, count, lo, hi, filter
+ * blocks, fence entries, 8 zero bytes. */
+static void header_put(uint8_t h[RUN_HEADER_LEN], uint64_t count, uint64_t lo, uint64_t hi,
+		       uint64_t bloom_blocks, uint64_t nblocks)
+{
+	memset(h, 0, RUN_HEADER_LEN);
+	memcpy(h, RUN_MAGIC, 8);
+	put_be32(h + 8, RUN_VERSION);
+	put_be32(h + 12, RUN_BLOCK);
+	put_be64(h + 16, count);
+	put_be64(h + 24, lo);
+	put_be64(h + 32, hi);
+	put_be64(h + 40, bloom_blocks);
+	put_be64(h + 48, nblocks);
+}
+
+int run_writer_finish(struct run_writer *w, struct id_run **out, struct cu_err *err)
+{
+	uint8_t h[RUN_HEADER_LEN];
+	struct id_run *r;
+	uint64_t i, bloom_blocks = w->bloom_blocks;
+	uint8_t *tail;
+	size_t tlen;
+	int rc;
+
+	*out = NULL;
+	/* The filter was sized for the most entries the run could get; a
+	 * smaller count keeps it (a sparser filter only errs less). */
+	rc = writer_flush(w, err);
+	tlen = bloom_blocks * 64 + w->nblocks * 8;
+	tail = rc ? NULL : malloc(tlen ? tlen : 1);
+	if (!rc && !tail)
+		rc = cu_err_set(err, CU_ENOMEM, "id map: out of memory");
+	if (!rc) {
+		for (i = 0; i < bloom_blocks * 8; i++)
+			put_be64(tail + i * 8, w->bloom[i]);
+		for (i = 0; i < w->nblocks; i++)
+			put_be64(tail + bloom_blocks * 64 + i * 8, w->fence[i]);
+		rc = fio_pwrite_all(w->fd, tail, tlen, (off_t)w->off, "id map run", err);
+		free(tail);
+	}
+	header_put(h, w->count, w->lo, w->hi, bloom_blocks, w->nblocks);
+	if (!rc)
+		rc = fio_pwrite_all(w->fd, h, sizeof(h), 0, "id map run", err);
+	if (!rc)
+		rc = fio_fsync(w->fd, "id map run", err);
+	r = rc ? NULL : calloc(1, sizeof(*r));
+	if (!rc && !r)
+		rc = cu_err_set(err, CU_ENOMEM, "id map: out of memory");
+	if (!rc) {
+		run_path(r->path, sizeof(r->path), w->dir, w->lo, w->hi, "");
+		if (rename(w->tmp, r->path) != 0)
+			rc = cu_err_errno(err, errno, "id map: rename %s", w->tmp);
+	}
+	if (!rc)
+		rc = fio_fsync_dir(w->dir, err);
+	if (rc) {
+		free(r);
+		run_writer_abort(w);
+		return rc;
+	}
+	r->fd = w->fd;
+	r->lo = w->lo;
+	r->hi = w->hi;
+	r->count = w->count;
+	r->bloom = w->bloom;
+	r->bloom_blocks = bloom_blocks;
+	r->fence = w->fence;
+	r->nblocks = w->nblocks;
+	w->fd = -1;
+	w->bloom = w->fence = NULL;
+	free(w->buf);
+	w->buf = NULL;
+	*out = r;
+	return 0;
+}
+
+void run_writer_abort(struct run_writer *w)
+{
+	if (w->fd >= 0) {
+		close(w->fd);
+		unlink(w->tmp);
+	}
+	w->fd = -1;
+	free(w->bloom);
+	free(w->fence);
+	free(w->buf);
+	w->bloom = w->fence = NULL;
+	w->buf = NULL;
+}
+
+int run_load(const char *path, struct id_run **out, struct cu_err *err)
+{
+	uint8_t h[RUN_HEADER_LEN], *tail = NULL;
+	const char *name = strrchr(path, '/');
+	struct id_run *r;
+	struct stat sb;
+	uint64_t lo, hi, i, tlen;
+	int rc;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return cu_err_set(err, CU_ENOMEM, "id map: out of memory");
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		rc = cu_err_errno(err, errno, "id map: open %s", path);
+		goto fail;
+	}
+	if (fstat(r->fd, &sb) != 0) {
+		rc = cu_err_errno(err, errno, "id map: stat %s", path);
+		goto fail;
+	}
+	rc = fio_pread_all(r->fd, h, sizeof(h), 0, path, err);
+	if (rc)
+		goto fail;
+	r->count = get_be64(h + 16);
+	r->lo = get_be64(h + 24);
+	r->hi = get_be64(h + 32);
+	r->bloom_blocks = get_be64(h + 40);
+	r->nblocks = get_be64(h + 48);
+	/* Whole and consistent, or not a run at all. */
+	if (memcmp(h, RUN_MAGIC, 8) || get_be32(h + 8) != RUN_VERSION || get_be32(h + 12) != RUN_BLOCK ||
+	    !name || !run_name_parse(name + 1, &lo, &hi) || lo != r->lo || hi != r->hi || lo > hi ||
+	    r->count > (1ull << 40) || !r->bloom_blocks || r->bloom_blocks > (1ull << 32) ||
+	    r->nblocks != (r->count + RUN_BLOCK - 1) / RUN_BLOCK ||
+	    (uint64_t)sb.st_size != RUN_HEADER_LEN + r->count * RUN_ENTRY_LEN + r->bloom_blocks * 64 + r->nblocks * 8) {
+		rc = cu_err_set(err, CU_ECORRUPT, "id map: %s is not a whole run", path);
+		goto fail;
+	}
+	tlen = r->bloom_blocks * 64 + r->nblocks * 8;
+	tail = malloc(tlen);
+	r->bloom = malloc(r->bloom_blocks * 64);
+	r->fence = malloc(r->nblocks ? r->nblocks * 8 : 1);
+	if (!tail || !r->bloom || !r->fence) {
+		rc = cu_err_set(err, CU_ENOMEM, "id map: out of memory");
+		goto fail;
+	}
+	rc = fio_pread_all(r->fd, tail, tlen, (off_t)(RUN_HEADER_LEN + r->count * RUN_ENTRY_LEN), path, err);
+	if (rc)
+		goto fail;
+	for (i = 0; i < r->bloom_blocks * 8; i++)
+		r->bloom[i] = get_be64(tail + i * 8);
+	for (i = 0; i < r->nblocks; i++)
+		r->fence[i] = get_be64(tail + r->bloom_blocks * 64 + i * 8);
+	free(tail);
+	*out = r;
+	return 0;
+fail:
+	free(tail);
+	run_free(r, 0);
+	return rc;
+}
+
+int run_find(const struct id_run *r, const uint8_t key[IDMAP_KEY_LEN], uint64_t *seq, struct cu_err *err)
+{
+	uint8_t blk[RUN_BLOCK * RUN_ENTRY_LEN];
+	uint64_t a = get_be64(key), lo = 0, hi = r->nblocks, first, b, n;
+	size_t l, h, mid;
+	int c, rc;
+
+	if (!r->count || !bloom_has(r->bloom, r->bloom_blocks, key))
+		return 0;
+	while (lo < hi) { /* the first block whose head is above the key's */
+		uint64_t m = lo + (hi - lo) / 2;
+		if (r->fence[m] <= a)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	if (lo == 0)
+		return 0;
+	/* Blocks whose head equals the key's first 8 bytes may hold it too. */
+	for (first = lo - 1; first > 0 && r->fence[first] == a; first--)
+		;
+	for (b = lo; b-- > first;) {
+		n = r->count - b * RUN_BLOCK < RUN_BLOCK ? r->count - b * RUN_BLOCK : RUN_BLOCK;
+		rc = fio_pread_all(r->fd, blk, n * RUN_ENTRY_LEN, (off_t)(RUN_HEADER_LEN + b * RUN_BLOCK * RUN_ENTRY_LEN),
+				   r->path, err);
+		if (rc)
+			return rc;
+		for (l = 0, h = n; l < h;) {
+			mid = l + (h - l) / 2;
+			c = memcmp(blk + mid * RUN_ENTRY_LEN, key, IDMAP_KEY_LEN);
+			if (c == 0) {
+				*seq = get_be64(blk + mid * RUN_ENTRY_LEN + IDMAP_KEY_LEN);
+				return 1;
+			}
+			if (c < 0)
+				l = mid + 1;
+			else
+				h = mid;
+		}
+	}
+	return 0;
+}
+
+void run_free(struct id_run *r, int remove)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	if (remove)
+		unlink(r->path);
+	free(r->bloom);
+	free(r->fence);
+	free(r);
+}
+
+int run_reader_open(struct run_reader *rd, const struct id_run *r, struct cu_err *err)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->r = r;
+	rd->buf = malloc((size_t)BUF_ENTRIES * RUN_ENTRY_LEN);
+	return rd->buf ? 0 : cu_err_set(err, CU_ENOMEM, "id map: out of memory");
+}
+
+int run_reader_next(struct run_reader *rd, struct id_entry *e, struct cu_err *err)
+{
+	const uint8_t *p;
+	int rc;
+
+	if (rd->pos == rd->n) {
+		uint64_t left = rd->r->count - rd->next;
+		if (!left)
+			return 0;
+		rd->n = left < BUF_ENTRIES ? (size_t)left : BUF_ENTRIES;
+		rd->pos = 0;
+		rc = fio_pread_all(rd->r->fd, rd->buf, rd->n * RUN_ENTRY_LEN,
+				   (off_t)(RUN_HEADER_LEN + rd->next * RUN_ENTRY_LEN), rd->r->path, err);
+		if (rc) {
+			rd->n = 0;
+			return rc;
+		}
+		rd->next += rd->n;
+	}
+	p = rd->buf + rd->pos++ * RUN_ENTRY_LEN;
+	memcpy(e->key, p, IDMAP_KEY_LEN);
+	e->seq = get_be64(p + IDMAP_KEY_LEN);
+	return 1;
+}
+
+void run_reader_close(struct run_reader *rd)
+{
+	free(rd->buf);
+	rd->buf = NULL;
+}

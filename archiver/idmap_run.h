@@ -1,0 +1,80 @@
+/* idmap_run.h - one sorted run of the duplicate map (archiver/idmap.c):
+ * a file of (key, seq) entries in key order with a Bloom filter and a
+ * fence of block heads, written once and never changed (docs/FORMAT.md
+ * "idmap/"). Internal to the id map.
+ */
+#ifndef CUSTOS_ARCHIVER_IDMAP_RUN_H
+#define CUSTOS_ARCHIVER_IDMAP_RUN_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "archiver/idmap.h"
+#include "common/error.h"
+
+#define RUN_HEADER_LEN 64
+#define RUN_ENTRY_LEN 24      /* key (16) | seq (8, big-endian) */
+#define RUN_BLOCK 170         /* entries per block: 4080 bytes, one read per probe */
+#define RUN_BLOOM_BITS 12     /* Bloom filter bits per key (about 1% false positives) */
+
+struct id_entry {
+	uint8_t key[IDMAP_KEY_LEN];
+	uint64_t seq;
+};
+
+/* A run as loaded: the file stays open for probes; filter and fence are
+ * held in memory (about 1.6 bytes per key). */
+struct id_run {
+	int fd;
+	uint64_t lo, hi;        /* the log records [lo, hi) whose keys it holds */
+	uint64_t count;         /* entries */
+	uint64_t *bloom;        /* bloom_blocks blocks of 512 bits */
+	uint64_t bloom_blocks;
+	uint64_t *fence;        /* first 8 key bytes (big-endian) of each block */
+	uint64_t nblocks;
+	char path[PATH_MAX];
+};
+
+/* Writes a run: entries in strictly ascending key order, at most max
+ * of them; finish makes it durable under its final name. */
+struct run_writer {
+	int fd;
+	uint64_t lo, hi, count, max;
+	uint8_t *buf;           /* entries not written yet */
+	size_t blen;
+	uint64_t off;           /* file offset of buf */
+	uint8_t last[IDMAP_KEY_LEN];
+	uint64_t *bloom, bloom_blocks, *fence, nblocks;
+	char dir[PATH_MAX], tmp[PATH_MAX + 16];
+};
+
+int run_writer_open(struct run_writer *w, const char *dir, uint64_t lo, uint64_t hi, uint64_t max,
+		    struct cu_err *err) CU_MUST_CHECK;
+int run_writer_add(struct run_writer *w, const struct id_entry *e, struct cu_err *err) CU_MUST_CHECK;
+int run_writer_finish(struct run_writer *w, struct id_run **out, struct cu_err *err) CU_MUST_CHECK;
+void run_writer_abort(struct run_writer *w);
+
+/* "run-<lo>-<hi>" (16 hex digits each): 1 and lo, hi if name is one. */
+int run_name_parse(const char *name, uint64_t *lo, uint64_t *hi);
+/* Opens and checks a run file: CU_ECORRUPT if it is not a whole run. */
+int run_load(const char *path, struct id_run **out, struct cu_err *err) CU_MUST_CHECK;
+/* 1 and *seq if key is in the run, 0 if not, negative on a read error. */
+int run_find(const struct id_run *r, const uint8_t key[IDMAP_KEY_LEN], uint64_t *seq,
+	     struct cu_err *err) CU_MUST_CHECK;
+/* Closes; with remove, deletes the file too. */
+void run_free(struct id_run *r, int remove);
+
+/* Reads a run's entries in order. */
+struct run_reader {
+	const struct id_run *r;
+	uint8_t *buf;
+	size_t n, pos;          /* entries in buf, next to hand out */
+	uint64_t next;          /* index of the entry after buf */
+};
+
+int run_reader_open(struct run_reader *rd, const struct id_run *r, struct cu_err *err) CU_MUST_CHECK;
+/* 1 and e, 0 at the end, negative on error. */
+int run_reader_next(struct run_reader *rd, struct id_entry *e, struct cu_err *err) CU_MUST_CHECK;
+void run_reader_close(struct run_reader *rd);
+
+#endif
