@@ -86,7 +86,7 @@ static int table_init(struct table *t, size_t want)
 
 	while (cap < 2 * want)
 		cap <<= 1;
-	t->e = malloc(cap * sizeof(*t->e));
+	t->e = big_alloc(cap * sizeof(*t->e));
 	if (!t->e)
 		return CU_ENOMEM;
 	memset(t->e, 0xff, cap * sizeof(*t->e)); /* every seq EMPTY */
@@ -138,7 +138,7 @@ static int table_put(struct table *t, const uint8_t *key, uint64_t seq)
 			if (t->e[i].seq != EMPTY)
 				table_place(&g, t->e[i].key, t->e[i].seq);
 		g.hwm = t->hwm;
-		free(t->e);
+		big_free(t->e, t->cap * sizeof(*t->e));
 		*t = g;
 	}
 	table_place(t, key, seq);
@@ -168,7 +168,7 @@ static void table_del(struct table *t, const uint8_t *key)
 
 static void table_free(struct table *t)
 {
-	free(t->e);
+	big_free(t->e, t->cap * sizeof(*t->e));
 	t->e = NULL;
 	t->cap = t->n = 0;
 }
@@ -215,7 +215,7 @@ static void flush_frozen(struct idmap *m)
 	lo = m->hwm;
 	pthread_mutex_unlock(&m->mu);
 	if (t->n || t->hwm > lo) {
-		sorted = malloc((t->n ? t->n : 1) * sizeof(*sorted));
+		sorted = big_alloc(t->n * sizeof(*sorted));
 		if (!sorted)
 			rc = cu_err_set(&err, CU_ENOMEM, "id map: out of memory");
 		for (i = 0; !rc && i < t->cap; i++)
@@ -230,7 +230,7 @@ static void flush_frozen(struct idmap *m)
 				run_writer_abort(&w);
 		if (!rc)
 			rc = run_writer_finish(&w, &r, &err);
-		free(sorted);
+		big_free(sorted, t->n * sizeof(*sorted));
 	}
 	pthread_mutex_lock(&m->mu);
 	m->attempts++;
@@ -521,13 +521,12 @@ void idmap_close(struct idmap *m)
 int idmap_key(const char *platform, size_t plen, const char *source, size_t slen,
 	      const char *id, size_t idlen, uint8_t key[IDMAP_KEY_LEN])
 {
-	uint8_t digest[HASH_LEN];
-	uint8_t *tmp;
+	uint8_t digest[HASH_LEN], small[512];
+	uint8_t *tmp = small;
 	size_t n = plen + 1 + slen + 1 + idlen;
 	int rc;
 
-	tmp = malloc(n);
-	if (!tmp)
+	if (n > sizeof(small) && !(tmp = malloc(n)))
 		return CU_ENOMEM;
 	memcpy(tmp, platform, plen);
 	tmp[plen] = 0;
@@ -535,7 +534,8 @@ int idmap_key(const char *platform, size_t plen, const char *source, size_t slen
 	tmp[plen + 1 + slen] = 0;
 	memcpy(tmp + plen + slen + 2, id, idlen);
 	rc = hash_sha256(tmp, n, digest);
-	free(tmp);
+	if (tmp != small)
+		free(tmp);
 	if (rc == 0)
 		memcpy(key, digest, IDMAP_KEY_LEN);
 	return rc;

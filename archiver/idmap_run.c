@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,14 +39,14 @@ static void bloom_add(uint64_t *bloom, uint64_t blocks, const uint8_t *key)
 		blk[(b & 511) >> 6] |= 1ull << (b & 63);
 }
 
-static int bloom_has(const uint64_t *bloom, uint64_t blocks, const uint8_t *key)
+static int bloom_has(const uint8_t *bloom, uint64_t blocks, const uint8_t *key)
 {
-	const uint64_t *blk = bloom + 8 * bloom_block(get_be64(key), blocks);
+	const uint8_t *blk = bloom + 64 * bloom_block(get_be64(key), blocks);
 	uint64_t b = get_be64(key + 8);
 	int i;
 
 	for (i = 0; i < 7; i++, b >>= 9)
-		if (!(blk[(b & 511) >> 6] & (1ull << (b & 63))))
+		if (!(get_be64(blk + 8 * ((b & 511) >> 6)) & (1ull << (b & 63))))
 			return 0;
 	return 1;
 }
@@ -55,6 +56,41 @@ static uint64_t bloom_blocks_for(uint64_t count)
 	uint64_t n = (count * RUN_BLOOM_BITS + 511) / 512;
 
 	return n ? n : 1;
+}
+
+void *big_alloc(size_t n)
+{
+	void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p; /* zero-filled */
+}
+
+void big_free(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n ? n : 1);
+}
+
+static size_t fence_bytes(uint64_t max)
+{
+	return ((max + RUN_BLOCK - 1) / RUN_BLOCK + 1) * sizeof(uint64_t);
+}
+
+/* Maps the filter and the fence from the run's file. */
+static int map_tail(struct id_run *r, struct cu_err *err)
+{
+	uint64_t off = RUN_HEADER_LEN + r->count * RUN_ENTRY_LEN, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t start = off / page * page;
+
+	r->map_len = (size_t)(off - start + r->bloom_blocks * 64 + r->nblocks * 8);
+	r->map = mmap(NULL, r->map_len, PROT_READ, MAP_SHARED, r->fd, (off_t)start);
+	if (r->map == MAP_FAILED) {
+		r->map = NULL;
+		return cu_err_errno(err, errno, "id map: map %s", r->path);
+	}
+	r->bloom = (const uint8_t *)r->map + (off - start);
+	r->fence = r->bloom + r->bloom_blocks * 64;
+	return 0;
 }
 
 static void run_path(char *out, size_t len, const char *dir, uint64_t lo, uint64_t hi, const char *ext)
@@ -90,9 +126,9 @@ int run_writer_open(struct run_writer *w, const char *dir, uint64_t lo, uint64_t
 	snprintf(w->dir, sizeof(w->dir), "%s", dir);
 	run_path(w->tmp, sizeof(w->tmp), dir, lo, hi, ".tmp");
 	w->bloom_blocks = bloom_blocks_for(max);
-	w->bloom = calloc(w->bloom_blocks * 8, sizeof(uint64_t));
-	w->fence = malloc(((max + RUN_BLOCK - 1) / RUN_BLOCK + 1) * sizeof(uint64_t));
-	w->buf = malloc((size_t)BUF_ENTRIES * RUN_ENTRY_LEN);
+	w->bloom = big_alloc(w->bloom_blocks * 64);
+	w->fence = big_alloc(fence_bytes(max));
+	w->buf = big_alloc((size_t)BUF_ENTRIES * RUN_ENTRY_LEN);
 	if (!w->bloom || !w->fence || !w->buf) {
 		run_writer_abort(w);
 		return cu_err_set(err, CU_ENOMEM, "id map: out of memory");
@@ -161,28 +197,27 @@ int run_writer_finish(struct run_writer *w, struct id_run **out, struct cu_err *
 {
 	uint8_t h[RUN_HEADER_LEN];
 	struct id_run *r;
-	uint64_t i, bloom_blocks = w->bloom_blocks;
+	uint64_t i;
 	uint8_t *tail;
-	size_t tlen;
+	size_t tlen = w->bloom_blocks * 64 + w->nblocks * 8;
 	int rc;
 
 	*out = NULL;
 	/* The filter was sized for the most entries the run could get; a
 	 * smaller count keeps it (a sparser filter only errs less). */
 	rc = writer_flush(w, err);
-	tlen = bloom_blocks * 64 + w->nblocks * 8;
-	tail = rc ? NULL : malloc(tlen ? tlen : 1);
+	tail = rc ? NULL : big_alloc(tlen);
 	if (!rc && !tail)
 		rc = cu_err_set(err, CU_ENOMEM, "id map: out of memory");
 	if (!rc) {
-		for (i = 0; i < bloom_blocks * 8; i++)
+		for (i = 0; i < w->bloom_blocks * 8; i++)
 			put_be64(tail + i * 8, w->bloom[i]);
 		for (i = 0; i < w->nblocks; i++)
-			put_be64(tail + bloom_blocks * 64 + i * 8, w->fence[i]);
+			put_be64(tail + w->bloom_blocks * 64 + i * 8, w->fence[i]);
 		rc = fio_pwrite_all(w->fd, tail, tlen, (off_t)w->off, "id map run", err);
-		free(tail);
+		big_free(tail, tlen);
 	}
-	header_put(h, w->count, w->lo, w->hi, bloom_blocks, w->nblocks);
+	header_put(h, w->count, w->lo, w->hi, w->bloom_blocks, w->nblocks);
 	if (!rc)
 		rc = fio_pwrite_all(w->fd, h, sizeof(h), 0, "id map run", err);
 	if (!rc)
@@ -191,31 +226,31 @@ int run_writer_finish(struct run_writer *w, struct id_run **out, struct cu_err *
 	if (!rc && !r)
 		rc = cu_err_set(err, CU_ENOMEM, "id map: out of memory");
 	if (!rc) {
+		r->fd = -1;
 		run_path(r->path, sizeof(r->path), w->dir, w->lo, w->hi, "");
 		if (rename(w->tmp, r->path) != 0)
 			rc = cu_err_errno(err, errno, "id map: rename %s", w->tmp);
 	}
 	if (!rc)
 		rc = fio_fsync_dir(w->dir, err);
-	if (rc) {
+	if (!rc) {
+		r->fd = w->fd;
+		r->lo = w->lo;
+		r->hi = w->hi;
+		r->count = w->count;
+		r->bloom_blocks = w->bloom_blocks;
+		r->nblocks = w->nblocks;
+		w->fd = -1; /* the run's now */
+		rc = map_tail(r, err);
+		if (rc)
+			run_free(r, 1);
+	} else {
 		free(r);
-		run_writer_abort(w);
-		return rc;
 	}
-	r->fd = w->fd;
-	r->lo = w->lo;
-	r->hi = w->hi;
-	r->count = w->count;
-	r->bloom = w->bloom;
-	r->bloom_blocks = bloom_blocks;
-	r->fence = w->fence;
-	r->nblocks = w->nblocks;
-	w->fd = -1;
-	w->bloom = w->fence = NULL;
-	free(w->buf);
-	w->buf = NULL;
-	*out = r;
-	return 0;
+	run_writer_abort(w);
+	if (!rc)
+		*out = r;
+	return rc;
 }
 
 void run_writer_abort(struct run_writer *w)
@@ -225,20 +260,20 @@ void run_writer_abort(struct run_writer *w)
 		unlink(w->tmp);
 	}
 	w->fd = -1;
-	free(w->bloom);
-	free(w->fence);
-	free(w->buf);
+	big_free(w->bloom, w->bloom_blocks * 64);
+	big_free(w->fence, fence_bytes(w->max));
+	big_free(w->buf, (size_t)BUF_ENTRIES * RUN_ENTRY_LEN);
 	w->bloom = w->fence = NULL;
 	w->buf = NULL;
 }
 
 int run_load(const char *path, struct id_run **out, struct cu_err *err)
 {
-	uint8_t h[RUN_HEADER_LEN], *tail = NULL;
+	uint8_t h[RUN_HEADER_LEN];
 	const char *name = strrchr(path, '/');
 	struct id_run *r;
 	struct stat sb;
-	uint64_t lo, hi, i, tlen;
+	uint64_t lo, hi;
 	int rc;
 
 	*out = NULL;
@@ -272,26 +307,12 @@ int run_load(const char *path, struct id_run **out, struct cu_err *err)
 		rc = cu_err_set(err, CU_ECORRUPT, "id map: %s is not a whole run", path);
 		goto fail;
 	}
-	tlen = r->bloom_blocks * 64 + r->nblocks * 8;
-	tail = malloc(tlen);
-	r->bloom = malloc(r->bloom_blocks * 64);
-	r->fence = malloc(r->nblocks ? r->nblocks * 8 : 1);
-	if (!tail || !r->bloom || !r->fence) {
-		rc = cu_err_set(err, CU_ENOMEM, "id map: out of memory");
-		goto fail;
-	}
-	rc = fio_pread_all(r->fd, tail, tlen, (off_t)(RUN_HEADER_LEN + r->count * RUN_ENTRY_LEN), path, err);
+	rc = map_tail(r, err);
 	if (rc)
 		goto fail;
-	for (i = 0; i < r->bloom_blocks * 8; i++)
-		r->bloom[i] = get_be64(tail + i * 8);
-	for (i = 0; i < r->nblocks; i++)
-		r->fence[i] = get_be64(tail + r->bloom_blocks * 64 + i * 8);
-	free(tail);
 	*out = r;
 	return 0;
 fail:
-	free(tail);
 	run_free(r, 0);
 	return rc;
 }
@@ -307,7 +328,7 @@ int run_find(const struct id_run *r, const uint8_t key[IDMAP_KEY_LEN], uint64_t 
 		return 0;
 	while (lo < hi) { /* the first block whose head is above the key's */
 		uint64_t m = lo + (hi - lo) / 2;
-		if (r->fence[m] <= a)
+		if (get_be64(r->fence + 8 * m) <= a)
 			lo = m + 1;
 		else
 			hi = m;
@@ -315,7 +336,7 @@ int run_find(const struct id_run *r, const uint8_t key[IDMAP_KEY_LEN], uint64_t 
 	if (lo == 0)
 		return 0;
 	/* Blocks whose head equals the key's first 8 bytes may hold it too. */
-	for (first = lo - 1; first > 0 && r->fence[first] == a; first--)
+	for (first = lo - 1; first > 0 && get_be64(r->fence + 8 * first) == a; first--)
 		;
 	for (b = lo; b-- > first;) {
 		n = r->count - b * RUN_BLOCK < RUN_BLOCK ? r->count - b * RUN_BLOCK : RUN_BLOCK;
@@ -343,12 +364,12 @@ void run_free(struct id_run *r, int remove)
 {
 	if (!r)
 		return;
+	if (r->map)
+		munmap(r->map, r->map_len);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (remove)
 		unlink(r->path);
-	free(r->bloom);
-	free(r->fence);
 	free(r);
 }
 
@@ -356,7 +377,7 @@ int run_reader_open(struct run_reader *rd, const struct id_run *r, struct cu_err
 {
 	memset(rd, 0, sizeof(*rd));
 	rd->r = r;
-	rd->buf = malloc((size_t)BUF_ENTRIES * RUN_ENTRY_LEN);
+	rd->buf = big_alloc((size_t)BUF_ENTRIES * RUN_ENTRY_LEN);
 	return rd->buf ? 0 : cu_err_set(err, CU_ENOMEM, "id map: out of memory");
 }
 
@@ -387,6 +408,6 @@ int run_reader_next(struct run_reader *rd, struct id_entry *e, struct cu_err *er
 
 void run_reader_close(struct run_reader *rd)
 {
-	free(rd->buf);
+	big_free(rd->buf, (size_t)BUF_ENTRIES * RUN_ENTRY_LEN);
 	rd->buf = NULL;
 }

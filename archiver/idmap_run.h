@@ -22,18 +22,27 @@ struct id_entry {
 	uint64_t seq;
 };
 
-/* A run as loaded: the file stays open for probes; filter and fence are
- * held in memory (about 1.6 bytes per key). */
+/* A run as loaded: the file stays open for probes; its filter and fence
+ * (about 1.6 bytes per key) are mapped from the file, so they are page
+ * cache the kernel manages, not the process's heap. */
 struct id_run {
 	int fd;
 	uint64_t lo, hi;        /* the log records [lo, hi) whose keys it holds */
 	uint64_t count;         /* entries */
-	uint64_t *bloom;        /* bloom_blocks blocks of 512 bits */
+	const uint8_t *bloom;   /* bloom_blocks blocks of 512 bits (big-endian words) */
 	uint64_t bloom_blocks;
-	uint64_t *fence;        /* first 8 key bytes (big-endian) of each block */
+	const uint8_t *fence;   /* first 8 key bytes of each block (big-endian) */
 	uint64_t nblocks;
+	void *map;              /* the mapping that holds both */
+	size_t map_len;
 	char path[PATH_MAX];
 };
+
+/* Large buffers (tables, sorted copies, I/O buffers) are mapped and
+ * unmapped, so that the memory goes back to the system when freed
+ * instead of fragmenting the heap as the archive grows. */
+void *big_alloc(size_t n);
+void big_free(void *p, size_t n);
 
 /* Writes a run: entries in strictly ascending key order, at most max
  * of them; finish makes it durable under its final name. */

@@ -15,7 +15,7 @@ corpus=$here/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for t in envelope record segment proof checkpoint config; do
+for t in envelope record segment proof checkpoint config idmap_run; do
 	mkdir -p "$corpus/fuzz_$t"
 done
 
@@ -118,5 +118,16 @@ printf '%s' '{"origin":"o","server":{"listen":"127.0.0.1:0","threads":2,"max_bod
 printf '%s' '{"origin":"o","server":{"listen":"[::1]:8443","tls":{"cert_file":"c.pem","key_file":"k.pem"}}}' >"$f/server-tls"
 printf '%s' '{"origin":"o","server":{"thread":2}}' >"$f/bad-unknown-key"
 printf '%s' '{"version":1,"tokens":[{"name":"alice","role":"officer","sha256":"'"$(printf '%064d' 0)"'","created":"2024-05-01T12:00:00.000Z"},{"name":"hook","role":"ingest","source":"m1","sha256":"'"$(printf '%064d' 1)"'","created":"2024-05-01T12:00:00.000Z"}]}' >"$f/tokens"
+
+# ---- duplicate map runs (the mode byte first: 0 the file as it is, 1 shaped by the harness)
+i=$corpus/fuzz_idmap_run
+{ printf '\0'; cat "$a"/idmap/run-*; } >"$i/real-run"
+printf '\0' >"$i/empty"
+python3 - "$i/shaped-entries" <<'PY'
+import hashlib, sys
+keys = sorted(hashlib.sha256(b"k%d" % i).digest()[:16] for i in range(30))
+body = b"".join(k + i.to_bytes(8, "big") for i, k in enumerate(keys))
+open(sys.argv[1], "wb").write(b"\x01" + body + bytes(64 + 8))  # filter and fence left zero
+PY
 
 du -sh "$corpus"/* | sed 's/^/make_seeds: /'

@@ -37,14 +37,16 @@ def run(*args, check_rc=True, env=None, stdin=None):
 class Archive:
     """A data directory with one token per role (ingest as source 'hook1')."""
 
-    def __init__(self, path="data", origin="test.example/custos", server=None):
+    def __init__(self, path="data", origin="test.example/custos", server=None, config=None):
         self.dir = os.path.abspath(path)
         run("init", "-d", self.dir, "--origin", origin)
-        if server is not None:
+        if server is not None or config:
             cfg_path = os.path.join(self.dir, "custos.json")
             with open(cfg_path) as f:
                 cfg = json.load(f)
-            cfg["server"] = server
+            cfg.update(config or {})
+            if server is not None:
+                cfg["server"] = server
             with open(cfg_path, "w") as f:
                 json.dump(cfg, f, indent=2)
         self.tokens = {}

@@ -5,6 +5,7 @@
 ROUNDS=${CRASH_ROUNDS:-25}
 "$CUSTOS" init -d a >/dev/null
 set_config a segment_max_bytes 200000 # rotations happen during the run too
+set_config a idmap_run_keys 500       # and the id map writes and merges runs
 gen 30000 5 > m.jsonl
 cut_prefix_ok() { # the archive holds exactly the first N input lines, in order
 	python3 - m.jsonl <<'PY'
