@@ -634,9 +634,14 @@ static int open_locked(const char *dir, int flags, int lockfd, struct idx **out,
 	sqlite3_extended_result_codes(ix->db, 0);
 	if (!(flags & IDX_RDONLY))
 		rc = idx_exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
+	/* Pages are read through a mapping of up to 2 GiB (SQLite's cap in
+	 * Debian's build) instead of read() copies: with 256 MiB, an index
+	 * of some million records spent a third of its catch-up in the kernel
+	 * copying pages (measured: ingest over HTTP 29.8k -> 33.2k msgs/s
+	 * over 4 minutes). Mapped pages are page cache, not heap. */
 	if (rc == 0)
 		rc = idx_exec(ix, "PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"
-			      "PRAGMA mmap_size=268435456;", err);
+			      "PRAGMA mmap_size=2147418112;", err);
 	ix->sink.fn = sink_word;
 	ix->sink.arg = ix;
 	ix->sink.gen = 1;
