@@ -5,10 +5,11 @@
  * - once it holds run_keys keys, the end of a batch freezes it and a
  *   worker thread (custos-idmap) writes it out as a sorted run file
  *   (idmap_run.c) while a new active table takes the next keys;
- * - the worker merges the two newest runs whenever the newer holds at
- *   least half as many keys as the older, so an archive of n keys has
- *   about log2(n / run_keys) runs; a lookup probes each run's Bloom filter
- *   in memory and reads one 4 KiB block of the few that may hold the key.
+ * - the worker merges the newest pair of neighbouring runs whose newer
+ *   run holds at least half as many keys as the older, so an archive of n
+ *   keys has about log2(n / run_keys) runs; a lookup probes each run's
+ *   Bloom filter (mapped from its file) and reads one 4 KiB block of the
+ *   few runs that may hold the key.
  *
  * Writes are sequential and each key is rewritten about log2(n / run_keys)
  * times in all. The SQLite B-tree this replaces rewrote pages all over
@@ -69,11 +70,12 @@ struct idmap {
 	unsigned attempts;                /* run writes the worker has tried */
 	int failed;                       /* the last one failed (err) */
 	int retry_now;                    /* the committer waits for a new attempt */
+	int flushing;                     /* the worker is writing frozen */
 	int merging;
 	uint64_t retry_ns, merge_retry_ns;
 	struct cu_err err;
 	_Atomic int stop;
-	_Atomic int frozen_ready;         /* frozen waits to be written */
+	_Atomic int frozen_ready;         /* frozen is to be written now (a merge looks) */
 	pthread_t thread;
 	int started;
 };
@@ -211,8 +213,9 @@ static void flush_frozen(struct idmap *m)
 
 	cu_err_clear(&err);
 	pthread_mutex_lock(&m->mu);
-	t = m->frozen; /* only this thread takes it away */
+	t = m->frozen; /* while flushing, no one else takes it away */
 	lo = m->hwm;
+	m->flushing = 1;
 	pthread_mutex_unlock(&m->mu);
 	if (t->n || t->hwm > lo) {
 		sorted = big_alloc(t->n * sizeof(*sorted));
@@ -234,6 +237,7 @@ static void flush_frozen(struct idmap *m)
 	}
 	pthread_mutex_lock(&m->mu);
 	m->attempts++;
+	m->flushing = 0;
 	if (!rc && r && (rc = runs_push(m, r)) != 0) {
 		run_free(r, 1);
 		cu_err_set(&err, rc, "id map: out of memory");
@@ -242,6 +246,7 @@ static void flush_frozen(struct idmap *m)
 		m->failed = 1;
 		m->err = err;
 		m->retry_ns = time_mono_ns() + RETRY_NS;
+		atomic_store(&m->frozen_ready, 0); /* not again at once (await_attempt asks) */
 	} else {
 		m->failed = 0;
 		m->frozen = NULL;
@@ -557,6 +562,7 @@ static void await_attempt(struct idmap *m)
 	unsigned a = m->attempts;
 
 	m->retry_now = 1;
+	atomic_store(&m->frozen_ready, 1);
 	pthread_cond_signal(&m->work);
 	while (m->frozen && m->attempts == a)
 		pthread_cond_wait(&m->done, &m->mu);
@@ -764,7 +770,7 @@ int idmap_forget_from(struct idmap *m, uint64_t from, struct cu_err *err)
 	m->active = t;
 	m->nundo = 0;
 	pthread_mutex_lock(&m->mu);
-	while (m->merging || (m->frozen && !m->failed))
+	while (m->merging || m->flushing || (m->frozen && !m->failed))
 		pthread_cond_wait(&m->done, &m->mu);
 	if (m->frozen) { /* never written: its keys are replayed like the rest */
 		table_free(m->frozen);

@@ -3,9 +3,9 @@
  * Derived data (it can be rebuilt from the log) kept in DIR/idmap/ as
  * sorted run files with Bloom filters, merged in the background
  * (idmap.c), so that duplicate detection costs a hash table probe and a
- * few filter probes, and memory stays bounded (two tables of run_keys
- * keys, plus about 1.6 bytes a key for the runs' filters and fences)
- * however large the archive. Its high-water mark (how many log records
+ * few filter probes, and the heap stays bounded (two tables of run_keys
+ * keys; the runs' filters and fences, about 1.6 bytes a key, are mapped
+ * from their files) however large the archive. The archiver uses no SQL. Its high-water mark (how many log records
  * the run files reflect) is the end of the newest run; the store catches
  * the map up on open.
  *
