@@ -77,7 +77,7 @@ static void *catchup_main(void *arg)
 {
 	struct api_search *s = arg;
 	struct cu_err err;
-	struct timespec next, now;
+	struct timespec next;
 	uint64_t hwm;
 	int failing = 0, stop;
 
@@ -100,13 +100,7 @@ static void *catchup_main(void *arg)
 		/* Stopping: the index is derived and catches up at the next start. */
 		if (stop)
 			break;
-		clock_gettime(CLOCK_REALTIME, &now);
-		next = now;
-		next.tv_nsec += CATCHUP_GAP_MS * 1000000L;
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_sec++;
-			next.tv_nsec -= 1000000000L;
-		}
+		time_deadline_ms(&next, CATCHUP_GAP_MS);
 
 		cu_err_clear(&err);
 		if (idx_catch_up_n(s->writer, s->st, CATCHUP_STEP, catchup_progress, s, &err) != 0) {
@@ -276,13 +270,7 @@ int api_search_wait(struct api_server *srv, uint64_t size, unsigned timeout_ms)
 
 	if (!s)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	time_deadline_ms(&until, timeout_ms);
 	pthread_mutex_lock(&s->mu);
 	while (atomic_load(&s->hwm) < size && !s->stop) {
 		s->wake = 1; /* make sure a catch-up is coming */

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/timeutil.h"
+
 #define CQ_DEFAULT_BATCH 8192
 #define CQ_DEFAULT_PENDING 200000
 
@@ -25,20 +27,12 @@ struct commit_queue {
 	size_t merged_cap;          /* elements allocated in merged */
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Runs the commit function over records; counts it. */
 static int run_commit(struct commit_queue *q, struct store_input *in, size_t n, struct cu_err *err)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = time_mono_ns();
 	int rc = q->cfg.commit(q->cfg.commit_ctx, in, n, err);
-	uint64_t dt = mono_ns() - t0;
+	uint64_t dt = time_mono_ns() - t0;
 
 	pthread_mutex_lock(&q->mu);
 	q->stats.commit_ns_total += dt;
@@ -180,21 +174,16 @@ static void *committer_main(void *arg)
 		first = take_items(q, blocked, &count, &total);
 		if (!first) {
 			if (!wait_from)
-				wait_from = mono_ns();
+				wait_from = time_mono_ns();
 			/* cq_kick wakes us; meanwhile admit is asked again every
 			 * 2 ms (what it waits for may move without a kick) */
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 2 * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			time_deadline_ms(&until, 2);
 			pthread_cond_timedwait(&q->wake, &q->mu, &until);
 			pthread_mutex_unlock(&q->mu);
 			continue;
 		}
 		if (wait_from && !blocked) {
-			q->stats.throttled_ns_total += mono_ns() - wait_from;
+			q->stats.throttled_ns_total += time_mono_ns() - wait_from;
 			wait_from = 0;
 		}
 		q->pending -= total;

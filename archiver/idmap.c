@@ -364,12 +364,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		if (m->frozen || m->merge_retry_ns) {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 100 * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			time_deadline_ms(&until, 100);
 			pthread_cond_timedwait(&m->work, &m->mu, &until);
 		} else {
 			pthread_cond_wait(&m->work, &m->mu);

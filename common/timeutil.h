@@ -10,6 +10,10 @@
 int64_t time_now_ms(void);
 /* Monotonic clock in nanoseconds, for latencies and ages. */
 uint64_t time_mono_ns(void);
+/* *ts = the wall clock ms milliseconds from now: a deadline for
+ * pthread_cond_timedwait (which waits on CLOCK_REALTIME). */
+struct timespec;
+void time_deadline_ms(struct timespec *ts, unsigned ms);
 
 /* Parses an RFC 3339 timestamp ("2024-05-01T12:00:00Z",
  * "2024-05-01T12:00:00.123+02:00") or a date "2024-05-01" (midnight UTC)
