@@ -35,6 +35,7 @@
 
 #include "archiver/hash.h"
 #include "archiver/idmap_run.h"
+#include "common/fileio.h"
 #include "common/timeutil.h"
 
 #define EMPTY UINT64_MAX              /* seq of a free table slot */
@@ -332,6 +333,7 @@ static void *worker_main(void *arg)
 	int rc;
 
 	pthread_setname_np(pthread_self(), "custos-idmap"); /* for top -H, ps -L */
+	fio_fault_exempt_thread();
 	pthread_mutex_lock(&m->mu);
 	for (;;) {
 		if (m->frozen && (!m->failed || m->retry_now || time_mono_ns() >= m->retry_ns)) {

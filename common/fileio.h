@@ -34,5 +34,9 @@ int fio_mkdir(const char *path, int mode, struct cu_err *err) CU_MUST_CHECK;
  * faults become a short write of half the bytes followed by the error.
  * op "writeall" fails every write from the n-th on (a full disk). */
 void fio_fault_reset(void);
+/* Background threads that write when they choose call this: their writes
+ * and fsyncs are not counted for "write"/"fsync" faults (which would make
+ * the n-th call racy), only "writeall" reaches them. */
+void fio_fault_exempt_thread(void);
 
 #endif
