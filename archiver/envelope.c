@@ -26,6 +26,8 @@
 #include "common/timeutil.h"
 
 #define ENV_INLINE_KEYS 32 /* keys tracked without an allocation */
+#define ENV_ARENA_BYTES 16384 /* yajl's handle, lexer and buffers for a usual envelope */
+#define ENV_PAIRWISE_KEYS 24 /* up to this many keys, the duplicate check compares pairs */
 
 /* Kinds a source may declare; the archive's own kinds are not allowed. */
 static const struct {
@@ -63,12 +65,24 @@ struct env_keyrec {
 	uint32_t len;
 };
 
+/* yajl allocates its handle, lexer, stack and buffers anew for every
+ * document, a handful of mallocs per message. They come from this bump
+ * arena in the parser (on the stack), emptied per message; what does not
+ * fit goes to malloc. */
+struct env_arena {
+	size_t used;
+	_Alignas(16) unsigned char mem[ENV_ARENA_BYTES];
+};
+
 struct env_parser {
-	char *strs;               /* the message's buffer: field copies */
+	char *strs;               /* the message's buffer: the payload, then field copies */
 	size_t used, cap;
+	const char *text;         /* the text being parsed (copied to strs[0..text_len)) */
+	size_t text_len;
 	int depth;                /* 0 outside the document, 1 in the top object */
 	uint32_t nobj;            /* objects opened so far */
 	uint32_t objs[ENV_MAX_DEPTH + 1]; /* object number at each depth (arrays: unused) */
+	struct env_arena arena;   /* not cleared per message: only arena.used is */
 	enum env_key cur;         /* the member whose value comes next (depth 1) */
 	struct env_val v[K_COUNT_];
 	/* recipients: collected into a jansson array so that the stored form is
@@ -172,7 +186,15 @@ static int top_value(struct env_parser *p, enum env_type t, const void *s, size_
 		return 1;
 	v = &p->v[p->cur];
 	v->type = t;
-	if (t == T_STRING || t == T_INT) {
+	if (t == T_STRING && p->cur != K_TS && p->cur != K_KIND && n &&
+	    (uintptr_t)s >= (uintptr_t)p->text && (uintptr_t)s - (uintptr_t)p->text < p->text_len) {
+		/* An unescaped string: yajl hands it over in place, so the field
+		 * is the payload's own bytes and the record refers to them
+		 * instead of holding a copy (docs/FORMAT.md "Record"). Not
+		 * NUL-terminated: ts and kind, read as C strings, are copied. */
+		v->s = p->strs + ((uintptr_t)s - (uintptr_t)p->text);
+		v->len = n;
+	} else if (t == T_STRING || t == T_INT) {
 		v->s = keep(p, s, n);
 		v->len = n;
 		if (!v->s) {
@@ -335,13 +357,20 @@ static int keyrec_cmp(const void *a, const void *b, void *arg)
 	return memcmp(kb + x->off, kb + y->off, x->len);
 }
 
-/* Returns the first key that occurs twice in one object, or NULL. */
+/* Returns a key that occurs twice in one object, or NULL. */
 static const struct env_keyrec *find_duplicate(struct env_parser *p)
 {
 	struct env_keyrec *k = p->keys ? p->keys : p->keys_inline;
 	const char *kb = p->keybuf ? p->keybuf : p->keybuf_inline;
-	size_t i;
+	size_t i, j;
 
+	if (p->nkeys <= ENV_PAIRWISE_KEYS) { /* the usual envelope: cheaper than sorting */
+		for (i = 1; i < p->nkeys; i++)
+			for (j = 0; j < i; j++)
+				if (k[i].hash == k[j].hash && keyrec_cmp(&k[i], &k[j], (void *)kb) == 0)
+					return &k[i];
+		return NULL;
+	}
 	qsort_r(k, p->nkeys, sizeof(*k), keyrec_cmp, (void *)kb);
 	for (i = 1; i < p->nkeys; i++)
 		if (keyrec_cmp(&k[i - 1], &k[i], (void *)kb) == 0)
@@ -364,14 +393,63 @@ int env_json_error(yajl_handle h, const char *prefix, struct cu_err *err)
 	return rc;
 }
 
+#define ARENA_HDR 16 /* each block's size, kept before it (16 keeps blocks aligned) */
+
+static int in_arena(const struct env_arena *a, const void *q)
+{
+	return (uintptr_t)q >= (uintptr_t)a->mem && (uintptr_t)q < (uintptr_t)(a->mem + sizeof(a->mem));
+}
+
+static void *arena_malloc(void *ctx, size_t n)
+{
+	struct env_arena *a = ctx;
+	size_t need = ARENA_HDR + ((n + 15) & ~(size_t)15);
+	unsigned char *q;
+
+	if (n > sizeof(a->mem) || need > sizeof(a->mem) - a->used)
+		return malloc(n);
+	q = a->mem + a->used;
+	memcpy(q, &n, sizeof(n));
+	a->used += need;
+	return q + ARENA_HDR;
+}
+
+static void *arena_realloc(void *ctx, void *ptr, size_t n)
+{
+	struct env_arena *a = ctx;
+	size_t old;
+	void *q;
+
+	if (!ptr)
+		return arena_malloc(ctx, n);
+	if (!in_arena(a, ptr))
+		return realloc(ptr, n);
+	memcpy(&old, (unsigned char *)ptr - ARENA_HDR, sizeof(old));
+	if (n <= old)
+		return ptr;
+	q = arena_malloc(ctx, n); /* the old block stays until the arena is emptied */
+	if (q)
+		memcpy(q, ptr, old);
+	return q;
+}
+
+static void arena_free(void *ctx, void *ptr)
+{
+	if (ptr && !in_arena(ctx, ptr))
+		free(ptr);
+}
+
 /* Runs yajl over the text; on failure, err says where and why. */
 static int run_parser(struct env_parser *p, const char *text, size_t len, struct cu_err *err)
 {
-	yajl_handle h = yajl_alloc(&env_callbacks, NULL, p);
+	yajl_alloc_funcs af = {arena_malloc, arena_realloc, arena_free, &p->arena};
 	const struct env_keyrec *dup;
+	yajl_handle h;
 	yajl_status s;
 	int rc = 0;
 
+	p->arena.used = 0;
+	h = yajl_alloc(&env_callbacks, &af, p);
 	if (!h)
 		return cu_err_set(err, CU_ENOMEM, "out of memory");
 	s = yajl_parse(h, (const unsigned char *)text, len);
@@ -519,6 +597,8 @@ int env_parse(const char *text, size_t len, const char *source, const char *auth
 	memcpy(m->strs, text, len);
 	p->strs = m->strs;
 	p->used = len;
+	p->text = text;
+	p->text_len = len;
 	if ((rc = run_parser(p, text, len, err)) ||
 	    (rc = get_str(p, K_PLATFORM, 1, 0, v, RF_PLATFORM, err)) ||
 	    (rc = get_str(p, K_CONVERSATION, 1, 0, v, RF_CONVERSATION, err)) ||
@@ -538,6 +618,9 @@ int env_parse(const char *text, size_t len, const char *source, const char *auth
 	 * which saves a field on every generic message. */
 	rec_set(v, RF_SOURCE, source && *source ? source : "generic");
 	rec_set(v, RF_AUTH, auth); /* REC_F_SIGNED is the caller's: only it knows what was verified */
+	/* The duplicate-map key is hashed here, on the parsing thread, not by
+	 * the committer; should it fail, store_append hashes it itself. */
+	(void)!store_input_key(&m->in);
 	rc = 0;
 out:
 	json_decref(p->recip);

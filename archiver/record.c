@@ -1,9 +1,12 @@
 /* record.c - encoding and decoding of record bytes (docs/FORMAT.md
  * "Record"): a fixed 60-byte header, then the present fields in ascending
- * tag order as tag (1 byte), length (4 bytes big-endian), bytes. The
- * encoding is canonical: one rec_view has exactly one encoding, so the leaf
- * hash is a function of the content. Field lengths are LEB128 varints
- * (shortest form only), which keeps small fields small on disk. */
+ * tag order as tag (1 byte), length (LEB128 varint, shortest form only),
+ * bytes. A field whose bytes lie inside the payload (a generic envelope's
+ * unescaped strings) is written as a reference instead: the tag with
+ * REC_TAG_REF set, then the offset and length in the payload as varints.
+ * The body and ids would otherwise be stored, hashed and compressed twice.
+ * Which form a field takes follows from where the view points, so decoding
+ * and encoding again gives back the same bytes. */
 #include "archiver/record.h"
 
 #include <string.h>
@@ -41,19 +44,31 @@ static size_t varint_get(const uint8_t *p, size_t avail, uint32_t *v)
 	return 0;
 }
 
+/* The offset of f in the payload when its bytes lie inside it, else -1. */
+static long payload_offset(const struct rec_view *v, unsigned f)
+{
+	uintptr_t q = (uintptr_t)v->f[f].ptr, lo = (uintptr_t)v->f[RF_PAYLOAD].ptr;
+	size_t plen = v->f[RF_PAYLOAD].len;
+
+	if (f == RF_PAYLOAD || !plen || q < lo || q - lo >= plen || v->f[f].len > plen - (q - lo))
+		return -1;
+	return (long)(q - lo);
+}
+
 int rec_encode(const struct rec_view *v, struct buf *out)
 {
 	uint8_t hdr[REC_HEADER_LEN];
-	uint8_t tl[6];
-	size_t start = out->len, total = REC_HEADER_LEN;
+	uint8_t tl[11];
+	size_t start = out->len, total = REC_HEADER_LEN, n;
 	unsigned i;
+	long off;
 	int rc;
 
 	for (i = 1; i < RF_MAX_; i++)
 		if (v->f[i].len) {
 			if (v->f[i].len > REC_MAX_BYTES)
 				return CU_ETOOBIG;
-			total += 6 + v->f[i].len;
+			total += payload_offset(v, i) >= 0 ? sizeof(tl) : 6 + v->f[i].len;
 		}
 	if (total > REC_MAX_BYTES)
 		return CU_ETOOBIG;
@@ -71,6 +86,14 @@ int rec_encode(const struct rec_view *v, struct buf *out)
 	for (i = 1; rc == 0 && i < RF_MAX_; i++) {
 		if (!v->f[i].len)
 			continue;
+		off = payload_offset(v, i);
+		if (off >= 0) {
+			tl[0] = (uint8_t)(i | REC_TAG_REF);
+			n = 1 + varint_put(tl + 1, (uint32_t)off);
+			n += varint_put(tl + n, (uint32_t)v->f[i].len);
+			rc = buf_append(out, tl, n);
+			continue;
+		}
 		tl[0] = (uint8_t)i;
 		rc = buf_append(out, tl, 1 + varint_put(tl + 1, (uint32_t)v->f[i].len));
 		if (rc == 0)
@@ -83,9 +106,10 @@ int rec_encode(const struct rec_view *v, struct buf *out)
 
 int rec_decode(const uint8_t *p, size_t len, struct rec_view *v, struct cu_err *err)
 {
-	size_t off = REC_HEADER_LEN;
-	unsigned last = 0, tag;
-	uint32_t flen;
+	size_t off = REC_HEADER_LEN, vl, ol;
+	unsigned last = 0, tag, refs = 0, i;
+	uint32_t flen, roff[RF_MAX_];
+	const struct rec_str *pl = &v->f[RF_PAYLOAD];
 
 	memset(v, 0, sizeof(*v));
 	if (len < REC_HEADER_LEN)
@@ -99,15 +123,26 @@ int rec_decode(const uint8_t *p, size_t len, struct rec_view *v, struct cu_err *
 	v->received_ts = (int64_t)get_be64(p + 20);
 	memcpy(v->salt, p + 28, REC_SALT_LEN);
 	while (off < len) {
-		size_t vl;
-		tag = p[off];
+		tag = p[off] & ~REC_TAG_REF;
+		if (tag <= last || tag >= RF_MAX_ || ((p[off] & REC_TAG_REF) && tag == RF_PAYLOAD))
+			return cu_err_set(err, CU_ECORRUPT, "record %llu: field tag %u out of order",
+					  (unsigned long long)v->seq, p[off]);
+		if (p[off] & REC_TAG_REF) { /* offset and length in the payload, checked below */
+			ol = varint_get(p + off + 1, len - off - 1, &roff[tag]);
+			vl = ol ? varint_get(p + off + 1 + ol, len - off - 1 - ol, &flen) : 0;
+			if (!vl || flen == 0)
+				return cu_err_set(err, CU_ECORRUPT, "record %llu: malformed reference in field %u",
+						  (unsigned long long)v->seq, tag);
+			v->f[tag].len = flen;
+			refs |= 1u << tag;
+			last = tag;
+			off += 1 + ol + vl;
+			continue;
+		}
 		vl = varint_get(p + off + 1, len - off - 1, &flen);
 		if (!vl)
 			return cu_err_set(err, CU_ECORRUPT, "record %llu: malformed field length",
 					  (unsigned long long)v->seq);
-		if (tag <= last || tag >= RF_MAX_)
-			return cu_err_set(err, CU_ECORRUPT, "record %llu: field tag %u out of order",
-					  (unsigned long long)v->seq, tag);
 		if (flen == 0 || flen > len - off - 1 - vl)
 			return cu_err_set(err, CU_ECORRUPT, "record %llu: field %u length %u invalid",
 					  (unsigned long long)v->seq, tag, flen);
@@ -115,6 +150,14 @@ int rec_decode(const uint8_t *p, size_t len, struct rec_view *v, struct cu_err *
 		v->f[tag].len = flen;
 		last = tag;
 		off += 1 + vl + flen;
+	}
+	for (i = 1; i < RF_MAX_; i++) {
+		if (!(refs & (1u << i)))
+			continue;
+		if (roff[i] > pl->len || v->f[i].len > pl->len - roff[i])
+			return cu_err_set(err, CU_ECORRUPT, "record %llu: field %u refers past the payload",
+					  (unsigned long long)v->seq, i);
+		v->f[i].ptr = pl->ptr + roff[i];
 	}
 	return 0;
 }

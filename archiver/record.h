@@ -5,7 +5,8 @@
  * A record is encoded once, when it is appended, into "record bytes"; the
  * leaf hash is SHA-256(0x00 || record bytes). struct rec_view is a decoded
  * view whose string fields point into the record bytes (no copies), so the
- * bytes must outlive the view.
+ * bytes must outlive the view. A field that points into the payload when
+ * encoded is stored as a reference to those bytes (docs/FORMAT.md).
  */
 #ifndef CUSTOS_ARCHIVER_RECORD_H
 #define CUSTOS_ARCHIVER_RECORD_H
@@ -21,6 +22,7 @@
 #define REC_SALT_LEN 32
 #define REC_HEADER_LEN 60       /* fixed part before the fields */
 #define REC_MAX_BYTES (4u << 20) /* cap on one encoded record */
+#define REC_TAG_REF 0x40u        /* tag bit: the field is a slice of the payload */
 
 /* What a record is. Values are on disk: never renumber. */
 enum rec_kind {

@@ -33,7 +33,7 @@
 struct store_config {
 	uint64_t segment_max_bytes;  /* rotate when the segment reaches this [64 MiB] */
 	int64_t segment_max_age_ms;  /* rotate a non-empty segment this old [24 h] */
-	int zstd_level;              /* frame compression level [4] */
+	int zstd_level;              /* frame compression level [DEFAULT_ZSTD_LEVEL] */
 	size_t idmap_run_keys;       /* keys the duplicate map holds before writing a run [262144] */
 };
 
@@ -44,7 +44,14 @@ struct store_input {
 	struct rec_view rec;
 	uint64_t seq;     /* assigned seq, or the existing record's seq if duplicate */
 	int duplicate;    /* 1 if (platform, source, event id) was already archived */
+	int has_key;      /* key holds the duplicate-map key (store_input_key) */
+	uint8_t key[16];  /* IDMAP_KEY_LEN bytes */
 };
+
+/* Computes in's duplicate-map key (a hash of platform, source and id) ahead
+ * of store_append, so that a parser thread does this hashing instead of the
+ * committer. Optional: store_append computes what is missing. */
+int store_input_key(struct store_input *in) CU_MUST_CHECK;
 
 /* What the log holds at one seq. bytes point into memory owned by the
  * reader or iterator, valid until its next call. */
