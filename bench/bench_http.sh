@@ -7,7 +7,10 @@
 #   (a) custos ingest of the messages: the CLI's durable rate (the peer)
 #   (b) custos serve, 8 clients (keep-alive) posting batches of 100
 #       messages for BENCH_SECONDS: messages/s and the acknowledgement
-#       latency (p50/p99); the daemon's resident memory every second
+#       latency (p50/p99); the daemon's resident memory every second.
+#       The clients pass over the file again and again with fresh ids and
+#       times moved on by the file's span, a stream in time order as live
+#       traffic is (http_load.py)
 #   (c) 2 search clients on an idle daemon (index caught up): req/s, p95
 #   (d) the same searches while 8 clients ingest: req/s, p95
 #

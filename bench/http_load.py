@@ -10,7 +10,11 @@ one keep-alive connection.
 
 ingest: client i posts batches of --batch lines (JSON Lines bodies) from
 its share of the file, passing over it again with fresh ids ("p<pass>-"
-prefixed, after --tag) when it runs out, so every message is new. search: clients
+prefixed, after --tag) when it runs out, so every message is new. Each
+pass also moves the messages' "ts" on by the file's time span, so that the
+stream stays in time order as live traffic is (replaying old times would
+make every pass an import of history into the middle of the time-ordered
+index). search: clients
 cycle through the custos queries (third column of search_queries.py's
 output). Prints one JSON object: request and message counts, rates,
 latency percentiles of the acknowledgements (ms), errors, and with
@@ -22,6 +26,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import re
 import sys
 import threading
 import time
@@ -33,6 +38,24 @@ def percentile(sorted_vals, p):
         return 0.0
     k = min(len(sorted_vals) - 1, max(0, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
     return sorted_vals[k]
+
+
+TS_RE = re.compile(r'"ts":(\d+)')
+
+
+def renew(line, prefix, dt):
+    """The line as a new message: id prefixed, ts dt ms later."""
+    line = line.replace('"id":"', prefix, 1)
+    m = TS_RE.search(line) if dt else None
+    if m:
+        line = line[:m.start(1)] + str(int(m.group(1)) + dt) + line[m.end(1):]
+    return line
+
+
+def ts_span(lines):
+    """Milliseconds from the first to the last integer ts in lines, plus 1."""
+    ts = [int(m.group(1)) for m in map(TS_RE.search, lines) if m]
+    return max(ts) - min(ts) + 1 if ts else 0
 
 
 def ingest_client(idx, args, lines, start_at, out):
@@ -51,7 +74,7 @@ def ingest_client(idx, args, lines, start_at, out):
         pos += args.batch
         if p or args.tag:
             prefix = '"id":"%sp%d-' % (args.tag, p)
-            chunk = [l.replace('"id":"', prefix, 1) for l in chunk]
+            chunk = [renew(l, prefix, p * args.span) for l in chunk]
         body = "\n".join(chunk).encode()
         t0 = time.perf_counter()
         try:
@@ -137,6 +160,7 @@ def main():
     if args.mode == "ingest":
         with open(args.file, encoding="utf-8") as f:
             work = [l.rstrip("\n") for l in f if l.strip()]
+        args.span = ts_span(work)
         target = ingest_client
     else:
         with open(args.queries, encoding="utf-8") as f:
