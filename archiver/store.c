@@ -27,6 +27,7 @@
 #define DEFAULT_SEGMENT_AGE_MS (24ll * 3600 * 1000)
 #define FRAME_TARGET_RAW (8u << 20) /* start a new frame past this many raw bytes */
 #define ZS_FEED_BYTES (256u << 10)  /* give zstd the frame's entries in steps this big */
+#define ZS_WORKERS 2                /* zstd's compression threads for a writer */
 #define CONFIG_MAX (1u << 20)
 
 /* a/b into out; a path too long for PATH_MAX becomes "" (and fails to open). */
@@ -666,8 +667,11 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 		rc = idmap_open(path, st->cfg.idmap_run_keys, &st->ids, err);
 		if (rc == 0)
 			rc = ids_catch_up(st, err);
-		/* One zstd worker: compression overlaps with encoding (zstream.h). */
-		if (rc == 0 && (rc = zs_init(&st->zs, st->cfg.zstd_level, 1, err)) == 0)
+		/* Two zstd workers: compression overlaps with encoding
+		 * (zstream.h), and jobs still open at a frame's end, which the
+		 * committer waits for, run on both cores (measured: durable
+		 * ingest 8-9% faster than with one worker on 2 cores). */
+		if (rc == 0 && (rc = zs_init(&st->zs, st->cfg.zstd_level, ZS_WORKERS, err)) == 0)
 			st->cctx = st->zs.cctx;
 	}
 out:

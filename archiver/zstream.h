@@ -1,7 +1,7 @@
 /* zstream.h - a frame's compression while it is being built.
  *
  * The writer feeds the entries of the frame it is building as they are
- * encoded, and zstd compresses them on its own worker thread
+ * encoded, and zstd compresses them on its own worker threads
  * (ZSTD_c_nbWorkers), so that compressing a group commit overlaps with
  * encoding and hashing its records instead of following them. Jobs carry
  * the whole window of the job before (ZSTD_c_overlapLog 9), so the result
