@@ -620,6 +620,11 @@ int idmap_lookup(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t *se
 	return find_older(m, key, seq, &err);
 }
 
+void idmap_prefetch(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN])
+{
+	__builtin_prefetch(&m->active.e[slot_of(&m->active, key)]);
+}
+
 int idmap_insert(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t seq,
 		 uint64_t *existing, struct cu_err *err)
 {

@@ -34,6 +34,9 @@ int idmap_key(const char *platform, size_t plen, const char *source, size_t slen
 
 uint64_t idmap_hwm(struct idmap *m);
 int idmap_begin(struct idmap *m, struct cu_err *err) CU_MUST_CHECK;
+/* A hint that key is inserted soon: starts loading its slot of the table
+ * (a cache miss per key otherwise; the committer's largest single cost). */
+void idmap_prefetch(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN]);
 /* Inserts key -> seq unless the key exists. Returns 1 if inserted, 0 if it
  * existed (then *existing holds its seq), negative on error. */
 int idmap_insert(struct idmap *m, const uint8_t key[IDMAP_KEY_LEN], uint64_t seq,

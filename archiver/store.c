@@ -28,6 +28,7 @@
 #define FRAME_TARGET_RAW (8u << 20) /* start a new frame past this many raw bytes */
 #define ZS_FEED_BYTES (256u << 10)  /* give zstd the frame's entries in steps this big */
 #define ZS_WORKERS 2                /* zstd's compression threads for a writer */
+#define IDMAP_AHEAD 8               /* records ahead whose duplicate-map slot is prefetched */
 #define CONFIG_MAX (1u << 20)
 
 /* a/b into out; a path too long for PATH_MAX becomes "" (and fails to open). */
@@ -1004,6 +1005,8 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 	buf_reset(&st->salts);
 	for (i = 0; i < n; i++) {
 		struct rec_view *v = &in[i].rec;
+		if (i + IDMAP_AHEAD < n && in[i + IDMAP_AHEAD].has_key)
+			idmap_prefetch(st->ids, in[i + IDMAP_AHEAD].key);
 		in[i].duplicate = 0;
 		if (v->f[RF_EVENT_ID].len) {
 			rc = in[i].has_key ? 0 : store_input_key(&in[i]);
