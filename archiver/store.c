@@ -23,7 +23,7 @@
 
 #define DEFAULT_SEGMENT_BYTES (64ull << 20)
 #define DEFAULT_ZSTD_LEVEL 2 /* with fields referring to the payload, level 2 keeps segments
-				* under half the input at 1.5x the speed of level 4 */
+				* under half the input, 1.2x as fast as level 4 */
 #define DEFAULT_SEGMENT_AGE_MS (24ll * 3600 * 1000)
 #define FRAME_TARGET_RAW (8u << 20) /* start a new frame past this many raw bytes */
 #define ZS_FEED_BYTES (256u << 10)  /* give zstd the frame's entries in steps this big */
