@@ -12,7 +12,8 @@
 #       times moved on by the file's span, a stream in time order as live
 #       traffic is (http_load.py)
 #   (c) 2 search clients on an idle daemon (index caught up): req/s, p95
-#   (d) the same searches while 8 clients ingest: req/s, p95
+#   (d) the same searches while 8 clients ingest: req/s, p95 (live
+#       traffic again: its times follow on after those of (b))
 #
 # Targets: (b) >= 0.5 of (a) messages/s, p99
 # acknowledgement <= 50 ms, (d) p95 <= 2x (c) p95, memory flat: the heap
@@ -129,7 +130,7 @@ idle_p95=$(jget "$BENCH_TMP/search-idle.json" p95_ms)
 
 # (d) the same searches while ingest runs.
 $load ingest --port "$port" --token "$ingest_tok" --file "$in" --clients "$CLIENTS" --batch "$BATCH" \
-	--seconds "$SSECS" --tag busy- > "$BENCH_TMP/ingest-busy.json" &
+	--seconds "$SSECS" --tag busy- --first-pass 10000 > "$BENCH_TMP/ingest-busy.json" &
 ingest_bg=$!
 $load search --port "$port" --token "$officer_tok" --queries "$BENCH_TMP/queries.tsv" --seconds "$SSECS" \
 	> "$BENCH_TMP/search-busy.json"

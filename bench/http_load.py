@@ -73,7 +73,7 @@ def ingest_client(idx, args, lines, start_at, out):
     while time.time() < start_at:
         time.sleep(0.001)
     end = start_at + args.seconds
-    p, pos = 0, 0
+    p, pos = args.first_pass, 0
     while time.time() < end:
         if pos >= len(mine):
             p, pos = p + 1, 0
@@ -160,6 +160,8 @@ def main():
     ap.add_argument("--seconds", type=float, required=True)
     ap.add_argument("--rss-pid", type=int, default=0)
     ap.add_argument("--tag", default="", help="ingest: prefix for every id, so that a second run sends new messages")
+    ap.add_argument("--first-pass", type=int, default=0,
+                    help="ingest: number of the first pass over the file (its times move on by that many spans)")
     args = ap.parse_args()
     if args.clients is None:
         args.clients = 8 if args.mode == "ingest" else 2
