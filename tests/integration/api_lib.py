@@ -125,6 +125,9 @@ class Server:
                 self.proc.wait()
                 fail("custos serve did not stop on signal %d" % sig)
         self.logf.close()
+        if self.proc.returncode != 0:  # the caller fails on it: show why (a sanitizer report ...)
+            sys.stderr.write("custos serve exited %d; the end of its log:\n%s\n"
+                             % (self.proc.returncode, self.read_log()[-4000:]))
         return self.proc.returncode
 
     def kill(self):
