@@ -500,6 +500,14 @@ static uint64_t tree_trust(struct store *st)
 }
 
 /* Replays into the id map the records it does not reflect yet. */
+/* The duplicate-map key of a record: (platform, source, id). */
+static int view_key(const struct rec_view *v, uint8_t key[IDMAP_KEY_LEN])
+{
+	return idmap_key(v->f[RF_PLATFORM].ptr ? v->f[RF_PLATFORM].ptr : "", v->f[RF_PLATFORM].len,
+			 v->f[RF_SOURCE].ptr ? v->f[RF_SOURCE].ptr : "", v->f[RF_SOURCE].len,
+			 v->f[RF_EVENT_ID].ptr ? v->f[RF_EVENT_ID].ptr : "", v->f[RF_EVENT_ID].len, key);
+}
+
 static int ids_catch_up(struct store *st, struct cu_err *err)
 {
 	struct store_iter *it = NULL;
@@ -525,8 +533,7 @@ static int ids_catch_up(struct store *st, struct cu_err *err)
 			rc = rec_decode(e.bytes, e.len, &v, err);
 			if (rc || !v.f[RF_EVENT_ID].len)
 				continue;
-			rc = idmap_key(v.f[RF_PLATFORM].ptr, v.f[RF_PLATFORM].len, v.f[RF_SOURCE].ptr,
-				       v.f[RF_SOURCE].len, v.f[RF_EVENT_ID].ptr, v.f[RF_EVENT_ID].len, key);
+			rc = view_key(&v, key);
 			if (rc == 0)
 				rc = idmap_insert(st->ids, key, e.seq, &existing, err);
 			if (rc > 0)
@@ -943,13 +950,10 @@ struct new_frame {
 
 int store_input_key(struct store_input *in)
 {
-	const struct rec_view *v = &in->rec;
 	int rc;
 
 	_Static_assert(sizeof(in->key) == IDMAP_KEY_LEN, "store_input key size");
-	rc = idmap_key(v->f[RF_PLATFORM].ptr ? v->f[RF_PLATFORM].ptr : "", v->f[RF_PLATFORM].len,
-		       v->f[RF_SOURCE].ptr ? v->f[RF_SOURCE].ptr : "", v->f[RF_SOURCE].len,
-		       v->f[RF_EVENT_ID].ptr ? v->f[RF_EVENT_ID].ptr : "", v->f[RF_EVENT_ID].len, in->key);
+	rc = view_key(&in->rec, in->key);
 	in->has_key = rc == 0;
 	return rc;
 }
