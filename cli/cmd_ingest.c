@@ -31,6 +31,12 @@
 #define DEFAULT_BATCH 8192
 #define MAX_BATCH 100000
 #define NSLOTS 4
+/* Records per index transaction at most: one transaction over several
+ * batches rewrites each touched page of the metadata indexes once, not once
+ * per batch (measured on 1M messages: ingest with the index 11.7 s with a
+ * transaction per batch of 8192; 9.6-9.8 s with up to 65536, and 8.5-8.8 s
+ * with FTS5's hashsize raised as well, docs/SEARCH.md). */
+#define INDEX_TXN 65536
 #define PARSER_NICE 10 /* the parser thread's nice value (see parse_thread) */
 
 struct ingest_totals {
@@ -80,7 +86,9 @@ struct pipeline {
 };
 
 /* The indexer thread: adds committed batches to the index in ring order,
- * then frees their slots, until the batch marked last. */
+ * then frees their slots, until the batch marked last. Batches share one
+ * index transaction until it holds INDEX_TXN records or the next batch is
+ * not committed yet (so the index is never behind for nothing). */
 static void *index_thread(void *arg)
 {
 	struct pipeline *p = arg;
@@ -90,6 +98,8 @@ static void *index_thread(void *arg)
 	pthread_setname_np(pthread_self(), "custos-index"); /* for top -H, ps -L */
 	for (;;) {
 		struct slot *s = &p->slots[k];
+		int ready;
+
 		pthread_mutex_lock(&p->mu);
 		while (s->state != SLOT_COMMITTED)
 			pthread_cond_wait(&p->cv, &p->mu);
@@ -98,15 +108,19 @@ static void *index_thread(void *arg)
 		/* The index is derived: after a failure, stop indexing (the next
 		 * search catches up from the log) but keep archiving. */
 		if (s->n && !s->error && !p->index_failed &&
-		    idx_add(p->ix, p->st, s->in, s->n, &p->index_err) != 0)
+		    idx_add_open(p->ix, p->st, s->in, s->n, &p->index_err) != 0)
 			p->index_failed = 1;
+		k = (k + 1) % NSLOTS;
 		pthread_mutex_lock(&p->mu);
 		s->state = SLOT_FREE;
 		pthread_cond_broadcast(&p->cv);
+		ready = p->slots[k].state == SLOT_COMMITTED;
 		pthread_mutex_unlock(&p->mu);
+		if ((last || !ready || idx_add_pending(p->ix) >= INDEX_TXN) && !p->index_failed &&
+		    idx_add_commit(p->ix, &p->index_err) != 0)
+			p->index_failed = 1;
 		if (last)
 			return NULL;
-		k = (k + 1) % NSLOTS;
 	}
 }
 

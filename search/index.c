@@ -40,10 +40,22 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS stems(stem TEXT NOT NULL, term TEXT NOT NULL,"
 	" PRIMARY KEY(stem, term)) WITHOUT ROWID;";
 
+/* FTS5 collects a transaction's words in memory and writes them out as a
+ * new segment whenever they exceed its hash size (1 MiB by default), and
+ * merges segments as they pile up. 8 MiB writes an eighth as many level-0
+ * segments, so there is less merging to do on insert and fewer segments
+ * for a search to read (measured, 1M messages with 64k-record
+ * transactions: ingest with the index 8.8 s -> 8.1 s). A setting kept in
+ * the table's own config. */
+static const char fts_config_sql[] =
+	"INSERT INTO fts(fts, rank) VALUES('hashsize', 8388608);";
+
 static const char drop_sql[] =
 	"DROP TABLE IF EXISTS fts_vocab; DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS meta;"
 	"DROP TABLE IF EXISTS names; DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS stems;"
 	"DROP TABLE IF EXISTS state;";
+
+static int add_commit_locked(struct idx *ix, struct cu_err *err);
 
 int idx_exec(struct idx *ix, const char *sql, struct cu_err *err)
 {
@@ -519,6 +531,13 @@ void idx_close(struct idx *ix)
 
 	if (!ix)
 		return;
+	if (ix->add.open) {
+		/* the records are in the log: keeping them saves the next catch-up */
+		struct cu_err ignore;
+
+		cu_err_clear(&ignore);
+		(void)add_commit_locked(ix, &ignore);
+	}
 	stmts_finalize(ix);
 	if (ix->db)
 		sqlite3_close_v2(ix->db);
@@ -581,6 +600,8 @@ static int schema_setup(struct idx *ix, struct cu_err *err)
 	if (rc)
 		return rc;
 	rc = idx_exec(ix, schema_sql, err);
+	if (rc == 0)
+		rc = idx_exec(ix, fts_config_sql, err);
 	if (rc == 0)
 		rc = state_put(ix, "schema", IDX_SCHEMA, NULL, err);
 	if (rc == 0)
@@ -1134,11 +1155,40 @@ static void rollback(struct idx *ix)
 	(void)idx_load_blocks(ix, &ignore);
 }
 
-int idx_add(struct idx *ix, struct store *st, const struct store_input *in, size_t n, struct cu_err *err)
+/* Ends idx_add_open's transaction (ix->mu held). */
+static int add_commit_locked(struct idx *ix, struct cu_err *err)
 {
-	uint64_t hwm = 0, first = UINT64_MAX, next;
-	size_t i, blo = SIZE_MAX, bhi = 0;
-	int rc, contiguous = 1;
+	struct idx_add_txn *t = &ix->add;
+	int rc;
+
+	if (!t->open)
+		return 0;
+	t->open = 0;
+	rc = stems_flush(ix, err);
+	if (rc == 0 && t->blo != SIZE_MAX)
+		rc = blocks_save(ix, t->blo, t->bhi, err);
+	if (rc == 0)
+		rc = sysw_commit(ix, err);
+	if (rc == 0 && t->next > t->base)
+		rc = state_put(ix, "hwm", (sqlite3_int64)t->next, NULL, err);
+	if (rc == 0)
+		rc = idx_exec(ix, "COMMIT", err);
+	if (rc) {
+		rollback(ix);
+		return rc;
+	}
+	if (ix->blocks_hwm == t->base)
+		ix->blocks_hwm = t->next;
+	return 0;
+}
+
+int idx_add_open(struct idx *ix, struct store *st, const struct store_input *in, size_t n,
+		 struct cu_err *err)
+{
+	struct idx_add_txn *t = &ix->add;
+	uint64_t first = UINT64_MAX, next;
+	size_t i;
+	int rc = 0, contiguous = 1;
 
 	for (i = 0; i < n; i++)
 		if (!in[i].duplicate && in[i].seq < first)
@@ -1150,48 +1200,75 @@ int idx_add(struct idx *ix, struct store *st, const struct store_input *in, size
 		rc = cu_err_set(err, CU_ESTATE, "index: opened read-only");
 		goto out;
 	}
-	rc = idx_exec(ix, "BEGIN IMMEDIATE", err);
-	if (rc)
-		goto out;
-	rc = check_origin(ix, st, err);
-	if (rc == 0)
-		rc = idx_read_hwm(ix, &hwm, err);
-	if (rc)
-		goto fail;
+	if (!t->open) {
+		rc = idx_exec(ix, "BEGIN IMMEDIATE", err);
+		if (rc)
+			goto out;
+		t->open = 1;
+		t->blo = SIZE_MAX;
+		t->bhi = 0;
+		rc = check_origin(ix, st, err);
+		if (rc == 0)
+			rc = idx_read_hwm(ix, &t->base, err);
+		if (rc)
+			goto fail;
+		t->next = t->base;
+	}
 	/* The batch must continue the index exactly; else read the log. */
-	next = hwm;
+	next = t->next;
 	for (i = 0; i < n && contiguous; i++) {
-		if (in[i].duplicate || in[i].seq < hwm)
+		if (in[i].duplicate || in[i].seq < t->next)
 			continue;
 		if (in[i].seq != next)
 			contiguous = 0;
 		else
 			next++;
 	}
-	if (hwm < first || !contiguous) {
-		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+	if (t->next < first || !contiguous) {
+		/* what the transaction holds so far is in the log too */
+		t->open = 0;
+		rollback(ix);
 		rc = catch_up_locked(ix, st, IDX_BATCH, NULL, NULL, err);
 		goto out;
 	}
-	rc = add_inputs(ix, in, n, hwm, &blo, &bhi, err);
+	rc = add_inputs(ix, in, n, t->next, &t->blo, &t->bhi, err);
 	if (rc == 0)
-		rc = stems_flush(ix, err);
-	if (rc == 0 && blo != SIZE_MAX)
-		rc = blocks_save(ix, blo, bhi, err);
-	if (rc == 0)
-		rc = sysw_commit(ix, err);
-	if (rc == 0 && next > hwm)
-		rc = state_put(ix, "hwm", (sqlite3_int64)next, NULL, err);
-	if (rc == 0)
-		rc = idx_exec(ix, "COMMIT", err);
-	if (rc == 0 && ix->blocks_hwm == hwm)
-		ix->blocks_hwm = next;
+		t->next = next;
 fail:
-	if (rc)
+	if (rc) {
+		t->open = 0;
 		rollback(ix);
+	}
 out:
 	pthread_mutex_unlock(&ix->mu);
 	return rc;
+}
+
+int idx_add_commit(struct idx *ix, struct cu_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	rc = add_commit_locked(ix, err);
+	pthread_mutex_unlock(&ix->mu);
+	return rc;
+}
+
+uint64_t idx_add_pending(struct idx *ix)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&ix->mu);
+	n = ix->add.open ? ix->add.next - ix->add.base : 0;
+	pthread_mutex_unlock(&ix->mu);
+	return n;
+}
+
+int idx_add(struct idx *ix, struct store *st, const struct store_input *in, size_t n, struct cu_err *err)
+{
+	int rc = idx_add_open(ix, st, in, n, err);
+
+	return rc ? rc : idx_add_commit(ix, err);
 }
 
 int idx_hwm(struct idx *ix, uint64_t *hwm, struct cu_err *err)

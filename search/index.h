@@ -116,6 +116,19 @@ int idx_catch_up_n(struct idx *ix, struct store *st, size_t batch, idx_progress_
  * log instead. */
 int idx_add(struct idx *ix, struct store *st, const struct store_input *in, size_t n,
 	    struct cu_err *err) CU_MUST_CHECK;
+/* idx_add in parts, for a writer that adds batch after batch (custos
+ * ingest): idx_add_open adds the records to a transaction it leaves open
+ * (beginning one if none is), idx_add_commit commits it. One transaction
+ * over many batches writes each touched page of the metadata indexes once
+ * instead of once per batch. Until the commit, readers do not see the
+ * records; a failure rolls back the whole transaction (the records stay
+ * in the log for the next catch-up). Meanwhile the handle is for these
+ * calls only; idx_close commits a transaction left open. */
+int idx_add_open(struct idx *ix, struct store *st, const struct store_input *in, size_t n,
+		 struct cu_err *err) CU_MUST_CHECK;
+int idx_add_commit(struct idx *ix, struct cu_err *err) CU_MUST_CHECK;
+/* Records in the open transaction (0 if none). */
+uint64_t idx_add_pending(struct idx *ix);
 /* The high-water mark, and store_size(st) minus it. */
 int idx_hwm(struct idx *ix, uint64_t *hwm, struct cu_err *err) CU_MUST_CHECK;
 int idx_lag(struct idx *ix, struct store *st, uint64_t *lag, struct cu_err *err) CU_MUST_CHECK;

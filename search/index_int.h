@@ -14,7 +14,7 @@
 #include "search/tokenizer.h"
 
 #define IDX_SCHEMA 3              /* bumped on schema changes: the index is rebuilt */
-#define IDX_BATCH 20000           /* records per catch-up transaction */
+#define IDX_BATCH 65536           /* records per catch-up transaction */
 #define IDX_BUSY_MS 10000         /* wait this long for another writer */
 #define IDX_NAME_SLOTS (1u << 16) /* name cache slots (power of two) */
 #define IDX_BLOCK_SHIFT 12        /* seqs per time block: 4096 */
@@ -61,6 +61,14 @@ struct log_chunk {
 	size_t n, cap;
 };
 
+/* The transaction idx_add_open keeps open until idx_add_commit. */
+struct idx_add_txn {
+	int open;
+	uint64_t base;               /* the mark when it began */
+	uint64_t next;               /* the mark it commits */
+	size_t blo, bhi;             /* the time blocks it changed */
+};
+
 struct idx {
 	pthread_mutex_t mu;          /* serialises every public call */
 	int flags;                   /* IDX_RDONLY */
@@ -93,6 +101,7 @@ struct idx {
 	sqlite3_stmt *st_fts;        /* INSERT INTO fts */
 	sqlite3_stmt *st_name_get;   /* SELECT id FROM names */
 	sqlite3_stmt *st_name_put;   /* INSERT INTO names */
+	struct idx_add_txn add;      /* idx_add_open's transaction */
 	_Atomic uint64_t working;    /* log records a catch-up has processed, committed or
 				      * not (idx_working: for pacing ingest, read lock-free) */
 };

@@ -686,6 +686,95 @@ static void test_add_and_lag(void **state)
 	HITS("vier", "4");
 }
 
+/* Appends one message per body (sender @b:x) into in[], returns n. */
+static size_t append_bodies(struct store_input *in, const char *const *bodies, size_t n)
+{
+	struct cu_err err;
+	size_t i;
+
+	memset(in, 0, n * sizeof(*in));
+	for (i = 0; i < n; i++) {
+		in[i].rec.kind = REC_MESSAGE;
+		in[i].rec.origin_ts = T0 + 100 + (int64_t)i;
+		rec_set(&in[i].rec, RF_PLATFORM, "matrix");
+		rec_set(&in[i].rec, RF_SENDER, "@b:x");
+		rec_set(&in[i].rec, RF_BODY, bodies[i]);
+	}
+	cu_err_clear(&err);
+	if (store_append(F->st, in, n, &err) != 0)
+		fail_msg("append: %s", err.msg);
+	return n;
+}
+
+/* How many records a read-only handle finds for q, and its lag. */
+static void ro_count(struct idx *ro, const char *q, uint64_t *total, uint64_t *lag)
+{
+	struct idx_query iq = {q, IDX_NEWEST, 10, NULL};
+	struct idx_result r;
+	struct cu_err err;
+
+	cu_err_clear(&err);
+	if (idx_search(ro, F->st, &iq, &r, &err) != 0)
+		fail_msg("search '%s': %s", q, err.msg);
+	*total = r.total;
+	*lag = r.lag;
+	idx_result_release(&r);
+}
+
+/* idx_add_open/idx_add_commit: several batches, one transaction. */
+static void test_add_open_commit(void **state)
+{
+	static const char *const one[] = {"alpha eins", "alpha zwei"}, *const two[] = {"beta drei", "beta vier"};
+	struct store_input a[2], b[2];
+	struct idx *ro = NULL;
+	struct cu_err err;
+	uint64_t total, lag, hwm;
+
+	(void)state;
+	cu_err_clear(&err);
+	assert_int_equal(idx_add_commit(F->ix, &err), 0); /* nothing open: nothing to do */
+	append_bodies(a, one, 2);
+	assert_int_equal(idx_add_open(F->ix, F->st, a, 2, &err), 0);
+	append_bodies(b, two, 2);
+	assert_int_equal(idx_add_open(F->ix, F->st, b, 2, &err), 0);
+	assert_int_equal(idx_add_pending(F->ix), 4);
+	/* readers see none of it before the commit */
+	assert_int_equal(idx_open(F->dir, IDX_RDONLY, &ro, &err), 0);
+	ro_count(ro, "alpha OR beta", &total, &lag);
+	assert_int_equal(total, 0);
+	assert_int_equal(lag, 4);
+	assert_int_equal(idx_add_commit(F->ix, &err), 0);
+	assert_int_equal(idx_add_pending(F->ix), 0);
+	ro_count(ro, "alpha OR beta", &total, &lag);
+	assert_int_equal(total, 4);
+	assert_int_equal(lag, 0);
+	/* a batch that does not continue the open transaction (a record was
+	 * archived in between without being handed over): the transaction is
+	 * rolled back and the index reads everything from the log instead */
+	append_bodies(a, one, 1);
+	assert_int_equal(idx_add_open(F->ix, F->st, a, 1, &err), 0);
+	msg("@a:x", T0 + 200, "gamma");
+	append_bodies(b, two, 1);
+	assert_int_equal(idx_add_open(F->ix, F->st, b, 1, &err), 0);
+	assert_int_equal(idx_add_pending(F->ix), 0);
+	assert_int_equal(idx_hwm(F->ix, &hwm, &err), 0);
+	assert_int_equal(hwm, 7);
+	HITS("gamma", "5");
+	HITS("alpha", "1,4,0"); /* newest first: seq 1 is 1 ms newer than 4 and 0 */
+	/* idx_close commits a transaction left open */
+	append_bodies(a, two, 1);
+	assert_int_equal(idx_add_open(F->ix, F->st, a, 1, &err), 0);
+	idx_close(F->ix);
+	F->ix = NULL;
+	ro_count(ro, "beta", &total, &lag);
+	assert_int_equal(total, 4); /* seqs 2, 3, 6 and 7 */
+	assert_int_equal(lag, 0);
+	idx_close(ro);
+	assert_int_equal(idx_open(F->dir, 0, &F->ix, &err), 0);
+	assert_int_equal(idx_hwm(F->ix, &hwm, &err), 0);
+	assert_int_equal(hwm, 8);
+}
+
 static void test_versions_and_readonly(void **state)
 {
 	struct idx *ro = NULL;
@@ -882,6 +971,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_and_lag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_open_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_and_readonly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_many, setup, teardown),
 	};
