@@ -1,4 +1,4 @@
-/* api.h - the HTTP API daemon (docs/API.md): libmicrohttpd with epoll and a
+/* api.h - the HTTP API daemon (docs/API.md): libmicrohttpd with poll() and a
  * thread pool, a routing table with the role each route needs, bearer
  * tokens, an audit record for every request by a person, group commit of
  * ingest through the commit queue, metrics.
@@ -31,7 +31,7 @@ struct api_config {
 	size_t max_pending_records;     /* records waiting for commit, 429 beyond [100000] */
 	size_t commit_batch_records;    /* records merged into one commit [8192] */
 	size_t index_max_lag;           /* records the search index may be behind the
-					 * log before ingest waits for it; 0: no bound [20000] */
+					 * log before ingest waits for it; 0: no bound [100000] */
 	unsigned search_max_limit;      /* cap on ?limit= of search and audit [1000] */
 	unsigned context_max;           /* cap on before/after of conversation context [200] */
 	int metrics_public;             /* 1: /metrics needs no token [0] */

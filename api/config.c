@@ -27,7 +27,7 @@ void api_config_defaults(struct api_config *cfg)
 	cfg->max_records_per_request = 10000;
 	cfg->max_pending_records = 100000;
 	cfg->commit_batch_records = 8192;
-	cfg->index_max_lag = 20000;
+	cfg->index_max_lag = 100000;
 	cfg->search_max_limit = 1000;
 	cfg->context_max = 200;
 	cfg->metrics_public = 0;

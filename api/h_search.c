@@ -53,11 +53,14 @@ struct api_search {
 #define SEARCH_READERS 2    /* read-only index handles for searches */
 #define CATCHUP_GAP_MS 50   /* least time between the starts of two catch-ups */
 #define CATCHUP_NICE 10     /* the catch-up thread's nice value */
-/* Records per catch-up transaction, as the CLI's ingest indexes: held-back
- * ingest is paced on the records processed (idx_working), not on the
- * mark, so a larger transaction does not make it wait longer; measured,
- * 8192 indexed 15% more per second than 2000. */
-#define CATCHUP_STEP 8192
+/* Records per catch-up transaction at most, as the CLI's ingest indexes:
+ * held-back ingest is paced on the records processed (idx_working), not
+ * on the mark, so a larger transaction does not make it wait longer. Each
+ * transaction rewrites every page of the metadata indexes it touches, so
+ * larger ones index faster: measured, 8192 indexed 15% more per second
+ * than 2000, and 65536 (with index_max_lag 100000, which bounds how much
+ * is there to take) 17% more than 8192 (with 20000) over HTTP. */
+#define CATCHUP_STEP 65536
 
 /* After each catch-up transaction: publish the mark and let ingest that
  * waits for the index go on (api_search_admit). */
