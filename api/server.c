@@ -684,7 +684,15 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 		goto fail;
 	api_search_set_queue(srv, srv->cq);
 
-	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	/* poll(), not epoll: libmicrohttpd's MHD_quiesce_daemon (how a stop
+	 * refuses new connections) races its epoll loop, which removes the
+	 * listening socket from the epoll set too and aborts the process when
+	 * it loses ("Failed to remove listen FD from epoll set"); seen twice
+	 * in the test suite's daemons. The poll loop is told by a message
+	 * instead.
+	 * Each worker polls only its own connections, so for the connection
+	 * limits here poll costs the same. */
+	flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	if (tls_cert.len)
