@@ -38,6 +38,7 @@
  * with FTS5's hashsize raised as well, docs/SEARCH.md). */
 #define INDEX_TXN 65536
 #define PARSER_NICE 10 /* the parser thread's nice value (see parse_thread) */
+#define COMMIT_NICE_INDEXED 10 /* the committer's nice value while indexing (see cmd_ingest) */
 
 struct ingest_totals {
 	unsigned long long accepted, duplicates, lines;
@@ -314,6 +315,13 @@ int cmd_ingest(int argc, char **argv)
 			goto out;
 		}
 		istarted = 1;
+		/* With the index, indexing is the slowest stage and the store's
+		 * (this thread and the zstd workers it starts later, which
+		 * inherit its nice value) runs up to NSLOTS batches ahead of it:
+		 * let the indexer and its tokenizer have the cores first.
+		 * Measured on 2 cores, 1M messages: 8.31 s -> 7.93 s. The
+		 * indexer was started before, so it keeps the normal value. */
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), COMMIT_NICE_INDEXED);
 	}
 	if (pthread_create(&parser, NULL, parse_thread, &p) != 0) {
 		fprintf(stderr, "custos ingest: cannot start the parser thread\n");
