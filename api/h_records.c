@@ -270,7 +270,8 @@ static int ctx_indexed(struct api_req *r, const char *conv, uint64_t around, int
 			api_log("conversation context read from the log: %s", ierr.msg);
 		goto out;
 	}
-	/* The tail is bounded by index_max_lag while ingest runs; an index
+	/* The tail is bounded by index_max_lag plus one catch-up transaction
+	 * while ingest runs (below CONTEXT_SCAN_BUDGET); an index
 	 * still catching up after a start may be far behind: scan instead. */
 	end = store_size(st);
 	if (end > hwm && end - hwm > CONTEXT_SCAN_BUDGET)

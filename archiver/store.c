@@ -499,7 +499,6 @@ static uint64_t tree_trust(struct store *st)
 	return ok ? n : st->sealed_size;
 }
 
-/* Replays into the id map the records it does not reflect yet. */
 /* The duplicate-map key of a record: (platform, source, id). */
 static int view_key(const struct rec_view *v, uint8_t key[IDMAP_KEY_LEN])
 {
@@ -508,6 +507,7 @@ static int view_key(const struct rec_view *v, uint8_t key[IDMAP_KEY_LEN])
 			 v->f[RF_EVENT_ID].ptr ? v->f[RF_EVENT_ID].ptr : "", v->f[RF_EVENT_ID].len, key);
 }
 
+/* Replays into the id map the records it does not reflect yet. */
 static int ids_catch_up(struct store *st, struct cu_err *err)
 {
 	struct store_iter *it = NULL;

@@ -96,6 +96,37 @@ def cli_case():
     subprocess.run(["rm", "-rf", d], check=True)
 
 
+def index_full_case():
+    """custos ingest when only the search index's disk is full: the index
+    is derived, so ingest archives everything, exits 0 with a warning, and
+    the next search catches the index up once there is room."""
+    d = os.path.join(DISK, "idx")
+    run("init", "-d", d, "--origin", "disk.example/idx")
+    os.makedirs(os.path.join(d, "index"), exist_ok=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k,mode=0700", "tmpfs", os.path.join(d, "index")],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, "cannot mount the index's tmpfs: %s" % p.stderr.strip())
+    try:
+        p = subprocess.run([CUSTOS, "ingest", "-d", d, "--batch", "20", "--json", "msgs.jsonl"],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, "ingest with a full index disk exited %d: %s" % (p.returncode, p.stderr))
+        check("indexing stopped" in p.stderr and any(w in p.stderr for w in FULL_WORDS),
+              "no clear warning that the index stopped: %r" % p.stderr)
+        check(json.loads(p.stdout)["accepted"] == 200, "not everything archived: %r" % p.stdout)
+        saved = os.path.join(DISK, "idx-saved")
+        subprocess.run(["cp", "-a", os.path.join(d, "index"), saved], check=True)
+    finally:
+        subprocess.run(["umount", "-l", os.path.join(d, "index")])
+    subprocess.run(["rm", "-rf", os.path.join(d, "index")], check=True)
+    os.rename(saved, os.path.join(d, "index"))
+    run("verify", "-d", d)
+    _, out, _ = run("search", "-d", d, "--json", "--limit", "1", "Platte")
+    check(json.loads(out)["total"] == 200, "the index did not catch up: %s" % out[:200])
+    run("verify", "-d", d, "--index")
+    print("cli: index disk full: all 200 archived, the index caught up at the next search")
+    subprocess.run(["rm", "-rf", d], check=True)
+
+
 def health(srv):
     st, doc = Client(srv).json("GET", "/healthz", error_shape=False)
     return st, doc.get("status")
@@ -185,6 +216,7 @@ def main():
         return
     try:
         cli_case()
+        index_full_case()
         daemon_case()
     finally:
         unfill()
