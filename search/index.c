@@ -27,13 +27,15 @@ static const char schema_sql[] =
 	" kind INTEGER NOT NULL, plat INTEGER NOT NULL, conv INTEGER NOT NULL,"
 	" sender INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS meta_ts ON meta(ts);"
-	"CREATE INDEX IF NOT EXISTS meta_conv ON meta(conv, ts);"
-	"CREATE INDEX IF NOT EXISTS meta_sender ON meta(sender, ts);"
 	/* the archive's own records (few): to leave them out of counts */
 	"CREATE INDEX IF NOT EXISTS meta_sys ON meta(kind) WHERE kind BETWEEN 16 AND 31;"
 	"CREATE TABLE IF NOT EXISTS blocks(blk INTEGER PRIMARY KEY, mints INTEGER NOT NULL,"
 	" maxts INTEGER NOT NULL);"
-	/* the words of the bodies, exact forms only (contentless) */
+	/* the words of the bodies, exact forms only (contentless), and on
+	 * every record's row the tags of its conversation and sender (an FTS5
+	 * posting costs less to add than an entry in a B-tree index of meta
+	 * in the record's conversation, and in:/from: read them the same way;
+	 * idx_tags) */
 	"CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', tokenize='custos');"
 	"CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');"
 	/* stem -> the exact forms in fts with that stem */
@@ -741,6 +743,43 @@ int idx_open(const char *datadir, int flags, struct idx **out, struct cu_err *er
 
 /* ---- catch-up ------------------------------------------------------- */
 
+/* 1 if the record's body words go into fts. */
+static int has_words(const struct rec_view *v)
+{
+	return v->f[RF_BODY].len > 0 && !(v->flags & REC_F_ENCRYPTED);
+}
+
+void idx_tags(char *out, int64_t conv, int64_t sender)
+{
+	snprintf(out, IDX_TAGS_MAX, "%c%lld %c%lld", Q_TAG_CONV, (long long)conv, Q_TAG_SENDER,
+		 (long long)sender);
+}
+
+/* Adds (st: INSERT INTO fts) or removes (st: the 'delete' command) the fts
+ * row of record seq: the words of v's body (v NULL or without words: none)
+ * and the tags of conv and sender. 0, or -1 with SQLite's error. */
+static int fts_row(struct idx *ix, sqlite3_stmt *st, uint64_t seq, const struct rec_view *v,
+		   int64_t conv, int64_t sender)
+{
+	char tags[IDX_TAGS_MAX];
+	int s;
+
+	idx_tags(tags, conv, sender);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	/* "" rather than NULL: FTS5 does not tokenize a NULL, and the tags
+	 * come from the tokenizer */
+	if (v && has_words(v))
+		sqlite3_bind_text(st, 2, v->f[RF_BODY].ptr, (int)v->f[RF_BODY].len, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 2, "", 0, SQLITE_STATIC);
+	ix->sink.tags = tags;
+	s = sqlite3_step(st);
+	ix->sink.tags = NULL;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return s == SQLITE_DONE ? 0 : -1;
+}
+
 /* Adds the rows of the record at seq. */
 static int index_rec(struct idx *ix, uint64_t seq, const struct rec_view *v, size_t *blk_lo,
 		     size_t *blk_hi, struct cu_err *err)
@@ -767,22 +806,14 @@ static int index_rec(struct idx *ix, uint64_t seq, const struct rec_view *v, siz
 		return db_fail(ix, err, "adding metadata");
 	}
 	sqlite3_reset(ix->st_meta);
-	if (v->f[RF_BODY].len > 0 && !(v->flags & REC_F_ENCRYPTED)) {
-		sqlite3_bind_int64(ix->st_fts, 1, (sqlite3_int64)seq);
-		sqlite3_bind_text(ix->st_fts, 2, v->f[RF_BODY].ptr, (int)v->f[RF_BODY].len, SQLITE_STATIC);
-		if (sqlite3_step(ix->st_fts) != SQLITE_DONE) {
-			sqlite3_reset(ix->st_fts);
-			return db_fail(ix, err, "adding words");
-		}
-		sqlite3_reset(ix->st_fts);
-		sqlite3_clear_bindings(ix->st_fts);
-		if (v->kind >= IDX_SYS_KIND_MIN && v->kind <= IDX_SYS_KIND_MAX)
-			ix->sysw_delta++;
-		if (ix->pending.n > 20000) {
-			rc = stems_flush(ix, err);
-			if (rc)
-				return rc;
-		}
+	if (fts_row(ix, ix->st_fts, seq, v, conv, sender) != 0)
+		return db_fail(ix, err, "adding words");
+	if (v->kind >= IDX_SYS_KIND_MIN && v->kind <= IDX_SYS_KIND_MAX)
+		ix->sysw_delta++;
+	if (ix->pending.n > 20000) {
+		rc = stems_flush(ix, err);
+		if (rc)
+			return rc;
 	}
 	b = (size_t)(seq >> IDX_BLOCK_SHIFT);
 	if (blocks_reserve(ix, b + 1) != 0)
@@ -805,12 +836,6 @@ static int index_rec(struct idx *ix, uint64_t seq, const struct rec_view *v, siz
  * The bodies of the next records are tokenized on a worker thread while
  * SQLite inserts the current ones; FTS5's tokenizer then replays those
  * tokens (tok_pre in tokenizer.h), so the index gets the same words. */
-
-/* 1 if the record's body goes into fts (as index_rec decides). */
-static int has_words(const struct rec_view *v)
-{
-	return v->f[RF_BODY].len > 0 && !(v->flags & REC_F_ENCRYPTED);
-}
 
 /* The worker, started when first needed; NULL if it cannot be (then the
  * tokenizer runs inside SQLite, as it always can). */
@@ -1353,12 +1378,19 @@ static int delete_one(struct idx *ix, struct store *st, uint64_t seq, struct buf
 	sqlite3_stmt *q = NULL;
 	struct store_entry e;
 	struct rec_view v;
-	int rc = 0, present;
+	int64_t conv = 0, sender = 0;
+	int rc = 0, present, kind = 0;
 
-	if (sqlite3_prepare_v2(ix->db, "SELECT 1 FROM meta WHERE seq = ?", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(ix->db, "SELECT conv, sender, kind FROM meta WHERE seq = ?", -1, &q, NULL) !=
+	    SQLITE_OK)
 		return db_fail(ix, err, "deleting");
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
 	present = sqlite3_step(q) == SQLITE_ROW;
+	if (present) {
+		conv = sqlite3_column_int64(q, 0);
+		sender = sqlite3_column_int64(q, 1);
+		kind = sqlite3_column_int(q, 2);
+	}
 	sqlite3_finalize(q);
 	q = NULL;
 	if (!present)
@@ -1374,21 +1406,17 @@ static int delete_one(struct idx *ix, struct store *st, uint64_t seq, struct buf
 		rc = rec_decode(e.bytes, e.len, &v, err);
 		if (rc)
 			return rc;
-		if (v.f[RF_BODY].len > 0 && !(v.flags & REC_F_ENCRYPTED)) {
-			if (sqlite3_prepare_v2(ix->db, "INSERT INTO fts(fts, rowid, body) VALUES('delete', ?, ?)",
-					       -1, &q, NULL) != SQLITE_OK)
-				return db_fail(ix, err, "deleting words");
-			sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
-			sqlite3_bind_text(q, 2, v.f[RF_BODY].ptr, (int)v.f[RF_BODY].len, SQLITE_STATIC);
-			if (sqlite3_step(q) != SQLITE_DONE)
-				rc = db_fail(ix, err, "deleting words");
-			if (v.kind >= IDX_SYS_KIND_MIN && v.kind <= IDX_SYS_KIND_MAX)
-				ix->sysw_delta--;
-			sqlite3_finalize(q);
-			q = NULL;
-			if (rc)
-				return rc;
-		}
+		if (sqlite3_prepare_v2(ix->db, "INSERT INTO fts(fts, rowid, body) VALUES('delete', ?, ?)", -1,
+				       &q, NULL) != SQLITE_OK)
+			return db_fail(ix, err, "deleting words");
+		if (fts_row(ix, q, seq, &v, conv, sender) != 0)
+			rc = db_fail(ix, err, "deleting words");
+		sqlite3_finalize(q);
+		q = NULL;
+		if (rc)
+			return rc;
+		if (kind >= IDX_SYS_KIND_MIN && kind <= IDX_SYS_KIND_MAX)
+			ix->sysw_delta--;
 	}
 	if (sqlite3_prepare_v2(ix->db, "DELETE FROM meta WHERE seq = ?", -1, &q, NULL) != SQLITE_OK)
 		return db_fail(ix, err, "deleting");
@@ -1413,7 +1441,8 @@ static int rebuild_words(struct idx *ix, struct store *st, struct cu_err *err)
 	rc = idx_exec(ix, "INSERT INTO fts(fts) VALUES('delete-all')", err);
 	if (rc)
 		return rc;
-	if (sqlite3_prepare_v2(ix->db, "SELECT seq FROM meta ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(ix->db, "SELECT seq, conv, sender, kind FROM meta ORDER BY seq", -1, &q,
+			       NULL) != SQLITE_OK)
 		return db_fail(ix, err, "rebuilding words");
 	if (next_seq(q, &mseq) != 0)
 		rc = db_fail(ix, err, "rebuilding words");
@@ -1426,20 +1455,25 @@ static int rebuild_words(struct idx *ix, struct store *st, struct cu_err *err)
 		}
 		if (e.seq < mseq)
 			continue;
-		if (!e.is_stub && rec_decode(e.bytes, e.len, &v, err) == 0 && v.f[RF_BODY].len > 0 &&
-		    !(v.flags & REC_F_ENCRYPTED)) {
-			sqlite3_bind_int64(ix->st_fts, 1, (sqlite3_int64)e.seq);
-			sqlite3_bind_text(ix->st_fts, 2, v.f[RF_BODY].ptr, (int)v.f[RF_BODY].len, SQLITE_STATIC);
-			if (sqlite3_step(ix->st_fts) != SQLITE_DONE)
+		while (rc == 0 && mseq < e.seq) /* a row the log lacks (never so): no words */
+			if (next_seq(q, &mseq) != 0)
 				rc = db_fail(ix, err, "rebuilding words");
-			sqlite3_reset(ix->st_fts);
-			if (v.kind >= IDX_SYS_KIND_MIN && v.kind <= IDX_SYS_KIND_MAX)
+		if (rc == 0 && e.seq == mseq) {
+			/* every indexed record has its tags; the words where the
+			 * body is still there */
+			int kind = sqlite3_column_int(q, 3);
+			int words = !e.is_stub && rec_decode(e.bytes, e.len, &v, err) == 0;
+
+			if (fts_row(ix, ix->st_fts, e.seq, words ? &v : NULL, sqlite3_column_int64(q, 1),
+				    sqlite3_column_int64(q, 2)) != 0)
+				rc = db_fail(ix, err, "rebuilding words");
+			if (kind >= IDX_SYS_KIND_MIN && kind <= IDX_SYS_KIND_MAX)
 				sysw++;
 			if (rc == 0 && ix->pending.n > 20000)
 				rc = stems_flush(ix, err);
+			if (rc == 0 && next_seq(q, &mseq) != 0)
+				rc = db_fail(ix, err, "rebuilding words");
 		}
-		if (rc == 0 && next_seq(q, &mseq) != 0)
-			rc = db_fail(ix, err, "rebuilding words");
 	}
 	store_iter_close(it);
 	sqlite3_finalize(q);
@@ -1449,6 +1483,20 @@ static int rebuild_words(struct idx *ix, struct store *st, struct cu_err *err)
 		rc = state_put(ix, "sysw", (sqlite3_int64)sysw, NULL, err);
 	ix->sysw_delta = 0;
 	return rc;
+}
+
+/* Drops the conversations and senders no indexed record has any more:
+ * their tags match nothing (a lookup of one posting list each). */
+static int names_gc(struct idx *ix, struct cu_err *err)
+{
+	char sql[400];
+
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM names WHERE"
+		 " (ty = %d AND NOT EXISTS (SELECT 1 FROM fts WHERE fts MATCH '\"%c' || names.id || '\"')) OR"
+		 " (ty = %d AND NOT EXISTS (SELECT 1 FROM fts WHERE fts MATCH '\"%c' || names.id || '\"'))",
+		 NAME_CONVERSATION, Q_TAG_CONV, NAME_SENDER, Q_TAG_SENDER);
+	return idx_exec(ix, sql, err);
 }
 
 int idx_delete(struct idx *ix, struct store *st, const uint64_t *seqs, size_t n, struct cu_err *err)
@@ -1479,9 +1527,7 @@ int idx_delete(struct idx *ix, struct store *st, const uint64_t *seqs, size_t n,
 		rc = sysw_commit(ix, err);
 	/* names nobody refers to any more go too */
 	if (rc == 0)
-		rc = idx_exec(ix, "DELETE FROM names WHERE"
-			      " (ty = 2 AND NOT EXISTS (SELECT 1 FROM meta WHERE conv = names.id)) OR"
-			      " (ty = 3 AND NOT EXISTS (SELECT 1 FROM meta WHERE sender = names.id))", err);
+		rc = names_gc(ix, err);
 	if (rc == 0)
 		rc = idx_exec(ix, "COMMIT", err);
 	if (rc) {
@@ -1568,7 +1614,8 @@ int idx_reconcile(struct idx *ix, struct store *st, struct idx_report *rep, idx_
 		goto out;
 	rep->hwm = hwm;
 	rep->store_size = store_size(st);
-	if (sqlite3_prepare_v2(ix->db, "SELECT m.seq, m.ts, m.kind, p.val, c.val, s.val FROM meta m"
+	if (sqlite3_prepare_v2(ix->db, "SELECT m.seq, m.ts, m.kind, p.val, c.val, s.val, m.conv, m.sender"
+			       " FROM meta m"
 			       " LEFT JOIN names p ON p.id = m.plat LEFT JOIN names c ON c.id = m.conv"
 			       " LEFT JOIN names s ON s.id = m.sender ORDER BY m.seq", -1, &qm, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(ix->db, "SELECT id FROM fts_docsize ORDER BY id", -1, &qd, NULL) != SQLITE_OK ||
@@ -1614,7 +1661,7 @@ int idx_reconcile(struct idx *ix, struct store *st, struct idx_report *rep, idx_
 		if (rc)
 			break;
 		has_words = v.f[RF_BODY].len > 0 && !(v.flags & REC_F_ENCRYPTED);
-		if (mseq != e.seq || (has_words && dseq != e.seq)) {
+		if (mseq != e.seq || dseq != e.seq) { /* every indexed record has tags */
 			note(&rep->missing, rep->missing_seq, e.seq);
 			goto advance;
 		}
@@ -1632,8 +1679,18 @@ int idx_reconcile(struct idx *ix, struct store *st, struct idx_report *rep, idx_
 					bad = 1;
 			}
 		}
-		if (!has_words && dseq == e.seq)
-			bad = 1;
+		if (!bad) {
+			/* its tags name the conversation and sender of meta (a
+			 * phrase: they are the row's last two tokens) */
+			char tags[IDX_TAGS_MAX], tq[IDX_TAGS_MAX + 2];
+
+			idx_tags(tags, sqlite3_column_int64(qm, 6), sqlite3_column_int64(qm, 7));
+			snprintf(tq, sizeof(tq), "\"%s\"", tags);
+			sqlite3_bind_text(qw, 1, tq, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(qw, 2, (sqlite3_int64)e.seq);
+			bad = sqlite3_step(qw) != SQLITE_ROW;
+			sqlite3_reset(qw);
+		}
 		if (has_words && !bad) {
 			struct first_word fw = {{0}};
 

@@ -11,9 +11,10 @@
 #include "common/buf.h"
 #include "search/index.h"
 #include "search/pretok.h"
+#include "search/query.h"
 #include "search/tokenizer.h"
 
-#define IDX_SCHEMA 3              /* bumped on schema changes: the index is rebuilt */
+#define IDX_SCHEMA 4              /* bumped on schema changes: the index is rebuilt */
 #define IDX_BATCH 65536           /* records per catch-up transaction */
 #define IDX_BUSY_MS 10000         /* wait this long for another writer */
 #define IDX_NAME_SLOTS (1u << 16) /* name cache slots (power of two) */
@@ -110,6 +111,11 @@ struct idx {
  * leave them out unless the query names a kind. */
 #define IDX_SYS_KIND_MIN 16
 #define IDX_SYS_KIND_MAX 31
+
+/* Writes the fts tags of a record (conversation and sender name ids) to
+ * out, IDX_TAGS_MAX bytes: "C<conv> S<sender>" (Q_TAG_CONV in query.h). */
+#define IDX_TAGS_MAX 48
+void idx_tags(char *out, int64_t conv, int64_t sender);
 
 /* Runs SQL without results; CU_EIO with SQLite's message. */
 int idx_exec(struct idx *ix, const char *sql, struct cu_err *err);

@@ -811,6 +811,39 @@ out:
 }
 
 /* Lowers the parsed tree, dropping terms with nothing searchable. */
+/* Resolves a from:/in:/platform: value to its names' ids (at most max). */
+static int field_ids(struct compiler *c, const struct q_node *n, int64_t *ids, size_t max, size_t *nids)
+{
+	int rc;
+
+	*nids = 0;
+	rc = c->env->resolve ? c->env->resolve(c->env->arg, n->field, n->text, ids, max, nids) : 0;
+	if (rc)
+		cu_err_set(c->err, rc, "query: cannot look up %s:%s", field_name(n->field), n->text);
+	return rc;
+}
+
+/* The FTS5 expression of a from:/in: value: its names' tags (query.h),
+ * ORed. Nothing is written when no name matches or too many do: the
+ * field is then a condition on meta (sql_field). */
+static int field_tags(struct compiler *c, const struct q_node *n, struct buf *b)
+{
+	int64_t ids[Q_MAX_TAGS + 1];
+	size_t nids = 0, i;
+	int rc;
+
+	rc = field_ids(c, n, ids, Q_MAX_TAGS + 1, &nids);
+	if (rc || nids == 0 || nids > Q_MAX_TAGS)
+		return rc;
+	rc = nids > 1 ? buf_append_byte(b, '(') : 0;
+	for (i = 0; rc == 0 && i < nids; i++)
+		rc = buf_printf(b, "%s\"%c%lld\"", i ? " OR " : "",
+				n->field == QF_FROM ? Q_TAG_SENDER : Q_TAG_CONV, (long long)ids[i]);
+	if (rc == 0 && nids > 1)
+		rc = buf_append_byte(b, ')');
+	return rc;
+}
+
 static int ir_build(struct compiler *c, const struct q_node *n, int neg, struct ir **out)
 {
 	struct ir *r = NULL, *kid = NULL;
@@ -840,6 +873,14 @@ static int ir_build(struct compiler *c, const struct q_node *n, int neg, struct 
 	case Q_FIELD:
 		if (n->field == QF_KIND)
 			c->plan->has_kind = 1;
+		if (n->field == QF_FROM || n->field == QF_IN) {
+			rc = field_tags(c, n, &b);
+			if (rc == 0 && b.len > 0) {
+				r->fts = (char *)buf_take(&b, NULL);
+				if (!r->fts)
+					rc = CU_ENOMEM;
+			}
+		}
 		break;
 	case Q_AND:
 	case Q_OR:
@@ -879,9 +920,10 @@ out:
 	return 0;
 }
 
-static int is_text(const struct ir *r)
+/* A leaf with an FTS5 expression: a word, a phrase, a from:/in: by tags. */
+static int is_fts_leaf(const struct ir *r)
 {
-	return r->kind == Q_WORD || r->kind == Q_PHRASE;
+	return r->fts != NULL;
 }
 
 /* 1 if r can be written as one positive FTS5 expression. */
@@ -889,7 +931,7 @@ static int fts_ok(const struct ir *r)
 {
 	size_t i, pos = 0;
 
-	if (is_text(r))
+	if (is_fts_leaf(r))
 		return 1;
 	if (r->kind == Q_OR) {
 		for (i = 0; i < r->nkids; i++)
@@ -908,6 +950,21 @@ static int fts_ok(const struct ir *r)
 		}
 		return pos > 0;
 	}
+	return 0;
+}
+
+/* 1 if r has a word or phrase that is not negated. */
+static int has_words(const struct ir *r)
+{
+	size_t i;
+
+	if (r->kind == Q_WORD || r->kind == Q_PHRASE)
+		return 1;
+	if (r->kind == Q_NOT)
+		return 0;
+	for (i = 0; i < r->nkids; i++)
+		if (has_words(r->kids[i]))
+			return 1;
 	return 0;
 }
 
@@ -966,7 +1023,7 @@ static int fts_expr(const struct ir *r, struct buf *b)
 	size_t npos, nneg, i;
 	int rc = 0;
 
-	if (is_text(r))
+	if (is_fts_leaf(r))
 		return buf_append_str(b, r->fts);
 	if (r->kind == Q_OR) {
 		rc = buf_append_byte(b, '(');
@@ -1052,11 +1109,9 @@ static int sql_field(struct compiler *c, const struct q_node *n, struct buf *w)
 	ids = calloc(Q_MAX_IDS, sizeof(*ids));
 	if (!ids)
 		return CU_ENOMEM;
-	rc = c->env->resolve ? c->env->resolve(c->env->arg, n->field, n->text, ids, Q_MAX_IDS, &nids) : 0;
-	if (rc) {
-		cu_err_set(c->err, rc, "query: cannot look up %s:%s", field_name(n->field), n->text);
+	rc = field_ids(c, n, ids, Q_MAX_IDS, &nids);
+	if (rc)
 		goto out;
-	}
 	if (nids == 0) {
 		rc = buf_append_str(w, "0");
 	} else if (nids == 1) {
@@ -1151,6 +1206,8 @@ int q_compile(const struct q_node *root, const struct q_env *env, struct q_plan 
 		else
 			rest[nrest++] = conj[i];
 	}
+	for (i = 0; i < npos; i++)
+		out->has_words |= has_words(pos[i]);
 	if (npos > 0) {
 		rc = fts_and(pos, npos, neg, nneg, &e);
 		if (rc == 0) {

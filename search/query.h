@@ -23,6 +23,14 @@
 #define Q_MAX_DEPTH 32     /* nesting of parentheses and NOT */
 #define Q_MAX_IDS 1000     /* senders/conversations one field value may name */
 #define Q_MIN_PREFIX 2     /* characters before '*' */
+#define Q_MAX_TAGS 64      /* ids of a from:/in: value that are matched as FTS5 tags */
+
+/* The FTS5 tokens that name a record's conversation and sender in the
+ * index: the letter and the decimal id of the name, as "C12" and "S7"
+ * (idx_tags). The tokenizer folds every word to lower case, so no word of
+ * a message or a query can match or make one. */
+#define Q_TAG_CONV 'C'
+#define Q_TAG_SENDER 'S'
 
 enum q_kind {
 	Q_AND = 1,   /* all kids */
@@ -114,6 +122,7 @@ struct q_plan {
 	size_t nparams;
 	size_t params_alloc;
 	int has_kind;            /* the query names kind: (else only message-like kinds) */
+	int has_words;           /* fts has positive words to rank by (not only tags) */
 	struct q_marks marks;    /* words to mark in snippets */
 };
 

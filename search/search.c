@@ -916,7 +916,7 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 	rc = q_compile(root, &env, &plan, err);
 	if (rc)
 		goto out;
-	if (sort == IDX_RELEVANCE && !plan.fts)
+	if (sort == IDX_RELEVANCE && !plan.has_words)
 		sort = IDX_NEWEST; /* no words to rank by */
 	if (curp && curp->sort != (unsigned)sort) {
 		rc = cu_err_set(err, CU_EINVAL, "cursor belongs to another sort order");

@@ -1046,37 +1046,49 @@ static void fts_delete(Fts5Tokenizer *t)
 	tok_ctx_free((struct tok_ctx *)t);
 }
 
+/* Passes on the tokens of text, separated by spaces, as they are; with
+ * their spans in text, or at offset at (when >= 0: tags after a text). */
+static int emit_spaced(const char *text, int n, int at, void *ctx,
+		       int (*x_token)(void *, int, const char *, int, int, int))
+{
+	int i, s, rc;
+
+	for (i = 0; i < n;) {
+		while (i < n && text[i] == ' ')
+			i++;
+		s = i;
+		while (i < n && text[i] != ' ')
+			i++;
+		if (i > s) {
+			rc = x_token(ctx, 0, text + s, i - s, at < 0 ? s : at, at < 0 ? i : at);
+			if (rc != SQLITE_OK)
+				return rc;
+		}
+	}
+	return SQLITE_OK;
+}
+
 static int fts_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text, int n,
 			int (*x_token)(void *, int, const char *, int, int, int))
 {
 	struct fts_feed ff;
-	int i, s, rc;
+	int rc;
 
 	if (n < 0)
 		return SQLITE_ERROR;
-	if (flags & FTS5_TOKENIZE_QUERY) {
-		/* Query text is already folded tokens separated by spaces. */
-		for (i = 0; i < n;) {
-			while (i < n && text[i] == ' ')
-				i++;
-			s = i;
-			while (i < n && text[i] != ' ')
-				i++;
-			if (i > s) {
-				rc = x_token(ctx, 0, text + s, i - s, s, i);
-				if (rc != SQLITE_OK)
-					return rc;
-			}
-		}
-		return SQLITE_OK;
-	}
+	if (flags & FTS5_TOKENIZE_QUERY) /* already folded tokens separated by spaces */
+		return emit_spaced(text, n, -1, ctx, x_token);
 	ff.tc = (struct tok_ctx *)t;
 	ff.ctx = ctx;
 	ff.x_token = x_token;
 	ff.sink = (flags & FTS5_TOKENIZE_DOCUMENT) ? ((struct tok_ctx *)t)->sink : NULL;
 	if (ff.sink && can_replay(ff.sink, text, n))
-		return replay(ff.sink, ctx, x_token);
-	return tok_run((struct tok_ctx *)t, text, (size_t)n, feed_word, &ff);
+		rc = replay(ff.sink, ctx, x_token);
+	else
+		rc = tok_run((struct tok_ctx *)t, text, (size_t)n, feed_word, &ff);
+	if (rc == SQLITE_OK && ff.sink && ff.sink->tags)
+		rc = emit_spaced(ff.sink->tags, (int)strlen(ff.sink->tags), n, ctx, x_token);
+	return rc;
 }
 
 /* custos_rank(fts): term frequency scaled by message length (BM25's
@@ -1097,11 +1109,13 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fctx, sqlite3_cont
 	memset(counts, 0, sizeof(counts));
 	if (api->xInstCount(fctx, &ninst) != SQLITE_OK)
 		ninst = 0;
+	/* the message's words, without the index's tags after them */
+	if (api->xColumnSize(fctx, 0, &dl) != SQLITE_OK || dl < TOK_RANK_TAGS)
+		dl = 16 + TOK_RANK_TAGS;
+	dl -= TOK_RANK_TAGS;
 	for (i = 0; i < ninst; i++)
-		if (api->xInst(fctx, i, &ip, &ic, &io) == SQLITE_OK && ip >= 0 && ip < nphrase)
+		if (api->xInst(fctx, i, &ip, &ic, &io) == SQLITE_OK && ip >= 0 && ip < nphrase && io < dl)
 			counts[ip]++;
-	if (api->xColumnSize(fctx, 0, &dl) != SQLITE_OK || dl < 0)
-		dl = 16;
 	norm = 1.2 * (0.25 + 0.75 * (double)dl / 16.0);
 	for (i = 0; i < nphrase; i++)
 		if (counts[i] > 0)

@@ -86,7 +86,19 @@ struct tok_sink {
 	 * tokenizes: the owner sets pre and doc around an insert; NULL none. */
 	const struct tok_pre *pre;
 	struct tok_doc *doc;
+	/* Tags for the next document: tokens separated by spaces that the
+	 * tokenizer adds after the document's words, as they are (the index
+	 * names a record's conversation and sender this way). The owner sets
+	 * them around an insert or delete; NULL none. They must be tokens that
+	 * folding never makes (the index's start with an upper-case letter),
+	 * so no message text can match or forge them. */
+	const char *tags;
 };
+
+/* Tags every document of the index has after its words (a conversation
+ * and a sender): custos_rank leaves them out of a message's length and
+ * its matches. */
+#define TOK_RANK_TAGS 2
 
 /* ---- tokens computed ahead ----------------------------------------
  * The index tokenizes the bodies of the next records on a second thread

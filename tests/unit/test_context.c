@@ -1,8 +1,9 @@
 /* test_context.c - a record's neighbours in its conversation from the
  * index (idx_context, search/context.c): (origin time, seq) order across
  * late arrivals and equal times, the more flags, the latest records, an
- * anchor beyond the high-water mark, the errors, and query plans that walk
- * meta_conv without sorting. */
+ * anchor beyond the high-water mark, many blocks of seqs with late
+ * arrivals against a plain sort, the errors, and query plans that read
+ * the conversation's tag without sorting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +17,7 @@
 
 #include "archiver/record.h"
 #include "archiver/store.h"
-#include "search/index.h"
+#include "search/index_int.h"
 
 #define T0 1714564800000LL
 
@@ -164,6 +165,97 @@ static void test_anchor_beyond_mark(void **state)
 	assert_string_equal(ctx("!r", 1, T0 + 1, 5, 5, 0), "0| 0 0");
 }
 
+/* Brute force: the want nearest of conv on one side of (ts, seq). */
+struct brec {
+	int conv;
+	int64_t ts;
+};
+
+static int before_of(const struct brec *r, size_t a, size_t b)
+{
+	return r[a].ts < r[b].ts || (r[a].ts == r[b].ts && a < b);
+}
+
+static void test_many_blocks(void **state)
+{
+	enum { N = 3 * 4096 + 700, BATCH = 1000 };
+	static struct brec r[N];
+	static struct store_input in[BATCH];
+	static const char *const convs[3] = {"!a", "!b", "!c"};
+	static const size_t anchors[] = {5, 4095, 4096, 6000, 8191, 9000, 12000, N - 1};
+	struct cu_err err;
+	char id[BATCH][16];
+	size_t i, k, j;
+
+	(void)state;
+	for (i = 0; i < N; i += BATCH) {
+		size_t n = N - i < BATCH ? N - i : BATCH;
+
+		memset(in, 0, sizeof(in));
+		for (k = 0; k < n; k++) {
+			size_t q = i + k;
+
+			/* !c is quiet (every 50th); every 97th is a late arrival
+			 * with a time from far back; some times repeat */
+			r[q].conv = q % 50 == 0 ? 2 : (int)(q % 2);
+			r[q].ts = q % 97 == 0 ? T0 + (int64_t)(q % 1000) * 7 : T0 + (int64_t)(q / 3) * 10;
+			snprintf(id[k], sizeof(id[k]), "$m%zu", q);
+			in[k].rec.kind = REC_MESSAGE;
+			in[k].rec.origin_ts = r[q].ts;
+			rec_set(&in[k].rec, RF_PLATFORM, "matrix");
+			rec_set(&in[k].rec, RF_SOURCE, "test");
+			rec_set(&in[k].rec, RF_CONVERSATION, convs[r[q].conv]);
+			rec_set(&in[k].rec, RF_SENDER, "@a:x");
+			rec_set(&in[k].rec, RF_EVENT_ID, id[k]);
+			rec_set(&in[k].rec, RF_BODY, "hallo");
+		}
+		cu_err_clear(&err);
+		if (store_append(F->st, in, n, &err) != 0)
+			fail_msg("append: %s", err.msg);
+	}
+	catch_up();
+	for (k = 0; k < sizeof(anchors) / sizeof(anchors[0]); k++) {
+		size_t a = anchors[k], want = 7;
+		char expect[512], *got;
+		size_t o = 0, nb = 0, na = 0, pick[2][8];
+		int more[2] = {0, 0};
+
+		/* nearest first on each side, by repeated selection */
+		for (j = 0; j < N; j++) {
+			int side, pos;
+			size_t *p;
+			size_t *n;
+
+			if (r[j].conv != r[a].conv || j == a)
+				continue;
+			side = before_of(r, j, a) ? 0 : 1;
+			p = pick[side];
+			n = side ? &na : &nb;
+			/* insert j in order of nearness, keep want + 1 */
+			for (pos = (int)*n; pos > 0 && (side ? before_of(r, j, p[pos - 1]) : before_of(r, p[pos - 1], j));
+			     pos--)
+				if ((size_t)pos < want + 1)
+					p[pos] = p[pos - 1];
+			if ((size_t)pos < want + 1) {
+				p[pos] = j;
+				if (*n < want + 1)
+					(*n)++;
+			}
+		}
+		more[0] = nb > want;
+		more[1] = na > want;
+		for (j = 0; j < nb && j < want; j++)
+			o += (size_t)snprintf(expect + o, sizeof(expect) - o, "%s%zu", j ? "," : "", pick[0][j]);
+		o += (size_t)snprintf(expect + o, sizeof(expect) - o, "|");
+		for (j = 0; j < na && j < want; j++)
+			o += (size_t)snprintf(expect + o, sizeof(expect) - o, "%s%zu", j ? "," : "", pick[1][j]);
+		snprintf(expect + o, sizeof(expect) - o, " %d %d", more[0], more[1]);
+		got = (char *)ctx(convs[r[a].conv], a, 0, want, want, 0);
+		if (strcmp(got, expect) != 0)
+			fail_msg("anchor %zu: got %s, want %s", a, got, expect);
+	}
+}
+
 static void test_errors(void **state)
 {
 	char longconv[1100];
@@ -180,41 +272,39 @@ static void test_errors(void **state)
 	ctx(longconv, IDX_CTX_LATEST, 0, 1, 0, CU_ETOOBIG);
 }
 
-/* The statements of search/context.c: an index walk along meta_conv, no
- * sort of the conversation's rows. */
+/* The statements of search/context.c: the conversation's tag postings in
+ * seq order joined to meta by seq, with no sort. */
 static void test_plans(void **state)
 {
 	static const char *const sqls[] = {
-		"SELECT seq, ts FROM meta WHERE conv = ?1 AND (ts, seq) < (?2, ?3)"
-		" ORDER BY ts DESC, seq DESC LIMIT ?4",
-		"SELECT seq, ts FROM meta WHERE conv = ?1 AND (ts, seq) > (?2, ?3)"
-		" ORDER BY ts, seq LIMIT ?4",
+		"SELECT fts.rowid, m.ts FROM fts CROSS JOIN meta m ON m.seq = fts.rowid"
+		" WHERE fts MATCH ?1 AND fts.rowid < ?2 ORDER BY fts.rowid DESC",
+		"SELECT fts.rowid, m.ts FROM fts CROSS JOIN meta m ON m.seq = fts.rowid"
+		" WHERE fts MATCH ?1 AND fts.rowid >= ?2 ORDER BY fts.rowid",
 	};
-	char path[300], plan[1024];
-	sqlite3 *db;
+	char plan[1024];
 	sqlite3_stmt *q;
 	size_t i, o;
 
 	(void)state;
 	add("!r", T0);
 	catch_up();
-	snprintf(path, sizeof(path), "%s/index/index.db", F->dir);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	for (i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
 		char sql[512];
 
 		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", sqls[i]);
-		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+		/* the index's own connection: the custom tokenizer is registered */
+		assert_int_equal(sqlite3_prepare_v2(F->ix->db, sql, -1, &q, NULL), SQLITE_OK);
 		o = 0;
 		plan[0] = '\0';
 		while (sqlite3_step(q) == SQLITE_ROW)
 			o += (size_t)snprintf(plan + o, sizeof(plan) - o, "%s;",
 					      (const char *)sqlite3_column_text(q, 3));
 		sqlite3_finalize(q);
-		if (!strstr(plan, "USING COVERING INDEX meta_conv (conv=? AND ts") || strstr(plan, "TEMP B-TREE"))
+		if (!strstr(plan, "SCAN fts VIRTUAL TABLE") || !strstr(plan, "SEARCH m USING INTEGER PRIMARY KEY") ||
+		    strstr(plan, "TEMP B-TREE"))
 			fail_msg("plan of %s: %s", sqls[i], plan);
 	}
-	sqlite3_close(db);
 }
 
 int main(void)
@@ -222,6 +312,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_order_and_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anchor_beyond_mark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
 	};

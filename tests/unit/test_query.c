@@ -161,6 +161,9 @@ static int fake_resolve(void *arg, enum q_field f, const char *v, int64_t *ids, 
 	}
 	if (f == QF_PLATFORM && !strcmp(v, "matrix"))
 		ids[(*n)++] = 1;
+	if (f == QF_FROM && !strcmp(v, "many"))
+		for (; *n < max && *n < Q_MAX_TAGS + 1; (*n)++)
+			ids[*n] = 100 + (int64_t)*n;
 	return 0;
 }
 
@@ -203,7 +206,13 @@ static void compiles_to(const char *q, const char *fts, const char *where)
 
 static void test_compile(void **state)
 {
+	char many_where[1024] = "m.sender IN (?";
+	int i;
+
 	(void)state;
+	for (i = 1; i < Q_MAX_TAGS + 1; i++)
+		strcat(many_where, ",?");
+	strcat(many_where, ")");
 	compiles_to("Häuser", "(\"hausxyz\" OR \"haeuser\" OR \"haus\")", "1");
 	compiles_to("Haus Häuser", "((\"hausxyz\" OR \"haus\") AND (\"hausxyz\" OR \"haeuser\" OR \"haus\"))", "1");
 	compiles_to("2024", "\"2024\"", "1");
@@ -219,15 +228,18 @@ static void test_compile(void **state)
 	compiles_to("12 -13 -\"14 15\"", "((\"12\" NOT \"13\") NOT \"14 15\")", "1");
 	compiles_to("12 (13 OR -14)", "\"12\"", "(m.seq IN (SELECT rowid FROM fts WHERE fts MATCH ?) OR "
 		    "m.seq NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?))");
-	compiles_to("from:alice", NULL, "m.sender = ?");
-	compiles_to("from:both 12", "\"12\"", "m.sender IN (?,?)");
+	/* from:/in: are the tags of the names' ids (query.h) */
+	compiles_to("from:alice", "\"S7\"", "1");
+	compiles_to("from:both 12", "((\"S7\" OR \"S8\") AND \"12\")", "1");
 	compiles_to("from:nobody", NULL, "0");
-	compiles_to("-from:alice 12", "\"12\"", "NOT (m.sender = ?)");
+	compiles_to("-from:alice 12", "(\"12\" NOT \"S7\")", "1");
+	compiles_to("-from:alice", NULL, "m.seq NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)");
+	/* more names than Q_MAX_TAGS: a condition on meta */
+	compiles_to("from:many 12", "\"12\"", many_where);
 	compiles_to("-12", NULL, "m.seq NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)");
 	compiles_to("platform:matrix kind:edit after:2024-01-01 before:2024-02-01", NULL,
 		    "m.plat = ? AND m.kind = ? AND m.ts >= ? AND m.ts < ?");
-	compiles_to("12 OR from:alice", NULL,
-		    "(m.seq IN (SELECT rowid FROM fts WHERE fts MATCH ?) OR m.sender = ?)");
+	compiles_to("12 OR from:alice", "(\"12\" OR \"S7\")", "1");
 	compiles_to("12 ... !!!", "\"12\"", "1"); /* words without letters or digits drop out */
 }
 

@@ -508,6 +508,13 @@ static void test_reindex_identical(void **state)
 	free(after);
 }
 
+static int ignore_word(void *arg, const struct tok_word *w)
+{
+	(void)arg;
+	(void)w;
+	return 0;
+}
+
 static sqlite3 *raw_db(void)
 {
 	char path[400];
@@ -562,6 +569,88 @@ static void test_reconcile(void **state)
 	assert_int_equal(rep.extra_seq[0], 5000);
 	assert_int_equal(rep.mismatched, 1);
 	assert_int_equal(rep.mismatched_seq[0], 42);
+	/* record 120's row with its words but the tags of another sender */
+	{
+		struct tok_sink sink = {ignore_word, NULL, 0, NULL, NULL, NULL};
+		sqlite3_stmt *q;
+		char right[64], wrong[64], sql[200];
+		int64_t conv, sender;
+
+		db = raw_db();
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT conv, sender FROM meta WHERE seq = 120", -1, &q, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		conv = sqlite3_column_int64(q, 0);
+		sender = sqlite3_column_int64(q, 1);
+		sqlite3_finalize(q);
+		snprintf(right, sizeof(right), "C%lld S%lld", (long long)conv, (long long)sender);
+		snprintf(wrong, sizeof(wrong), "C%lld S%lld", (long long)conv, (long long)sender + 1000);
+		assert_int_equal(tok_register(db, &sink, NULL), 0);
+		sink.tags = right;
+		snprintf(sql, sizeof(sql), "INSERT INTO fts(fts, rowid, body) VALUES('delete', 120, 'Haus 120 Frist')");
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sink.tags = wrong;
+		assert_int_equal(sqlite3_exec(db, "INSERT INTO fts(rowid, body) VALUES(120, 'Haus 120 Frist')", NULL,
+					      NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+		assert_int_equal(idx_reconcile(F->ix, F->st, &rep, NULL, NULL, &err), 0);
+		assert_int_equal(rep.mismatched, 2);
+		assert_int_equal(rep.mismatched_seq[1], 120);
+	}
+}
+
+/* from: and in: find records by their tags, which every record has and no
+ * text can forge or match; the names of deleted records go. */
+static void test_tags(void **state)
+{
+	struct cu_err err;
+	uint64_t b1, b2;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int i, names;
+
+	(void)state;
+	/* the tags of the first names are C1..C9 and S1..S9: a body that
+	 * names them all, and typed queries that ask for them */
+	add("matrix", "!a:x", "@a:x", T0, "f0", "C1 C2 C3 C4 C5 C6 C7 C8 C9 S1 S2 S3 S4 S5 S6 S7 S8 S9",
+		     REC_MESSAGE, 0);
+	b1 = add("matrix", "!b:x", "@b:x", T0 + 1, "f1", "Antrag", REC_MESSAGE, 0);
+	b2 = add("matrix", "!b:x", "@c:x", T0 + 2, "f2", "", REC_MESSAGE, 0); /* no words */
+	catch_up();
+	assert_string_equal(hits("in:!b:x"), "2,1");
+	assert_string_equal(hits("from:@b:x"), "1");
+	assert_string_equal(hits("from:@c:x"), "2");
+	assert_string_equal(hits("in:!a:x"), "0");
+	for (i = 1; i <= 9; i++) {
+		char w[8];
+
+		snprintf(w, sizeof(w), "C%d", i);
+		assert_string_equal(hits(w), "0"); /* the word of the body only */
+		snprintf(w, sizeof(w), "s%d", i);
+		assert_string_equal(hits(w), "0");
+	}
+	assert_string_equal(hits("\"C1 C2\""), "0");
+	/* relevance: the tags neither count as matches nor as length */
+	assert_string_equal(hits_sorted("Antrag in:!b:x", IDX_RELEVANCE), "1");
+	/* delete conversation !b:x: its name and senders go from the index */
+	cu_err_clear(&err);
+	assert_int_equal(idx_delete(F->ix, F->st, &b1, 1, &err), 0);
+	assert_int_equal(idx_delete(F->ix, F->st, &b2, 1, &err), 0);
+	assert_string_equal(hits("in:!b:x"), "");
+	assert_string_equal(hits("in:!a:x"), "0");
+	db = raw_db();
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM names WHERE val IN ('!b:x', '@b:x', '@c:x')",
+					    -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	names = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM names WHERE val IN ('!a:x', '@a:x')", -1,
+					    &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 2);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	assert_int_equal(names, 0);
 }
 
 /* 1 if any file under DATADIR/index contains needle. */
@@ -969,6 +1058,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snippet_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reindex_identical, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_and_lag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_open_commit, setup, teardown),
