@@ -749,22 +749,24 @@ static int has_words(const struct rec_view *v)
 	return v->f[RF_BODY].len > 0 && !(v->flags & REC_F_ENCRYPTED);
 }
 
-void idx_tags(char *out, int64_t conv, int64_t sender)
+void idx_tags(char *out, int64_t conv, int64_t sender, int kind)
 {
-	snprintf(out, IDX_TAGS_MAX, "%c%lld %c%lld", Q_TAG_CONV, (long long)conv, Q_TAG_SENDER,
-		 (long long)sender);
+	int sys = kind >= IDX_SYS_KIND_MIN && kind <= IDX_SYS_KIND_MAX;
+
+	snprintf(out, IDX_TAGS_MAX, "%c%lld %c%lld%s%c", Q_TAG_CONV, (long long)conv, Q_TAG_SENDER,
+		 (long long)sender, sys ? " +" : "", sys ? Q_TAG_SYSTEM : '\0');
 }
 
 /* Adds (st: INSERT INTO fts) or removes (st: the 'delete' command) the fts
  * row of record seq: the words of v's body (v NULL or without words: none)
- * and the tags of conv and sender. 0, or -1 with SQLite's error. */
+ * and the tags of conv, sender and kind. 0, or -1 with SQLite's error. */
 static int fts_row(struct idx *ix, sqlite3_stmt *st, uint64_t seq, const struct rec_view *v,
-		   int64_t conv, int64_t sender)
+		   int64_t conv, int64_t sender, int kind)
 {
 	char tags[IDX_TAGS_MAX];
 	int s;
 
-	idx_tags(tags, conv, sender);
+	idx_tags(tags, conv, sender, kind);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
 	/* "" rather than NULL: FTS5 does not tokenize a NULL, and the tags
 	 * come from the tokenizer */
@@ -806,7 +808,7 @@ static int index_rec(struct idx *ix, uint64_t seq, const struct rec_view *v, siz
 		return db_fail(ix, err, "adding metadata");
 	}
 	sqlite3_reset(ix->st_meta);
-	if (fts_row(ix, ix->st_fts, seq, v, conv, sender) != 0)
+	if (fts_row(ix, ix->st_fts, seq, v, conv, sender, v->kind) != 0)
 		return db_fail(ix, err, "adding words");
 	if (v->kind >= IDX_SYS_KIND_MIN && v->kind <= IDX_SYS_KIND_MAX)
 		ix->sysw_delta++;
@@ -1409,7 +1411,7 @@ static int delete_one(struct idx *ix, struct store *st, uint64_t seq, struct buf
 		if (sqlite3_prepare_v2(ix->db, "INSERT INTO fts(fts, rowid, body) VALUES('delete', ?, ?)", -1,
 				       &q, NULL) != SQLITE_OK)
 			return db_fail(ix, err, "deleting words");
-		if (fts_row(ix, q, seq, &v, conv, sender) != 0)
+		if (fts_row(ix, q, seq, &v, conv, sender, kind) != 0)
 			rc = db_fail(ix, err, "deleting words");
 		sqlite3_finalize(q);
 		q = NULL;
@@ -1465,7 +1467,7 @@ static int rebuild_words(struct idx *ix, struct store *st, struct cu_err *err)
 			int words = !e.is_stub && rec_decode(e.bytes, e.len, &v, err) == 0;
 
 			if (fts_row(ix, ix->st_fts, e.seq, words ? &v : NULL, sqlite3_column_int64(q, 1),
-				    sqlite3_column_int64(q, 2)) != 0)
+				    sqlite3_column_int64(q, 2), kind) != 0)
 				rc = db_fail(ix, err, "rebuilding words");
 			if (kind >= IDX_SYS_KIND_MIN && kind <= IDX_SYS_KIND_MAX)
 				sysw++;
@@ -1681,11 +1683,14 @@ int idx_reconcile(struct idx *ix, struct store *st, struct idx_report *rep, idx_
 		}
 		if (!bad) {
 			/* its tags name the conversation and sender of meta (a
-			 * phrase: they are the row's last two tokens) */
-			char tags[IDX_TAGS_MAX], tq[IDX_TAGS_MAX + 2];
+			 * phrase: they are the row's last two tokens), and it
+			 * has the system tag exactly if meta's kind is one */
+			char tags[IDX_TAGS_MAX], tq[IDX_TAGS_MAX + 16];
+			int kind = sqlite3_column_int(qm, 2);
 
-			idx_tags(tags, sqlite3_column_int64(qm, 6), sqlite3_column_int64(qm, 7));
-			snprintf(tq, sizeof(tq), "\"%s\"", tags);
+			idx_tags(tags, sqlite3_column_int64(qm, 6), sqlite3_column_int64(qm, 7), 0);
+			snprintf(tq, sizeof(tq), "\"%s\" %s \"%c\"", tags,
+				 kind >= IDX_SYS_KIND_MIN && kind <= IDX_SYS_KIND_MAX ? "AND" : "NOT", Q_TAG_SYSTEM);
 			sqlite3_bind_text(qw, 1, tq, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(qw, 2, (sqlite3_int64)e.seq);
 			bad = sqlite3_step(qw) != SQLITE_ROW;

@@ -112,10 +112,12 @@ struct idx {
 #define IDX_SYS_KIND_MIN 16
 #define IDX_SYS_KIND_MAX 31
 
-/* Writes the fts tags of a record (conversation and sender name ids) to
- * out, IDX_TAGS_MAX bytes: "C<conv> S<sender>" (Q_TAG_CONV in query.h). */
+/* Writes the fts tags of a record (its conversation and sender name ids,
+ * its kind) to out, IDX_TAGS_MAX bytes: "C<conv> S<sender>", and for the
+ * archive's own kinds "+K", at the sender tag's position (tok_sink in
+ * tokenizer.h; Q_TAG_CONV in query.h). */
 #define IDX_TAGS_MAX 48
-void idx_tags(char *out, int64_t conv, int64_t sender);
+void idx_tags(char *out, int64_t conv, int64_t sender, int kind);
 
 /* Runs SQL without results; CU_EIO with SQLite's message. */
 int idx_exec(struct idx *ix, const char *sql, struct cu_err *err);

@@ -31,6 +31,9 @@
  * a message or a query can match or make one. */
 #define Q_TAG_CONV 'C'
 #define Q_TAG_SENDER 'S'
+/* and "K" on the archive's own records (kinds 16-31: audit, hold ...),
+ * which searches leave out unless the query names a kind */
+#define Q_TAG_SYSTEM 'K'
 
 enum q_kind {
 	Q_AND = 1,   /* all kids */

@@ -931,9 +931,21 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 			goto out;
 		ix->blocks_hwm = hwm;
 	}
+	if (plan.fts && !plan.has_kind && sysw > 0) {
+		/* the archive's own records have the system tag: FTS5 leaves
+		 * them out, so counting needs no metadata */
+		char *e = NULL;
+
+		if (asprintf(&e, "(%s) NOT \"%c\"", plan.fts, Q_TAG_SYSTEM) < 0) {
+			rc = cu_err_set(err, CU_ENOMEM, "search: out of memory");
+			goto out;
+		}
+		free(plan.fts);
+		plan.fts = e;
+	}
 	x.p = &plan;
 	x.snap = snap;
-	x.kind_filter = !plan.has_kind && (!plan.fts || sysw > 0);
+	x.kind_filter = !plan.has_kind && !plan.fts;
 	x.join = x.kind_filter || strcmp((const char *)plan.where.data, "1") != 0;
 	if (plan.fts && sort != IDX_RELEVANCE && !curp && x.join) {
 		/* The count reads every match joined with its metadata anyway:

@@ -1047,7 +1047,8 @@ static void fts_delete(Fts5Tokenizer *t)
 }
 
 /* Passes on the tokens of text, separated by spaces, as they are; with
- * their spans in text, or at offset at (when >= 0: tags after a text). */
+ * their spans in text, or at offset at (when >= 0: tags after a text, where
+ * a token written "+T" is T at the position of the one before). */
 static int emit_spaced(const char *text, int n, int at, void *ctx,
 		       int (*x_token)(void *, int, const char *, int, int, int))
 {
@@ -1059,11 +1060,14 @@ static int emit_spaced(const char *text, int n, int at, void *ctx,
 		s = i;
 		while (i < n && text[i] != ' ')
 			i++;
-		if (i > s) {
+		if (i == s)
+			continue;
+		if (at >= 0 && i > s + 1 && text[s] == '+')
+			rc = x_token(ctx, FTS5_TOKEN_COLOCATED, text + s + 1, i - s - 1, at, at);
+		else
 			rc = x_token(ctx, 0, text + s, i - s, at < 0 ? s : at, at < 0 ? i : at);
-			if (rc != SQLITE_OK)
-				return rc;
-		}
+		if (rc != SQLITE_OK)
+			return rc;
 	}
 	return SQLITE_OK;
 }

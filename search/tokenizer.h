@@ -87,8 +87,9 @@ struct tok_sink {
 	const struct tok_pre *pre;
 	struct tok_doc *doc;
 	/* Tags for the next document: tokens separated by spaces that the
-	 * tokenizer adds after the document's words, as they are (the index
-	 * names a record's conversation and sender this way). The owner sets
+	 * tokenizer adds after the document's words, as they are ("+T": T at
+	 * the position of the tag before; the index names a record's
+	 * conversation, sender and system kind this way). The owner sets
 	 * them around an insert or delete; NULL none. They must be tokens that
 	 * folding never makes (the index's start with an upper-case letter),
 	 * so no message text can match or forge them. */

@@ -234,6 +234,9 @@ static void test_operators_and_fields(void **state)
 	HITS("-from:alice Antrag", "1");
 	HITS("from:alice OR from:bob", "5,2,1,0");
 	HITS("from:nobody", "");
+	HITS("from:officer", "");                   /* the audit record has the system tag */
+	HITS("from:officer kind:audit", "4");
+	HITS("kind:audit Antrag", "4");
 	HITS("in:!bau:stadt.de", "5,1,0");
 	HITS("in:team@muc.stadt.de", "2");
 	HITS("in:abcd1234", "3");
@@ -616,7 +619,18 @@ static void test_tags(void **state)
 		     REC_MESSAGE, 0);
 	b1 = add("matrix", "!b:x", "@b:x", T0 + 1, "f1", "Antrag", REC_MESSAGE, 0);
 	b2 = add("matrix", "!b:x", "@c:x", T0 + 2, "f2", "", REC_MESSAGE, 0); /* no words */
+	add("custos", "!a:x", "officer", T0 + 3, "", "Antrag search by officer", REC_AUDIT, 0);
 	catch_up();
+	/* every row's tags agree with meta, the system tag with the kind */
+	{
+		struct idx_report rep;
+
+		cu_err_clear(&err);
+		assert_int_equal(idx_reconcile(F->ix, F->st, &rep, NULL, NULL, &err), 0);
+		assert_int_equal(rep.checked, 4);
+		assert_int_equal(rep.missing + rep.extra + rep.mismatched, 0);
+	}
+	assert_string_equal(hits("in:!a:x kind:audit"), "3");
 	assert_string_equal(hits("in:!b:x"), "2,1");
 	assert_string_equal(hits("from:@b:x"), "1");
 	assert_string_equal(hits("from:@c:x"), "2");
