@@ -26,7 +26,6 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
 	" kind INTEGER NOT NULL, plat INTEGER NOT NULL, conv INTEGER NOT NULL,"
 	" sender INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS meta_ts ON meta(ts);"
 	/* the archive's own records (few): to leave them out of counts */
 	"CREATE INDEX IF NOT EXISTS meta_sys ON meta(kind) WHERE kind BETWEEN 16 AND 31;"
 	"CREATE TABLE IF NOT EXISTS blocks(blk INTEGER PRIMARY KEY, mints INTEGER NOT NULL,"

@@ -1198,6 +1198,16 @@ int q_compile(const struct q_node *root, const struct q_env *env, struct q_plan 
 		rc = CU_ENOMEM;
 		goto out;
 	}
+	out->after = INT64_MIN;
+	out->before = INT64_MAX;
+	for (i = 0; i < nconj; i++) {
+		const struct q_node *f = conj[i]->kind == Q_FIELD ? conj[i]->src : NULL;
+
+		if (f && f->field == QF_AFTER && f->ts > out->after)
+			out->after = f->ts;
+		if (f && f->field == QF_BEFORE && f->ts < out->before)
+			out->before = f->ts;
+	}
 	for (i = 0; i < nconj; i++) {
 		if (fts_ok(conj[i]))
 			pos[npos++] = conj[i];

@@ -126,6 +126,8 @@ struct q_plan {
 	size_t params_alloc;
 	int has_kind;            /* the query names kind: (else only message-like kinds) */
 	int has_words;           /* fts has positive words to rank by (not only tags) */
+	int64_t after, before;   /* the query's top-level after:/before: (none: INT64_MIN,
+				    INT64_MAX): every match lies in [after, before) */
 	struct q_marks marks;    /* words to mark in snippets */
 };
 

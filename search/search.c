@@ -182,10 +182,33 @@ static int expand_stem(void *arg, const char *stem, char **terms, size_t max, si
 /* How one query runs, decided from its plan and the index's state. */
 struct exec {
 	const struct q_plan *p;
-	uint64_t snap;      /* only records below this seq */
+	uint64_t lo, snap;  /* only records in [lo, snap): the snapshot, narrowed by the
+			     * blocks that hold the query's after:/before: times */
 	int kind_filter;    /* leave out the archive's own kinds */
 	int join;           /* words and metadata both needed (fts plans) */
 };
+
+/* Narrows the seqs [*lo, *hi) to the blocks that can hold records with
+ * times in [after, before): from the start, the blocks whose times all
+ * lie before after; from the end, those whose times all lie at or past
+ * before (the blocks' times are not in order: late arrivals). */
+static void narrow_by_time(const struct idx *ix, int64_t after, int64_t before, uint64_t *lo, uint64_t *hi)
+{
+	size_t b, nb = ix->nblocks;
+
+	if (after != INT64_MIN) {
+		for (b = 0; b < nb && ix->blocks[b].maxts < after; b++)
+			;
+		if (((uint64_t)b << IDX_BLOCK_SHIFT) > *lo)
+			*lo = (uint64_t)b << IDX_BLOCK_SHIFT;
+	}
+	if (before != INT64_MAX) {
+		for (b = nb; b > 0 && ix->blocks[b - 1].mints >= before; b--)
+			;
+		if (((uint64_t)b << IDX_BLOCK_SHIFT) < *hi)
+			*hi = (uint64_t)b << IDX_BLOCK_SHIFT;
+	}
+}
 
 /* Binds the compiled query's parameters from position *pos on. */
 static void bind_params(sqlite3_stmt *st, const struct q_plan *p, int *pos)
@@ -208,9 +231,9 @@ static int sql_fts_base(struct buf *b, const struct exec *x)
 	int rc;
 
 	if (!x->join)
-		return buf_append_str(b, " FROM fts WHERE fts MATCH ? AND fts.rowid < ?");
+		return buf_append_str(b, " FROM fts WHERE fts MATCH ? AND fts.rowid >= ? AND fts.rowid < ?");
 	rc = buf_append_str(b, " FROM fts CROSS JOIN meta m ON m.seq = fts.rowid"
-			    " WHERE fts MATCH ? AND fts.rowid < ?");
+			    " WHERE fts MATCH ? AND fts.rowid >= ? AND fts.rowid < ?");
 	if (rc == 0 && strcmp((const char *)x->p->where.data, "1") != 0)
 		rc = buf_printf(b, " AND (%s)", (const char *)x->p->where.data);
 	if (rc == 0 && x->kind_filter)
@@ -221,9 +244,28 @@ static int sql_fts_base(struct buf *b, const struct exec *x)
 static void bind_fts_base(sqlite3_stmt *st, const struct exec *x, int *pos)
 {
 	sqlite3_bind_text(st, (*pos)++, x->p->fts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, (*pos)++, (sqlite3_int64)x->lo);
 	sqlite3_bind_int64(st, (*pos)++, (sqlite3_int64)x->snap);
 	if (x->join)
 		bind_params(st, x->p, pos);
+}
+
+/* FROM ... WHERE ... of a query without words: meta by seq. */
+static int sql_meta_base(struct buf *b, const struct exec *x)
+{
+	int rc = buf_printf(b, " FROM meta m WHERE m.seq >= ? AND m.seq < ? AND (%s)",
+			    (const char *)x->p->where.data);
+
+	if (rc == 0 && x->kind_filter)
+		rc = buf_append_str(b, " AND " DEFAULT_KINDS);
+	return rc;
+}
+
+static void bind_meta_base(sqlite3_stmt *st, const struct exec *x, int *pos)
+{
+	sqlite3_bind_int64(st, (*pos)++, (sqlite3_int64)x->lo);
+	sqlite3_bind_int64(st, (*pos)++, (sqlite3_int64)x->snap);
+	bind_params(st, x->p, pos);
 }
 
 /* Prepares sql; a failure here is a bug in the compiler, never the user's. */
@@ -261,14 +303,15 @@ static int count_rows(struct idx *ix, const struct exec *x, uint64_t *total, str
 		}
 		goto out;
 	}
-	/* Metadata only: what the condition selects (from a covering index
-	 * where there is one), less the archive's own records among them,
-	 * counted from their small partial index. */
-	rc = buf_printf(&sql, "SELECT count(*) FROM meta m WHERE m.seq < ? AND (%s)",
+	/* Metadata only: what the condition selects in the seq range, less
+	 * the archive's own records among them, counted from their small
+	 * partial index. */
+	rc = buf_printf(&sql, "SELECT count(*) FROM meta m WHERE m.seq >= ? AND m.seq < ? AND (%s)",
 			(const char *)x->p->where.data);
 	rc = prepare(ix, &sql, rc, &st, err);
 	if (rc)
 		goto out;
+	sqlite3_bind_int64(st, pos++, (sqlite3_int64)x->lo);
 	sqlite3_bind_int64(st, pos++, (sqlite3_int64)x->snap);
 	bind_params(st, x->p, &pos);
 	rc = step_count(ix, st, total, err);
@@ -278,12 +321,13 @@ static int count_rows(struct idx *ix, const struct exec *x, uint64_t *total, str
 	st = NULL;
 	buf_reset(&sql);
 	rc = buf_printf(&sql, "SELECT count(*) FROM (SELECT seq FROM meta INDEXED BY meta_sys WHERE"
-			" kind BETWEEN 16 AND 31 AND seq < ?) s CROSS JOIN meta m ON m.seq = s.seq"
+			" kind BETWEEN 16 AND 31 AND seq >= ? AND seq < ?) s CROSS JOIN meta m ON m.seq = s.seq"
 			" WHERE (%s)", (const char *)x->p->where.data);
 	rc = prepare(ix, &sql, rc, &st, err);
 	if (rc)
 		goto out;
 	pos = 1;
+	sqlite3_bind_int64(st, pos++, (sqlite3_int64)x->lo);
 	sqlite3_bind_int64(st, pos++, (sqlite3_int64)x->snap);
 	bind_params(st, x->p, &pos);
 	rc = step_count(ix, st, &sys, err);
@@ -362,20 +406,20 @@ static int cmp_oldest(const void *a, const void *b)
 	return row_before(a, b, IDX_OLDEST) ? -1 : row_before(b, a, IDX_OLDEST) ? 1 : 0;
 }
 
-/* Newest/oldest first for a word query: the matches stream in seq order
- * (no sort of all of them), the best want are kept, and the scan stops as
- * soon as the time ranges of the blocks still ahead show that no record
- * there can be better than the worst kept (records are archived roughly
- * in time order, so this is usually right after the first page). */
-static int fetch_fts_ordered(struct idx *ix, const struct exec *x, enum idx_sort sort,
-			     const struct cursor *cur, unsigned want, struct row *rows, size_t *nrows,
-			     uint64_t *total, struct cu_err *err)
+/* Newest/oldest first: the matches (of the words, or of the metadata
+ * condition when there are none) stream in seq order (no sort of all of
+ * them), the best want are kept, and the scan stops as soon as the time
+ * ranges of the blocks still ahead show that no record there can be
+ * better than the worst kept (records are archived roughly in time order,
+ * so this is usually right after the first page). */
+static int fetch_ordered(struct idx *ix, const struct exec *x, enum idx_sort sort, const struct cursor *cur,
+			 unsigned want, struct row *rows, size_t *nrows, uint64_t *total, struct cu_err *err)
 {
 	struct exec xj = *x;
 	sqlite3_stmt *st = NULL;
 	struct top t = {rows, 0, want, sort};
 	struct buf sql;
-	uint64_t lo = 0;
+	const char *col = x->p->fts ? "fts.rowid" : "m.seq";
 	int rc, pos = 1, s;
 
 	xj.join = 1; /* the time is in meta */
@@ -393,7 +437,8 @@ static int fetch_fts_ordered(struct idx *ix, const struct exec *x, enum idx_sort
 		if (sort == IDX_OLDEST) {
 			for (b = 0; b < nb && ix->blocks[b].maxts < cur->ts; b++)
 				;
-			lo = (uint64_t)b << IDX_BLOCK_SHIFT;
+			if (((uint64_t)b << IDX_BLOCK_SHIFT) > xj.lo)
+				xj.lo = (uint64_t)b << IDX_BLOCK_SHIFT;
 		} else {
 			for (b = nb; b > 0 && ix->blocks[b - 1].mints > cur->ts; b--)
 				;
@@ -401,19 +446,18 @@ static int fetch_fts_ordered(struct idx *ix, const struct exec *x, enum idx_sort
 				xj.snap = (uint64_t)b << IDX_BLOCK_SHIFT;
 		}
 	}
-	rc = buf_append_str(&sql, "SELECT fts.rowid, m.ts");
+	rc = buf_printf(&sql, "SELECT %s, m.ts", col);
 	if (rc == 0)
-		rc = sql_fts_base(&sql, &xj);
-	if (rc == 0 && lo > 0)
-		rc = buf_append_str(&sql, " AND fts.rowid >= ?");
+		rc = x->p->fts ? sql_fts_base(&sql, &xj) : sql_meta_base(&sql, &xj);
 	if (rc == 0)
-		rc = buf_append_str(&sql, sort == IDX_OLDEST ? " ORDER BY fts.rowid ASC" : " ORDER BY fts.rowid DESC");
+		rc = buf_printf(&sql, " ORDER BY %s %s", col, sort == IDX_OLDEST ? "ASC" : "DESC");
 	rc = prepare(ix, &sql, rc, &st, err);
 	if (rc)
 		goto out;
-	bind_fts_base(st, &xj, &pos);
-	if (lo > 0)
-		sqlite3_bind_int64(st, pos++, (sqlite3_int64)lo);
+	if (x->p->fts)
+		bind_fts_base(st, &xj, &pos);
+	else
+		bind_meta_base(st, &xj, &pos);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct row r;
 		size_t b;
@@ -452,6 +496,8 @@ out:
 	return rc;
 }
 
+/* The page: newest/oldest first streamed (fetch_ordered), or by
+ * relevance (a query with words: every match ranked, then sorted). */
 static int fetch_rows(struct idx *ix, const struct exec *x, enum idx_sort sort, const struct cursor *cur,
 		      unsigned want, struct row *rows, size_t *nrows, struct cu_err *err)
 {
@@ -461,49 +507,27 @@ static int fetch_rows(struct idx *ix, const struct exec *x, enum idx_sort sort, 
 	int rc = 0, pos = 1, s;
 
 	*nrows = 0;
-	if (x->p->fts && sort != IDX_RELEVANCE)
-		return fetch_fts_ordered(ix, x, sort, cur, want, rows, nrows, NULL, err);
+	if (sort != IDX_RELEVANCE)
+		return fetch_ordered(ix, x, sort, cur, want, rows, nrows, NULL, err);
 	buf_init(&sql, 512 * 1024);
-	if (sort == IDX_RELEVANCE) {
-		xj.join = 1;
-		rc = buf_append_str(&sql, "SELECT seq, ts, r FROM (SELECT m.seq AS seq, m.ts AS ts,"
-				    " custos_rank(fts) AS r");
-		if (rc == 0)
-			rc = sql_fts_base(&sql, &xj);
-		if (rc == 0)
-			rc = buf_append_str(&sql, ")");
-		if (rc == 0 && cur)
-			rc = buf_append_str(&sql, " WHERE (r < ? OR (r = ? AND seq < ?))");
-		if (rc == 0)
-			rc = buf_append_str(&sql, " ORDER BY r DESC, seq DESC LIMIT ?");
-	} else {
-		const char *cmp = sort == IDX_NEWEST ? "<" : ">";
-		const char *dir = sort == IDX_NEWEST ? "DESC" : "ASC";
-
-		rc = buf_printf(&sql, "SELECT m.seq, m.ts, 0 FROM meta m WHERE m.seq < ? AND (%s)",
-				(const char *)x->p->where.data);
-		if (rc == 0 && x->kind_filter)
-			rc = buf_append_str(&sql, " AND " DEFAULT_KINDS);
-		if (rc == 0 && cur)
-			rc = buf_printf(&sql, " AND (m.ts, m.seq) %s (?, ?)", cmp);
-		if (rc == 0)
-			rc = buf_printf(&sql, " ORDER BY m.ts %s, m.seq %s LIMIT ?", dir, dir);
-	}
+	xj.join = 1;
+	rc = buf_append_str(&sql, "SELECT seq, ts, r FROM (SELECT m.seq AS seq, m.ts AS ts,"
+			    " custos_rank(fts) AS r");
+	if (rc == 0)
+		rc = sql_fts_base(&sql, &xj);
+	if (rc == 0)
+		rc = buf_append_str(&sql, ")");
+	if (rc == 0 && cur)
+		rc = buf_append_str(&sql, " WHERE (r < ? OR (r = ? AND seq < ?))");
+	if (rc == 0)
+		rc = buf_append_str(&sql, " ORDER BY r DESC, seq DESC LIMIT ?");
 	rc = prepare(ix, &sql, rc, &st, err);
 	if (rc)
 		goto out;
-	if (sort == IDX_RELEVANCE) {
-		bind_fts_base(st, &xj, &pos);
-	} else {
-		sqlite3_bind_int64(st, pos++, (sqlite3_int64)x->snap);
-		bind_params(st, x->p, &pos);
-	}
-	if (cur && sort == IDX_RELEVANCE) {
+	bind_fts_base(st, &xj, &pos);
+	if (cur) {
 		sqlite3_bind_double(st, pos++, cur->rank);
 		sqlite3_bind_double(st, pos++, cur->rank);
-		sqlite3_bind_int64(st, pos++, (sqlite3_int64)cur->seq);
-	} else if (cur) {
-		sqlite3_bind_int64(st, pos++, cur->ts);
 		sqlite3_bind_int64(st, pos++, (sqlite3_int64)cur->seq);
 	}
 	sqlite3_bind_int(st, pos++, (int)want);
@@ -944,14 +968,16 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 		plan.fts = e;
 	}
 	x.p = &plan;
+	x.lo = 0;
 	x.snap = snap;
+	narrow_by_time(ix, plan.after, plan.before, &x.lo, &x.snap);
 	x.kind_filter = !plan.has_kind && !plan.fts;
 	x.join = x.kind_filter || strcmp((const char *)plan.where.data, "1") != 0;
 	if (plan.fts && sort != IDX_RELEVANCE && !curp && x.join) {
 		/* The count reads every match joined with its metadata anyway:
 		 * the first page is kept while counting (one pass, not two). */
 		out->total = 0;
-		rc = fetch_fts_ordered(ix, &x, sort, NULL, limit + 1, rows, &nrows, &out->total, err);
+		rc = fetch_ordered(ix, &x, sort, NULL, limit + 1, rows, &nrows, &out->total, err);
 	} else {
 		rc = count_rows(ix, &x, &out->total, err);
 		if (rc == 0)

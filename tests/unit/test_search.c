@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "archiver/record.h"
@@ -667,6 +668,120 @@ static void test_tags(void **state)
 	assert_int_equal(names, 0);
 }
 
+/* Time ranges over many blocks of seqs with late arrivals, with and
+ * without words and filters, both orders and paging: the same records as
+ * a plain filter and sort of everything. */
+enum { TR_N = 3 * 4096 + 500, TR_BATCH = 1000 };
+static int64_t tr_ts[TR_N];
+static int tr_conv[TR_N];
+
+static int tr_before(uint64_t a, uint64_t b, enum idx_sort sort)
+{
+	int lt = tr_ts[a] < tr_ts[b] || (tr_ts[a] == tr_ts[b] && a < b);
+
+	return sort == IDX_OLDEST ? lt : !lt && a != b;
+}
+
+static void iso(char *out, size_t n, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Pages through q (limit 40) and checks every page against the plain
+ * answer: records with conv (-1: any), word (i % 3 == 0 has "gerade") and
+ * ts in [after, before). */
+static void tr_check(enum idx_sort sort, int conv, int word, int64_t after, int64_t before)
+{
+	static uint64_t want[TR_N];
+	char q[200], a[40], b[40], *cur = NULL;
+	size_t nw = 0, i, j, got = 0;
+
+	iso(a, sizeof(a), after);
+	iso(b, sizeof(b), before);
+	snprintf(q, sizeof(q), "%s%s after:%s before:%s", word ? "gerade " : "",
+		 conv < 0 ? "" : conv ? "in:!tr1" : "in:!tr0", a, b);
+	for (i = 0; i < TR_N; i++)
+		if ((conv < 0 || tr_conv[i] == conv) && (!word || i % 3 == 0) && tr_ts[i] >= after &&
+		    tr_ts[i] < before)
+			want[nw++] = i;
+	/* insertion sort by the order asked */
+	for (i = 1; i < nw; i++)
+		for (j = i; j > 0 && tr_before(want[j], want[j - 1], sort); j--) {
+			uint64_t t = want[j];
+
+			want[j] = want[j - 1];
+			want[j - 1] = t;
+		}
+	do {
+		struct idx_query iq = {q, sort, 40, cur};
+		struct idx_result r;
+		struct cu_err err;
+
+		cu_err_clear(&err);
+		if (idx_search(F->ix, F->st, &iq, &r, &err) != 0)
+			fail_msg("search '%s': %s", q, err.msg);
+		if (r.total != nw)
+			fail_msg("'%s': total %llu, want %zu", q, (unsigned long long)r.total, nw);
+		for (i = 0; i < r.nhits; i++, got++)
+			if (got >= nw || r.hits[i].seq != want[got])
+				fail_msg("'%s' sort %d: hit %zu is %llu, want %llu", q, (int)sort, got,
+					 (unsigned long long)r.hits[i].seq,
+					 (unsigned long long)(got < nw ? want[got] : 0));
+		free(cur);
+		cur = r.next_cursor ? strdup(r.next_cursor) : NULL;
+		idx_result_release(&r);
+	} while (cur);
+	assert_int_equal(got, nw);
+}
+
+static void test_time_ranges(void **state)
+{
+	static struct store_input in[TR_BATCH];
+	static char id[TR_BATCH][16];
+	struct cu_err err;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < TR_N; i += TR_BATCH) {
+		size_t n = TR_N - i < TR_BATCH ? TR_N - i : TR_BATCH;
+
+		memset(in, 0, sizeof(in));
+		for (k = 0; k < n; k++) {
+			size_t q = i + k;
+
+			/* a minute apart; every 97th arrives late with a time from
+			 * far back; pairs share a time */
+			tr_ts[q] = q % 97 == 0 ? T0 + (int64_t)(q % 1000) * 60000 : T0 + (int64_t)(q / 2) * 120000;
+			tr_conv[q] = (int)(q % 2);
+			snprintf(id[k], sizeof(id[k]), "$tr%zu", q);
+			in[k].rec.kind = REC_MESSAGE;
+			in[k].rec.origin_ts = tr_ts[q];
+			rec_set(&in[k].rec, RF_PLATFORM, "matrix");
+			rec_set(&in[k].rec, RF_SOURCE, "test");
+			rec_set(&in[k].rec, RF_CONVERSATION, q % 2 ? "!tr1" : "!tr0");
+			rec_set(&in[k].rec, RF_SENDER, "@a:x");
+			rec_set(&in[k].rec, RF_EVENT_ID, id[k]);
+			rec_set(&in[k].rec, RF_BODY, q % 3 == 0 ? "gerade Zahl" : "sonst");
+		}
+		cu_err_clear(&err);
+		if (store_append(F->st, in, n, &err) != 0)
+			fail_msg("append: %s", err.msg);
+	}
+	catch_up();
+	/* a range in the middle (blocks 1 and 2, and late arrivals from
+	 * block 0's times all through), one at the start, one past the end */
+	tr_check(IDX_NEWEST, -1, 0, T0 + 5000 * 60000LL, T0 + 9000 * 60000LL);
+	tr_check(IDX_OLDEST, -1, 0, T0 + 5000 * 60000LL, T0 + 9000 * 60000LL);
+	tr_check(IDX_NEWEST, 1, 0, T0 + 100 * 60000LL, T0 + 600 * 60000LL);
+	tr_check(IDX_OLDEST, 0, 1, T0 + 100 * 60000LL, T0 + 20000 * 60000LL);
+	tr_check(IDX_NEWEST, -1, 1, T0 + 12000 * 60000LL, T0 + 30000 * 60000LL);
+	tr_check(IDX_NEWEST, -1, 0, T0 + 40000 * 60000LL, T0 + 50000 * 60000LL);
+}
+
 /* 1 if any file under DATADIR/index contains needle. */
 static int index_files_contain(const char *needle)
 {
@@ -1073,6 +1188,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reindex_identical, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_and_lag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_open_commit, setup, teardown),
