@@ -810,7 +810,6 @@ out:
 	return rc;
 }
 
-/* Lowers the parsed tree, dropping terms with nothing searchable. */
 /* Resolves a from:/in:/platform: value to its names' ids (at most max). */
 static int field_ids(struct compiler *c, const struct q_node *n, int64_t *ids, size_t max, size_t *nids)
 {
@@ -844,6 +843,7 @@ static int field_tags(struct compiler *c, const struct q_node *n, struct buf *b)
 	return rc;
 }
 
+/* Lowers the parsed tree, dropping terms with nothing searchable. */
 static int ir_build(struct compiler *c, const struct q_node *n, int neg, struct ir **out)
 {
 	struct ir *r = NULL, *kid = NULL;

@@ -288,6 +288,7 @@ static int step_count(struct idx *ix, sqlite3_stmt *st, uint64_t *n, struct cu_e
 
 static int count_rows(struct idx *ix, const struct exec *x, uint64_t *total, struct cu_err *err)
 {
+	struct exec xa = *x; /* all kinds: the archive's own are subtracted */
 	sqlite3_stmt *st = NULL;
 	struct buf sql;
 	uint64_t sys = 0;
@@ -306,14 +307,12 @@ static int count_rows(struct idx *ix, const struct exec *x, uint64_t *total, str
 	/* Metadata only: what the condition selects in the seq range, less
 	 * the archive's own records among them, counted from their small
 	 * partial index. */
-	rc = buf_printf(&sql, "SELECT count(*) FROM meta m WHERE m.seq >= ? AND m.seq < ? AND (%s)",
-			(const char *)x->p->where.data);
-	rc = prepare(ix, &sql, rc, &st, err);
+	xa.kind_filter = 0;
+	rc = buf_append_str(&sql, "SELECT count(*)");
+	rc = prepare(ix, &sql, rc ? rc : sql_meta_base(&sql, &xa), &st, err);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, pos++, (sqlite3_int64)x->lo);
-	sqlite3_bind_int64(st, pos++, (sqlite3_int64)x->snap);
-	bind_params(st, x->p, &pos);
+	bind_meta_base(st, &xa, &pos);
 	rc = step_count(ix, st, total, err);
 	if (rc || !x->kind_filter)
 		goto out;
