@@ -56,10 +56,12 @@ struct api_search {
 /* Records per catch-up transaction at most, as the CLI's ingest indexes:
  * held-back ingest is paced on the records processed (idx_working), not
  * on the mark, so a larger transaction does not make it wait longer. Each
- * transaction rewrites every page of the metadata indexes it touches, so
- * larger ones index faster: measured, 8192 indexed 15% more per second
- * than 2000, and 65536 (with index_max_lag 100000, which bounds how much
- * is there to take) 17% more than 8192 (with 20000) over HTTP. */
+ * commit writes out FTS5's words as a new segment and rewrites every
+ * B-tree page it touched, so larger ones index faster: measured (when
+ * meta still had conversation and sender indexes), 8192 indexed 15% more
+ * per second than 2000, and 65536 (with index_max_lag 100000, which
+ * bounds how much is there to take) 17% more than 8192 (with 20000) over
+ * HTTP. */
 #define CATCHUP_STEP 65536
 
 /* After each catch-up transaction: publish the mark and let ingest that

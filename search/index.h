@@ -119,8 +119,8 @@ int idx_add(struct idx *ix, struct store *st, const struct store_input *in, size
 /* idx_add in parts, for a writer that adds batch after batch (custos
  * ingest): idx_add_open adds the records to a transaction it leaves open
  * (beginning one if none is), idx_add_commit commits it. One transaction
- * over many batches writes each touched page of the metadata indexes once
- * instead of once per batch. Until the commit, readers do not see the
+ * over many batches writes FTS5's words out once and each touched B-tree
+ * page once instead of once per batch. Until the commit, readers do not see the
  * records; a failure rolls back the whole transaction (the records stay
  * in the log for the next catch-up). Meanwhile the handle is for these
  * calls only; idx_close commits a transaction left open. */

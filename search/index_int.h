@@ -19,7 +19,7 @@
 #define IDX_BUSY_MS 10000         /* wait this long for another writer */
 #define IDX_NAME_SLOTS (1u << 16) /* name cache slots (power of two) */
 #define IDX_BLOCK_SHIFT 12        /* seqs per time block: 4096 */
-#define IDX_PRE_RECS 2048          /* records per chunk tokenized ahead on the worker */
+#define IDX_PRE_RECS 2048         /* records per chunk tokenized ahead on the worker */
 #define IDX_PRE_BYTES (8u << 20)  /* and at most about this many bytes of log entries */
 
 /* Kinds of names in the names table. */
