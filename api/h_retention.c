@@ -220,6 +220,29 @@ static int opt_date(struct api_req *r, const json_t *o, const char *key, int end
 	return 0;
 }
 
+/* The {id} path parameter and the body's "reason", required (for what:
+ * "to release a legal hold"). The body to release, or NULL with the
+ * reply (400) sent. */
+static json_t *id_with_reason(struct api_req *r, uint64_t *id, const char **reason, const char *what)
+{
+	json_t *b;
+
+	*reason = NULL;
+	if (api_param_u64(r, 0, id) != 0)
+		return NULL;
+	b = body_object(r, 1);
+	if (!b || opt_str(r, b, "reason", reason) != 0) {
+		json_decref(b);
+		return NULL;
+	}
+	if (!*reason || !**reason) {
+		api_reply_error(r, 400, "bad_request", "'reason' is required %s", what);
+		json_decref(b);
+		return NULL;
+	}
+	return b;
+}
+
 /* ?all=1 or ?all=true */
 static int query_all(struct api_req *r)
 {
@@ -339,15 +362,9 @@ int h_hold_release(struct api_req *r)
 	json_t *b;
 	int rc;
 
-	if (api_param_u64(r, 0, &id) != 0)
+	b = id_with_reason(r, &id, &reason, "to release a legal hold");
+	if (!b)
 		return 0;
-	b = body_object(r, 1);
-	if (!b || opt_str(r, b, "reason", &reason) != 0)
-		goto done;
-	if (!reason || !*reason) {
-		api_reply_error(r, 400, "bad_request", "'reason' is required to release a legal hold");
-		goto done;
-	}
 	cu_err_clear(&err);
 	rc = ret_hold_release(r->srv->st, id, r->who.name, reason, time_now_ms(), &ch, &err);
 	if (rc) {
@@ -660,15 +677,9 @@ int h_plan_reject(struct api_req *r)
 	json_t *b;
 	int rc;
 
-	if (api_param_u64(r, 0, &id) != 0)
+	b = id_with_reason(r, &id, &reason, "to reject a plan");
+	if (!b)
 		return 0;
-	b = body_object(r, 1);
-	if (!b || opt_str(r, b, "reason", &reason) != 0)
-		goto done;
-	if (!reason || !*reason) {
-		api_reply_error(r, 400, "bad_request", "'reason' is required to reject a plan");
-		goto done;
-	}
 	cu_err_clear(&err);
 	rc = ret_reject(r->srv->st, id, r->who.name, reason, time_now_ms(), &seq, &err);
 	if (rc) {

@@ -603,13 +603,16 @@ static int undecided_plan(struct ret_state *s, uint64_t plan_id, struct ret_plan
 	return 0;
 }
 
-int ret_approve(struct store *st, uint64_t plan_id, const char *by, int64_t now_ms, uint64_t *approval_seq,
-		struct cu_err *err)
+/* Approves (reason NULL) or rejects (with reason) plan_id as `by`: one
+ * decision per plan, recorded as a kind-20 record. Only an approval is
+ * bound by four eyes: a rejection only ever keeps records. */
+static int decide(struct store *st, uint64_t plan_id, const char *by, const char *reason, int64_t now_ms,
+		  uint64_t *seq_out, struct cu_err *err)
 {
 	struct ret_state *s = NULL;
 	struct ret_plan *p;
 	json_t *m = NULL;
-	char body[400];
+	char body[RET_TEXT_MAX + 400];
 	int rc;
 
 	rc = ret_check_person(by, err);
@@ -617,30 +620,33 @@ int ret_approve(struct store *st, uint64_t plan_id, const char *by, int64_t now_
 		return rc;
 	pthread_mutex_lock(&ret_lock);
 	rc = ret_state_load(st, &s, err);
+	if (rc == 0)
+		rc = undecided_plan(s, plan_id, &p, err);
 	if (rc)
 		goto out;
-	rc = undecided_plan(s, plan_id, &p, err);
-	if (rc)
-		goto out;
-	if (ret_same_person(p->by, by)) {
+	if (!reason && ret_same_person(p->by, by)) {
 		rc = cu_err_set(err, CU_EDENIED, "four-eyes rule: plan %llu was made by %s, so another person"
 				" must approve it", (unsigned long long)plan_id, p->by);
 		goto out;
 	}
-	if (!strcmp(p->type, "change")) {
+	if (!reason && !strcmp(p->type, "change")) {
 		rc = change_applies(s, json_object_get(p->doc, "change"), err);
 		if (rc)
 			goto out;
 	}
-	m = json_pack("{s:s, s:I, s:s}", "op", "approval", "plan", (json_int_t)plan_id, "type", p->type);
-	if (m && json_object_get(p->doc, "digest"))
+	m = json_pack("{s:s, s:I, s:s}", "op", reason ? "rejection" : "approval", "plan", (json_int_t)plan_id,
+		      "type", p->type);
+	if (m && !reason && json_object_get(p->doc, "digest"))
 		json_object_set(m, "digest", json_object_get(p->doc, "digest"));
+	if (m && reason)
+		json_object_set_new(m, "reason", json_string(reason));
 	if (!m) {
 		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 		goto out;
 	}
-	snprintf(body, sizeof(body), "%s plan %llu by %s approved", p->type, (unsigned long long)plan_id, p->by);
-	rc = ret_append(st, REC_APPROVAL, m, body, by, now_ms, NULL, approval_seq, err);
+	snprintf(body, sizeof(body), "%s plan %llu by %s %s%s%s", p->type, (unsigned long long)plan_id, p->by,
+		 reason ? "rejected" : "approved", reason ? ": " : "", reason ? reason : "");
+	rc = ret_append(st, REC_APPROVAL, m, body, by, now_ms, NULL, seq_out, err);
 out:
 	pthread_mutex_unlock(&ret_lock);
 	json_decref(m);
@@ -648,41 +654,18 @@ out:
 	return rc;
 }
 
+int ret_approve(struct store *st, uint64_t plan_id, const char *by, int64_t now_ms, uint64_t *approval_seq,
+		struct cu_err *err)
+{
+	return decide(st, plan_id, by, NULL, now_ms, approval_seq, err);
+}
+
 int ret_reject(struct store *st, uint64_t plan_id, const char *by, const char *reason, int64_t now_ms,
 	       uint64_t *rejection_seq, struct cu_err *err)
 {
-	struct ret_state *s = NULL;
-	struct ret_plan *p;
-	json_t *m = NULL;
-	char body[RET_TEXT_MAX + 200];
-	int rc;
+	int rc = ret_check_text("the reason (--reason)", reason, RET_TEXT_MAX, 0, err);
 
-	rc = ret_check_person(by, err);
-	if (rc == 0)
-		rc = ret_check_text("the reason (--reason)", reason, RET_TEXT_MAX, 0, err);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&ret_lock);
-	rc = ret_state_load(st, &s, err);
-	if (rc)
-		goto out;
-	rc = undecided_plan(s, plan_id, &p, err);
-	if (rc)
-		goto out;
-	m = json_pack("{s:s, s:I, s:s, s:s}", "op", "rejection", "plan", (json_int_t)plan_id, "type", p->type,
-		      "reason", reason);
-	if (!m) {
-		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
-		goto out;
-	}
-	snprintf(body, sizeof(body), "%s plan %llu by %s rejected: %s", p->type, (unsigned long long)plan_id, p->by,
-		 reason);
-	rc = ret_append(st, REC_APPROVAL, m, body, by, now_ms, NULL, rejection_seq, err);
-out:
-	pthread_mutex_unlock(&ret_lock);
-	json_decref(m);
-	ret_state_free(s);
-	return rc;
+	return rc ? rc : decide(st, plan_id, by, reason, now_ms, rejection_seq, err);
 }
 
 /* ---- listing -------------------------------------------------------- */
