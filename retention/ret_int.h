@@ -173,8 +173,10 @@ struct ret_recinfo {
 	const char *platform;        /* NUL-terminated copies (rules use fnmatch) */
 	const char *conversation;
 	const char *sender;
-	size_t conversation_len;     /* the field's whole length (exact ids compare these bytes) */
+	size_t conversation_len;     /* the field's whole length */
 	size_t sender_len;
+	const char *conversation_raw; /* the whole field (not NUL-terminated), valid while the */
+	const char *sender_raw;       /* record's bytes are: exact ids and patterns see all of it */
 };
 
 /* Fills ri from a decoded record; the strings are copied into scratch

@@ -35,6 +35,8 @@ void ret_recinfo_from(const struct rec_view *v, uint64_t seq, struct ret_scratch
 	ri->sender = sc->sender;
 	ri->conversation_len = v->f[RF_CONVERSATION].len;
 	ri->sender_len = v->f[RF_SENDER].len;
+	ri->conversation_raw = v->f[RF_CONVERSATION].ptr ? v->f[RF_CONVERSATION].ptr : "";
+	ri->sender_raw = v->f[RF_SENDER].ptr ? v->f[RF_SENDER].ptr : "";
 }
 
 int ret_rules_current(const struct ret_state *s, struct ret_rules *r)

@@ -170,30 +170,51 @@ void ret_scope_release(struct ret_scope *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-/* 1 when s (len bytes, NUL-terminated copy) equals one of ids as bytes or
- * matches one of pats; also 1 when both lists are empty (no criterion). */
+/* 1 when the field (raw, len bytes; copy: its NUL-terminated copy, which
+ * may be cut short) equals one of ids as bytes or matches one of pats;
+ * also 1 when both lists are empty (no criterion).
+ *
+ * A pattern must see the whole field, or a long id (past the copy) or one
+ * with a NUL byte (where fnmatch would stop) would escape a pattern hold
+ * such as `*:example.org`. Such a field is matched on a whole copy with
+ * each NUL as 0x01, a byte no pattern holds (ret_check_text refuses
+ * control characters), so only wildcards match it. */
 static int field_matches(const char *const *ids, size_t nids, const char *const *pats, size_t npats,
-			 const char *s, size_t len)
+			 const char *raw, size_t len, const char *copy)
 {
+	char *whole = NULL;
+	const char *s = copy;
 	size_t i;
+	int hit = 0;
 
 	if (!nids && !npats)
 		return 1;
 	for (i = 0; i < nids; i++)
-		if (strlen(ids[i]) == len && memcmp(ids[i], s, len) == 0)
+		if (strlen(ids[i]) == len && memcmp(ids[i], raw, len) == 0)
 			return 1;
-	for (i = 0; i < npats; i++)
-		if (fnmatch(pats[i], s, 0) == 0)
-			return 1;
-	return 0;
+	if (!npats)
+		return 0;
+	if (strlen(copy) != len) {
+		whole = malloc(len + 1);
+		if (whole) { /* out of memory: the copy, as before (rare; never for ids under 4 KiB) */
+			for (i = 0; i < len; i++)
+				whole[i] = raw[i] ? raw[i] : '\x01';
+			whole[len] = '\0';
+			s = whole;
+		}
+	}
+	for (i = 0; !hit && i < npats; i++)
+		hit = fnmatch(pats[i], s, 0) == 0;
+	free(whole);
+	return hit;
 }
 
 int ret_scope_matches(const struct ret_scope *sc, const struct ret_recinfo *ri)
 {
 	return field_matches(sc->conversations, sc->nconversations, sc->conversation_patterns,
-			     sc->nconversation_patterns, ri->conversation, ri->conversation_len) &&
-	       field_matches(sc->senders, sc->nsenders, sc->sender_patterns, sc->nsender_patterns, ri->sender,
-			     ri->sender_len);
+			     sc->nconversation_patterns, ri->conversation_raw, ri->conversation_len, ri->conversation) &&
+	       field_matches(sc->senders, sc->nsenders, sc->sender_patterns, sc->nsender_patterns, ri->sender_raw,
+			     ri->sender_len, ri->sender);
 }
 
 void ret_scope_describe(const struct ret_scope *sc, char *out, size_t outlen)

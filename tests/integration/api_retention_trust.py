@@ -6,7 +6,8 @@ binary names every case that fails:
 - a hold on the exact id of a Matrix room on an IPv6-literal server
   (`!evid:[2001:db8::1]`) covers its record, against a plan and an erasure
   order, and not the room the id read as a pattern would match;
-- a hold on a pattern still works; the counts say 1 / N / 0;
+- a hold on a pattern still works, also on an id longer than the
+  matcher's copy; the counts say 1 / N / 0;
 - the first wave's singular `conversation` is refused, not guessed at;
 - one admin alone cannot put in force a destroy policy without approval,
   nor shorten a keep period (retire the long policy, add a short one), nor
@@ -73,6 +74,20 @@ def case_pattern_hold_and_counts():
     st, doc = off.json("GET", "/v1/holds", expect=200)
     counts = {h["id"]: h.get("records") for h in doc["holds"]}
     check(counts.get(pat) == 2 and counts.get(exact) == 0, "hold list counts: %r" % counts)
+
+
+def case_pattern_sees_whole_id():
+    # a conversation id longer than the matcher's copy does not slip out
+    # of a pattern hold (ingest refuses NUL bytes; the unit test has those)
+    st, doc = ing.json("POST", "/v1/ingest", [envelope(100, conv="!" + "x" * 5000 + ":whole.example")], expect=200)
+    rec = doc["first_seq"]
+    st, doc = off.json("POST", "/v1/holds", {"matter": "m", "reason": "r",
+                                             "conversation_patterns": ["*:whole.example"]}, expect=201)
+    check(doc.get("records") == 1, "the pattern hold covers the long id: %r" % doc)
+    adm.json("POST", "/v1/policies", {"name": "whole-30d", "conversation_patterns": ["*:whole.example"],
+                                      "keep": "30d", "action": "destroy"}, expect=201)
+    items, held = dry_run()
+    check(rec in held and rec not in items, "a plan deletes the held record: %r" % items)
 
 
 def case_singular_fields_refused():

@@ -761,6 +761,59 @@ static void test_four_eyes_changes(void **state)
 	json_decref(j);
 }
 
+/* Appends a message whose conversation is the n bytes at conv (NUL bytes
+ * and all). */
+static uint64_t msg_raw_conv(struct store *st, const char *conv, size_t n)
+{
+	struct store_input in;
+	struct cu_err err;
+
+	memset(&in, 0, sizeof(in));
+	in.rec.kind = REC_MESSAGE;
+	in.rec.origin_ts = ts("2015-01-01T00:00:00Z");
+	rec_set(&in.rec, RF_PLATFORM, "matrix");
+	rec_set(&in.rec, RF_SOURCE, "test");
+	rec_set(&in.rec, RF_SENDER, "@x:ex.org");
+	rec_set(&in.rec, RF_BODY, "raw");
+	in.rec.f[RF_CONVERSATION].ptr = conv;
+	in.rec.f[RF_CONVERSATION].len = n;
+	assert_int_equal(store_append(st, &in, 1, &err), 0);
+	return in.seq;
+}
+
+/* A pattern sees the whole id: one longer than the matcher's copy, or one
+ * with a NUL byte, cannot slip out of `*:example.org`, and `A` does not
+ * match "A\0B" by stopping at the NUL. */
+static void test_scope_whole_field(void **state)
+{
+	struct fixture *f = *state;
+	static char longc[6000];
+	const char *suffix[1] = {"*:example.org"}, *a[1] = {"A"}, *aid[1] = {"A"};
+	struct ret_policy_spec ps;
+	struct ret_change ch;
+	struct cu_err err;
+	uint64_t records = 0;
+
+	memset(longc, 'x', 5000);
+	memcpy(longc + 5000, ":example.org", 12);
+	msg_raw_conv(f->st, longc, 5012);
+	msg_raw_conv(f->st, "!x\0y:example.org", 16);
+	msg_raw_conv(f->st, "A\0B", 3);
+	hold_on(f->st, NULL, 0, suffix, 1, &records);
+	assert_int_equal(records, 2);
+	hold_on(f->st, aid, 1, NULL, 0, &records); /* an exact id: "A" is not "A\0B" */
+	assert_int_equal(records, 0);
+	memset(&ps, 0, sizeof(ps));
+	ps.name = "a-1y";
+	ps.scope.conversation_patterns = a;
+	ps.scope.nconversation_patterns = 1;
+	ps.action = RET_DESTROY;
+	ps.approval_required = 1;
+	assert_int_equal(ret_duration_parse("1y", &ps.keep, &err), 0);
+	assert_int_equal(ret_policy_add(f->st, &ps, "admin", time_now_ms(), &ch, &err), 0);
+	assert_int_equal(ch.records, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -777,6 +830,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scope_exact_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scope_first_wave_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_four_eyes_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scope_whole_field, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
