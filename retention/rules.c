@@ -72,7 +72,10 @@ int ret_policy_matches(const struct ret_policy *p, const struct ret_rules *r, co
 	if (!ret_scope_matches(&p->scope, ri))
 		return 0;
 	if (p->class_label) {
-		label = class_of(r, ri->conversation);
+		/* A class is set on an exact id (a C string of at most 512
+		 * bytes): a field with a NUL byte, or longer than the copy, is
+		 * none of them, whatever its first bytes are. */
+		label = strlen(ri->conversation) == ri->conversation_len ? class_of(r, ri->conversation) : NULL;
 		if (!label || strcmp(label, p->class_label) != 0)
 			return 0;
 	}

@@ -812,6 +812,16 @@ static void test_scope_whole_field(void **state)
 	assert_int_equal(ret_duration_parse("1y", &ps.keep, &err), 0);
 	assert_int_equal(ret_policy_add(f->st, &ps, "admin", time_now_ms(), &ch, &err), 0);
 	assert_int_equal(ch.records, 0);
+	/* nor does the class of "A" reach "A\0B" */
+	assert_int_equal(ret_class_set(f->st, "A", "lab", "admin", time_now_ms(), &ch, &err), 0);
+	memset(&ps, 0, sizeof(ps));
+	ps.name = "lab-1y";
+	ps.class_label = "lab";
+	ps.action = RET_DESTROY;
+	ps.approval_required = 1;
+	assert_int_equal(ret_duration_parse("1y", &ps.keep, &err), 0);
+	assert_int_equal(ret_policy_add(f->st, &ps, "admin", time_now_ms(), &ch, &err), 0);
+	assert_int_equal(ch.records, 0);
 }
 
 int main(void)
