@@ -161,6 +161,43 @@ static int opt_strs(struct api_req *r, const json_t *o, const char *key, const c
 	return 0;
 }
 
+/* The scope members shared by holds and policies: "conversations" and
+ * "senders" hold exact ids, "conversation_patterns" and "sender_patterns"
+ * shell patterns (retention/ret.h, struct ret_scope). The singular
+ * "conversation" and "sender" of the first wave (patterns) are refused
+ * rather than guessed at: a client that meant an exact id and one that
+ * meant a pattern must each say so. */
+struct scope_buf {
+	const char *v[4][RET_HOLD_MAX_SCOPE];
+};
+
+static int opt_scope(struct api_req *r, const json_t *o, struct scope_buf *buf, struct ret_scope *sc)
+{
+	static const char *const keys[4] = {"conversations", "conversation_patterns", "senders", "sender_patterns"};
+	size_t n[4];
+	int k;
+
+	memset(sc, 0, sizeof(*sc));
+	if (json_object_get(o, "conversation") || json_object_get(o, "sender")) {
+		api_reply_error(r, 400, "bad_request", "'conversation' and 'sender' are not accepted: give exact ids"
+				" in 'conversations' / 'senders' and shell patterns in 'conversation_patterns' /"
+				" 'sender_patterns'");
+		return CU_EINVAL;
+	}
+	for (k = 0; k < 4; k++)
+		if (opt_strs(r, o, keys[k], buf->v[k], RET_HOLD_MAX_SCOPE, &n[k]) != 0)
+			return CU_EINVAL;
+	sc->conversations = buf->v[0];
+	sc->nconversations = n[0];
+	sc->conversation_patterns = buf->v[1];
+	sc->nconversation_patterns = n[1];
+	sc->senders = buf->v[2];
+	sc->nsenders = n[2];
+	sc->sender_patterns = buf->v[3];
+	sc->nsender_patterns = n[3];
+	return 0;
+}
+
 /* Optional date member (RFC 3339 or YYYY-MM-DD); an end bound given as a
  * date covers that whole day, as on the command line. */
 static int opt_date(struct api_req *r, const json_t *o, const char *key, int end, int64_t *ms)
@@ -181,6 +218,29 @@ static int opt_date(struct api_req *r, const json_t *o, const char *key, int end
 	if (end && date_only)
 		*ms += 86400000;
 	return 0;
+}
+
+/* The {id} path parameter and the body's "reason", required (for what:
+ * "to release a legal hold"). The body to release, or NULL with the
+ * reply (400) sent. */
+static json_t *id_with_reason(struct api_req *r, uint64_t *id, const char **reason, const char *what)
+{
+	json_t *b;
+
+	*reason = NULL;
+	if (api_param_u64(r, 0, id) != 0)
+		return NULL;
+	b = body_object(r, 1);
+	if (!b || opt_str(r, b, "reason", reason) != 0) {
+		json_decref(b);
+		return NULL;
+	}
+	if (!*reason || !**reason) {
+		api_reply_error(r, 400, "bad_request", "'reason' is required %s", what);
+		json_decref(b);
+		return NULL;
+	}
+	return b;
 }
 
 /* ?all=1 or ?all=true */
@@ -218,33 +278,34 @@ int h_holds_list(struct api_req *r)
 	int rc;
 
 	cu_err_clear(&err);
-	rc = ret_holds_json(r->srv->st, query_all(r), &j, &err);
+	rc = ret_holds_json(r->srv->st, get_ix(r->srv), query_all(r), &j, &err);
 	reply_list(r, rc, &err, j, "holds");
 	return 0;
 }
 
 int h_holds_add(struct api_req *r)
 {
-	const char *convs[RET_HOLD_MAX_SCOPE], *senders[RET_HOLD_MAX_SCOPE];
+	struct scope_buf *buf = malloc(sizeof(*buf));
 	struct ret_hold_spec spec;
 	struct cu_err err;
-	uint64_t id = 0;
+	uint64_t id = 0, records = 0;
 	char loc[64];
 	json_t *b;
 	int rc;
 
+	if (!buf) {
+		api_reply_cu(r, CU_ENOMEM, "out of memory");
+		return 0;
+	}
 	b = body_object(r, 0);
 	if (!b)
-		return 0;
+		goto done;
 	memset(&spec, 0, sizeof(spec));
 	spec.from_ms = INT64_MIN;
 	spec.to_ms = INT64_MAX;
-	spec.conversations = convs;
-	spec.senders = senders;
 	if (opt_str(r, b, "matter", &spec.matter) || opt_str(r, b, "reason", &spec.reason) ||
 	    opt_str(r, b, "query", &spec.query) || opt_bool(r, b, "all", 0, &spec.all) ||
-	    opt_strs(r, b, "conversations", convs, RET_HOLD_MAX_SCOPE, &spec.nconversations) ||
-	    opt_strs(r, b, "senders", senders, RET_HOLD_MAX_SCOPE, &spec.nsenders) ||
+	    opt_scope(r, b, buf, &spec.scope) ||
 	    opt_date(r, b, "from", 0, &spec.from_ms) || opt_date(r, b, "to", 1, &spec.to_ms))
 		goto done;
 	if (!spec.matter || !spec.reason) {
@@ -252,17 +313,22 @@ int h_holds_add(struct api_req *r)
 		goto done;
 	}
 	cu_err_clear(&err);
-	rc = ret_hold_add(r->srv->st, get_ix(r->srv), &spec, r->who.name, time_now_ms(), &id, &err);
+	rc = ret_hold_add(r->srv->st, get_ix(r->srv), &spec, r->who.name, time_now_ms(), &id, &records, &err);
 	if (rc) {
 		api_reply_cu(r, rc, err.msg);
 		goto done;
 	}
 	changed(r);
 	snprintf(loc, sizeof(loc), "/v1/holds/%llu", (unsigned long long)id);
-	r->audit_info = json_pack("{s:I, s:s}", "hold", (json_int_t)id, "matter", spec.matter);
-	api_reply_json(r, 201, json_pack("{s:I, s:s}", "hold", (json_int_t)id, "location", loc));
+	r->audit_info = json_pack("{s:I, s:s, s:I}", "hold", (json_int_t)id, "matter", spec.matter, "records",
+				  (json_int_t)records);
+	/* records: what it covers now, so that a hold covering nothing is
+	 * seen by the person placing it */
+	api_reply_json(r, 201, json_pack("{s:I, s:s, s:I}", "hold", (json_int_t)id, "location", loc, "records",
+					 (json_int_t)records));
 done:
 	json_decref(b);
+	free(buf);
 	return 0;
 }
 
@@ -290,25 +356,26 @@ int h_hold_get(struct api_req *r)
 int h_hold_release(struct api_req *r)
 {
 	const char *reason = NULL;
+	struct ret_change ch;
 	struct cu_err err;
 	uint64_t id;
 	json_t *b;
 	int rc;
 
-	if (api_param_u64(r, 0, &id) != 0)
+	b = id_with_reason(r, &id, &reason, "to release a legal hold");
+	if (!b)
 		return 0;
-	b = body_object(r, 1);
-	if (!b || opt_str(r, b, "reason", &reason) != 0)
-		goto done;
 	cu_err_clear(&err);
-	rc = ret_hold_release(r->srv->st, id, r->who.name, reason, time_now_ms(), &err);
+	rc = ret_hold_release(r->srv->st, id, r->who.name, reason, time_now_ms(), &ch, &err);
 	if (rc) {
 		api_reply_cu(r, rc, err.msg);
 		goto done;
 	}
 	changed(r);
-	r->audit_info = json_pack("{s:I}", "hold", (json_int_t)id);
-	api_reply_json(r, 200, json_pack("{s:I, s:b}", "hold", (json_int_t)id, "released", 1));
+	/* Proposed only: the hold holds until another person approves. */
+	r->audit_info = json_pack("{s:I, s:I}", "hold", (json_int_t)id, "plan", (json_int_t)ch.seq);
+	api_reply_json(r, 202, json_pack("{s:I, s:b, s:b, s:I, s:s}", "hold", (json_int_t)id, "released", 0,
+					 "pending", 1, "plan", (json_int_t)ch.seq, "why", ch.why ? ch.why : ""));
 done:
 	json_decref(b);
 	return 0;
@@ -325,6 +392,10 @@ static void reply_change(struct api_req *r, const struct ret_change *c, const ch
 
 	if (j && c->pending)
 		json_object_set_new(j, "plan", json_integer((json_int_t)c->seq));
+	if (j && c->why)
+		json_object_set_new(j, "why", json_string(c->why));
+	if (j && !strcmp(what, "policy.add"))
+		json_object_set_new(j, "records", json_integer((json_int_t)c->records));
 	r->audit_info = json_pack("{s:s, s:I, s:b}", "change", what, "seq", (json_int_t)c->seq, "pending",
 				  c->pending);
 	api_reply_json(r, c->pending ? 202 : 201, j);
@@ -345,19 +416,24 @@ int h_policies_list(struct api_req *r)
 int h_policies_add(struct api_req *r)
 {
 	const char *keep = NULL, *action = NULL, *approval = NULL;
+	struct scope_buf *buf = malloc(sizeof(*buf));
 	struct ret_policy_spec spec;
 	struct ret_change ch;
 	struct cu_err err;
 	json_t *b;
 	int rc;
 
+	if (!buf) {
+		api_reply_cu(r, CU_ENOMEM, "out of memory");
+		return 0;
+	}
 	b = body_object(r, 0);
 	if (!b)
-		return 0;
+		goto done;
 	memset(&spec, 0, sizeof(spec));
 	memset(&ch, 0, sizeof(ch));
 	if (opt_str(r, b, "name", &spec.name) || opt_str(r, b, "platform", &spec.platform) ||
-	    opt_str(r, b, "conversation", &spec.conversation) || opt_str(r, b, "sender", &spec.sender) ||
+	    opt_scope(r, b, buf, &spec.scope) ||
 	    opt_str(r, b, "class", &spec.class_label) || opt_str(r, b, "keep", &keep) ||
 	    opt_str(r, b, "action", &action) || opt_str(r, b, "approval", &approval))
 		goto done;
@@ -389,6 +465,7 @@ int h_policies_add(struct api_req *r)
 	reply_change(r, &ch, "policy.add");
 done:
 	json_decref(b);
+	free(buf);
 	return 0;
 }
 
@@ -589,6 +666,32 @@ int h_plan_approve(struct api_req *r)
 	r->audit_info = json_pack("{s:I, s:I}", "plan", (json_int_t)id, "approval", (json_int_t)seq);
 	api_reply_json(r, 200, json_pack("{s:I, s:I, s:s}", "plan", (json_int_t)id, "approval", (json_int_t)seq,
 					 "approved_by", r->who.name));
+	return 0;
+}
+
+int h_plan_reject(struct api_req *r)
+{
+	const char *reason = NULL;
+	struct cu_err err;
+	uint64_t id, seq = 0;
+	json_t *b;
+	int rc;
+
+	b = id_with_reason(r, &id, &reason, "to reject a plan");
+	if (!b)
+		return 0;
+	cu_err_clear(&err);
+	rc = ret_reject(r->srv->st, id, r->who.name, reason, time_now_ms(), &seq, &err);
+	if (rc) {
+		api_reply_cu(r, rc, err.msg);
+		goto done;
+	}
+	changed(r);
+	r->audit_info = json_pack("{s:I, s:I}", "plan", (json_int_t)id, "rejection", (json_int_t)seq);
+	api_reply_json(r, 200, json_pack("{s:I, s:I, s:s}", "plan", (json_int_t)id, "rejection", (json_int_t)seq,
+					 "rejected_by", r->who.name));
+done:
+	json_decref(b);
 	return 0;
 }
 

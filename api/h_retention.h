@@ -24,6 +24,7 @@ int h_classes_list(struct api_req *r);
 int h_dispositions_plan(struct api_req *r);
 int h_dispositions_list(struct api_req *r);
 int h_plan_approve(struct api_req *r);
+int h_plan_reject(struct api_req *r);
 int h_plan_execute(struct api_req *r);
 int h_certificates_list(struct api_req *r);
 int h_certificate_get(struct api_req *r);

@@ -42,6 +42,7 @@ const struct api_route api_routes[] = {
 	{"GET",    "/v1/dispositions",                       h_dispositions_list, ROLE_OFFICER,            "plans",       0},
 	{"POST",   "/v1/dispositions",                       h_dispositions_plan, ROLE_OFFICER,            "plan",        1},
 	{"POST",   "/v1/dispositions/{id}/approve",          h_plan_approve,  ROLE_OFFICER,                "plan_approve", 0},
+	{"POST",   "/v1/dispositions/{id}/reject",           h_plan_reject,   ROLE_OFFICER,                "plan_reject", 1},
 	{"POST",   "/v1/dispositions/{id}/execute",          h_plan_execute,  ROLE_OFFICER,                "plan_execute", 0},
 	{"POST",   "/v1/erasures",                           h_erasures_add,  ROLE_OFFICER,                "erasure",     1},
 	{"GET",    "/v1/certificates",                       h_certificates_list, ROLE_AUDITOR | ROLE_OFFICER, "certificates", 0},

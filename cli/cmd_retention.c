@@ -3,6 +3,7 @@
  *
  *   custos retention plan -d DIR --by NAME [--dry-run] [--json]
  *   custos retention approve -d DIR PLAN --by NAME
+ *   custos retention reject -d DIR PLAN --by NAME --reason TEXT
  *   custos retention execute -d DIR PLAN [--by NAME] [--package-dir DIR]
  *       [--respond-within DURATION] [--json]
  *   custos retention certificates -d DIR [--json] [--export ID --out PREFIX]
@@ -27,6 +28,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: custos retention plan [-d DIR] --by NAME [--dry-run] [--json]\n"
 		   "       custos retention approve [-d DIR] PLAN --by NAME\n"
+		   "       custos retention reject [-d DIR] PLAN --by NAME --reason TEXT\n"
 		   "       custos retention execute [-d DIR] PLAN [--by NAME] [--package-dir DIR]\n"
 		   "           [--respond-within DURATION] [--json]\n"
 		   "       custos retention certificates [-d DIR] [--json] [--export ID --out PREFIX]\n"
@@ -169,6 +171,13 @@ static void print_plans(const json_t *j)
 		       jstr(p, "status"), jint(p, "count"), jstr(p, "by"), when);
 		if (json_string_value(json_object_get(p, "approved_by")))
 			printf("  approved by %s", jstr(p, "approved_by"));
+		if (json_string_value(json_object_get(p, "rejected_by")))
+			printf("  rejected by %s", jstr(p, "rejected_by"));
+		if (json_object_get(p, "change")) {
+			char *t = json_dumps(json_object_get(p, "change"), JSON_COMPACT);
+			printf("  change %s", t ? t : "?");
+			free(t);
+		}
 		if (json_is_integer(json_object_get(p, "certificate")))
 			printf("  certificate %lld", jint(p, "certificate"));
 		printf("\n");
@@ -232,10 +241,11 @@ int cmd_retention(int argc, char **argv)
 		{"respond-within", required_argument, NULL, 'r'},
 		{"export", required_argument, NULL, 'e'},
 		{"out", required_argument, NULL, 'o'},
+		{"reason", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL, *by = NULL, *sub, *out = NULL;
+	const char *dir = NULL, *by = NULL, *sub, *out = NULL, *reason = NULL;
 	struct ret_exec_opts eo;
 	struct ret_duration resp;
 	struct store *st = NULL;
@@ -270,6 +280,7 @@ int cmd_retention(int argc, char **argv)
 			have_export = 1;
 			break;
 		case 'o': out = optarg; break;
+		case 'R': reason = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: return EXIT_USAGE;
 		}
@@ -281,6 +292,10 @@ int cmd_retention(int argc, char **argv)
 		writer = !dry;
 	} else if (!strcmp(sub, "approve") || !strcmp(sub, "accept") || !strcmp(sub, "decline")) {
 		want_id = need_by = 1;
+	} else if (!strcmp(sub, "reject")) {
+		want_id = need_by = 1;
+		if (!reason)
+			return cli_usage("retention", "reject needs --reason TEXT");
 	} else if (!strcmp(sub, "execute")) {
 		want_id = 1;
 	} else if (!strcmp(sub, "certificates") || !strcmp(sub, "plans") || !strcmp(sub, "offers")) {
@@ -290,8 +305,8 @@ int cmd_retention(int argc, char **argv)
 	} else if (!strcmp(sub, "run")) {
 		/* the scheduler's run, by hand */
 	} else {
-		return cli_usage("retention", "unknown subcommand '%s' (plan, approve, execute, certificates,"
-				 " plans, offers, accept, decline, run)", sub);
+		return cli_usage("retention", "unknown subcommand '%s' (plan, approve, reject, execute,"
+				 " certificates, plans, offers, accept, decline, run)", sub);
 	}
 	if (want_id) {
 		if (optind + 1 != argc || cli_parse_u64(argv[optind], &id) != 0)
@@ -319,6 +334,14 @@ int cmd_retention(int argc, char **argv)
 		else
 			printf("plan %llu approved by %s (record %llu)\n", (unsigned long long)id, by,
 			       (unsigned long long)aseq);
+	} else if (!strcmp(sub, "reject")) {
+		if (ret_reject(st, id, by, reason, time_now_ms(), &aseq, &err) != 0)
+			goto fail;
+		if (json)
+			printf("{\"plan\": %llu, \"rejection\": %llu}\n", (unsigned long long)id, (unsigned long long)aseq);
+		else
+			printf("plan %llu rejected by %s (record %llu); it can never be approved or executed\n",
+			       (unsigned long long)id, by, (unsigned long long)aseq);
 	} else if (!strcmp(sub, "execute")) {
 		if (ret_execute(st, NULL, id, &eo, time_now_ms(), &j, &err) != 0)
 			goto fail;

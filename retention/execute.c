@@ -324,7 +324,7 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 		goto out;
 	}
 	if (!strcmp(p->type, "change")) {
-		rc = cu_err_set(err, CU_ESTATE, "plan %llu is a policy change: it takes effect with its approval",
+		rc = cu_err_set(err, CU_ESTATE, "plan %llu is a change (policy, class or hold release): it takes effect with its approval",
 				(unsigned long long)plan_id);
 		goto out;
 	}

@@ -573,17 +573,46 @@ static int change_applies(struct ret_state *s, json_t *ch, struct cu_err *err)
 		name = json_string_value(json_object_get(ch, "name"));
 		if (!name || !ret_state_policy(s, name))
 			return cu_err_set(err, CU_ESTATE, "policy '%s' is not active any more", name ? name : "?");
+	} else if (op && !strcmp(op, "hold.release")) {
+		const struct ret_hold *h = ret_state_hold(s, (uint64_t)json_integer_value(json_object_get(ch, "hold")));
+
+		if (!h || h->released)
+			return cu_err_set(err, CU_ESTATE, "the hold is not active any more");
 	}
 	return 0;
 }
 
-int ret_approve(struct store *st, uint64_t plan_id, const char *by, int64_t now_ms, uint64_t *approval_seq,
-		struct cu_err *err)
+/* *out = the plan, if a person may still decide on it (approve or reject). */
+static int undecided_plan(struct ret_state *s, uint64_t plan_id, struct ret_plan **out, struct cu_err *err)
+{
+	struct ret_plan *p = ret_state_plan(s, plan_id);
+
+	*out = p;
+	if (!p)
+		return cu_err_set(err, CU_ENOTFOUND, "record %llu is not a plan (see custos retention plans)",
+				  (unsigned long long)plan_id);
+	if (p->automatic)
+		return cu_err_set(err, CU_ESTATE, "plan %llu is an automatic run of policies with approval none;"
+				  " it needs no approval", (unsigned long long)plan_id);
+	if (p->approval_seq)
+		return cu_err_set(err, CU_ESTATE, "plan %llu was approved already by %s (record %llu)",
+				  (unsigned long long)plan_id, p->approved_by, (unsigned long long)p->approval_seq);
+	if (p->rejection_seq)
+		return cu_err_set(err, CU_ESTATE, "plan %llu was rejected by %s (record %llu)",
+				  (unsigned long long)plan_id, p->rejected_by, (unsigned long long)p->rejection_seq);
+	return 0;
+}
+
+/* Approves (reason NULL) or rejects (with reason) plan_id as `by`: one
+ * decision per plan, recorded as a kind-20 record. Only an approval is
+ * bound by four eyes: a rejection only ever keeps records. */
+static int decide(struct store *st, uint64_t plan_id, const char *by, const char *reason, int64_t now_ms,
+		  uint64_t *seq_out, struct cu_err *err)
 {
 	struct ret_state *s = NULL;
 	struct ret_plan *p;
 	json_t *m = NULL;
-	char body[400];
+	char body[RET_TEXT_MAX + 400];
 	int rc;
 
 	rc = ret_check_person(by, err);
@@ -591,43 +620,33 @@ int ret_approve(struct store *st, uint64_t plan_id, const char *by, int64_t now_
 		return rc;
 	pthread_mutex_lock(&ret_lock);
 	rc = ret_state_load(st, &s, err);
+	if (rc == 0)
+		rc = undecided_plan(s, plan_id, &p, err);
 	if (rc)
 		goto out;
-	p = ret_state_plan(s, plan_id);
-	if (!p) {
-		rc = cu_err_set(err, CU_ENOTFOUND, "record %llu is not a plan (see custos retention plans)",
-				(unsigned long long)plan_id);
-		goto out;
-	}
-	if (p->automatic) {
-		rc = cu_err_set(err, CU_ESTATE, "plan %llu is an automatic run of policies with approval none;"
-				" it needs no approval", (unsigned long long)plan_id);
-		goto out;
-	}
-	if (p->approval_seq) {
-		rc = cu_err_set(err, CU_ESTATE, "plan %llu was approved already by %s (record %llu)",
-				(unsigned long long)plan_id, p->approved_by, (unsigned long long)p->approval_seq);
-		goto out;
-	}
-	if (ret_same_person(p->by, by)) {
+	if (!reason && ret_same_person(p->by, by)) {
 		rc = cu_err_set(err, CU_EDENIED, "four-eyes rule: plan %llu was made by %s, so another person"
 				" must approve it", (unsigned long long)plan_id, p->by);
 		goto out;
 	}
-	if (!strcmp(p->type, "change")) {
+	if (!reason && !strcmp(p->type, "change")) {
 		rc = change_applies(s, json_object_get(p->doc, "change"), err);
 		if (rc)
 			goto out;
 	}
-	m = json_pack("{s:s, s:I, s:s}", "op", "approval", "plan", (json_int_t)plan_id, "type", p->type);
-	if (m && json_object_get(p->doc, "digest"))
+	m = json_pack("{s:s, s:I, s:s}", "op", reason ? "rejection" : "approval", "plan", (json_int_t)plan_id,
+		      "type", p->type);
+	if (m && !reason && json_object_get(p->doc, "digest"))
 		json_object_set(m, "digest", json_object_get(p->doc, "digest"));
+	if (m && reason)
+		json_object_set_new(m, "reason", json_string(reason));
 	if (!m) {
 		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 		goto out;
 	}
-	snprintf(body, sizeof(body), "%s plan %llu by %s approved", p->type, (unsigned long long)plan_id, p->by);
-	rc = ret_append(st, REC_APPROVAL, m, body, by, now_ms, NULL, approval_seq, err);
+	snprintf(body, sizeof(body), "%s plan %llu by %s %s%s%s", p->type, (unsigned long long)plan_id, p->by,
+		 reason ? "rejected" : "approved", reason ? ": " : "", reason ? reason : "");
+	rc = ret_append(st, REC_APPROVAL, m, body, by, now_ms, NULL, seq_out, err);
 out:
 	pthread_mutex_unlock(&ret_lock);
 	json_decref(m);
@@ -635,10 +654,26 @@ out:
 	return rc;
 }
 
+int ret_approve(struct store *st, uint64_t plan_id, const char *by, int64_t now_ms, uint64_t *approval_seq,
+		struct cu_err *err)
+{
+	return decide(st, plan_id, by, NULL, now_ms, approval_seq, err);
+}
+
+int ret_reject(struct store *st, uint64_t plan_id, const char *by, const char *reason, int64_t now_ms,
+	       uint64_t *rejection_seq, struct cu_err *err)
+{
+	int rc = ret_check_text("the reason (--reason)", reason, RET_TEXT_MAX, 0, err);
+
+	return rc ? rc : decide(st, plan_id, by, reason, now_ms, rejection_seq, err);
+}
+
 /* ---- listing -------------------------------------------------------- */
 
 const char *ret_plan_status(const struct ret_plan *p)
 {
+	if (p->rejection_seq)
+		return "rejected";
 	if (!strcmp(p->type, "change"))
 		return p->approval_seq ? "in force" : "awaiting approval";
 	if (p->cert_seq || p->offer_seq)
@@ -677,6 +712,12 @@ int ret_plans_json(struct store *st, json_t **out, struct cu_err *err)
 			json_object_set_new(o, "approved_by", json_string(p->approved_by));
 			json_object_set_new(o, "approved_at", json_integer(p->approved_ms));
 		}
+		if (p->rejection_seq) {
+			json_object_set_new(o, "rejected_by", json_string(p->rejected_by));
+			json_object_set_new(o, "rejected_at", json_integer(p->rejected_ms));
+		}
+		if (json_object_get(p->doc, "why"))
+			json_object_set(o, "why", json_object_get(p->doc, "why"));
 		if (p->cert_seq)
 			json_object_set_new(o, "certificate", json_integer((json_int_t)p->cert_seq));
 		if (p->offer_seq)

@@ -31,7 +31,8 @@ static int check_name(const char *what, const char *s, struct cu_err *err)
 	return 0;
 }
 
-/* A pending (unapproved) change plan whose change is op on name/conversation. */
+/* A pending (unapproved, unrejected) change plan whose change is op on
+ * key = value; key "policy" looks at the policy's name. */
 static const struct ret_plan *pending_change(const struct ret_state *s, const char *op, const char *key,
 					     const char *value)
 {
@@ -43,7 +44,7 @@ static const struct ret_plan *pending_change(const struct ret_state *s, const ch
 		const char *o = json_string_value(json_object_get(ch, "op"));
 		const char *v;
 
-		if (strcmp(p->type, "change") != 0 || p->approval_seq || !o || strcmp(o, op) != 0)
+		if (strcmp(p->type, "change") != 0 || p->approval_seq || p->rejection_seq || !o || strcmp(o, op) != 0)
 			continue;
 		v = !strcmp(key, "policy") ? json_string_value(json_object_get(json_object_get(ch, "policy"), "name"))
 					   : json_string_value(json_object_get(ch, key));
@@ -53,26 +54,25 @@ static const struct ret_plan *pending_change(const struct ret_state *s, const ch
 	return NULL;
 }
 
-/* Stores a change: directly, or as a change plan when it shortens. */
-static int store_change(struct store *st, json_t *op, const char *body, const char *by, int64_t now_ms,
-			uint64_t shortened, struct ret_change *out, struct cu_err *err)
+int ret_store_change(struct store *st, json_t *op, const char *body, const char *by, int64_t now_ms,
+		     const char *why, struct ret_change *out, struct cu_err *err)
 {
 	json_t *plan = NULL;
-	char line[600];
+	char line[900];
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	out->shortened = shortened;
-	if (!shortened)
+	out->pending = 0;
+	out->why = NULL;
+	if (!why)
 		return ret_append(st, REC_POLICY, op, body, by, now_ms, NULL, &out->seq, err);
-	plan = json_pack("{s:s, s:s, s:O, s:I, s:I}", "op", "plan", "type", "change", "change", op,
-			 "shortened", (json_int_t)shortened, "as_of", (json_int_t)now_ms);
+	plan = json_pack("{s:s, s:s, s:O, s:I, s:I, s:s}", "op", "plan", "type", "change", "change", op,
+			 "shortened", (json_int_t)out->shortened, "as_of", (json_int_t)now_ms, "why", why);
 	if (!plan)
 		return cu_err_set(err, CU_ENOMEM, "retention: out of memory");
-	snprintf(line, sizeof(line), "change awaiting approval (shortens retention of %llu records): %s",
-		 (unsigned long long)shortened, body);
+	snprintf(line, sizeof(line), "change awaiting a second person's approval (%s): %s", why, body);
 	rc = ret_append(st, REC_PLAN, plan, line, by, now_ms, NULL, &out->seq, err);
 	out->pending = rc == 0;
+	out->why = rc == 0 ? why : NULL;
 	json_decref(plan);
 	return rc;
 }
@@ -84,23 +84,37 @@ static int set_opt(json_t *o, const char *key, const char *v)
 	return json_object_set_new(o, key, json_string(v));
 }
 
+static const char *const SCOPE_NAMES[4] = {"--conversation (conversations)",
+					   "--conversation-pattern (conversation_patterns)",
+					   "--sender (senders)", "--sender-pattern (sender_patterns)"};
+
+/* Why a change needs a second person: static texts, stored in the plan. */
+#define WHY_AUTOMATIC "a policy with approval none lets the scheduler delete without a second person"
+#define WHY_SOONER "archived records would become deletable sooner or with fewer eyes"
+#define WHY_RETIRE "retiring a policy can shorten the retention of records, archived or to come"
+
 int ret_policy_add(struct store *st, const struct ret_policy_spec *spec, const char *by, int64_t now_ms,
 		   struct ret_change *out, struct cu_err *err)
 {
 	struct ret_state *s = NULL;
+	struct ret_rules before, after;
+	struct ret_policy np;
 	json_t *pj = NULL, *op = NULL;
-	char keep[16], body[700];
+	char keep[16], body[1200], scope[700];
+	const char *why = NULL;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
+	memset(&before, 0, sizeof(before));
+	memset(&after, 0, sizeof(after));
+	memset(&np, 0, sizeof(np));
 	rc = check_name("the policy name (--name)", spec->name, err);
 	if (rc == 0)
 		rc = ret_check_person(by, err);
 	if (rc == 0)
 		rc = ret_check_text("--platform", spec->platform, 64, 1, err);
 	if (rc == 0)
-		rc = ret_check_text("--conversation", spec->conversation, RET_GLOB_MAX, 1, err);
-	if (rc == 0)
-		rc = ret_check_text("--sender", spec->sender, RET_GLOB_MAX, 1, err);
+		rc = ret_scope_check(&spec->scope, SCOPE_NAMES, err);
 	if (rc == 0 && spec->class_label)
 		rc = check_name("the class (--class)", spec->class_label, err);
 	if (rc)
@@ -112,8 +126,8 @@ int ret_policy_add(struct store *st, const struct ret_policy_spec *spec, const c
 	ret_duration_format(&spec->keep, keep, sizeof(keep));
 	pj = json_pack("{s:s, s:s, s:s, s:s}", "name", spec->name, "keep", keep, "action",
 		       ret_action_name(spec->action), "approval", spec->approval_required ? "required" : "none");
-	if (!pj || set_opt(pj, "platform", spec->platform) || set_opt(pj, "conversation", spec->conversation) ||
-	    set_opt(pj, "sender", spec->sender) || set_opt(pj, "class", spec->class_label)) {
+	if (!pj || set_opt(pj, "platform", spec->platform) || ret_scope_to_json(&spec->scope, pj) ||
+	    set_opt(pj, "class", spec->class_label) || ret_policy_from_json(pj, &np) != 0) {
 		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 		goto out;
 	}
@@ -127,17 +141,30 @@ int ret_policy_add(struct store *st, const struct ret_policy_spec *spec, const c
 	if (rc == 0 && (ret_state_policy(s, spec->name) || pending_change(s, "policy.add", "policy", spec->name)))
 		rc = cu_err_set(err, CU_EEXIST, "a policy named '%s' exists already; retire it first",
 				spec->name);
+	if (rc == 0 && (ret_rules_current(s, &before) != 0 || ret_rules_current(s, &after) != 0))
+		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 	if (rc == 0) {
-		snprintf(body, sizeof(body), "policy %s added: keep %s%s%s%s%s%s%s%s%s, then %s (approval %s)",
-			 spec->name, keep, spec->platform ? " on " : "", spec->platform ? spec->platform : "",
-			 spec->conversation ? " in " : "", spec->conversation ? spec->conversation : "",
-			 spec->sender ? " from " : "", spec->sender ? spec->sender : "",
+		/* the rules with the new policy (room for it was left) */
+		after.pol[after.npol++] = &np;
+		rc = ret_change_effect(st, &before, &after, &np, &out->shortened, &out->records, err);
+	}
+	if (rc == 0) {
+		if (!np.approval_required && np.action != RET_REVIEW)
+			why = WHY_AUTOMATIC; /* whatever it covers today: it deletes what comes */
+		else if (out->shortened)
+			why = WHY_SOONER;
+		ret_scope_describe(&spec->scope, scope, sizeof(scope));
+		snprintf(body, sizeof(body), "policy %s added: keep %s%s%s%s%s%s, then %s (approval %s)",
+			 spec->name, keep, spec->platform ? " on " : "", spec->platform ? spec->platform : "", scope,
 			 spec->class_label ? " class " : "", spec->class_label ? spec->class_label : "",
 			 ret_action_name(spec->action), spec->approval_required ? "required" : "none");
-		rc = store_change(st, op, body, by, now_ms, 0, out, err);
+		rc = ret_store_change(st, op, body, by, now_ms, why, out, err);
 	}
 	pthread_mutex_unlock(&ret_lock);
 out:
+	ret_scope_release(&np.scope);
+	free(before.pol);
+	free(after.pol);
 	ret_state_free(s);
 	json_decref(pj);
 	json_decref(op);
@@ -151,11 +178,11 @@ int ret_policy_retire(struct store *st, const char *name, const char *by, int64_
 	struct ret_rules before, after;
 	struct ret_policy *p;
 	json_t *op = NULL;
-	uint64_t shortened = 0;
 	char body[300];
 	size_t i, j;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	memset(&before, 0, sizeof(before));
 	memset(&after, 0, sizeof(after));
 	rc = check_name("the policy name", name, err);
@@ -184,7 +211,10 @@ int ret_policy_retire(struct store *st, const char *name, const char *by, int64_
 		if (after.pol[i] != p)
 			after.pol[j++] = after.pol[i];
 	after.npol = j;
-	rc = ret_count_shortened(st, &before, &after, &shortened, err);
+	/* For the approver: what it does to the records archived now. It
+	 * needs the approval whatever the count: without the policy, records
+	 * to come fall to shorter ones (retire all-10y, then add all-1y). */
+	rc = ret_change_effect(st, &before, &after, NULL, &out->shortened, NULL, err);
 	if (rc)
 		goto out;
 	op = json_pack("{s:s, s:s}", "op", "policy.retire", "name", name);
@@ -193,7 +223,7 @@ int ret_policy_retire(struct store *st, const char *name, const char *by, int64_
 		goto out;
 	}
 	snprintf(body, sizeof(body), "policy %s retired", name);
-	rc = store_change(st, op, body, by, now_ms, shortened, out, err);
+	rc = ret_store_change(st, op, body, by, now_ms, WHY_RETIRE, out, err);
 out:
 	pthread_mutex_unlock(&ret_lock);
 	free(before.pol);
@@ -209,11 +239,11 @@ int ret_class_set(struct store *st, const char *conversation, const char *label,
 	struct ret_state *s = NULL;
 	struct ret_rules before, after;
 	json_t *op = NULL;
-	uint64_t shortened = 0;
 	char body[RET_GLOB_MAX + 300];
 	const char *old;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	memset(&before, 0, sizeof(before));
 	memset(&after, 0, sizeof(after));
 	if (label && !*label)
@@ -244,7 +274,7 @@ int ret_class_set(struct store *st, const char *conversation, const char *label,
 	}
 	after.override_conv = conversation;
 	after.override_label = label;
-	rc = ret_count_shortened(st, &before, &after, &shortened, err);
+	rc = ret_change_effect(st, &before, &after, NULL, &out->shortened, NULL, err);
 	if (rc)
 		goto out;
 	op = json_pack("{s:s, s:s, s:o}", "op", "class.set", "conversation", conversation, "class",
@@ -254,7 +284,7 @@ int ret_class_set(struct store *st, const char *conversation, const char *label,
 		goto out;
 	}
 	snprintf(body, sizeof(body), "conversation %s: class %s", conversation, label ? label : "(none)");
-	rc = store_change(st, op, body, by, now_ms, shortened, out, err);
+	rc = ret_store_change(st, op, body, by, now_ms, out->shortened ? WHY_SOONER : NULL, out, err);
 out:
 	pthread_mutex_unlock(&ret_lock);
 	free(before.pol);
@@ -266,64 +296,120 @@ out:
 
 /* ---- listing -------------------------------------------------------- */
 
-static json_t *pending_json(const struct ret_state *s, const char *const *ops, size_t nops)
+json_t *ret_pending_json(const struct ret_state *s, const char *const *ops, size_t nops)
 {
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *o;
 	size_t i, k;
 
 	for (i = 0; arr && i < s->nplans; i++) {
 		const struct ret_plan *p = &s->plans[i];
 		json_t *ch = json_object_get(p->doc, "change");
-		const char *o = json_string_value(json_object_get(ch, "op"));
+		const char *op = json_string_value(json_object_get(ch, "op"));
 
-		if (strcmp(p->type, "change") != 0 || p->approval_seq || !o)
+		if (strcmp(p->type, "change") != 0 || p->approval_seq || p->rejection_seq || !op)
 			continue;
 		for (k = 0; k < nops; k++)
-			if (!strcmp(o, ops[k]))
+			if (!strcmp(op, ops[k]))
 				break;
 		if (k == nops)
 			continue;
-		json_array_append_new(arr, json_pack("{s:I, s:O, s:s, s:I, s:O}", "plan", (json_int_t)p->id,
-						     "change", ch, "by", p->by, "at", (json_int_t)p->at_ms,
-						     "shortened", json_object_get(p->doc, "shortened")));
+		o = json_pack("{s:I, s:O, s:s, s:I, s:O}", "plan", (json_int_t)p->id, "change", ch, "by", p->by,
+			      "at", (json_int_t)p->at_ms, "shortened", json_object_get(p->doc, "shortened"));
+		if (o && json_object_get(p->doc, "why"))
+			json_object_set(o, "why", json_object_get(p->doc, "why"));
+		json_array_append_new(arr, o);
 	}
 	return arr;
+}
+
+/* Counts, for each policy in v, the content records its criteria match. */
+struct count_ctx {
+	const struct ret_rules *rules;
+	const struct ret_policy **v;
+	size_t n;
+	uint64_t *counts;
+};
+
+static int count_one(void *arg, const struct ret_recinfo *ri, struct cu_err *err)
+{
+	struct count_ctx *c = arg;
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < c->n; i++)
+		if (ret_policy_matches(c->v[i], c->rules, ri))
+			c->counts[i]++;
+	return 0;
+}
+
+/* The policy object as listed: the stored one, its scope in the current
+ * form (a first-wave "conversation" pattern shows as a pattern). */
+static json_t *policy_obj(const struct ret_policy *p, uint64_t records)
+{
+	json_t *o = json_deep_copy(p->doc);
+
+	if (!o)
+		return NULL;
+	json_object_del(o, "conversation");
+	json_object_del(o, "sender");
+	if (ret_scope_to_json(&p->scope, o) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	json_object_set_new(o, "id", json_integer((json_int_t)p->id));
+	json_object_set_new(o, "by", json_string(p->by));
+	json_object_set_new(o, "since", json_integer(p->since_ms));
+	json_object_set_new(o, "status", json_string(p->retired ? "retired" : "active"));
+	json_object_set_new(o, "records", json_integer((json_int_t)records));
+	if (p->retired) {
+		json_object_set_new(o, "retired_by", json_string(p->retired_by));
+		json_object_set_new(o, "retired_at", json_integer(p->retired_ms));
+	}
+	return o;
 }
 
 int ret_policies_json(struct store *st, int include_inactive, json_t **out, struct cu_err *err)
 {
 	static const char *const ops[] = {"policy.add", "policy.retire"};
 	struct ret_state *s = NULL;
-	json_t *arr, *o;
+	struct ret_rules rules;
+	struct count_ctx c;
+	json_t *arr = NULL;
 	size_t i;
 	int rc;
 
 	*out = NULL;
+	memset(&rules, 0, sizeof(rules));
+	memset(&c, 0, sizeof(c));
 	rc = ret_state_load(st, &s, err);
 	if (rc)
 		return rc;
-	arr = json_array();
-	for (i = 0; arr && i < s->npol; i++) {
-		const struct ret_policy *p = &s->pol[i];
-
-		if (p->retired && !include_inactive)
-			continue;
-		o = json_deep_copy(p->doc);
-		if (!o)
-			continue;
-		json_object_set_new(o, "id", json_integer((json_int_t)p->id));
-		json_object_set_new(o, "by", json_string(p->by));
-		json_object_set_new(o, "since", json_integer(p->since_ms));
-		json_object_set_new(o, "status", json_string(p->retired ? "retired" : "active"));
-		if (p->retired) {
-			json_object_set_new(o, "retired_by", json_string(p->retired_by));
-			json_object_set_new(o, "retired_at", json_integer(p->retired_ms));
-		}
-		json_array_append_new(arr, o);
+	c.v = calloc(s->npol + 1, sizeof(*c.v));
+	c.counts = calloc(s->npol + 1, sizeof(*c.counts));
+	if (!c.v || !c.counts || ret_rules_current(s, &rules) != 0) {
+		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+		goto out;
 	}
-	*out = json_pack("{s:o, s:o}", "policies", arr, "pending_changes", pending_json(s, ops, 2));
+	for (i = 0; i < s->npol; i++)
+		if (!s->pol[i].retired || include_inactive)
+			c.v[c.n++] = &s->pol[i];
+	c.rules = &rules;
+	/* What each policy covers, so that nobody relies on one covering nothing. */
+	rc = ret_walk_content(st, s->size, count_one, &c, err);
+	if (rc)
+		goto out;
+	arr = json_array();
+	for (i = 0; arr && i < c.n; i++)
+		json_array_append_new(arr, policy_obj(c.v[i], c.counts[i]));
+	*out = json_pack("{s:o, s:o}", "policies", arr, "pending_changes", ret_pending_json(s, ops, 2));
+	if (!*out)
+		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+out:
+	free(rules.pol);
+	free(c.v);
+	free(c.counts);
 	ret_state_free(s);
-	return *out ? 0 : cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+	return rc;
 }
 
 int ret_classes_json(struct store *st, json_t **out, struct cu_err *err)
@@ -343,7 +429,7 @@ int ret_classes_json(struct store *st, json_t **out, struct cu_err *err)
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I}", "conversation", s->cls[i].conversation,
 						     "class", s->cls[i].label, "by", s->cls[i].by, "seq",
 						     (json_int_t)s->cls[i].seq));
-	*out = json_pack("{s:o, s:o}", "classes", arr, "pending_changes", pending_json(s, ops, 1));
+	*out = json_pack("{s:o, s:o}", "classes", arr, "pending_changes", ret_pending_json(s, ops, 1));
 	ret_state_free(s);
 	return *out ? 0 : cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 }

@@ -34,8 +34,8 @@ struct idx; /* search/index.h */
 
 #define RET_NAME_MAX 128          /* bytes of a policy name, class label or person */
 #define RET_TEXT_MAX 2048         /* bytes of a reason, matter or query */
-#define RET_GLOB_MAX 512          /* bytes of a conversation/sender pattern */
-#define RET_HOLD_MAX_SCOPE 256    /* conversations (and senders) one hold names */
+#define RET_GLOB_MAX 512          /* bytes of a conversation/sender id or pattern */
+#define RET_HOLD_MAX_SCOPE 256    /* entries of each list of a scope (ids, patterns) */
 #define RET_PLAN_MAX_ITEMS 20000  /* records one plan or order covers (keeps records < 4 MiB) */
 #define RET_QUERY_MAX_HITS 200000 /* records one hold/erasure query may resolve to */
 #define RET_SCHEDULER "scheduler" /* the person named by automatic runs */
@@ -68,13 +68,35 @@ enum ret_action ret_action_from_name(const char *s);
  * end bound can cover the whole day). */
 int ret_parse_date(const char *s, int64_t *ms, int *date_only, struct cu_err *err) CU_MUST_CHECK;
 
+/* ---- scopes ---------------------------------------------------------- */
+
+/* Which conversations and senders a policy or hold names: the one scope
+ * type of the retention engine (retention/scope.c matches it).
+ *
+ * Exact ids are compared as bytes, whole: `!evid:[2001:db8::1]` is that
+ * room and nothing else. Patterns are shell patterns (fnmatch(3) without
+ * flags: `*`, `?`, `[...]`) and are only ever given as patterns. A record
+ * matches the conversation part when the scope names no conversation at
+ * all, or when its conversation equals one of the ids or matches one of
+ * the patterns; the same for senders; both parts must match. Each list
+ * holds at most RET_HOLD_MAX_SCOPE entries of at most RET_GLOB_MAX bytes. */
+struct ret_scope {
+	const char *const *conversations;         /* exact ids */
+	size_t nconversations;
+	const char *const *conversation_patterns; /* fnmatch patterns */
+	size_t nconversation_patterns;
+	const char *const *senders;               /* exact ids */
+	size_t nsenders;
+	const char *const *sender_patterns;       /* fnmatch patterns */
+	size_t nsender_patterns;
+};
+
 /* ---- policies and classes ------------------------------------------ */
 
 struct ret_policy_spec {
 	const char *name;          /* unique among active policies */
 	const char *platform;      /* exact platform, or NULL for any */
-	const char *conversation;  /* fnmatch pattern, or NULL for any */
-	const char *sender;        /* fnmatch pattern, or NULL for any */
+	struct ret_scope scope;    /* conversations and senders; empty: any */
 	const char *class_label;   /* class of the conversation, or NULL for any */
 	struct ret_duration keep;  /* counted from the record's origin time */
 	enum ret_action action;
@@ -83,21 +105,29 @@ struct ret_policy_spec {
 
 /* What a state change did. */
 struct ret_change {
-	uint64_t seq;        /* seq of the record appended */
-	int pending;         /* 1: it shortens retention, stored as a plan awaiting approval */
-	uint64_t shortened;  /* records whose retention it would shorten */
+	uint64_t seq;        /* seq of the record appended (the plan's id when pending) */
+	int pending;         /* 1: stored as a plan of type "change" awaiting a second person */
+	const char *why;     /* when pending: why it needs the approval (static text) */
+	uint64_t shortened;  /* records it would delete sooner (shorter period, fewer eyes, no review) */
+	uint64_t records;    /* content records the policy's criteria match now (policies only) */
 };
 
-/* Adds a policy. If it would shorten the retention of records already
- * under a policy (a new, shorter policy never does under the longest-wins
- * rule, but a class or platform change can), the change is stored as a
- * plan of type "change" and takes effect when a second person approves it. */
+/* Four eyes for the rules: a change that can lead to deletion sooner is
+ * stored as a plan of type "change" and takes effect only when a second
+ * person approves it (ret_approve; ret_reject drops it). Such changes
+ * are: a policy with approval none that destroys or transfers (the
+ * scheduler would delete without a second person), a policy or class
+ * change that makes any archived record deletable sooner or with fewer
+ * eyes (ret_change.shortened), retiring a policy (always: it also
+ * shortens records not archived yet), and releasing a hold
+ * (ret_hold_release). Everything else takes effect at once. */
 int ret_policy_add(struct store *st, const struct ret_policy_spec *spec, const char *by, int64_t now_ms,
 		   struct ret_change *out, struct cu_err *err) CU_MUST_CHECK;
-/* Retires an active policy by name (same approval rule). */
+/* Proposes retiring an active policy by name: always a change plan. */
 int ret_policy_retire(struct store *st, const char *name, const char *by, int64_t now_ms,
 		      struct ret_change *out, struct cu_err *err) CU_MUST_CHECK;
-/* Labels a conversation with a class (label NULL or "": removes it). */
+/* Labels a conversation (its exact id) with a class (label NULL or "":
+ * removes it); pending when it shortens the retention of a record. */
 int ret_class_set(struct store *st, const char *conversation, const char *label, const char *by,
 		  int64_t now_ms, struct ret_change *out, struct cu_err *err) CU_MUST_CHECK;
 
@@ -106,22 +136,25 @@ int ret_class_set(struct store *st, const char *conversation, const char *label,
 struct ret_hold_spec {
 	const char *matter;              /* case number */
 	const char *reason;
-	const char *const *conversations; /* fnmatch patterns; any of them */
-	size_t nconversations;
-	const char *const *senders;       /* fnmatch patterns; any of them */
-	size_t nsenders;
+	struct ret_scope scope;          /* conversations and senders; empty: any */
 	int64_t from_ms;                 /* origin time >= from; INT64_MIN: open */
 	int64_t to_ms;                   /* origin time < to; INT64_MAX: open */
 	const char *query;               /* search query (docs/SEARCH.md), or NULL */
 	int all;                         /* 1: the whole archive (no scope given on purpose) */
 };
 
-/* Places a hold; *hold_id is its id. ix is needed for a query (NULL: the
- * index in the data directory is opened). A scope must be given (or all). */
+/* Places a hold; *hold_id is its id and *records (may be NULL) the
+ * number of records it covers at placement (also stored in the hold
+ * record), so that a hold covering nothing is seen at once. ix is needed
+ * for a query (NULL: the index in the data directory is opened). A scope
+ * must be given (or all). */
 int ret_hold_add(struct store *st, struct idx *ix, const struct ret_hold_spec *spec, const char *by,
-		 int64_t now_ms, uint64_t *hold_id, struct cu_err *err) CU_MUST_CHECK;
+		 int64_t now_ms, uint64_t *hold_id, uint64_t *records, struct cu_err *err) CU_MUST_CHECK;
+/* Proposes releasing a hold: reason required (CU_EINVAL). Stored as a
+ * change plan (out->pending = 1, out->seq its id); the hold holds until
+ * another person approves it with ret_approve. */
 int ret_hold_release(struct store *st, uint64_t hold_id, const char *by, const char *reason,
-		     int64_t now_ms, struct cu_err *err) CU_MUST_CHECK;
+		     int64_t now_ms, struct ret_change *out, struct cu_err *err) CU_MUST_CHECK;
 
 /* ---- disposition ---------------------------------------------------- */
 
@@ -142,10 +175,15 @@ int ret_erase_order(struct store *st, struct idx *ix, const uint64_t *seqs, size
 		    uint64_t *plan_id, json_t **out, struct cu_err *err) CU_MUST_CHECK;
 
 /* Approves a plan (disposition, erasure or change). CU_EDENIED when by is
- * the person who made it (four-eyes), CU_ESTATE when already approved or
- * executed. A change takes effect with its approval. */
+ * the person who made it (four-eyes), CU_ESTATE when already approved,
+ * rejected or executed. A change takes effect with its approval. */
 int ret_approve(struct store *st, uint64_t plan_id, const char *by, int64_t now_ms, uint64_t *approval_seq,
 		struct cu_err *err) CU_MUST_CHECK;
+/* Rejects a plan awaiting approval (any person, the proposer too: a
+ * rejection only ever keeps records). reason required. The plan can then
+ * never be approved or executed. CU_ESTATE when approved or rejected. */
+int ret_reject(struct store *st, uint64_t plan_id, const char *by, const char *reason, int64_t now_ms,
+	       uint64_t *rejection_seq, struct cu_err *err) CU_MUST_CHECK;
 
 /* Execution options. */
 struct ret_exec_opts {
@@ -185,7 +223,10 @@ int ret_offer_answer(struct store *st, uint64_t offer_id, int accept, const char
  * retired policies and released holds. */
 int ret_policies_json(struct store *st, int include_inactive, json_t **out, struct cu_err *err) CU_MUST_CHECK;
 int ret_classes_json(struct store *st, json_t **out, struct cu_err *err) CU_MUST_CHECK;
-int ret_holds_json(struct store *st, int include_inactive, json_t **out, struct cu_err *err) CU_MUST_CHECK;
+/* Policies carry "records" (content records their criteria match now);
+ * holds carry "records" (what they cover now; ix as for ret_hold_add). */
+int ret_holds_json(struct store *st, struct idx *ix, int include_inactive, json_t **out,
+		   struct cu_err *err) CU_MUST_CHECK;
 /* One hold, with the records it covers now (count, and the first max_seqs
  * seqs). ix as for ret_hold_add. */
 int ret_hold_json(struct store *st, struct idx *ix, uint64_t hold_id, size_t max_seqs, json_t **out,

@@ -24,8 +24,7 @@ struct ret_policy {
 	json_t *doc;                 /* the policy object (owned reference) */
 	const char *name;
 	const char *platform;        /* NULL: any */
-	const char *conversation;    /* NULL: any */
-	const char *sender;          /* NULL: any */
+	struct ret_scope scope;      /* arrays malloc'd (ret_scope_release), strings in doc */
 	const char *class_label;     /* NULL: any */
 	struct ret_duration keep;
 	enum ret_action action;
@@ -54,18 +53,16 @@ struct ret_hold {
 	const char *reason;
 	const char *by;
 	int64_t placed_ms;
-	const char **convs;          /* malloc'd array of pointers into doc */
-	size_t nconvs;
-	const char **senders;
-	size_t nsenders;
+	struct ret_scope scope;      /* arrays malloc'd (ret_scope_release), strings in doc */
 	int64_t from_ms;             /* INT64_MIN: open */
 	int64_t to_ms;               /* INT64_MAX: open */
 	const char *query;           /* NULL: none */
 	int all;                     /* whole archive */
 	int released;
 	uint64_t released_seq;
-	const char *released_by;
+	const char *released_by;     /* who proposed the release */
 	int64_t released_ms;
+	const char *release_reason;
 	uint64_t *qseqs;             /* sorted seqs the query matches (after ret_holds_resolve) */
 	size_t nq;
 	int qresolved;               /* 1 once qseqs is filled */
@@ -82,6 +79,9 @@ struct ret_plan {
 	uint64_t approval_seq;       /* 0: not approved */
 	const char *approved_by;
 	int64_t approved_ms;
+	uint64_t rejection_seq;      /* 0: not rejected (a rejected plan is never approved) */
+	const char *rejected_by;
+	int64_t rejected_ms;
 	uint64_t cert_seq;           /* 0: no certificate yet */
 	uint64_t offer_seq;          /* 0: no transfer offer made from it */
 };
@@ -133,8 +133,37 @@ struct ret_hold *ret_state_hold(struct ret_state *s, uint64_t id);
 struct ret_plan *ret_state_plan(struct ret_state *s, uint64_t id);
 struct ret_offer *ret_state_offer(struct ret_state *s, uint64_t id);
 const char *ret_state_class(const struct ret_state *s, const char *conversation);
-/* Reads a policy object (as stored in policy.add) into p; strings point into pj. */
+struct ret_recinfo;
+
+/* Reads a policy object (as stored in policy.add) into p; strings point
+ * into pj, the scope's arrays are malloc'd (ret_scope_release(&p->scope)). */
 int ret_policy_from_json(json_t *pj, struct ret_policy *p) CU_MUST_CHECK;
+
+/* ---- scopes (scope.c) ------------------------------------------------ */
+
+/* Checks a scope given by a person: at most RET_HOLD_MAX_SCOPE entries per
+ * list, each a text of at most RET_GLOB_MAX bytes without control
+ * characters. names[4] are how the caller calls the four lists (for the
+ * message): conversations, conversation patterns, senders, sender patterns. */
+int ret_scope_check(const struct ret_scope *sc, const char *const names[4], struct cu_err *err) CU_MUST_CHECK;
+/* 1 when the scope names no conversation and no sender. */
+int ret_scope_empty(const struct ret_scope *sc);
+/* Sets the four lists into o ("conversations", "conversation_patterns",
+ * "senders", "sender_patterns"; all four, empty ones too: their presence
+ * marks the format, see ret_scope_read). 0 or CU_ENOMEM. */
+int ret_scope_to_json(const struct ret_scope *sc, json_t *o) CU_MUST_CHECK;
+/* Reads the scope stored in o (a hold's "scope" or a policy object).
+ * Records written before exact ids existed used one field as a pattern
+ * and keep that meaning: a policy's "conversation"/"sender" string, and a
+ * hold scope's "conversations"/"senders" arrays when the scope has
+ * neither "conversation_patterns" nor "sender_patterns", are patterns.
+ * Strings point into o; the arrays are malloc'd. CU_ECORRUPT, CU_ENOMEM. */
+int ret_scope_read(json_t *o, struct ret_scope *sc) CU_MUST_CHECK;
+void ret_scope_release(struct ret_scope *sc);
+/* 1 when the record's conversation and sender are within the scope. */
+int ret_scope_matches(const struct ret_scope *sc, const struct ret_recinfo *ri);
+/* A readable summary (" in X", " in pattern P", " from S" ...) into out. */
+void ret_scope_describe(const struct ret_scope *sc, char *out, size_t outlen);
 
 /* The parts of a content record the rules look at. */
 struct ret_recinfo {
@@ -144,6 +173,10 @@ struct ret_recinfo {
 	const char *platform;        /* NUL-terminated copies (rules use fnmatch) */
 	const char *conversation;
 	const char *sender;
+	size_t conversation_len;     /* the field's whole length */
+	size_t sender_len;
+	const char *conversation_raw; /* the whole field (not NUL-terminated), valid while the */
+	const char *sender_raw;       /* record's bytes are: exact ids and patterns see all of it */
 };
 
 /* Fills ri from a decoded record; the strings are copied into scratch
@@ -210,14 +243,36 @@ int ret_same_person(const char *a, const char *b);
 /* Checks a free text (non-empty unless optional, <= max, no control chars but \n\t). */
 int ret_check_text(const char *what, const char *s, size_t max, int optional, struct cu_err *err) CU_MUST_CHECK;
 
-/* Applies a policy/class change object (the "change" of a plan, or a
- * direct policy.add/policy.retire/class.set) to the state. */
+/* Stores a change made by `by`: directly (why NULL: in force at once) or
+ * as a plan of type "change" awaiting a second person, with why (a
+ * static text) saying what needs the approval. out->seq, ->pending and
+ * ->why are set; ->shortened and ->records are stored as given. */
+int ret_store_change(struct store *st, json_t *op, const char *body, const char *by, int64_t now_ms,
+		     const char *why, struct ret_change *out, struct cu_err *err) CU_MUST_CHECK;
+/* The change plans awaiting approval whose op is one of ops, as listed
+ * under "pending_changes": [{"plan", "change", "by", "at", "shortened", "why"}]. */
+json_t *ret_pending_json(const struct ret_state *s, const char *const *ops, size_t nops);
+
+/* Applies a change object (the "change" of a plan, or a direct
+ * policy.add/policy.retire/class.set, or a first-wave hold.release) to
+ * the state. */
 int ret_state_apply_change(struct ret_state *s, json_t *op, uint64_t seq, const char *by, int64_t at_ms);
 
-/* Counts content records whose retention the rules in `after` shorten
- * compared to `before` (both finite and after < before). */
-int ret_count_shortened(struct store *st, const struct ret_rules *before, const struct ret_rules *after,
-			uint64_t *count, struct cu_err *err) CU_MUST_CHECK;
+/* Calls fn for every content record (kind below REC_AUDIT, not deleted)
+ * of the log below seq upto, in seq order; fn returns 0 to go on. */
+typedef int (*ret_content_fn)(void *arg, const struct ret_recinfo *ri, struct cu_err *err);
+int ret_walk_content(struct store *st, uint64_t upto, ret_content_fn fn, void *arg,
+		     struct cu_err *err) CU_MUST_CHECK;
+
+/* What a change of the rules from `before` to `after` does to the
+ * archived content records: *sooner counts the records it makes
+ * deletable sooner or with fewer eyes (an earlier due time; a review
+ * record that a plan would now delete; an approval-required or unruled
+ * record that the scheduler would now delete alone), and, if count_p is
+ * given, *matched the records count_p's criteria match under `after`. */
+int ret_change_effect(struct store *st, const struct ret_rules *before, const struct ret_rules *after,
+		      const struct ret_policy *count_p, uint64_t *sooner, uint64_t *matched,
+		      struct cu_err *err) CU_MUST_CHECK;
 
 /* Grows an array (*p of *alloc elements of size el) to hold n+1. */
 int ret_grow(void **p, size_t *alloc, size_t n, size_t el) CU_MUST_CHECK;

@@ -5,7 +5,6 @@
  * archive's own records (audit, holds, policies, plans, certificates ...)
  * are the evidence of what happened and are never disposed of.
  */
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,10 @@ void ret_recinfo_from(const struct rec_view *v, uint64_t seq, struct ret_scratch
 	ri->platform = sc->platform;
 	ri->conversation = sc->conversation;
 	ri->sender = sc->sender;
+	ri->conversation_len = v->f[RF_CONVERSATION].len;
+	ri->sender_len = v->f[RF_SENDER].len;
+	ri->conversation_raw = v->f[RF_CONVERSATION].ptr ? v->f[RF_CONVERSATION].ptr : "";
+	ri->sender_raw = v->f[RF_SENDER].ptr ? v->f[RF_SENDER].ptr : "";
 }
 
 int ret_rules_current(const struct ret_state *s, struct ret_rules *r)
@@ -66,12 +69,13 @@ int ret_policy_matches(const struct ret_policy *p, const struct ret_rules *r, co
 		return 0;
 	if (p->platform && strcmp(p->platform, ri->platform) != 0)
 		return 0;
-	if (p->conversation && fnmatch(p->conversation, ri->conversation, 0) != 0)
-		return 0;
-	if (p->sender && fnmatch(p->sender, ri->sender, 0) != 0)
+	if (!ret_scope_matches(&p->scope, ri))
 		return 0;
 	if (p->class_label) {
-		label = class_of(r, ri->conversation);
+		/* A class is set on an exact id (a C string of at most 512
+		 * bytes): a field with a NUL byte, or longer than the copy, is
+		 * none of them, whatever its first bytes are. */
+		label = strlen(ri->conversation) == ri->conversation_len ? class_of(r, ri->conversation) : NULL;
 		if (!label || strcmp(label, p->class_label) != 0)
 			return 0;
 	}
@@ -107,54 +111,89 @@ const struct ret_policy *ret_rules_winner(const struct ret_rules *r, const struc
 	return best;
 }
 
-int ret_count_shortened(struct store *st, const struct ret_rules *before, const struct ret_rules *after,
-			uint64_t *count, struct cu_err *err)
+int ret_walk_content(struct store *st, uint64_t upto, ret_content_fn fn, void *arg, struct cu_err *err)
 {
 	struct store_iter *it = NULL;
 	struct store_entry e;
 	struct rec_view v;
 	struct ret_recinfo ri;
 	struct ret_scratch *sc = malloc(sizeof(*sc));
-	uint64_t size = store_size(st);
-	int64_t due_b, due_a;
-	int rc, r;
+	int rc, r = 0;
 
-	*count = 0;
 	if (!sc)
 		return cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 	rc = store_iter_open(st, 0, &it, err);
-	if (rc)
-		goto out;
-	while ((r = store_iter_next(it, &e, err)) == 1 && e.seq < size) {
+	while (rc == 0 && (r = store_iter_next(it, &e, err)) == 1 && e.seq < upto) {
 		if (e.is_stub || e.len < 2 || e.bytes[1] >= REC_AUDIT)
-			continue;
+			continue; /* kind is byte 1: the archive's own records are never ruled */
 		if (rec_decode(e.bytes, e.len, &v, NULL) != 0)
 			continue;
 		ret_recinfo_from(&v, e.seq, sc, &ri);
-		if (!ret_rules_winner(before, &ri, &due_b))
-			continue; /* kept for ever now: nothing to shorten */
-		if (ret_rules_winner(after, &ri, &due_a) && due_a < due_b)
-			(*count)++;
+		rc = fn(arg, &ri, err);
 	}
-	if (r < 0)
+	if (rc == 0 && r < 0)
 		rc = r;
-out:
 	store_iter_close(it);
 	free(sc);
 	return rc;
 }
 
-/* ---- holds ---------------------------------------------------------- */
-
-static int any_match(const char *const *pats, size_t n, const char *s)
+/* Deleted by the scheduler alone when due. */
+static int automatic(const struct ret_policy *p)
 {
-	size_t i;
+	return p && !p->approval_required && p->action != RET_REVIEW;
+}
 
-	for (i = 0; i < n; i++)
-		if (fnmatch(pats[i], s, 0) == 0)
-			return 1;
+struct effect_ctx {
+	const struct ret_rules *before, *after;
+	const struct ret_policy *count_p;
+	uint64_t sooner, matched;
+};
+
+static int effect_one(void *arg, const struct ret_recinfo *ri, struct cu_err *err)
+{
+	struct effect_ctx *c = arg;
+	const struct ret_policy *b, *a;
+	int64_t due_b = 0, due_a = 0;
+
+	(void)err;
+	if (c->count_p && ret_policy_matches(c->count_p, c->after, ri))
+		c->matched++;
+	b = ret_rules_winner(c->before, ri, &due_b);
+	a = ret_rules_winner(c->after, ri, &due_a);
+	if (!a || a->action == RET_REVIEW)
+		return 0; /* kept for ever, or only listed for a decision */
+	if (!b) {
+		/* Kept for ever so far: a plan a second person approves may
+		 * now delete it (not sooner in the sense of four eyes), the
+		 * scheduler alone may not. */
+		if (automatic(a))
+			c->sooner++;
+		return 0;
+	}
+	if (due_a < due_b || b->action == RET_REVIEW || (automatic(a) && !automatic(b)))
+		c->sooner++;
 	return 0;
 }
+
+int ret_change_effect(struct store *st, const struct ret_rules *before, const struct ret_rules *after,
+		      const struct ret_policy *count_p, uint64_t *sooner, uint64_t *matched, struct cu_err *err)
+{
+	struct effect_ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.before = before;
+	c.after = after;
+	c.count_p = count_p;
+	rc = ret_walk_content(st, store_size(st), effect_one, &c, err);
+	*sooner = c.sooner;
+	if (matched)
+		*matched = c.matched;
+	return rc;
+}
+
+/* ---- holds ---------------------------------------------------------- */
 
 int ret_hold_covers(const struct ret_hold *h, const struct ret_recinfo *ri)
 {
@@ -162,9 +201,7 @@ int ret_hold_covers(const struct ret_hold *h, const struct ret_recinfo *ri)
 		return 0;
 	if (h->all)
 		return 1;
-	if (h->nconvs && !any_match(h->convs, h->nconvs, ri->conversation))
-		return 0;
-	if (h->nsenders && !any_match(h->senders, h->nsenders, ri->sender))
+	if (!ret_scope_matches(&h->scope, ri))
 		return 0;
 	if (ri->ts < h->from_ms || ri->ts >= h->to_ms)
 		return 0;

@@ -39,8 +39,6 @@ int ret_policy_from_json(json_t *pj, struct ret_policy *p)
 		return CU_ECORRUPT;
 	p->name = jstr(pj, "name");
 	p->platform = jstr(pj, "platform");
-	p->conversation = jstr(pj, "conversation");
-	p->sender = jstr(pj, "sender");
 	p->class_label = jstr(pj, "class");
 	p->action = ret_action_from_name(jstr(pj, "action"));
 	approval = jstr(pj, "approval");
@@ -48,7 +46,7 @@ int ret_policy_from_json(json_t *pj, struct ret_policy *p)
 	if (!p->name || !p->action || ret_duration_parse(jstr(pj, "keep"), &p->keep, NULL) != 0)
 		return CU_ECORRUPT;
 	p->doc = pj;
-	return 0;
+	return ret_scope_read(pj, &p->scope);
 }
 
 struct ret_policy *ret_state_policy(struct ret_state *s, const char *name)
@@ -125,18 +123,22 @@ int ret_state_apply_change(struct ret_state *s, json_t *op, uint64_t seq, const 
 	const char *what = jstr(op, "op");
 	struct ret_policy p, *old;
 	size_t i;
+	int rc;
 
 	if (!what)
 		return CU_ECORRUPT;
 	if (!strcmp(what, "policy.add")) {
 		json_t *pj = json_object_get(op, "policy");
 
-		if (ret_policy_from_json(pj, &p) != 0)
-			return CU_ECORRUPT;
-		if (ret_state_policy(s, p.name))
-			return CU_ECORRUPT; /* refused at creation; ignore a replayed duplicate */
-		if (ret_grow((void **)&s->pol, &s->apol, s->npol, sizeof(*s->pol)) != 0)
-			return CU_ENOMEM;
+		rc = ret_policy_from_json(pj, &p);
+		if (rc)
+			return rc == CU_ENOMEM ? CU_ENOMEM : CU_ECORRUPT;
+		if (ret_state_policy(s, p.name) ||
+		    ret_grow((void **)&s->pol, &s->apol, s->npol, sizeof(*s->pol)) != 0) {
+			ret_scope_release(&p.scope);
+			/* a duplicate was refused at creation: ignore it replayed */
+			return ret_state_policy(s, p.name) ? CU_ECORRUPT : CU_ENOMEM;
+		}
 		json_incref(pj);
 		p.id = seq;
 		p.by = by;
@@ -180,27 +182,21 @@ int ret_state_apply_change(struct ret_state *s, json_t *op, uint64_t seq, const 
 		s->cls[i].seq = seq;
 		return keep_doc(s, op);
 	}
-	return CU_ECORRUPT;
-}
+	if (!strcmp(what, "hold.release")) {
+		/* A release proposed by `by` and put in force by the approval
+		 * `seq` (or, in archives of the first wave, a direct record). */
+		struct ret_hold *h = ret_state_hold(s, (uint64_t)jint(op, "hold", -1));
 
-static int str_array(json_t *arr, const char ***out, size_t *n)
-{
-	size_t i, cnt = json_array_size(arr);
-
-	*out = NULL;
-	*n = 0;
-	if (!cnt)
-		return 0;
-	*out = calloc(cnt, sizeof(**out));
-	if (!*out)
-		return CU_ENOMEM;
-	for (i = 0; i < cnt; i++) {
-		const char *v = json_string_value(json_array_get(arr, i));
-		if (!v)
+		if (!h || h->released)
 			return CU_ECORRUPT;
-		(*out)[(*n)++] = v;
+		h->released = 1;
+		h->released_seq = seq;
+		h->released_by = by;
+		h->released_ms = at_ms;
+		h->release_reason = jstr(op, "reason");
+		return keep_doc(s, op);
 	}
-	return 0;
+	return CU_ECORRUPT;
 }
 
 static int add_hold(struct ret_state *s, json_t *m, uint64_t seq, const char *by, int64_t at)
@@ -225,10 +221,8 @@ static int add_hold(struct ret_state *s, json_t *m, uint64_t seq, const char *by
 	h->to_ms = jint(scope, "to", INT64_MAX);
 	h->query = jstr(scope, "query");
 	h->all = json_is_true(json_object_get(scope, "all"));
-	rc = str_array(json_object_get(scope, "conversations"), &h->convs, &h->nconvs);
-	if (rc == 0)
-		rc = str_array(json_object_get(scope, "senders"), &h->senders, &h->nsenders);
-	return rc;
+	rc = ret_scope_read(scope, &h->scope);
+	return rc == CU_ENOMEM ? rc : rc ? CU_ECORRUPT : 0;
 }
 
 static int add_plan(struct ret_state *s, json_t *m, uint64_t seq, const char *by, int64_t at)
@@ -255,14 +249,27 @@ static int apply_approval(struct ret_state *s, json_t *m, uint64_t seq, const ch
 	struct ret_plan *p = ret_state_plan(s, (uint64_t)jint(m, "plan", -1));
 
 	/* The four-eyes rule was checked when the approval was made; a
-	 * record that breaks it (written by hand) is not honoured. */
-	if (!p || p->approval_seq || ret_same_person(p->by, by))
+	 * record that breaks it (written by hand) is not honoured, nor one
+	 * of a plan that was rejected first. */
+	if (!p || p->approval_seq || p->rejection_seq || ret_same_person(p->by, by))
 		return CU_ECORRUPT;
 	p->approval_seq = seq;
 	p->approved_by = by;
 	p->approved_ms = at;
 	if (!strcmp(p->type, "change"))
 		return ret_state_apply_change(s, json_object_get(p->doc, "change"), seq, p->by, at);
+	return 0;
+}
+
+static int apply_rejection(struct ret_state *s, json_t *m, uint64_t seq, const char *by, int64_t at)
+{
+	struct ret_plan *p = ret_state_plan(s, (uint64_t)jint(m, "plan", -1));
+
+	if (!p || p->approval_seq || p->rejection_seq || p->automatic)
+		return CU_ECORRUPT;
+	p->rejection_seq = seq;
+	p->rejected_by = by;
+	p->rejected_ms = at;
 	return 0;
 }
 
@@ -357,14 +364,8 @@ static int apply(struct ret_state *s, const struct rec_view *v, uint64_t seq)
 		if (!strcmp(op, "hold.add")) {
 			rc = add_hold(s, m, seq, byp, v->origin_ts);
 		} else if (!strcmp(op, "hold.release")) {
-			struct ret_hold *h = ret_state_hold(s, (uint64_t)jint(m, "hold", -1));
-			if (h && !h->released) {
-				h->released = 1;
-				h->released_seq = seq;
-				h->released_by = byp;
-				h->released_ms = v->origin_ts;
-				rc = keep_doc(s, m);
-			}
+			/* first wave: a release without a second person */
+			rc = ret_state_apply_change(s, m, seq, byp, v->origin_ts);
 		}
 		break;
 	case REC_PLAN:
@@ -374,6 +375,8 @@ static int apply(struct ret_state *s, const struct rec_view *v, uint64_t seq)
 	case REC_APPROVAL:
 		if (!strcmp(op, "approval"))
 			rc = apply_approval(s, m, seq, byp, v->origin_ts);
+		else if (!strcmp(op, "rejection"))
+			rc = apply_rejection(s, m, seq, byp, v->origin_ts);
 		else if (!strcmp(op, "transfer.answer"))
 			rc = apply_answer(s, m, seq, byp, v->origin_ts);
 		if (rc == 0)
@@ -462,12 +465,13 @@ void ret_state_free(struct ret_state *s)
 
 	if (!s)
 		return;
-	for (i = 0; i < s->npol; i++)
+	for (i = 0; i < s->npol; i++) {
 		json_decref(s->pol[i].doc);
+		ret_scope_release(&s->pol[i].scope);
+	}
 	for (i = 0; i < s->nholds; i++) {
 		json_decref(s->holds[i].doc);
-		free(s->holds[i].convs);
-		free(s->holds[i].senders);
+		ret_scope_release(&s->holds[i].scope);
 		free(s->holds[i].qseqs);
 	}
 	for (i = 0; i < s->nplans; i++)

@@ -52,8 +52,9 @@ old_seqs, held_seqs, young_seqs, auto_seqs = seqs[0:6], seqs[6:10], seqs[10:13],
 
 # ---- holds (officer) ---------------------------------------------------
 st, doc = off.json("POST", "/v1/holds", {"matter": "AZ 1/24", "reason": "court case",
-                                         "conversations": ["!case-held:*"]}, expect=201)
+                                         "conversation_patterns": ["!case-held:*"]}, expect=201)
 hold = doc["hold"]
+check(doc["records"] == len(held_seqs), "hold placed: %r" % doc)
 off.json("POST", "/v1/holds", {"matter": "x"}, expect=400)                      # no reason
 off.json("POST", "/v1/holds", {"matter": "x", "reason": "y"}, expect=400)       # no scope
 off.json("POST", "/v1/holds", {"matter": "x", "reason": "y", "conversations": "c"}, expect=400)
@@ -67,7 +68,7 @@ check(json.dumps(doc).find("AZ 1/24") >= 0, "hold show: %r" % doc)
 off.json("GET", "/v1/holds/999999", expect=404)
 
 # ---- policies (admin) --------------------------------------------------
-pol = {"name": "cases", "conversation": "!case*", "keep": "30d", "action": "destroy"}
+pol = {"name": "cases", "conversation_patterns": ["!case*"], "keep": "30d", "action": "destroy"}
 off.json("POST", "/v1/policies", pol, expect=403)
 adm.json("POST", "/v1/policies", dict(pol, keep="30 days"), expect=400)
 adm.json("POST", "/v1/policies", dict(pol, action="burn"), expect=400)
@@ -158,7 +159,8 @@ off.json("POST", "/v1/dispositions/%d/execute" % order, expect=200)
 check(search_seqs("charlie") == young_seqs[1:], "erased record still found")
 
 # ---- release, offers -----------------------------------------------------
-off.json("POST", "/v1/holds/%d/release" % hold, {"reason": "case closed"}, expect=200)
+st, doc = off.json("POST", "/v1/holds/%d/release" % hold, {"reason": "case closed"}, expect=202)
+off_b.json("POST", "/v1/dispositions/%d/approve" % doc["plan"], expect=200)
 off.json("POST", "/v1/holds/%d/release" % hold, {"reason": "again"}, expect=409)
 st, doc = off.json("GET", "/v1/holds", expect=200)
 check(doc["holds"] == [], "released hold still listed: %r" % doc)
@@ -190,8 +192,9 @@ srv = Server(arch)
 adm = Client(srv, arch.tokens["admin"])
 aud = Client(srv, arch.tokens["auditor"])
 off = Client(srv, arch.tokens["officer"])
-adm.json("POST", "/v1/policies", {"name": "auto", "conversation": "!auto:*", "keep": "30d", "action": "destroy",
-                                  "approval": "none"}, expect=201)
+st, doc = adm.json("POST", "/v1/policies", {"name": "auto", "conversation_patterns": ["!auto:*"], "keep": "30d",
+                                            "action": "destroy", "approval": "none"}, expect=202)
+off.json("POST", "/v1/dispositions/%d/approve" % doc["plan"], expect=200)
 deadline = time.time() + 15
 auto = []
 while time.time() < deadline:

@@ -46,6 +46,7 @@ MATRIX = [
     ("GET", "/v1/dispositions", "plans", {"officer"}, None, "/v1/dispositions"),
     ("POST", "/v1/dispositions", "plan", {"officer"}, {"dry_run": True}, "/v1/dispositions"),
     ("POST", "/v1/dispositions/1/approve", "plan_approve", {"officer"}, None, "/v1/dispositions/{id}/approve"),
+    ("POST", "/v1/dispositions/1/reject", "plan_reject", {"officer"}, "", "/v1/dispositions/{id}/reject"),
     ("POST", "/v1/dispositions/1/execute", "plan_execute", {"officer"}, None, "/v1/dispositions/{id}/execute"),
     ("POST", "/v1/erasures", "erasure", {"officer"}, "", "/v1/erasures"),
     ("GET", "/v1/certificates", "certificates", {"auditor", "officer"}, None, "/v1/certificates"),

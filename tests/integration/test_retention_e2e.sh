@@ -65,7 +65,7 @@ expect_exit 1 "$CUSTOS" retention approve -d a "$plan" --by alice
 echo "$out" | grep -q "four-eyes" || fail "self-approval must name the four-eyes rule: $out"
 expect_exit 1 "$CUSTOS" retention approve -d a "$plan" --by " ALICE"
 # A hold placed after the plan but before execution protects record 4.
-expect_exit 0 "$CUSTOS" hold add -d a --matter "LG 1 O 5/26" --reason "neue Klage" --by lisa --sender '@dora:*'
+expect_exit 0 "$CUSTOS" hold add -d a --matter "LG 1 O 5/26" --reason "neue Klage" --by lisa --sender-pattern '@dora:*'
 expect_exit 0 "$CUSTOS" retention approve -d a "$plan" --by bob
 expect_exit 1 "$CUSTOS" retention approve -d a "$plan" --by carol
 echo "$out" | grep -q "approved already" || fail "second approval: $out"
@@ -146,11 +146,14 @@ expect_exit 0 "$CUSTOS" retention plans -d a
 echo "$out" | grep -q "executed" || fail "plan listed as executed: $out"
 
 # Releasing the holds makes their records due in the next plan.
-expect_exit 0 "$CUSTOS" hold release -d a "$h1" --by lisa --reason "Verfahren beendet"
-expect_exit 1 "$CUSTOS" hold release -d a "$h1" --by lisa
+expect_exit 0 "$CUSTOS" hold release -d a "$h1" --by lisa --reason "Verfahren beendet" --json
+rel=$(echo "$out" | json_get - 'j["plan"]')
+expect_exit 0 "$CUSTOS" retention approve -d a "$rel" --by otto
+expect_exit 1 "$CUSTOS" hold release -d a "$h1" --by lisa --reason again
 expect_exit 0 "$CUSTOS" retention plan -d a --by alice --dry-run --json
 assert_eq "$(echo "$out" | json_get - '[x["seq"] for x in j["items"]]')" "[]" "record 2 still under the query hold"
-expect_exit 0 "$CUSTOS" hold release -d a "$h2" --by lisa
+expect_exit 0 "$CUSTOS" hold release -d a "$h2" --by lisa --reason "Verfahren beendet" --json
+expect_exit 0 "$CUSTOS" retention approve -d a "$(echo "$out" | json_get - 'j["plan"]')" --by otto
 expect_exit 0 "$CUSTOS" retention plan -d a --by alice --dry-run --json
 assert_eq "$(echo "$out" | json_get - '[x["seq"] for x in j["items"]]')" "[2, 3]" "released records become due"
 expect_exit 0 "$CUSTOS" hold list -d a --all --json

@@ -12,7 +12,7 @@ cat > m.jsonl <<'J'
 {"platform":"xmpp","conversation":"buero@conference.ex.org","sender":"clara@ex.org","ts":"2025-01-04T09:00:00Z","id":"x4","body":"Unrelated Kaffeeplan for the week."}
 J
 expect_exit 0 "$CUSTOS" ingest -d a m.jsonl
-expect_exit 0 "$CUSTOS" hold add -d a --matter "2 BvR 1/25" --reason "Verfassungsbeschwerde" --by lisa --conversation 'amt@*'
+expect_exit 0 "$CUSTOS" hold add -d a --matter "2 BvR 1/25" --reason "Verfassungsbeschwerde" --by lisa --conversation-pattern 'amt@*'
 hold=$out
 
 # Usage errors: exit 2, nothing stored.

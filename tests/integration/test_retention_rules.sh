@@ -36,7 +36,9 @@ echo "$out" | grep -q "needs a scope" || fail "a hold without scope is refused: 
 expect_exit 2 "$CUSTOS" hold add -d a --matter m --reason r --by x --from 2024-13-01
 expect_exit 2 "$CUSTOS" hold add -d a --matter m --reason r --by x --from 2025-01-02 --to 2025-01-01
 expect_exit 2 "$CUSTOS" hold add -d a --matter m --reason r --by x --all --sender s
-expect_exit 1 "$CUSTOS" hold release -d a 999 --by x
+expect_exit 2 "$CUSTOS" hold release -d a 999 --by x
+echo "$out" | grep -q "needs --by and --reason" || fail "a release without a reason is refused: $out"
+expect_exit 1 "$CUSTOS" hold release -d a 999 --by x --reason r
 expect_exit 1 "$CUSTOS" retention approve -d a 0 --by x
 echo "$out" | grep -q "not a plan" || fail "approving a message: $out"
 
@@ -45,19 +47,19 @@ expect_exit 1 "$CUSTOS" policy add -d a --name all-1y --keep 2y --action destroy
 echo "$out" | grep -q "exists already" || fail "duplicate name: $out"
 assert_eq "$(due a)" "[0, 1, 2, 3, 4]" "one year for all"
 # Longest retention wins: a conversation pattern, a class, a sender pattern.
-expect_exit 0 "$CUSTOS" policy add -d a --name court-30y --conversation '!court-*' --keep 30y --action destroy --by admin
+expect_exit 0 "$CUSTOS" policy add -d a --name court-30y --conversation-pattern '!court-*' --keep 30y --action destroy --by admin
 expect_exit 0 "$CUSTOS" class set -d a '!team:ex.org' personnel --by admin
 expect_exit 0 "$CUSTOS" policy add -d a --name pers-10y --class personnel --keep 10y --action destroy --by admin
-expect_exit 0 "$CUSTOS" policy add -d a --name ext-50y --sender '*:other.org' --keep 50y --action destroy --by admin
+expect_exit 0 "$CUSTOS" policy add -d a --name ext-50y --sender-pattern '*:other.org' --keep 50y --action destroy --by admin
 expect_exit 0 "$CUSTOS" policy add -d a --name xmpp-100m --platform xmpp --keep 100m --action destroy --by admin
-expect_exit 0 "$CUSTOS" policy add -d a --name rev-2y --conversation '!rev:*' --keep 2y --action review --by admin
+expect_exit 0 "$CUSTOS" policy add -d a --name rev-2y --conversation-pattern '!rev:*' --keep 2y --action review --by admin
 expect_exit 0 "$CUSTOS" retention plan -d a --by planner --dry-run --json
 assert_eq "$(echo "$out" | json_get - '[x["seq"] for x in j["items"]]')" "[]" "longer policies win"
 assert_eq "$(echo "$out" | json_get - 'j["review"]["seqs"]')" "[4]" "review policy lists, never deletes"
 expect_exit 0 "$CUSTOS" policy list -d a --json
 assert_eq "$(echo "$out" | json_get - '[p["name"] for p in j["policies"]]')" \
 	"['all-1y', 'court-30y', 'pers-10y', 'ext-50y', 'xmpp-100m', 'rev-2y']" "policy list"
-"$CUSTOS" policy list -d a | grep -q "court-30y.*keep 30y.*conversation=!court-\*" || fail "human policy list"
+"$CUSTOS" policy list -d a | grep -q "court-30y.*keep 30y.*conversation-pattern=!court-\*" || fail "human policy list"
 
 # Retiring court-30y would shorten record 1 from 30 years to 1: it waits
 # for approval by someone else and changes nothing until then.
@@ -74,10 +76,14 @@ expect_exit 0 "$CUSTOS" retention approve -d a "$change" --by officer
 assert_eq "$(due a)" "[1]" "approved retire takes effect"
 expect_exit 0 "$CUSTOS" policy list -d a --all --json
 assert_eq "$(echo "$out" | json_get - '[p["status"] for p in j["policies"] if p["name"] == "court-30y"]')" "['retired']" "retired"
-# Retiring a policy that governs nothing takes effect at once.
+# Retiring a policy that governs nothing today still waits for a second
+# person: without it, records to come fall to shorter policies.
 expect_exit 0 "$CUSTOS" policy add -d a --name tiny-1d --keep 1d --action destroy --by admin
 expect_exit 0 "$CUSTOS" policy retire -d a tiny-1d --by admin --json
-assert_eq "$(echo "$out" | json_get - 'j["pending"]')" False "a policy that never wins shortens nothing"
+assert_eq "$(echo "$out" | json_get - 'j["pending"]')" True "retiring always waits for a second person"
+assert_eq "$(echo "$out" | json_get - 'j["shortened"]')" 0 "a policy that never wins shortens no archived record"
+tiny=$(echo "$out" | json_get - 'j["plan"]')
+expect_exit 0 "$CUSTOS" retention reject -d a "$tiny" --by officer --reason "keep it"
 # Removing the class shortens record 0 (10 years -> 1): pending as well.
 expect_exit 0 "$CUSTOS" class unset -d a '!team:ex.org' --by admin --json
 assert_eq "$(echo "$out" | json_get - 'j["pending"]')" True "class change pending"
@@ -87,7 +93,7 @@ assert_eq "$(echo "$out" | json_get - 'j["classes"][0]["class"]')" personnel "cl
 expect_exit 0 "$CUSTOS" retention approve -d a "$change" --by officer
 assert_eq "$(due a)" "[0, 1]" "class removed"
 expect_exit 0 "$CUSTOS" retention plans -d a --json
-assert_eq "$(echo "$out" | json_get - '[p["status"] for p in j["plans"]]')" "['in force', 'in force']" "change plans"
+assert_eq "$(echo "$out" | json_get - '[p["status"] for p in j["plans"]]')" "['in force', 'rejected', 'in force']" "change plans"
 
 # Automatic runs: only policies with approval none, no second person,
 # still a certificate; holds are honoured; nothing due writes nothing.
@@ -98,9 +104,11 @@ cat > b.jsonl <<'J'
 {"platform":"matrix","conversation":"!manual:ex.org","sender":"@a:ex.org","ts":"2020-01-01T09:00:00Z","id":"3","body":"manual"}
 J
 expect_exit 0 "$CUSTOS" ingest -d b b.jsonl
-expect_exit 0 "$CUSTOS" policy add -d b --name auto-1y --conversation '!auto:*' --keep 1y --action destroy --approval none --by admin
-expect_exit 0 "$CUSTOS" policy add -d b --name manual-1y --conversation '!manual:*' --keep 1y --action destroy --by admin
-expect_exit 0 "$CUSTOS" hold add -d b --matter m --reason r --by lisa --sender '@held:*'
+expect_exit 0 "$CUSTOS" policy add -d b --name auto-1y --conversation-pattern '!auto:*' --keep 1y --action destroy --approval none --by admin --json
+assert_eq "$(echo "$out" | json_get - 'j["pending"]')" True "approval none waits for a second person"
+expect_exit 0 "$CUSTOS" retention approve -d b "$(echo "$out" | json_get - 'j["plan"]')" --by officer
+expect_exit 0 "$CUSTOS" policy add -d b --name manual-1y --conversation-pattern '!manual:*' --keep 1y --action destroy --by admin
+expect_exit 0 "$CUSTOS" hold add -d b --matter m --reason r --by lisa --sender-pattern '@held:*'
 expect_exit 0 "$CUSTOS" retention run -d b --json
 assert_eq "$(echo "$out" | json_get - 'j["execution"]["records"]')" 1 "one record deleted automatically"
 cert=$(echo "$out" | json_get - 'j["execution"]["certificate"]')

@@ -13,8 +13,8 @@ cat > m.jsonl <<'J'
 J
 expect_exit 0 "$CUSTOS" ingest -d a m.jsonl
 "$CUSTOS" pubkey -d a > pub.pem
-expect_exit 0 "$CUSTOS" policy add -d a --name minister-5y --conversation '!minister:*' --keep 5y --action transfer --by admin
-expect_exit 0 "$CUSTOS" policy add -d a --name kantine-1y --conversation '!kantine:*' --keep 1y --action transfer --by admin
+expect_exit 0 "$CUSTOS" policy add -d a --name minister-5y --conversation-pattern '!minister:*' --keep 5y --action transfer --by admin
+expect_exit 0 "$CUSTOS" policy add -d a --name kantine-1y --conversation-pattern '!kantine:*' --keep 1y --action transfer --by admin
 
 expect_exit 0 "$CUSTOS" retention plan -d a --by alice --json
 plan=$(echo "$out" | json_get - 'j["plan"]')
