@@ -38,6 +38,7 @@
 #define API_OUT_MAX (256u << 20) /* cap on one response body */
 
 struct api_req;
+struct conn_guard;
 
 /* Returns 0 when r's reply is set, API_ASYNC when a commit was started.
  * Handlers never return errors: they turn them into replies. */
@@ -115,6 +116,7 @@ struct api_server {
 	struct store *st;            /* the archive, opened as writer */
 	struct commit_queue *cq;     /* every append goes through here */
 	struct MHD_Daemon *mhd;
+	struct conn_guard *guard;    /* header deadlines (conn_guard.h) */
 	uint16_t port;               /* bound port */
 	int64_t started_ms;          /* for uptime */
 	atomic_int stopping;         /* 1 once stop began: new requests get 503 */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/audit.h"
+#include "api/conn_guard.h"
 #include "api/h_exports.h"
 #include "api/h_retention.h"
 #include "api/internal.h"
@@ -481,6 +482,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	(void)version;
 	if (!r) {
+		cg_headers_done(conn);
 		r = req_new(srv, conn, method, url);
 		if (!r)
 			return MHD_NO;
@@ -553,8 +555,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct api_server *srv = cls;
 	struct api_req *r = *con_cls;
 
-	(void)conn;
 	(void)toe;
+	cg_request_done(conn); /* the next request on this connection has a deadline */
 	if (!r)
 		return;
 	req_free(r);
@@ -683,6 +685,9 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	if (rc)
 		goto fail;
 	api_search_set_queue(srv, srv->cq);
+	rc = cg_start(cfg->header_timeout_s, cfg->connection_timeout_s, &srv->guard, err);
+	if (rc)
+		goto fail;
 
 	/* poll(), not epoll: libmicrohttpd's MHD_quiesce_daemon (how a stop
 	 * refuses new connections) races its epoll loop, which removes the
@@ -691,7 +696,13 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	 * in the test suite's daemons. The poll loop is told by a message
 	 * instead.
 	 * Each worker polls only its own connections, so for the connection
-	 * limits here poll costs the same. */
+	 * limits here poll costs the same.
+	 * Slow clients: the workers share max_connections; one address gets at
+	 * most max_connections_per_address of them (further connections from
+	 * it are closed at once, so they cannot fill the rest), and a
+	 * connection that has not completed its request headers within
+	 * header_timeout_s is shut down by the guard (conn_guard.h): the idle
+	 * timeout alone restarts with every byte a slow client trickles. */
 	flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;
@@ -702,7 +713,9 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+				    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_address,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
+				    MHD_OPTION_NOTIFY_CONNECTION, cg_notify, srv->guard,
 				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
 				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 				    MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u,
@@ -735,6 +748,7 @@ fail:
 		OPENSSL_cleanse(tls_key.data, tls_key.alloc);
 	buf_release(&tls_key);
 	buf_release(&tls_cert);
+	cg_stop(srv->guard);
 	api_search_set_queue(srv, NULL);
 	if (srv->cq)
 		cq_free(srv->cq);
@@ -768,7 +782,9 @@ int api_server_reload(struct api_server *srv, struct cu_err *err)
 		return rc;
 	/* The listen address is not compared: --listen may override it. */
 	if (fresh.threads != srv->cfg.threads || fresh.max_connections != srv->cfg.max_connections ||
+	    fresh.max_connections_per_address != srv->cfg.max_connections_per_address ||
 	    fresh.connection_timeout_s != srv->cfg.connection_timeout_s ||
+	    fresh.header_timeout_s != srv->cfg.header_timeout_s ||
 	    fresh.max_header_bytes != srv->cfg.max_header_bytes ||
 	    fresh.max_pending_records != srv->cfg.max_pending_records ||
 	    fresh.commit_batch_records != srv->cfg.commit_batch_records ||
@@ -809,6 +825,7 @@ void api_server_stop(struct api_server *srv, unsigned grace_ms)
 	 * request submitting after this gets 503 (queue closed). */
 	cq_close(srv->cq);
 	MHD_stop_daemon(srv->mhd);
+	cg_stop(srv->guard);
 	api_search_set_queue(srv, NULL);
 	cq_free(srv->cq);
 	api_verify_shutdown(srv);
