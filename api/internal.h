@@ -192,6 +192,18 @@ int api_query_u64(struct api_req *r, const char *key, uint64_t def, uint64_t min
 /* Parses a decimal path parameter; replies 400 on failure. */
 int api_param_u64(struct api_req *r, int idx, uint64_t *out) CU_MUST_CHECK;
 
+/* Visibility (visibility.c): the record kinds the caller may read
+ * (REC_KIND_BIT set; 0 for anonymous, ingest and admin callers), the same
+ * on every route. Handlers read records only through these and
+ * api_search_run, which apply it. */
+uint64_t api_vis_kinds_of(const struct api_req *r);
+/* 1 if the caller may see the record e (a store_get or store_iter entry). */
+int api_vis_entry(const struct api_req *r, const struct store_entry *e);
+/* store_get for the caller: 1 with *e filled if it may see record seq, 0
+ * if it may not (treat as absent), negative CU_E* on error. */
+int api_record_read(struct api_req *r, uint64_t seq, struct buf *rb, struct store_entry *e,
+		    struct cu_err *err) CU_MUST_CHECK;
+
 /* Suspends the connection and submits n records; on_commit runs (in the
  * request's thread) once they are durable or failed, with r->commit_rc.
  * Returns API_ASYNC, or 0 with an error reply already set (429 when the
@@ -240,10 +252,12 @@ void api_search_committed(struct api_server *srv, size_t records);
 /* Hands the commit queue to the index thread (after cq_new), or takes it
  * back (NULL, before cq_free). */
 void api_search_set_queue(struct api_server *srv, struct commit_queue *cq);
-/* Runs a query on a pooled read-only index handle: idx_search_json.
- * CU_ESTATE when there is no index. */
+/* Runs a query for r's caller on a pooled read-only index handle:
+ * idx_search_json with q->kinds replaced by what the caller may see
+ * (api_vis_kinds_of), so results and counts hold nothing else. CU_ESTATE
+ * when there is no index, CU_EDENIED when the caller sees no records. */
 struct idx_query;
-int api_search_run(struct api_server *srv, const struct idx_query *q, json_t **out,
+int api_search_run(struct api_req *r, const struct idx_query *q, json_t **out,
 		   struct cu_err *err) CU_MUST_CHECK;
 /* idx_context (a record's neighbours in its conversation) on a pooled
  * read-only index handle. CU_ESTATE when there is no index. */
