@@ -9,8 +9,10 @@
  *   GET  /_matrix/app/v1/users/{userId}, /rooms/{alias} (and legacy
  *        /users/{userId}, /rooms/{alias}), /_matrix/app/v1/thirdparty/...
  *        404 M_NOT_FOUND: the archive owns none of them
- *   anything else under /_matrix               404 M_UNRECOGNIZED, or 405
- *        M_UNRECOGNIZED for a known path with another method
+ *   anything else under /_matrix, with any method, and other methods on
+ *        the legacy paths                       404 M_UNRECOGNIZED, or 405
+ *        M_UNRECOGNIZED for a known path with another method (routes.c
+ *        sends them all here: method "*")
  *
  * Authentication: the hs_token as "Authorization: Bearer" or, as older
  * homeservers send it, the access_token query parameter; if both are sent
@@ -239,7 +241,7 @@ static int has_prefix(const char *s, const char *p)
 /* The method a known path takes, or NULL for an unknown path. */
 static const char *known_method(const char *path)
 {
-	if (has_prefix(path, MX_V1 "/transactions/"))
+	if (has_prefix(path, MX_V1 "/transactions/") || has_prefix(path, "/transactions/"))
 		return "PUT";
 	if (!strcmp(path, MX_V1 "/ping"))
 		return "POST";

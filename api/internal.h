@@ -45,7 +45,7 @@ struct conn_guard;
 typedef int (*api_handler_fn)(struct api_req *r);
 
 struct api_route {
-	const char *method;         /* "GET", "POST", "DELETE" */
+	const char *method;         /* "GET", "POST", "DELETE"; "*": any (a fallback) */
 	const char *pattern;        /* "/v1/records/{seq}"; {x*} may span '/' */
 	api_handler_fn fn;
 	unsigned roles;             /* ROLE_* bits allowed; 0: no token needed */
