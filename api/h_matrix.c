@@ -137,21 +137,15 @@ static void txn_remember(struct api_req *r, struct mx_ctx *c)
 static int mx_txn_done(struct api_req *r)
 {
 	struct mx_ctx *c = r->hctx;
-	size_t i, dups = 0;
 
 	if (r->commit_rc) {
-		atomic_fetch_add(&r->srv->metrics.ingest_rejected, c->t.n);
 		api_log("matrix: transaction %s of %s not archived: %s", c->txn_id, c->source, r->commit_err.msg);
 		mx_error(r, r->commit_rc == CU_EINVAL || r->commit_rc == CU_ETOOBIG ? 400 : 503,
 			 r->commit_rc == CU_EINVAL || r->commit_rc == CU_ETOOBIG ? "M_BAD_JSON" : "M_UNKNOWN",
 			 r->commit_err.msg[0] ? r->commit_err.msg : "the events could not be stored");
 		return 0;
 	}
-	for (i = 0; i < c->t.n; i++)
-		dups += c->in[i].duplicate ? 1 : 0;
-	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
-	atomic_fetch_add(&r->srv->metrics.ingest_accepted, c->t.n - dups);
-	atomic_fetch_add(&r->srv->metrics.ingest_duplicates, dups);
+	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1); /* records: counted at the commit */
 	txn_remember(r, c);
 	r->results = (long long)c->t.n;
 	mx_ok(r);

@@ -27,15 +27,10 @@ static int th_done(struct api_req *r)
 	struct th_msg *m = r->hctx;
 
 	if (r->commit_rc) {
-		atomic_fetch_add(&r->srv->metrics.ingest_rejected, 1);
 		api_reply_cu(r, r->commit_rc, r->commit_err.msg);
 		return 0;
 	}
-	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
-	if (m->in.duplicate)
-		atomic_fetch_add(&r->srv->metrics.ingest_duplicates, 1);
-	else
-		atomic_fetch_add(&r->srv->metrics.ingest_accepted, 1);
+	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1); /* records: counted at the commit */
 	r->results = 1;
 	api_reply_json(r, 200, json_pack("{s:i, s:i}", "accepted", m->in.duplicate ? 0 : 1, "duplicates",
 					 m->in.duplicate ? 1 : 0));

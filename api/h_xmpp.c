@@ -37,15 +37,12 @@ static int xmpp_done(struct api_req *r)
 	size_t i, dups = 0;
 
 	if (r->commit_rc) {
-		atomic_fetch_add(&r->srv->metrics.ingest_rejected, c->b.n);
 		api_reply_cu(r, r->commit_rc, r->commit_err.msg);
 		return 0;
 	}
 	for (i = 0; i < c->b.n; i++)
 		dups += c->in[i].duplicate ? 1 : 0;
-	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
-	atomic_fetch_add(&r->srv->metrics.ingest_accepted, c->b.n - dups);
-	atomic_fetch_add(&r->srv->metrics.ingest_duplicates, dups);
+	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1); /* records: counted at the commit */
 	r->results = (long long)c->b.n;
 	api_reply_json(r, 200, json_pack("{s:I, s:I}", "accepted", (json_int_t)(c->b.n - dups), "duplicates",
 					 (json_int_t)dups));

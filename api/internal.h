@@ -163,6 +163,9 @@ struct api_req {
 	struct cq_item item;
 	int commit_rc;                  /* set by the commit callback */
 	int commit_refused;             /* 1: the queue refused it (full or closing) */
+	int commit_is_audit;            /* 1: the commit is the audit record */
+	size_t uncounted;               /* trailing records of the handler's commit that are
+					 * not envelopes (metrics; set before api_commit_async) */
 	struct cu_err commit_err;
 	int (*on_commit)(struct api_req *r); /* continuation, sets the reply */
 	void *hctx;                     /* handler state kept across the commit */
@@ -206,6 +209,9 @@ int api_record_read(struct api_req *r, uint64_t seq, struct buf *rb, struct stor
 
 /* Suspends the connection and submits n records; on_commit runs (in the
  * request's thread) once they are durable or failed, with r->commit_rc.
+ * The records are counted in custos_ingest_records_total when the commit
+ * ends (all but the last r->uncounted), whether or not the client is still
+ * there: on_commit does not run for a client that went away.
  * Returns API_ASYNC, or 0 with an error reply already set (429 when the
  * queue is full, 503 when stopping). */
 int api_commit_async(struct api_req *r, struct store_input *in, size_t n,

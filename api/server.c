@@ -210,11 +210,36 @@ static int store_commit(void *ctx, struct store_input *in, size_t n, struct cu_e
 	return rc;
 }
 
+/* Counts what a commit archived, where its outcome is known: whether the
+ * client is still there to get the reply or not (a request whose client
+ * went away is never continued). Committer thread, or the request's when
+ * the queue refused the submission. */
+static void count_commit(struct api_req *r, int rc)
+{
+	struct api_metrics *m = &r->srv->metrics;
+	size_t i, n, dups = 0;
+
+	if (r->commit_is_audit) {
+		atomic_fetch_add(rc ? &m->audit_failures : &m->audit_records, 1);
+		return;
+	}
+	n = r->item.n > r->uncounted ? r->item.n - r->uncounted : 0;
+	if (rc) {
+		atomic_fetch_add(&m->ingest_rejected, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		dups += r->item.in[i].duplicate ? 1 : 0;
+	atomic_fetch_add(&m->ingest_accepted, n - dups);
+	atomic_fetch_add(&m->ingest_duplicates, dups);
+}
+
 /* Runs in the committer thread: record the outcome, wake the request. */
 static void req_commit_done(void *arg, int rc, const struct cu_err *err)
 {
 	struct api_req *r = arg;
 
+	count_commit(r, rc);
 	r->commit_rc = rc;
 	cu_err_clear(&r->commit_err);
 	if (rc)
@@ -225,7 +250,7 @@ static void req_commit_done(void *arg, int rc, const struct cu_err *err)
 /* Suspends first, so that a commit finishing at once cannot resume a
  * connection that is not suspended yet. A refused submission is reported
  * through commit_rc like a failed commit, with commit_refused set. */
-static void commit_start(struct api_req *r, struct store_input *in, size_t n, int throttle)
+static void commit_start(struct api_req *r, struct store_input *in, size_t n, int throttle, int audit)
 {
 	struct cu_err err;
 	int rc;
@@ -233,6 +258,7 @@ static void commit_start(struct api_req *r, struct store_input *in, size_t n, in
 	MHD_suspend_connection(r->conn);
 	r->commit_rc = 0;
 	r->commit_refused = 0;
+	r->commit_is_audit = audit;
 	memset(&r->item, 0, sizeof(r->item));
 	r->item.in = in;
 	r->item.n = n;
@@ -242,6 +268,7 @@ static void commit_start(struct api_req *r, struct store_input *in, size_t n, in
 	cu_err_clear(&err);
 	rc = cq_submit_async(r->srv->cq, &r->item, &err);
 	if (rc) {
+		count_commit(r, rc);
 		r->commit_rc = rc;
 		r->commit_refused = 1;
 		cu_err_clear(&r->commit_err);
@@ -265,7 +292,7 @@ int api_commit_async(struct api_req *r, struct store_input *in, size_t n,
 		     int (*on_commit)(struct api_req *r))
 {
 	r->on_commit = on_commit;
-	commit_start(r, in, n, 1); /* messenger ingest waits for a lagging index */
+	commit_start(r, in, n, 1, 0); /* messenger ingest waits for a lagging index */
 	return API_ASYNC;
 }
 
@@ -405,7 +432,7 @@ static enum MHD_Result finish(struct api_req *r)
 			return send_reply(r);
 		}
 		r->state = REQ_WAIT_AUDIT;
-		commit_start(r, &r->audit_in, 1, 0);
+		commit_start(r, &r->audit_in, 1, 0, 1);
 		return MHD_YES;
 	}
 	return send_reply(r);
@@ -531,16 +558,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_YES;
 		return finish(r);
 	case REQ_WAIT_AUDIT:
+		/* counted by count_commit */
 		if (r->commit_rc) {
-			atomic_fetch_add(&srv->metrics.audit_failures, 1);
 			if (r->commit_refused && r->commit_rc == CU_ETOOBIG)
 				reply_refused(r);
 			else
 				api_reply_error(r, 503, "audit_failed",
 						"the request could not be recorded in the audit trail: %s",
 						r->commit_err.msg);
-		} else {
-			atomic_fetch_add(&srv->metrics.audit_records, 1);
 		}
 		return send_reply(r);
 	case REQ_SENT:
