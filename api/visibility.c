@@ -17,7 +17,6 @@
  * go through api_search_run, api_record_read and api_vis_kinds_of (the
  * export job's query), which apply the rule, so that a route cannot show,
  * count or page a record its caller may not see. */
-#include <string.h>
 
 #include "api/internal.h"
 #include "archiver/record.h"
