@@ -22,7 +22,9 @@ struct api_config {
 	uint16_t port;                  /* TCP port [8080] */
 	unsigned threads;               /* MHD thread pool size [4] */
 	unsigned max_connections;       /* open connections at once [256] */
+	unsigned max_connections_per_address; /* of them from one client address [32] */
 	unsigned connection_timeout_s;  /* idle connection timeout [30] */
+	unsigned header_timeout_s;      /* request line and headers complete within [10] */
 	unsigned request_timeout_s;     /* whole request (headers + body) [60] */
 	size_t max_body_bytes;          /* request body cap, 413 beyond [16 MiB] */
 	size_t max_header_bytes;        /* per-connection memory for request line

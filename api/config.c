@@ -20,7 +20,9 @@ void api_config_defaults(struct api_config *cfg)
 	cfg->port = 8080;
 	cfg->threads = 4;
 	cfg->max_connections = 256;
+	cfg->max_connections_per_address = 32;
 	cfg->connection_timeout_s = 30;
+	cfg->header_timeout_s = 10;
 	cfg->request_timeout_s = 60;
 	cfg->max_body_bytes = 16u << 20;
 	cfg->max_header_bytes = 32u << 10;
@@ -134,7 +136,9 @@ int api_config_load(const char *path, struct api_config *cfg, struct cu_err *err
 			 sizeof(((struct api_config *)0)->name)}
 		K(threads, 1, 256),
 		K(max_connections, 1, 65536),
+		K(max_connections_per_address, 1, 65536),
 		K(connection_timeout_s, 1, 3600),
+		K(header_timeout_s, 1, 3600),
 		K(request_timeout_s, 1, 3600),
 		K(max_body_bytes, 1024, 1ull << 32),
 		K(max_header_bytes, 4096, 1u << 20),

@@ -93,20 +93,21 @@ static int add_hits(struct api_req *r, json_t *hits, const struct audit_filter *
 	struct buf rb;
 	json_t *h, *o;
 	size_t i;
-	int rc = 0;
+	int rc = 0, visible;
 
 	cu_err_clear(&err);
 	buf_init(&rb, REC_MAX_BYTES + 4096);
 	json_array_foreach(hits, i, h) {
 		json_int_t seq = json_integer_value(json_object_get(h, "seq"));
 
-		buf_reset(&rb);
-		rc = store_get(r->srv->st, (uint64_t)seq, &rb, &e, &err);
-		if (rc) {
+		rc = api_record_read(r, (uint64_t)seq, &rb, &e, &err);
+		if (rc < 0) {
 			api_reply_cu(r, rc, err.msg);
 			break;
 		}
-		if (e.is_stub || rec_decode(e.bytes, e.len, &v, NULL) != 0 || !matches(&v, f))
+		visible = rc;
+		rc = 0;
+		if (!visible || e.is_stub || rec_decode(e.bytes, e.len, &v, NULL) != 0 || !matches(&v, f))
 			continue;
 		o = rec_entry_to_json(&e);
 		if (o)
@@ -145,7 +146,7 @@ static int audit_by_index(struct api_req *r, struct audit_filter *f, uint64_t li
 	q.sort = IDX_NEWEST;
 	q.limit = (unsigned)limit;
 	q.cursor = api_query(r, "cursor");
-	rc = api_search_run(r->srv, &q, &res, &err);
+	rc = api_search_run(r, &q, &res, &err);
 	if (rc) {
 		api_reply_cu(r, rc, err.msg);
 		return 0;
@@ -211,13 +212,12 @@ int h_audit(struct api_req *r)
 			break;
 		}
 		budget--;
-		buf_reset(&rb);
-		rc = store_get(st, seq, &rb, &e, &err);
-		if (rc) {
+		rc = api_record_read(r, seq, &rb, &e, &err);
+		if (rc < 0) {
 			api_reply_cu(r, rc, err.msg);
 			goto out;
 		}
-		if (e.is_stub || rec_decode(e.bytes, e.len, &v, NULL) != 0 || !matches(&v, &f))
+		if (!rc || e.is_stub || rec_decode(e.bytes, e.len, &v, NULL) != 0 || !matches(&v, &f))
 			continue;
 		o = rec_entry_to_json(&e);
 		if (o)

@@ -66,8 +66,14 @@ int h_exports_start(struct api_req *r)
 		api_reply_error(r, 503, "unavailable", "exports are not available: %s", err.msg);
 		return 0;
 	}
+	/* The query sees what the caller may see (visibility.c); 0 would
+	 * mean every kind, so a caller who sees none gets no export. */
+	if (!api_vis_kinds_of(r)) {
+		api_reply_error(r, 403, "forbidden", "this role reads no records");
+		return 0;
+	}
 	rc = exp_jobs_start(j, r->body.data ? (const char *)r->body.data : "", r->body.len, r->who.name,
-			    &id, &err);
+			    api_vis_kinds_of(r), &id, &err);
 	if (rc == CU_ETOOBIG) {
 		r->retry_after = 10;
 		api_reply_error(r, 429, "busy", "%s", err.msg);

@@ -138,7 +138,6 @@ static int ingest_done(struct api_req *r)
 	json_t *j;
 
 	if (r->commit_rc) {
-		atomic_fetch_add(&r->srv->metrics.ingest_rejected, c->n);
 		api_reply_cu(r, r->commit_rc, r->commit_err.msg);
 		return 0;
 	}
@@ -152,9 +151,7 @@ static int ingest_done(struct api_req *r)
 		last = c->in[i].seq;
 		accepted++;
 	}
-	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
-	atomic_fetch_add(&r->srv->metrics.ingest_accepted, accepted);
-	atomic_fetch_add(&r->srv->metrics.ingest_duplicates, dups);
+	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1); /* records: counted at the commit */
 	j = json_pack("{s:I, s:I}", "accepted", (json_int_t)accepted, "duplicates", (json_int_t)dups);
 	if (j) {
 		json_object_set_new(j, "first_seq", accepted ? json_integer((json_int_t)first) : json_null());
@@ -221,5 +218,6 @@ int h_ingest(struct api_req *r)
 	}
 	if (c->ev.present)
 		c->in[c->n] = c->ev.in;
+	r->uncounted = (size_t)c->ev.present; /* the evidence record is no envelope */
 	return api_commit_async(r, c->in, c->n + (size_t)c->ev.present, ingest_done);
 }

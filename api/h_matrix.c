@@ -9,8 +9,10 @@
  *   GET  /_matrix/app/v1/users/{userId}, /rooms/{alias} (and legacy
  *        /users/{userId}, /rooms/{alias}), /_matrix/app/v1/thirdparty/...
  *        404 M_NOT_FOUND: the archive owns none of them
- *   anything else under /_matrix               404 M_UNRECOGNIZED, or 405
- *        M_UNRECOGNIZED for a known path with another method
+ *   anything else under /_matrix, with any method, and other methods on
+ *        the legacy paths                       404 M_UNRECOGNIZED, or 405
+ *        M_UNRECOGNIZED for a known path with another method (routes.c
+ *        sends them all here: method "*")
  *
  * Authentication: the hs_token as "Authorization: Bearer" or, as older
  * homeservers send it, the access_token query parameter; if both are sent
@@ -135,21 +137,15 @@ static void txn_remember(struct api_req *r, struct mx_ctx *c)
 static int mx_txn_done(struct api_req *r)
 {
 	struct mx_ctx *c = r->hctx;
-	size_t i, dups = 0;
 
 	if (r->commit_rc) {
-		atomic_fetch_add(&r->srv->metrics.ingest_rejected, c->t.n);
 		api_log("matrix: transaction %s of %s not archived: %s", c->txn_id, c->source, r->commit_err.msg);
 		mx_error(r, r->commit_rc == CU_EINVAL || r->commit_rc == CU_ETOOBIG ? 400 : 503,
 			 r->commit_rc == CU_EINVAL || r->commit_rc == CU_ETOOBIG ? "M_BAD_JSON" : "M_UNKNOWN",
 			 r->commit_err.msg[0] ? r->commit_err.msg : "the events could not be stored");
 		return 0;
 	}
-	for (i = 0; i < c->t.n; i++)
-		dups += c->in[i].duplicate ? 1 : 0;
-	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
-	atomic_fetch_add(&r->srv->metrics.ingest_accepted, c->t.n - dups);
-	atomic_fetch_add(&r->srv->metrics.ingest_duplicates, dups);
+	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1); /* records: counted at the commit */
 	txn_remember(r, c);
 	r->results = (long long)c->t.n;
 	mx_ok(r);
@@ -239,7 +235,7 @@ static int has_prefix(const char *s, const char *p)
 /* The method a known path takes, or NULL for an unknown path. */
 static const char *known_method(const char *path)
 {
-	if (has_prefix(path, MX_V1 "/transactions/"))
+	if (has_prefix(path, MX_V1 "/transactions/") || has_prefix(path, "/transactions/"))
 		return "PUT";
 	if (!strcmp(path, MX_V1 "/ping"))
 		return "POST";

@@ -42,9 +42,15 @@ int h_record(struct api_req *r)
 		api_reply_error(r, 400, "bad_request", "tree_size must be greater than the record's seq");
 		goto out;
 	}
-	rc = store_get(st, seq, &rb, &e, &err);
-	if (rc) {
+	rc = api_record_read(r, seq, &rb, &e, &err);
+	if (rc < 0) {
 		api_reply_cu(r, rc, err.msg);
+		goto out;
+	}
+	if (rc == 0) {
+		/* The archive's own records are read through their routes. */
+		api_reply_error(r, 404, "not_found", "record %llu is not visible to the %s role",
+				(unsigned long long)seq, tok_role_name(r->who.role));
 		goto out;
 	}
 	rec = rec_entry_to_json(&e);
@@ -76,10 +82,10 @@ out:
 	return 0;
 }
 
-/* Reads record seq; 1 and *o (new reference) if it belongs to conv, 0 if
- * not (or a stub), negative on error. *ts (if not NULL) gets its origin
- * time. */
-static int conv_record(struct store *st, uint64_t seq, const char *conv, struct buf *rb, json_t **o,
+/* Reads record seq; 1 and *o (new reference) if it belongs to conv and
+ * r's caller may see it, 0 if not (or a stub), negative on error. *ts (if
+ * not NULL) gets its origin time. */
+static int conv_record(struct api_req *r, uint64_t seq, const char *conv, struct buf *rb, json_t **o,
 		       int64_t *ts, struct cu_err *err)
 {
 	struct store_entry e;
@@ -88,9 +94,8 @@ static int conv_record(struct store *st, uint64_t seq, const char *conv, struct 
 	int rc;
 
 	*o = NULL;
-	buf_reset(rb);
-	rc = store_get(st, seq, rb, &e, err);
-	if (rc)
+	rc = api_record_read(r, seq, rb, &e, err);
+	if (rc <= 0)
 		return rc;
 	if (e.is_stub || rec_decode(e.bytes, e.len, &v, NULL) != 0)
 		return 0;
@@ -105,7 +110,7 @@ static int conv_record(struct store *st, uint64_t seq, const char *conv, struct 
 /* Scans from seq in direction dir (+1/-1) for up to want records of conv,
  * reading at most budget records; appends them to arr (in scan order).
  * Sets *more when it stopped with records possibly left. */
-static int scan(struct store *st, uint64_t seq, int dir, uint64_t size, const char *conv, size_t want,
+static int scan(struct api_req *r, uint64_t seq, int dir, uint64_t size, const char *conv, size_t want,
 		uint64_t *budget, json_t *arr, int *more, struct buf *rb, struct cu_err *err)
 {
 	json_t *o;
@@ -121,7 +126,7 @@ static int scan(struct store *st, uint64_t seq, int dir, uint64_t size, const ch
 			return 0;
 		}
 		(*budget)--;
-		rc = conv_record(st, seq, conv, rb, &o, NULL, err);
+		rc = conv_record(r, seq, conv, rb, &o, NULL, err);
 		if (rc < 0)
 			return rc;
 		if (rc == 1) {
@@ -158,10 +163,12 @@ static int item_cmp_desc(const void *a, const void *b)
 }
 
 /* The records of conv from seq from to the end of the log (the part the
- * index does not hold yet), except the anchor, into *items. */
-static int tail_scan(struct store *st, uint64_t from, uint64_t anchor, const char *conv,
+ * index does not hold yet) that r's caller may see, except the anchor,
+ * into *items. */
+static int tail_scan(struct api_req *r, uint64_t from, uint64_t anchor, const char *conv,
 		     struct ctx_item **items, size_t *n, struct cu_err *err)
 {
+	struct store *st = r->srv->st;
 	struct store_iter *it = NULL;
 	struct store_entry e;
 	struct rec_view v;
@@ -174,7 +181,8 @@ static int tail_scan(struct store *st, uint64_t from, uint64_t anchor, const cha
 	rc = store_iter_open(st, from, &it, err);
 	while (rc == 0 && (rc = store_iter_next(it, &e, err)) == 1) {
 		rc = 0;
-		if (e.seq == anchor || e.is_stub || rec_decode(e.bytes, e.len, &v, NULL) != 0 ||
+		if (e.seq == anchor || e.is_stub || !api_vis_entry(r, &e) ||
+		    rec_decode(e.bytes, e.len, &v, NULL) != 0 ||
 		    v.f[RF_CONVERSATION].len != clen || memcmp(v.f[RF_CONVERSATION].ptr, conv, clen) != 0)
 			continue;
 		if (*n == cap) {
@@ -200,7 +208,7 @@ static int tail_scan(struct store *st, uint64_t from, uint64_t anchor, const cha
 /* One side of the context: the index's nearest records and the tail's on
  * that side of the anchor, nearest first; the want nearest are read and
  * appended to arr. */
-static int merge_side(struct store *st, const char *conv, const struct idx_ctx_side *s, int dir,
+static int merge_side(struct api_req *r, const char *conv, const struct idx_ctx_side *s, int dir,
 		      const struct ctx_item *anchor, const struct ctx_item *tail, size_t ntail, size_t want,
 		      json_t *arr, int *more, struct buf *rb, struct cu_err *err)
 {
@@ -225,11 +233,12 @@ static int merge_side(struct store *st, const char *conv, const struct idx_ctx_s
 	 * tail adds more than want. */
 	*more = s->more || n > want;
 	for (i = 0; i < n && i < want; i++) {
-		rc = conv_record(st, c[i].seq, conv, rb, &o, NULL, err);
+		rc = conv_record(r, c[i].seq, conv, rb, &o, NULL, err);
 		if (rc < 0)
 			break;
 		rc = 0;
-		/* 0: erased since the index was read; it is gone */
+		/* 0: erased since the index was read (it is gone), or not for
+		 * this caller */
 		if (o)
 			json_array_append_new(arr, o);
 	}
@@ -276,14 +285,14 @@ static int ctx_indexed(struct api_req *r, const char *conv, uint64_t around, int
 	end = store_size(st);
 	if (end > hwm && end - hwm > CONTEXT_SCAN_BUDGET)
 		goto out;
-	rc = tail_scan(st, hwm, have_anchor ? around : UINT64_MAX, conv, &tail, &ntail, err);
+	rc = tail_scan(r, hwm, have_anchor ? around : UINT64_MAX, conv, &tail, &ntail, err);
 	if (rc)
 		goto out;
 	a = (struct ctx_item){anchor_ts, around};
-	rc = merge_side(st, conv, &sb, -1, have_anchor ? &a : NULL, tail, ntail, nb, before, more_before,
+	rc = merge_side(r, conv, &sb, -1, have_anchor ? &a : NULL, tail, ntail, nb, before, more_before,
 			rb, err);
 	if (rc == 0 && have_anchor)
-		rc = merge_side(st, conv, &sa, +1, &a, tail, ntail, na, after, more_after, rb, err);
+		rc = merge_side(r, conv, &sa, +1, &a, tail, ntail, na, after, more_after, rb, err);
 out:
 	free(tail);
 	free(sb.seq);
@@ -325,7 +334,7 @@ int h_context(struct api_req *r)
 		goto out;
 	}
 	if (api_query(r, "around")) {
-		rc = conv_record(st, around, conv, &rb, &center, &anchor_ts, &err);
+		rc = conv_record(r, around, conv, &rb, &center, &anchor_ts, &err);
 		if (rc < 0) {
 			api_reply_cu(r, rc, err.msg);
 			goto out;
@@ -348,9 +357,9 @@ int h_context(struct api_req *r)
 		json_array_clear(before);
 		json_array_clear(after);
 		more_before = more_after = 0;
-		rc = scan(st, around, -1, size, conv, (size_t)nb, &budget, before, &more_before, &rb, &err);
+		rc = scan(r, around, -1, size, conv, (size_t)nb, &budget, before, &more_before, &rb, &err);
 		if (!rc && center)
-			rc = scan(st, around, +1, size, conv, (size_t)na, &budget, after, &more_after, &rb,
+			rc = scan(r, around, +1, size, conv, (size_t)na, &budget, after, &more_after, &rb,
 				  &err);
 	}
 	if (rc) {

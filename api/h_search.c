@@ -313,16 +313,20 @@ static void reader_put(struct api_search *s, size_t i)
 	pthread_mutex_unlock(&s->pool_mu);
 }
 
-int api_search_run(struct api_server *srv, const struct idx_query *q, json_t **out, struct cu_err *err)
+int api_search_run(struct api_req *r, const struct idx_query *q, json_t **out, struct cu_err *err)
 {
-	struct api_search *s = srv->search;
+	struct api_search *s = r->srv->search;
+	struct idx_query vq = *q;
 	size_t i;
 	int rc;
 
+	vq.kinds = api_vis_kinds_of(r);
+	if (!vq.kinds)
+		return cu_err_set(err, CU_EDENIED, "this role reads no records");
 	if (!s || !s->nreaders)
 		return cu_err_set(err, CU_ESTATE, "the search index is not available");
 	i = reader_get(s);
-	rc = idx_search_json(s->readers[i], srv->st, q, out, err);
+	rc = idx_search_json(s->readers[i], r->srv->st, &vq, out, err);
 	reader_put(s, i);
 	return rc;
 }
@@ -381,7 +385,7 @@ int h_search(struct api_req *r)
 		return 0;
 	q.limit = (unsigned)limit;
 	q.cursor = api_query(r, "cursor");
-	rc = api_search_run(r->srv, &q, &doc, &err);
+	rc = api_search_run(r, &q, &doc, &err);
 	if (rc) {
 		if (rc == CU_ESTATE)
 			api_reply_error(r, 503, "unavailable", "%s", err.msg);

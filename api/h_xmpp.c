@@ -4,6 +4,7 @@
  * under the source's secret. All items of a request are committed
  * together and answered 200 {"accepted", "duplicates"} once durable; the
  * module deletes its spool files only then. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,15 +37,12 @@ static int xmpp_done(struct api_req *r)
 	size_t i, dups = 0;
 
 	if (r->commit_rc) {
-		atomic_fetch_add(&r->srv->metrics.ingest_rejected, c->b.n);
 		api_reply_cu(r, r->commit_rc, r->commit_err.msg);
 		return 0;
 	}
 	for (i = 0; i < c->b.n; i++)
 		dups += c->in[i].duplicate ? 1 : 0;
-	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
-	atomic_fetch_add(&r->srv->metrics.ingest_accepted, c->b.n - dups);
-	atomic_fetch_add(&r->srv->metrics.ingest_duplicates, dups);
+	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1); /* records: counted at the commit */
 	r->results = (long long)c->b.n;
 	api_reply_json(r, 200, json_pack("{s:I, s:I}", "accepted", (json_int_t)(c->b.n - dups), "duplicates",
 					 (json_int_t)dups));
@@ -57,6 +55,7 @@ static int check_source(struct api_req *r, const char *name, char *mac_out, size
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, API_SIG_HEADER);
 	const struct src_entry *e;
+	struct src_entry decoy;
 	struct src_set set;
 	struct cu_err err;
 	const char *body = r->body.data ? (const char *)r->body.data : "";
@@ -68,28 +67,23 @@ static int check_source(struct api_req *r, const char *name, char *mac_out, size
 		api_reply_error(r, 503, "unavailable", "the archive's source list cannot be read");
 		return -1;
 	}
-	e = src_find(&set, name);
-	if (!e || e->type != SRC_XMPP || !e->hmac_secret_len) {
-		atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
-		api_reply_error(r, 401, "unauthorized", "no XMPP source named '%s' with a secret", name);
-		goto out;
-	}
+	/* The same answer for every failure, whether the source exists or
+	 * not (hooks.h). */
+	e = api_hook_source(&set, name, SRC_XMPP, &decoy);
 	if (!h || strncmp(h, "hmac-sha256=", 12) != 0) {
-		atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
-		api_reply_error(r, 401, "unauthorized", "the %s header must be hmac-sha256=<hex>", API_SIG_HEADER);
+		api_hook_unauthorized(r);
 		goto out;
 	}
 	h += 12;
 	v = src_check_hmac_hex(e->hmac_secret, e->hmac_secret_len, body, r->body.len, h, strlen(h));
-	if (v) {
-		atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
-		api_reply_error(r, 401, "unauthorized", "%s", v == CU_EINVAL ? "the HMAC is not 64 hex digits"
-									: "the HMAC does not match the body");
+	if (v || e == &decoy) {
+		api_hook_unauthorized(r);
 		goto out;
 	}
 	snprintf(mac_out, mac_cap, "%s", h);
 	rc = 0;
 out:
+	OPENSSL_cleanse(&decoy, sizeof(decoy));
 	src_set_release(&set);
 	return rc;
 }

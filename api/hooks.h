@@ -13,10 +13,22 @@
 
 #include <stddef.h>
 
+#include "archiver/sources.h"
 #include "archiver/store.h"
 #include "common/error.h"
 
 struct api_req;
+
+/* Refusing an unauthenticated hook caller (hook_auth.c). Every failure of
+ * a hook's authentication (unknown source, source of another type or
+ * without a secret, missing or wrong MAC) gets the same 401, which never
+ * names the source, and costs the same work: api_hook_source returns the
+ * registered source of that type with a secret, or else fills decoy with
+ * a random secret and returns it, so that the caller checks the MAC all
+ * the same and refuses when the source it got is the decoy. */
+void api_hook_unauthorized(struct api_req *r);
+const struct src_entry *api_hook_source(const struct src_set *set, const char *name, enum src_type type,
+					struct src_entry *decoy);
 
 /* Matrix (h_matrix.c). */
 int h_matrix_txn(struct api_req *r);      /* PUT .../transactions/{txnId} */

@@ -38,13 +38,14 @@
 #define API_OUT_MAX (256u << 20) /* cap on one response body */
 
 struct api_req;
+struct conn_guard;
 
 /* Returns 0 when r's reply is set, API_ASYNC when a commit was started.
  * Handlers never return errors: they turn them into replies. */
 typedef int (*api_handler_fn)(struct api_req *r);
 
 struct api_route {
-	const char *method;         /* "GET", "POST", "DELETE" */
+	const char *method;         /* "GET", "POST", "DELETE"; "*": any (a fallback) */
 	const char *pattern;        /* "/v1/records/{seq}"; {x*} may span '/' */
 	api_handler_fn fn;
 	unsigned roles;             /* ROLE_* bits allowed; 0: no token needed */
@@ -115,6 +116,7 @@ struct api_server {
 	struct store *st;            /* the archive, opened as writer */
 	struct commit_queue *cq;     /* every append goes through here */
 	struct MHD_Daemon *mhd;
+	struct conn_guard *guard;    /* header deadlines (conn_guard.h) */
 	uint16_t port;               /* bound port */
 	int64_t started_ms;          /* for uptime */
 	atomic_int stopping;         /* 1 once stop began: new requests get 503 */
@@ -161,6 +163,9 @@ struct api_req {
 	struct cq_item item;
 	int commit_rc;                  /* set by the commit callback */
 	int commit_refused;             /* 1: the queue refused it (full or closing) */
+	int commit_is_audit;            /* 1: the commit is the audit record */
+	size_t uncounted;               /* trailing records of the handler's commit that are
+					 * not envelopes (metrics; set before api_commit_async) */
 	struct cu_err commit_err;
 	int (*on_commit)(struct api_req *r); /* continuation, sets the reply */
 	void *hctx;                     /* handler state kept across the commit */
@@ -190,8 +195,23 @@ int api_query_u64(struct api_req *r, const char *key, uint64_t def, uint64_t min
 /* Parses a decimal path parameter; replies 400 on failure. */
 int api_param_u64(struct api_req *r, int idx, uint64_t *out) CU_MUST_CHECK;
 
+/* Visibility (visibility.c): the record kinds the caller may read
+ * (REC_KIND_BIT set; 0 for anonymous, ingest and admin callers), the same
+ * on every route. Handlers read records only through these and
+ * api_search_run, which apply it. */
+uint64_t api_vis_kinds_of(const struct api_req *r);
+/* 1 if the caller may see the record e (a store_get or store_iter entry). */
+int api_vis_entry(const struct api_req *r, const struct store_entry *e);
+/* store_get for the caller: 1 with *e filled if it may see record seq, 0
+ * if it may not (treat as absent), negative CU_E* on error. */
+int api_record_read(struct api_req *r, uint64_t seq, struct buf *rb, struct store_entry *e,
+		    struct cu_err *err) CU_MUST_CHECK;
+
 /* Suspends the connection and submits n records; on_commit runs (in the
  * request's thread) once they are durable or failed, with r->commit_rc.
+ * The records are counted in custos_ingest_records_total when the commit
+ * ends (all but the last r->uncounted), whether or not the client is still
+ * there: on_commit does not run for a client that went away.
  * Returns API_ASYNC, or 0 with an error reply already set (429 when the
  * queue is full, 503 when stopping). */
 int api_commit_async(struct api_req *r, struct store_input *in, size_t n,
@@ -238,10 +258,12 @@ void api_search_committed(struct api_server *srv, size_t records);
 /* Hands the commit queue to the index thread (after cq_new), or takes it
  * back (NULL, before cq_free). */
 void api_search_set_queue(struct api_server *srv, struct commit_queue *cq);
-/* Runs a query on a pooled read-only index handle: idx_search_json.
- * CU_ESTATE when there is no index. */
+/* Runs a query for r's caller on a pooled read-only index handle:
+ * idx_search_json with q->kinds replaced by what the caller may see
+ * (api_vis_kinds_of), so results and counts hold nothing else. CU_ESTATE
+ * when there is no index, CU_EDENIED when the caller sees no records. */
 struct idx_query;
-int api_search_run(struct api_server *srv, const struct idx_query *q, json_t **out,
+int api_search_run(struct api_req *r, const struct idx_query *q, json_t **out,
 		   struct cu_err *err) CU_MUST_CHECK;
 /* idx_context (a record's neighbours in its conversation) on a pooled
  * read-only index handle. CU_ESTATE when there is no index. */

@@ -121,7 +121,7 @@ int api_metrics_render(struct api_server *srv, struct buf *out)
 	P("# HELP custos_ingest_requests_total Ingest requests acknowledged (records durable).\n");
 	P("# TYPE custos_ingest_requests_total counter\n");
 	P("custos_ingest_requests_total %llu\n", (unsigned long long)atomic_load(&m->ingest_requests));
-	P("# HELP custos_ingest_records_total Records received by the ingest endpoint, by outcome.\n");
+	P("# HELP custos_ingest_records_total Records received by the ingest endpoints, by outcome of their commit.\n");
 	P("# TYPE custos_ingest_records_total counter\n");
 	P("custos_ingest_records_total{result=\"accepted\"} %llu\n", (unsigned long long)atomic_load(&m->ingest_accepted));
 	P("custos_ingest_records_total{result=\"duplicate\"} %llu\n", (unsigned long long)atomic_load(&m->ingest_duplicates));

@@ -61,6 +61,16 @@ const struct api_route api_routes[] = {
 	{"DELETE", "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_delete", 0},
 	{"POST",   "/v1/hooks/xmpp/{source}",                h_xmpp_hook,     0,                           "xmpp_hook",   1},
 	{"POST",   "/v1/hooks/threema/{source}",             h_threema_hook,  0,                           "threema_hook", 1},
+	/* Any other method on the Matrix paths: M_UNRECOGNIZED (404, or 405
+	 * on a known path) in Matrix form, as the AS API says. Method "*"
+	 * matches every method; these come last, so a route naming the
+	 * method wins. Not listed by --list-routes (no OpenAPI operation). */
+	{"*",      "/_matrix",                               h_matrix_other,  0,                           "matrix_other_root", 0},
+	{"*",      "/_matrix/",                              h_matrix_other,  0,                           "matrix_other_root_slash", 0},
+	{"*",      "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_any", 0},
+	{"*",      "/transactions/{txn}",                    h_matrix_other,  0,                           "matrix_txn_legacy_other", 0},
+	{"*",      "/users/{user}",                          h_matrix_other,  0,                           "matrix_user_legacy_other", 0},
+	{"*",      "/rooms/{alias}",                         h_matrix_other,  0,                           "matrix_room_legacy_other", 0},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
 
@@ -127,7 +137,7 @@ int api_route_match(const char *method, const char *path, struct api_match *m)
 	for (i = 0; i < api_nroutes; i++) {
 		if (!match_pattern(api_routes[i].pattern, path, caps))
 			continue;
-		if (!strcmp(api_routes[i].method, method)) {
+		if (!strcmp(api_routes[i].method, method) || !strcmp(api_routes[i].method, "*")) {
 			m->route = &api_routes[i];
 			for (k = 0; k < API_MAX_PARAMS; k++)
 				m->params[k] = caps[k];
@@ -165,6 +175,8 @@ void api_routes_print(FILE *f)
 
 		const char *c;
 
+		if (!strcmp(rt->method, "*"))
+			continue; /* fallbacks, not operations */
 		/* OpenAPI spelling: {id*} is printed as {id} */
 		fprintf(f, "%s ", rt->method);
 		for (c = rt->pattern; *c; c++)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/audit.h"
+#include "api/conn_guard.h"
 #include "api/h_exports.h"
 #include "api/h_retention.h"
 #include "api/internal.h"
@@ -209,11 +210,36 @@ static int store_commit(void *ctx, struct store_input *in, size_t n, struct cu_e
 	return rc;
 }
 
+/* Counts what a commit archived, where its outcome is known: whether the
+ * client is still there to get the reply or not (a request whose client
+ * went away is never continued). Committer thread, or the request's when
+ * the queue refused the submission. */
+static void count_commit(struct api_req *r, int rc)
+{
+	struct api_metrics *m = &r->srv->metrics;
+	size_t i, n, dups = 0;
+
+	if (r->commit_is_audit) {
+		atomic_fetch_add(rc ? &m->audit_failures : &m->audit_records, 1);
+		return;
+	}
+	n = r->item.n > r->uncounted ? r->item.n - r->uncounted : 0;
+	if (rc) {
+		atomic_fetch_add(&m->ingest_rejected, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		dups += r->item.in[i].duplicate ? 1 : 0;
+	atomic_fetch_add(&m->ingest_accepted, n - dups);
+	atomic_fetch_add(&m->ingest_duplicates, dups);
+}
+
 /* Runs in the committer thread: record the outcome, wake the request. */
 static void req_commit_done(void *arg, int rc, const struct cu_err *err)
 {
 	struct api_req *r = arg;
 
+	count_commit(r, rc);
 	r->commit_rc = rc;
 	cu_err_clear(&r->commit_err);
 	if (rc)
@@ -224,7 +250,7 @@ static void req_commit_done(void *arg, int rc, const struct cu_err *err)
 /* Suspends first, so that a commit finishing at once cannot resume a
  * connection that is not suspended yet. A refused submission is reported
  * through commit_rc like a failed commit, with commit_refused set. */
-static void commit_start(struct api_req *r, struct store_input *in, size_t n, int throttle)
+static void commit_start(struct api_req *r, struct store_input *in, size_t n, int throttle, int audit)
 {
 	struct cu_err err;
 	int rc;
@@ -232,6 +258,7 @@ static void commit_start(struct api_req *r, struct store_input *in, size_t n, in
 	MHD_suspend_connection(r->conn);
 	r->commit_rc = 0;
 	r->commit_refused = 0;
+	r->commit_is_audit = audit;
 	memset(&r->item, 0, sizeof(r->item));
 	r->item.in = in;
 	r->item.n = n;
@@ -241,6 +268,7 @@ static void commit_start(struct api_req *r, struct store_input *in, size_t n, in
 	cu_err_clear(&err);
 	rc = cq_submit_async(r->srv->cq, &r->item, &err);
 	if (rc) {
+		count_commit(r, rc);
 		r->commit_rc = rc;
 		r->commit_refused = 1;
 		cu_err_clear(&r->commit_err);
@@ -264,7 +292,7 @@ int api_commit_async(struct api_req *r, struct store_input *in, size_t n,
 		     int (*on_commit)(struct api_req *r))
 {
 	r->on_commit = on_commit;
-	commit_start(r, in, n, 1); /* messenger ingest waits for a lagging index */
+	commit_start(r, in, n, 1, 0); /* messenger ingest waits for a lagging index */
 	return API_ASYNC;
 }
 
@@ -404,7 +432,7 @@ static enum MHD_Result finish(struct api_req *r)
 			return send_reply(r);
 		}
 		r->state = REQ_WAIT_AUDIT;
-		commit_start(r, &r->audit_in, 1, 0);
+		commit_start(r, &r->audit_in, 1, 0, 1);
 		return MHD_YES;
 	}
 	return send_reply(r);
@@ -481,6 +509,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	(void)version;
 	if (!r) {
+		cg_headers_done(conn);
 		r = req_new(srv, conn, method, url);
 		if (!r)
 			return MHD_NO;
@@ -529,16 +558,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_YES;
 		return finish(r);
 	case REQ_WAIT_AUDIT:
+		/* counted by count_commit */
 		if (r->commit_rc) {
-			atomic_fetch_add(&srv->metrics.audit_failures, 1);
 			if (r->commit_refused && r->commit_rc == CU_ETOOBIG)
 				reply_refused(r);
 			else
 				api_reply_error(r, 503, "audit_failed",
 						"the request could not be recorded in the audit trail: %s",
 						r->commit_err.msg);
-		} else {
-			atomic_fetch_add(&srv->metrics.audit_records, 1);
 		}
 		return send_reply(r);
 	case REQ_SENT:
@@ -553,8 +580,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct api_server *srv = cls;
 	struct api_req *r = *con_cls;
 
-	(void)conn;
 	(void)toe;
+	cg_request_done(conn); /* the next request on this connection has a deadline */
 	if (!r)
 		return;
 	req_free(r);
@@ -683,6 +710,9 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	if (rc)
 		goto fail;
 	api_search_set_queue(srv, srv->cq);
+	rc = cg_start(cfg->header_timeout_s, cfg->connection_timeout_s, &srv->guard, err);
+	if (rc)
+		goto fail;
 
 	/* poll(), not epoll: libmicrohttpd's MHD_quiesce_daemon (how a stop
 	 * refuses new connections) races its epoll loop, which removes the
@@ -691,7 +721,13 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	 * in the test suite's daemons. The poll loop is told by a message
 	 * instead.
 	 * Each worker polls only its own connections, so for the connection
-	 * limits here poll costs the same. */
+	 * limits here poll costs the same.
+	 * Slow clients: the workers share max_connections; one address gets at
+	 * most max_connections_per_address of them (further connections from
+	 * it are closed at once, so they cannot fill the rest), and a
+	 * connection that has not completed its request headers within
+	 * header_timeout_s is shut down by the guard (conn_guard.h): the idle
+	 * timeout alone restarts with every byte a slow client trickles. */
 	flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;
@@ -702,7 +738,9 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+				    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_address,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
+				    MHD_OPTION_NOTIFY_CONNECTION, cg_notify, srv->guard,
 				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
 				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 				    MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u,
@@ -735,6 +773,7 @@ fail:
 		OPENSSL_cleanse(tls_key.data, tls_key.alloc);
 	buf_release(&tls_key);
 	buf_release(&tls_cert);
+	cg_stop(srv->guard);
 	api_search_set_queue(srv, NULL);
 	if (srv->cq)
 		cq_free(srv->cq);
@@ -768,7 +807,9 @@ int api_server_reload(struct api_server *srv, struct cu_err *err)
 		return rc;
 	/* The listen address is not compared: --listen may override it. */
 	if (fresh.threads != srv->cfg.threads || fresh.max_connections != srv->cfg.max_connections ||
+	    fresh.max_connections_per_address != srv->cfg.max_connections_per_address ||
 	    fresh.connection_timeout_s != srv->cfg.connection_timeout_s ||
+	    fresh.header_timeout_s != srv->cfg.header_timeout_s ||
 	    fresh.max_header_bytes != srv->cfg.max_header_bytes ||
 	    fresh.max_pending_records != srv->cfg.max_pending_records ||
 	    fresh.commit_batch_records != srv->cfg.commit_batch_records ||
@@ -809,6 +850,7 @@ void api_server_stop(struct api_server *srv, unsigned grace_ms)
 	 * request submitting after this gets 503 (queue closed). */
 	cq_close(srv->cq);
 	MHD_stop_daemon(srv->mhd);
+	cg_stop(srv->guard);
 	api_search_set_queue(srv, NULL);
 	cq_free(srv->cq);
 	api_verify_shutdown(srv);

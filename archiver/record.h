@@ -45,6 +45,15 @@ enum rec_kind {
 	REC_OTHER = 63,       /* anything else a source sends */
 };
 
+/* Sets of kinds as bit masks: bit k stands for kind k (every kind is
+ * below 64). */
+#define REC_KIND_BIT(k) (UINT64_C(1) << (k))
+#define REC_KINDS_ALL UINT64_MAX
+/* The archive's own records (kinds 16..31: audit, holds, policies, plans,
+ * approvals, certificates, exports, checkpoints, admin changes), as
+ * opposed to what the messengers sent. */
+#define REC_KINDS_ARCHIVE (REC_KIND_BIT(32) - REC_KIND_BIT(16))
+
 /* Flags (bit set) in a record. */
 #define REC_F_ENCRYPTED 0x0001u  /* payload is end-to-end encrypted: no readable body */
 #define REC_F_SIGNED    0x0002u  /* auth holds a verified source signature/MAC */

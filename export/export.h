@@ -128,6 +128,7 @@ struct idx;
 struct exp_index {
 	struct idx *ix;               /* an open, caught-up search index */
 	struct store *st;             /* the archive it follows */
+	uint64_t kinds;               /* the kinds the query may match (idx_query.kinds; 0: all) */
 };
 int exp_query_index(void *arg, const char *query, int (*add)(void *ctx, uint64_t seq), void *ctx,
 		    struct cu_err *err) CU_MUST_CHECK;

@@ -23,6 +23,7 @@ struct job {
 	struct exp_jobs *owner;
 	uint64_t id;
 	char by[EXP_MAX_NAME + 1];    /* who asked */
+	uint64_t kinds;               /* what the query may match (idx_query.kinds) */
 	char *query, *conversation, *organization; /* owned, or NULL */
 	int64_t from_ms, to_ms;       /* INT64_MIN / INT64_MAX when open */
 	enum exp_format format;
@@ -162,6 +163,7 @@ static void *job_main(void *arg)
 		rc = idx_open(s->env.datadir, IDX_RDONLY, &ix, &err);
 		xi.ix = ix;
 		xi.st = s->env.st;
+		xi.kinds = j->kinds;
 		req.query_fn = exp_query_index;
 		req.query_arg = &xi;
 	}
@@ -298,8 +300,8 @@ static void prune(struct exp_jobs *s)
 	}
 }
 
-int exp_jobs_start(struct exp_jobs *s, const char *body, size_t len, const char *by, uint64_t *id,
-		   struct cu_err *err)
+int exp_jobs_start(struct exp_jobs *s, const char *body, size_t len, const char *by, uint64_t kinds,
+		   uint64_t *id, struct cu_err *err)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	char stamp[32];
@@ -315,6 +317,7 @@ int exp_jobs_start(struct exp_jobs *s, const char *body, size_t len, const char 
 		goto fail;
 	}
 	snprintf(j->by, sizeof(j->by), "%s", by);
+	j->kinds = kinds;
 	rc = parse_body(j, body, len, err);
 	if (rc)
 		goto fail;

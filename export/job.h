@@ -40,11 +40,12 @@ void exp_jobs_free(struct exp_jobs *jobs);
  *    "query": "...", "conversation": "...", "from": DATE, "to": DATE,
  *    "organization": "..."}
  * (format required; at least one of query, conversation, from, to; DATE
- * as for `custos export`) on behalf of by (the token's name). *id is the
- * new job's number. CU_EINVAL with a message for a bad body (HTTP 400),
- * CU_ETOOBIG when max_running jobs run already (HTTP 429). */
-int exp_jobs_start(struct exp_jobs *jobs, const char *body, size_t len, const char *by, uint64_t *id,
-		   struct cu_err *err) CU_MUST_CHECK;
+ * as for `custos export`) on behalf of by (the token's name), whose query
+ * sees only records of the kinds in kinds (idx_query.kinds; 0: all). *id
+ * is the new job's number. CU_EINVAL with a message for a bad body (HTTP
+ * 400), CU_ETOOBIG when max_running jobs run already (HTTP 429). */
+int exp_jobs_start(struct exp_jobs *jobs, const char *body, size_t len, const char *by, uint64_t kinds,
+		   uint64_t *id, struct cu_err *err) CU_MUST_CHECK;
 
 /* The job's state as a new JSON object, or NULL for an unknown id:
  *   {"id", "state": "running"|"done"|"failed"|"cancelled", "requested_by",

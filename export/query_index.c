@@ -18,6 +18,7 @@ int exp_query_index(void *arg, const char *query, int (*add)(void *ctx, uint64_t
 	int rc = 0;
 
 	q.q = query;
+	q.kinds = xi->kinds;
 	q.sort = IDX_OLDEST;
 	q.limit = IDX_MAX_LIMIT;
 	for (;;) {

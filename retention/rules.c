@@ -259,6 +259,9 @@ int ret_query_seqs(struct store *st, struct idx *ix, const char *query, uint64_t
 	*n = 0;
 	memset(&q, 0, sizeof(q));
 	q.q = query;
+	/* Holds and erasures act on content only: the archive's own records
+	 * never match, so a query cannot tell whether any of them exist. */
+	q.kinds = REC_KINDS_ALL & ~REC_KINDS_ARCHIVE;
 	q.sort = IDX_OLDEST;
 	q.limit = IDX_MAX_LIMIT;
 	for (;;) {

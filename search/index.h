@@ -68,6 +68,12 @@ struct idx_query {
 	enum idx_sort sort;
 	unsigned limit;       /* 1..IDX_MAX_LIMIT; 0 = IDX_DEFAULT_LIMIT */
 	const char *cursor;   /* next_cursor of the previous page, or NULL */
+	/* Which kinds the caller may see (REC_KIND_BIT set; 0: all). Records
+	 * of other kinds are never matched, counted or paged, whatever the
+	 * query says (kind: included): the HTTP API passes the role's
+	 * visible kinds (api/visibility.c). Within them, the archive's own
+	 * kinds are found only by a query that names kind:. */
+	uint64_t kinds;
 };
 
 /* Store and index compared by idx_reconcile. */

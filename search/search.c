@@ -338,6 +338,49 @@ out:
 	return rc;
 }
 
+/* The caller's kinds (idx_query.kinds) on top of the query. Sets
+ * without any of the archive's own kinds but with every other one (what
+ * an officer sees) go through the system tag, as for a query without
+ * kind: (*hide_sys: FTS5 or the metadata leave them out); any other set
+ * becomes a condition on the metadata, ANDed to the query's. Either way
+ * the count sees exactly what the pages may show. */
+_Static_assert(REC_KINDS_ARCHIVE == REC_KIND_BIT(IDX_SYS_KIND_MAX + 1) - REC_KIND_BIT(IDX_SYS_KIND_MIN),
+	       "the system tag marks exactly the archive's own kinds");
+
+static int restrict_kinds(struct q_plan *p, uint64_t kinds, int *hide_sys)
+{
+	struct buf w;
+	unsigned k;
+	int rc = 0, first = 1;
+
+	*hide_sys = 0;
+	if (!kinds || kinds == REC_KINDS_ALL)
+		return 0;
+	if (!(kinds & REC_KINDS_ARCHIVE) && (kinds | REC_KINDS_ARCHIVE) == REC_KINDS_ALL) {
+		*hide_sys = 1;
+		return 0;
+	}
+	buf_init(&w, p->where.max + 512);
+	if (strcmp((const char *)p->where.data, "1") != 0)
+		rc = buf_printf(&w, "(%s) AND ", (const char *)p->where.data);
+	if (rc == 0)
+		rc = buf_append_str(&w, "+m.kind IN (");
+	for (k = 0; rc == 0 && k < 64; k++)
+		if (kinds & REC_KIND_BIT(k)) {
+			rc = buf_printf(&w, "%s%u", first ? "" : ",", k);
+			first = 0;
+		}
+	if (rc == 0)
+		rc = buf_append_str(&w, ")");
+	if (rc) {
+		buf_release(&w);
+		return rc;
+	}
+	buf_release(&p->where);
+	p->where = w;
+	return 0;
+}
+
 /* 1 if row a comes before row b in the sort order. */
 static int row_before(const struct row *a, const struct row *b, enum idx_sort sort)
 {
@@ -883,7 +926,7 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 	unsigned limit = q->limit ? q->limit : IDX_DEFAULT_LIMIT;
 	enum idx_sort sort = q->sort;
 	size_t nrows = 0;
-	int rc, in_txn = 0, locked = 0;
+	int rc, in_txn = 0, locked = 0, hide_sys = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&plan, 0, sizeof(plan));
@@ -945,6 +988,10 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 		rc = cu_err_set(err, CU_EINVAL, "cursor belongs to another sort order");
 		goto out;
 	}
+	if (restrict_kinds(&plan, q->kinds, &hide_sys) != 0) {
+		rc = cu_err_set(err, CU_ETOOBIG, "query is too complex");
+		goto out;
+	}
 	rc = idx_read_sysw(ix, &sysw, err);
 	if (rc)
 		goto out;
@@ -954,7 +1001,7 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 			goto out;
 		ix->blocks_hwm = hwm;
 	}
-	if (plan.fts && !plan.has_kind && sysw > 0) {
+	if (plan.fts && (!plan.has_kind || hide_sys) && sysw > 0) {
 		/* the archive's own records have the system tag: FTS5 leaves
 		 * them out, so counting needs no metadata */
 		char *e = NULL;
@@ -970,7 +1017,7 @@ int idx_search(struct idx *ix, struct store *st, const struct idx_query *q, stru
 	x.lo = 0;
 	x.snap = snap;
 	narrow_by_time(ix, plan.after, plan.before, &x.lo, &x.snap);
-	x.kind_filter = !plan.has_kind && !plan.fts;
+	x.kind_filter = (!plan.has_kind || hide_sys) && !plan.fts;
 	x.join = x.kind_filter || strcmp((const char *)plan.where.data, "1") != 0;
 	if (plan.fts && sort != IDX_RELEVANCE && !curp && x.join) {
 		/* The count reads every match joined with its metadata anyway:

@@ -69,7 +69,9 @@ HOOKS = [
     ("POST", "/_matrix/x", "", "/_matrix/{path}"),
     ("DELETE", "/_matrix/x", None, "/_matrix/{path}"),
     ("POST", "/v1/hooks/xmpp/src1", "<message/>", "/v1/hooks/xmpp/{source}"),
-    ("POST", "/v1/hooks/threema/src1", "from=x", "/v1/hooks/threema/{source}"),
+    # a well-formed form (a malformed one is 400 whatever the source)
+    ("POST", "/v1/hooks/threema/src1", "from=ECHOECHO&to=%2AAMTGW01&messageId=0011223344556677&date=1714564800"
+     "&nonce=" + "00" * 24 + "&box=" + "00" * 48 + "&mac=" + "0" * 64, "/v1/hooks/threema/{source}"),
 ]
 
 arch = Archive()

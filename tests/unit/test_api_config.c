@@ -50,6 +50,10 @@ static void test_defaults_and_no_server(void **state)
 	assert_string_equal(c.listen_host, "127.0.0.1");
 	assert_int_equal(c.port, 8080);
 	assert_int_equal(c.max_body_bytes, 16u << 20);
+	/* slow clients: one address holds at most 32 of the 256 slots, and
+	 * a connection's headers must be complete within 10 s */
+	assert_int_equal(c.max_connections_per_address, 32);
+	assert_int_equal(c.header_timeout_s, 10);
 	write_cfg("{\"origin\": \"x\", \"segment_max_bytes\": 1000}");
 	assert_int_equal(api_config_load(path, &c, NULL), 0);
 	assert_int_equal(c.port, 8080);
@@ -66,7 +70,8 @@ static void test_every_key(void **state)
 		  " \"max_connections\": 100, \"connection_timeout_s\": 5, \"request_timeout_s\": 7,"
 		  " \"max_body_bytes\": 2048, \"max_header_bytes\": 8192, \"max_records_per_request\": 9,"
 		  " \"max_pending_records\": 99, \"commit_batch_records\": 33, \"search_max_limit\": 44,"
-		  " \"context_max\": 55, \"metrics_public\": true}}");
+		  " \"context_max\": 55, \"metrics_public\": true, \"max_connections_per_address\": 3,"
+		  " \"header_timeout_s\": 4}}");
 	assert_int_equal(api_config_load(path, &c, NULL), 0);
 	assert_string_equal(c.listen_host, "0.0.0.0");
 	assert_int_equal(c.port, 9000);
@@ -82,6 +87,8 @@ static void test_every_key(void **state)
 	assert_int_equal(c.search_max_limit, 44);
 	assert_int_equal(c.context_max, 55);
 	assert_int_equal(c.metrics_public, 1);
+	assert_int_equal(c.max_connections_per_address, 3);
+	assert_int_equal(c.header_timeout_s, 4);
 }
 
 static void test_bad_values(void **state)
@@ -91,6 +98,8 @@ static void test_bad_values(void **state)
 		"{\"server\": {\"threads\": 0}}",              /* below range */
 		"{\"server\": {\"threads\": \"4\"}}",          /* not an integer */
 		"{\"server\": {\"max_body_bytes\": -1}}",
+		"{\"server\": {\"header_timeout_s\": 0}}",
+		"{\"server\": {\"max_connections_per_address\": 0}}",
 		"{\"server\": {\"listen\": 8080}}",
 		"{\"server\": {\"listen\": \"localhost\"}}",   /* no port */
 		"{\"server\": {\"metrics_public\": 1}}",

@@ -69,6 +69,34 @@ static void test_not_found_and_method(void **state)
 	assert_string_equal(m.allow, "GET");
 }
 
+static void test_matrix_fallbacks(void **state)
+{
+	static const char *const methods[] = {"PATCH", "OPTIONS", "HEAD", "GET", "DELETE"};
+	struct api_match m;
+	size_t i;
+
+	(void)state;
+	/* any method on a Matrix path reaches the Matrix handler (which
+	 * answers M_UNRECOGNIZED), never custos's 404/405 */
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		assert_int_equal(api_route_match(methods[i], "/_matrix/app/v1/x", &m), 0);
+		assert_true(!strncmp(m.route->name, "matrix_", 7));
+		api_match_release(&m);
+		assert_int_equal(api_route_match(methods[i], "/transactions/1", &m), 0);
+		assert_true(!strncmp(m.route->name, "matrix_", 7));
+		api_match_release(&m);
+	}
+	assert_int_equal(api_route_match("PATCH", "/_matrix", &m), 0);
+	api_match_release(&m);
+	/* a route naming the method still wins */
+	assert_int_equal(api_route_match("PUT", "/_matrix/app/v1/transactions/1", &m), 0);
+	assert_string_equal(m.route->name, "matrix_txn");
+	api_match_release(&m);
+	assert_int_equal(api_route_match("PUT", "/transactions/1", &m), 0);
+	assert_string_equal(m.route->name, "matrix_txn_legacy");
+	api_match_release(&m);
+}
+
 static void test_table_is_sane(void **state)
 {
 	size_t i, j;
@@ -84,6 +112,14 @@ static void test_table_is_sane(void **state)
 		/* ingest tokens only ever reach the ingest route */
 		if (r->roles & ROLE_INGEST)
 			assert_string_equal(r->name, "ingest");
+		/* a fallback for any method ("*") opens nothing: public, no
+		 * body, and after every route that names a method, which wins */
+		if (!strcmp(r->method, "*")) {
+			assert_int_equal(r->roles, 0);
+			assert_int_equal(r->takes_body, 0);
+			for (j = i + 1; j < api_nroutes; j++)
+				assert_string_equal(api_routes[j].method, "*");
+		}
 		for (j = 0; j < i; j++) {
 			assert_string_not_equal(r->name, api_routes[j].name);
 			assert_false(!strcmp(r->method, api_routes[j].method) &&
@@ -105,6 +141,7 @@ static void test_list_routes_output(void **state)
 	assert_non_null(strstr(text, "GET /v1/conversations/{id}/messages officer\n"));
 	assert_non_null(strstr(text, "GET /metrics auditor,admin\n"));
 	assert_non_null(strstr(text, "POST /v1/ingest ingest\n"));
+	assert_null(strstr(text, "* /")); /* fallbacks are no operations */
 }
 
 int main(void)
@@ -113,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_static_and_params),
 		cmocka_unit_test(test_greedy_capture),
 		cmocka_unit_test(test_not_found_and_method),
+		cmocka_unit_test(test_matrix_fallbacks),
 		cmocka_unit_test(test_table_is_sane),
 		cmocka_unit_test(test_list_routes_output),
 	};

@@ -673,7 +673,7 @@ static void start_ok(struct exp_jobs *jobs, const char *body, uint64_t *id)
 	struct cu_err err;
 
 	cu_err_clear(&err);
-	if (exp_jobs_start(jobs, body, strlen(body), "officer anna", id, &err) != 0)
+	if (exp_jobs_start(jobs, body, strlen(body), "officer anna", 0, id, &err) != 0)
 		fail_msg("start %s: %s", body, err.msg);
 }
 
@@ -707,7 +707,7 @@ static void test_jobs(void **state)
 	assert_int_equal(exp_jobs_new(&env, &jobs, &err), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cu_err_clear(&err);
-		if (exp_jobs_start(jobs, bad[i], strlen(bad[i]), "x", &id, &err) != CU_EINVAL || !err.msg[0])
+		if (exp_jobs_start(jobs, bad[i], strlen(bad[i]), "x", 0, &id, &err) != CU_EINVAL || !err.msg[0])
 			fail_msg("body %s was not refused", bad[i]);
 	}
 	start_ok(jobs, "{\"format\":\"bagit\",\"conversation\":\"!room:x\",\"to\":\"2024-05-01\"}", &id);

@@ -118,10 +118,10 @@ static int teardown(void **state)
 }
 
 /* Runs q (newest first unless sort) and returns the seqs as "a,b,c". */
-static const char *hits_sorted(const char *q, enum idx_sort sort)
+static const char *hits_kinds(const char *q, enum idx_sort sort, uint64_t kinds)
 {
 	static char out[4096];
-	struct idx_query iq = {q, sort, 100, NULL};
+	struct idx_query iq = {q, sort, 100, NULL, kinds};
 	struct idx_result r;
 	struct cu_err err;
 	size_t i, o = 0;
@@ -136,6 +136,11 @@ static const char *hits_sorted(const char *q, enum idx_sort sort)
 	assert_int_equal(r.total, r.nhits);
 	idx_result_release(&r);
 	return out;
+}
+
+static const char *hits_sorted(const char *q, enum idx_sort sort)
+{
+	return hits_kinds(q, sort, 0);
 }
 
 static const char *hits(const char *q)
@@ -255,9 +260,49 @@ static void test_operators_and_fields(void **state)
 	HITS("Frist OR kind:edit", "3,2,0");
 }
 
+/* idx_query.kinds: what a caller may see bounds matches and counts
+ * whatever the query names (hits_kinds checks total == hits). */
+#define HITS_KINDS(q, kinds, want)                                                        \
+	do {                                                                              \
+		const char *got_ = hits_kinds(q, IDX_NEWEST, kinds);                      \
+		if (strcmp(got_, want) != 0)                                              \
+			fail_msg("'%s' (kinds %llx) found [%s], want [%s]", q,             \
+				 (unsigned long long)(kinds), got_, want);                 \
+	} while (0)
+
+static void test_visible_kinds(void **state)
+{
+	const uint64_t officer = REC_KINDS_ALL & ~REC_KINDS_ARCHIVE, auditor = REC_KIND_BIT(REC_AUDIT);
+
+	(void)state;
+	add("matrix", "!bau:stadt.de", "@alice:stadt.de", T0, "e0", "Antrag Frist Bauamt", REC_MESSAGE, 0);
+	add("threema", "ABCD1234", "EFGH5678", T0 + 1000, "t1", "Antrag korrigiert", REC_EDIT, 0);
+	add("custos", "", "officer", T0 + 2000, "", "search Antrag by officer", REC_AUDIT, 0);
+	add("custos", "", "carol", T0 + 3000, "", "hold Antrag placed", REC_HOLD, 0);
+	add("custos", "", "carol", T0 + 4000, "", "", REC_AUDIT, 0);
+	catch_up();
+	HITS("kind:audit", "4,2");                  /* no restriction: on request */
+	HITS_KINDS("kind:audit", officer, "");
+	HITS_KINDS("kind:audit Antrag", officer, "");
+	HITS_KINDS("kind:hold", officer, "");
+	HITS_KINDS("from:officer kind:audit", officer, "");
+	HITS_KINDS("Antrag OR kind:audit", officer, "1,0");
+	HITS_KINDS("kind:edit OR kind:audit", officer, "1");
+	HITS_KINDS("-kind:message", officer, "1");
+	HITS_KINDS("Antrag", officer, "1,0");
+	HITS_KINDS("kind:audit", auditor, "4,2");
+	HITS_KINDS("kind:audit Antrag", auditor, "2");
+	HITS_KINDS("kind:audit OR kind:hold", auditor, "4,2");
+	HITS_KINDS("kind:hold", auditor, "");
+	HITS_KINDS("Antrag", auditor, "");          /* the archive's own only on request */
+	HITS_KINDS("Antrag OR kind:edit", auditor, "2"); /* names kind: */
+	HITS_KINDS("kind:message", REC_KIND_BIT(REC_EDIT), "");
+	HITS_KINDS("Antrag", REC_KINDS_ALL, "1,0");
+}
+
 static void test_sort_and_paging(void **state)
 {
-	struct idx_query iq = {"Akte", IDX_NEWEST, 4, NULL};
+	struct idx_query iq = {"Akte", IDX_NEWEST, 4, NULL, 0};
 	struct idx_result r;
 	struct cu_err err;
 	char seen[64] = {0};
@@ -342,7 +387,7 @@ static void test_sort_and_paging(void **state)
 
 static void test_bad_requests(void **state)
 {
-	struct idx_query iq = {"Akte", IDX_NEWEST, 1, NULL};
+	struct idx_query iq = {"Akte", IDX_NEWEST, 1, NULL, 0};
 	struct idx_result r;
 	struct cu_err err;
 	char *cur;
@@ -390,7 +435,7 @@ static void test_bad_requests(void **state)
 
 static void test_json(void **state)
 {
-	struct idx_query iq = {"Antrag", IDX_NEWEST, 1, NULL};
+	struct idx_query iq = {"Antrag", IDX_NEWEST, 1, NULL, 0};
 	const char *k;
 	json_t *o, *h, *v;
 	struct cu_err err;
@@ -429,7 +474,7 @@ static void test_json(void **state)
 
 static void test_snippet_window(void **state)
 {
-	struct idx_query iq = {"Zielwort", IDX_NEWEST, 5, NULL};
+	struct idx_query iq = {"Zielwort", IDX_NEWEST, 5, NULL, 0};
 	struct idx_result r;
 	struct cu_err err;
 	char body[3000];
@@ -459,7 +504,7 @@ static char *all_results(void)
 	static const char *const qs[] = {"Antrag", "Haus OR Frist", "from:alice", "\"Antrag Frist\"",
 					 "Antr*", "-Antrag", "after:2024-05-02"};
 	json_t *all = json_array(), *o;
-	struct idx_query iq = {NULL, IDX_NEWEST, 50, NULL};
+	struct idx_query iq = {NULL, IDX_NEWEST, 50, NULL, 0};
 	struct cu_err err;
 	char *s;
 	size_t i;
@@ -717,7 +762,7 @@ static void tr_check(enum idx_sort sort, int conv, int word, int64_t after, int6
 			want[j - 1] = t;
 		}
 	do {
-		struct idx_query iq = {q, sort, 40, cur};
+		struct idx_query iq = {q, sort, 40, cur, 0};
 		struct idx_result r;
 		struct cu_err err;
 
@@ -927,7 +972,7 @@ static size_t append_bodies(struct store_input *in, const char *const *bodies, s
 /* How many records a read-only handle finds for q, and its lag. */
 static void ro_count(struct idx *ro, const char *q, uint64_t *total, uint64_t *lag)
 {
-	struct idx_query iq = {q, IDX_NEWEST, 10, NULL};
+	struct idx_query iq = {q, IDX_NEWEST, 10, NULL, 0};
 	struct idx_result r;
 	struct cu_err err;
 
@@ -1008,7 +1053,7 @@ static void test_versions_and_readonly(void **state)
 	assert_int_equal(idx_open(F->dir, IDX_RDONLY, &ro, &err), 0);
 	msg("@a:x", T0 + 1, "Wort zwei");
 	{
-		struct idx_query iq = {"Wort", IDX_NEWEST, 10, NULL};
+		struct idx_query iq = {"Wort", IDX_NEWEST, 10, NULL, 0};
 		struct idx_result r;
 
 		assert_int_equal(idx_search(ro, F->st, &iq, &r, &err), 0);
@@ -1071,7 +1116,7 @@ static int exp_newest(const void *a, const void *b)
 /* Pages through q and checks the order against a sort of all matches. */
 static void check_order(const char *q, enum idx_sort sort, struct exp_row *exp, size_t nexp)
 {
-	struct idx_query iq = {q, sort, 37, NULL};
+	struct idx_query iq = {q, sort, 37, NULL, 0};
 	struct idx_result r;
 	struct cu_err err;
 	char *cur = NULL;
@@ -1149,7 +1194,7 @@ static void test_order_many(void **state)
  * view, so that every hit can be read. */
 static void test_stale_readonly_view(void **state)
 {
-	struct idx_query iq = {"Wort", IDX_NEWEST, 10, NULL};
+	struct idx_query iq = {"Wort", IDX_NEWEST, 10, NULL, 0};
 	struct idx_result r;
 	struct store *view;
 	struct cu_err err;
@@ -1181,6 +1226,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_german, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identifiers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_operators_and_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_visible_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sort_and_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
