@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/encode.h"
+#include "common/utf8.h"
 
 /* Threema message types (first plaintext byte) that the archive names. */
 static const struct {
@@ -319,13 +320,7 @@ static int meta_hex(json_t *meta, const char *key, const uint8_t *p, size_t n)
 /* A UTF-8 copy of p (NULL if it is not UTF-8 or has a NUL). */
 static char *utf8_dup(const uint8_t *p, size_t n)
 {
-	json_t *j = json_stringn((const char *)p, n);
-	char *s = NULL;
-
-	if (j && !memchr(p, '\0', n))
-		s = strndup((const char *)p, n);
-	json_decref(j);
-	return s;
+	return utf8_check(p, n, 0, NULL) ? strndup((const char *)p, n) : NULL;
 }
 
 /* Reads protobuf field 1 (fixed64: the message id) and field 2 (a string)
