@@ -524,12 +524,10 @@ int th_parse_callback(const char *body, size_t len, const struct src_entry *src,
 		bad |= json_object_set_new(meta, "decrypted", json_true());
 		bad |= content(m, plain, ulen, meta);
 	}
-	if (m->form.nickname) {
-		json_t *nick = json_string(m->form.nickname);
-
-		bad |= nick ? json_object_set_new(meta, "nickname", nick)
-			    : json_object_set_new(meta, "note_nickname", json_string("nickname is not UTF-8"));
-	}
+	if (m->form.nickname) /* the exact bytes stay in the payload either way */
+		bad |= utf8_valid_str(m->form.nickname)
+			       ? json_object_set_new(meta, "nickname", json_string(m->form.nickname))
+			       : json_object_set_new(meta, "note_nickname", json_string("nickname is not UTF-8"));
 	bad |= json_object_set_new(meta, "message_id", json_string(m->form.message_id));
 	auth = json_pack("{s:s, s:s, s:s, s:s}", "method", "threema-mac", "source", src->name, "identity",
 			 m->form.to, "mac", m->form.mac);

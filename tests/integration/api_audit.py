@@ -158,6 +158,18 @@ st, hdrs, data = ing.request("POST", "/v1/ingest", json.dumps([envelope(50)]),
                              headers={"Content-Type": b"application/json; x=\xed\xa0\x80"})
 expect(st == 400 and b"Content-Type" in data, "bad Content-Type: %d %r" % (st, data[:200]))
 
+# envelopes: raw bytes that are not UTF-8, and lone surrogate escapes
+# (which yajl turned into '?' or into the surrogate's bytes), are refused
+HEAD = b'{"platform":"matrix","conversation":"!r:x","sender":"@a:x","ts":1714564800000,"id":"u%d","body":'
+for i, body in enumerate([b'"word\xed\xa0\x80"', b'"\xc0\xaf"', b'"word\\ud800x"', b'"\\udc00"']):
+    before = size()
+    st, hdrs, data = ing.request("POST", "/v1/ingest", (HEAD % i) + body + b"}",
+                                 headers={"Content-Type": "application/json"})
+    expect(st == 400 and size() == before, "envelope body %r: %d %r" % (body, st, data[:200]))
+st, hdrs, data = ing.request("POST", "/v1/ingest", (HEAD % 9) + b'"ok \\ud83d\\ude00"}',
+                             headers={"Content-Type": "application/json"})
+expect(st == 200, "envelope with a surrogate pair escape: %d %r" % (st, data[:200]))
+
 # the CLI: a search query and a hold's texts with a surrogate are refused
 def cli(*args):
     p = subprocess.run([os.fsencode(CUSTOS)] + [a if isinstance(a, bytes) else a.encode() for a in args],
