@@ -65,7 +65,7 @@ int api_audit_build(struct api_req *r)
 {
 	struct rec_view *v = &r->audit_in.rec;
 	json_t *meta = NULL, *query;
-	char at[32], *qtext = NULL, *itext = NULL;
+	char at[32], res[48] = "", *qtext = NULL, *itext = NULL;
 	int64_t now = time_now_ms();
 	size_t blen;
 	int rc = CU_ENOMEM, n;
@@ -99,14 +99,13 @@ int api_audit_build(struct api_req *r)
 	r->audit_body = malloc(blen);
 	if (!r->audit_body)
 		goto out;
-	n = snprintf(r->audit_body, blen, "%s %s: %s %s%s%s%s%s -> %u", tok_role_name(r->who.role),
+	if (r->results >= 0)
+		snprintf(res, sizeof(res), ", %lld result%s", r->results, r->results == 1 ? "" : "s");
+	n = snprintf(r->audit_body, blen, "%s %s: %s %s%s%s%s%s -> %u%s", tok_role_name(r->who.role),
 		     r->who.name, r->method, r->path, qtext ? " " : "", qtext ? qtext : "",
-		     itext ? " " : "", itext ? itext : "", r->status);
-	if (n > 0 && r->results >= 0)
-		n = snprintf(r->audit_body + n, blen - (size_t)n, ", %lld result%s", r->results,
-			     r->results == 1 ? "" : "s");
-	if (n < 0)
-		goto out;
+		     itext ? " " : "", itext ? itext : "", r->status, res);
+	if (n < 0 || (size_t)n >= blen)
+		goto out; /* cannot happen with blen as computed: refuse, never cut */
 	v->kind = REC_AUDIT;
 	v->origin_ts = now;
 	rec_set(v, RF_PLATFORM, AUDIT_PLATFORM);
