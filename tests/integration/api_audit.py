@@ -189,6 +189,9 @@ rc, err = cli("hold", "add", "-d", arch.dir, "--matter", b"M\xc0\xaf", "--reason
 expect(rc != 0 and "UTF-8" in err, "custos hold add with an overlong matter: rc %d %r" % (rc, err))
 rc, err = cli("hold", "add", "-d", arch.dir, "--matter", "M2", "--reason", "r", "--by", b"al\xffice", "--all")
 expect(rc != 0 and "UTF-8" in err, "custos hold add with a bad --by: rc %d %r" % (rc, err))
+rc, err = cli("export", "-d", arch.dir, "--query", "secret", "--format", "dat", "--by", b"al\xc0\xafice", "-o",
+              os.path.join(os.path.dirname(arch.dir), "x.zip"))
+expect(rc != 0 and "UTF-8" in err, "custos export with a bad --by: rc %d %r" % (rc, err))
 srv = Server(arch)
 off, aud, adm, anon = Client(srv, T["officer"]), Client(srv, T["auditor"]), Client(srv, T["admin"]), Client(srv)
 
