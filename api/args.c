@@ -138,9 +138,7 @@ static int collect_args(struct api_req *r)
 	return 0;
 }
 
-/* Replaces a text that is not strict UTF-8 by its escaped form (for the
- * error message and the audit record), cut to cap at a whole escape. */
-static void escape_in_place(char *s, size_t cap)
+void api_escape_in_place(char *s, size_t cap)
 {
 	struct buf b;
 
@@ -154,17 +152,17 @@ static void escape_in_place(char *s, size_t cap)
 int api_check_path(struct api_req *r, const char *url)
 {
 	if (!utf8_valid_str(r->method))
-		escape_in_place(r->method, sizeof(r->method));
+		api_escape_in_place(r->method, sizeof(r->method));
 	if (strlen(url) >= sizeof(r->path)) { /* r->path holds a cut copy */
 		if (!utf8_valid_str(r->path)) {
-			escape_in_place(r->path, sizeof(r->path));
+			api_escape_in_place(r->path, sizeof(r->path));
 			r->path_escaped = 1;
 		}
 		api_reply_error(r, 404, "not_found", "path too long");
 		return CU_ENOTFOUND;
 	}
 	if (!utf8_valid_str(r->path)) {
-		escape_in_place(r->path, sizeof(r->path));
+		api_escape_in_place(r->path, sizeof(r->path));
 		r->path_escaped = 1;
 		api_reply_error(r, 400, "bad_request", "the path is not valid UTF-8: %s", r->path);
 		return CU_EINVAL;

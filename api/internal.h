@@ -207,6 +207,10 @@ int api_check_args(struct api_req *r) CU_MUST_CHECK;
  * and bytes that are not UTF-8 written as %XX: unambiguous, and always a
  * valid JSON string. */
 int api_escape(const char *p, size_t n, struct buf *out) CU_MUST_CHECK;
+/* Replaces the C string s (in a buffer of cap bytes) by its api_escape
+ * form, cut at a whole escape to fit; for texts that are not strict UTF-8
+ * (paths, methods, error messages cut in the middle of a character). */
+void api_escape_in_place(char *s, size_t cap);
 /* A query parameter: its one value (r->args), NULL when absent or given
  * without '='. The audit record shows r->args, so what a handler reads
  * here is what the record says was asked. */

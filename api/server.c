@@ -19,6 +19,7 @@
 #include "api/internal.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 
 /* ---- logging ---------------------------------------------------------- */
 
@@ -87,6 +88,8 @@ void api_reply_error(struct api_req *r, unsigned status, const char *code, const
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (!utf8_valid_str(msg)) /* cut inside a character, or quoting bad input */
+		api_escape_in_place(msg, sizeof(msg));
 	buf_reset(&r->out);
 	j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
 	if (!j || json_dump_callback(j, dump_cb, &r->out, JSON_COMPACT) != 0 ||

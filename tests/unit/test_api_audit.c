@@ -3,7 +3,8 @@
  * request shown as received, escaped where they are not UTF-8; and never
  * partial: a handler detail that could not be built (json_pack returned
  * NULL, e.g. on a string that is not UTF-8) fails the whole record, which
- * the server answers with 503. */
+ * the server answers with 503. And an error reply quoting text that is
+ * not UTF-8 is escaped, not turned into 503. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,6 +120,35 @@ static void test_escape(void **state)
 	buf_release(&b);
 }
 
+/* An error message is always sent as written or escaped, never replaced
+ * by 503: here cut by the message cap inside a character. */
+static void test_error_message_utf8(void **state)
+{
+	struct api_req r;
+	char text[1100];
+	json_t *j;
+	const char *msg;
+	size_t i;
+
+	(void)state;
+	req_init(&r);
+	buf_init(&r.out, 1 << 20);
+	for (i = 0; i + 2 < sizeof(text); i += 2)
+		memcpy(text + i, "\xc3\xbc", 2);
+	text[i] = '\0';
+	api_reply_error(&r, 400, "bad_request", "xy%s", text); /* the cap cuts a character */
+	assert_int_equal(r.status, 400);
+	j = json_loadb((const char *)r.out.data, r.out.len, 0, NULL);
+	assert_non_null(j);
+	msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+	assert_non_null(msg);
+	assert_memory_equal(msg, "xy\xc3\xbc", 4);
+	assert_true(strlen(msg) < 1024); /* the cut character is dropped or escaped */
+	json_decref(j);
+	buf_release(&r.out);
+	req_done(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +156,7 @@ int main(void)
 		cmocka_unit_test(test_refused_as_received),
 		cmocka_unit_test(test_never_partial),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_error_message_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
