@@ -9,7 +9,10 @@
  *
  * The rules jansson enforced before stay: duplicate keys are refused in
  * every object (JSON_REJECT_DUPLICATES), \u0000 in strings is refused,
- * nesting is capped. The fields are checked after the parse, in a fixed
+ * nesting is capped, and every string and key is strict UTF-8: yajl only
+ * checks the shape of a sequence, so each goes through common/utf8.h, and
+ * a text with a surrogate escape through jansson too (yajl turns a lone
+ * one into '?'). The fields are checked after the parse, in a fixed
  * order, so the same envelope always gets the same error. */
 #include "archiver/envelope.h"
 #include "archiver/envelope_int.h"
@@ -456,7 +459,7 @@ static int has_surrogate_escape(const char *text, size_t len)
 	const char *q = text, *end = text + len;
 
 	while ((q = memmem(q, (size_t)(end - q), "\\u", 2)) && end - q >= 4) {
-		if ((q[2] == 'd' || q[2] == 'D') && strchr("89abcdefABCDEF", q[3]) && q[3])
+		if ((q[2] == 'd' || q[2] == 'D') && q[3] && strchr("89abcdefABCDEF", q[3]))
 			return 1;
 		q += 2;
 	}

@@ -10,8 +10,8 @@
 #include <stdio.h>
 
 #include "common/encode.h"
-#include "common/utf8.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "retention/ret_int.h"
 
 pthread_mutex_t ret_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -58,8 +58,11 @@ enum { ACL_OTHER = 0, ACL_WORD = 1, ACL_CONN = 2, ACL_COMMA = 3 };
 static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *i)
 {
 	uint32_t cp;
-	size_t n = utf8_decode(s + *i, len - *i, &cp);
+	size_t n;
 
+	if (s[*i] < 0x80) /* the common case, without a call */
+		return s[(*i)++];
+	n = utf8_decode(s + *i, len - *i, &cp);
 	if (n == 0) {
 		(*i)++; /* invalid or truncated: one byte is skipped */
 		return UINT32_MAX;
