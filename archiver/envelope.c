@@ -458,8 +458,9 @@ static int has_surrogate_escape(const char *text, size_t len)
 {
 	const char *q = text, *end = text + len;
 
-	while ((q = memmem(q, (size_t)(end - q), "\\u", 2)) && end - q >= 4) {
-		if ((q[2] == 'd' || q[2] == 'D') && q[3] && strchr("89abcdefABCDEF", q[3]))
+	/* memchr, not memmem: it is vectorised, and backslashes are rare */
+	while ((q = memchr(q, '\\', (size_t)(end - q))) && end - q >= 4) {
+		if (q[1] == 'u' && (q[2] == 'd' || q[2] == 'D') && q[3] && strchr("89abcdefABCDEF", q[3]))
 			return 1;
 		q += 2;
 	}

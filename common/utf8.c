@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+#define ASCII_ONES 0x0101010101010101ull
+#define ASCII_HIGH 0x8080808080808080ull
+
 size_t utf8_decode(const void *p, size_t n, uint32_t *cp)
 {
 	const uint8_t *s = p;
@@ -50,7 +53,18 @@ int utf8_check(const void *p, size_t n, unsigned flags, size_t *bad_at)
 	uint32_t c;
 
 	while (i < n) {
-		if (s[i] >= 0x01 && s[i] < 0x80) { /* the common case */
+		/* The common case, ASCII without NUL, eight bytes at a time. */
+		while (n - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if ((w & ASCII_HIGH) || ((w - ASCII_ONES) & ~w & ASCII_HIGH))
+				break; /* a byte >= 0x80, or a zero byte */
+			i += 8;
+		}
+		if (i == n)
+			break;
+		if (s[i] >= 0x01 && s[i] < 0x80) {
 			i++;
 			continue;
 		}
