@@ -61,6 +61,11 @@ static void test_edges(void **state)
 	BAD("a\x80", 1);                /* stray continuation byte */
 	BAD("\xc3\xbc\xbf", 2);         /* one continuation too many */
 	assert_int_equal(utf8_decode("", 0, &cp), 0);
+	/* past the eight-byte ASCII steps */
+	OK("0123456789abcdef0123456789abcdef\xc3\xbc0123456789");
+	BAD("0123456789abcdef\xc0\xaf", 16);
+	BAD("0123456789abcdef0123\xed\xa0\x80xyz", 20);
+	BAD("0123456789abcdef0123456\xf0\x9f\x98", 23);
 }
 
 static void test_nul(void **state)
@@ -68,6 +73,7 @@ static void test_nul(void **state)
 	(void)state;
 	/* Refused by default: the inputs are C strings, a NUL would cut them. */
 	BAD("a\0b", 1);
+	BAD("0123456789\0abcdefgh", 10); /* inside an eight-byte step */
 	assert_int_equal(utf8_check("a\0b", 3, UTF8_ALLOW_NUL, NULL), 1);
 	assert_int_equal(utf8_valid_str("ok \xc3\xbc"), 1);
 	assert_int_equal(utf8_valid_str("bad \xed\xa0\x80"), 0);
