@@ -62,7 +62,7 @@ static void test_edges(void **state)
 	BAD("\xc3\xbc\xbf", 2);         /* one continuation too many */
 	assert_int_equal(utf8_decode("", 0, &cp), 0);
 	/* past the eight-byte ASCII steps */
-	OK("0123456789abcdef0123456789abcdef\xc3\xbc0123456789");
+	OK("0123456789abcdef0123456789abcdef\xc3\xbc" "0123456789");
 	BAD("0123456789abcdef\xc0\xaf", 16);
 	BAD("0123456789abcdef0123\xed\xa0\x80xyz", 20);
 	BAD("0123456789abcdef0123456\xf0\x9f\x98", 23);
