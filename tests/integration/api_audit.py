@@ -5,8 +5,10 @@
    accepted request's record shows exactly the values the handler used.
 2. A path or query parameter that is not strict UTF-8 (a UTF-16
    surrogate, an overlong, a NUL) is refused with 400, and its audit
-   record shows what was refused, escaped (%XX); the CLI refuses the same
-   bytes in a search query and in a hold's texts.
+   record shows what was refused, escaped (%XX); so is a recorded header
+   (Content-Type) and an envelope string (raw, or a lone \\ud800 escape);
+   the CLI refuses the same bytes in a search query, a hold's texts and
+   an export's --by.
 3. Every request with a person's valid token is audited whatever the
    answer (404, 405, 413, 400, 403, and public routes); requests without
    a valid token stay unaudited.
