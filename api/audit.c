@@ -8,14 +8,20 @@
 #include "api/internal.h"
 #include "common/timeutil.h"
 
-static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+void api_audit_info(struct api_req *r, json_t *details)
 {
-	json_t *q = cls;
+	json_decref(r->audit_details);
+	r->audit_details = details;
+	if (!details || !json_is_object(details))
+		r->audit_incomplete = 1;
+}
 
-	(void)kind;
-	if (key)
-		json_object_set_new(q, key, value ? json_string(value) : json_null());
-	return MHD_YES;
+void api_audit_add(struct api_req *r, const char *key, json_t *value)
+{
+	if (!r->audit_details || json_object_set_new(r->audit_details, key, value) != 0)
+		r->audit_incomplete = 1;
+	if (!r->audit_details)
+		json_decref(value);
 }
 
 void api_audit_release(struct api_req *r)
@@ -26,40 +32,66 @@ void api_audit_release(struct api_req *r)
 	r->audit_body = NULL;
 }
 
-int api_audit_build(struct api_req *r)
+/* meta: every member is checked; any failure fails the whole record. */
+static json_t *build_meta(struct api_req *r, const char *at)
 {
-	struct rec_view *v = &r->audit_in.rec;
-	json_t *meta = NULL, *query = NULL;
-	char at[32], *qtext = NULL, *itext = NULL;
-	int64_t now = time_now_ms();
-	size_t blen;
-	int rc = CU_ENOMEM;
+	json_t *meta;
+	int bad = 0;
 
-	api_audit_release(r);
-	memset(&r->audit_in, 0, sizeof(r->audit_in));
-	query = json_object();
-	if (!query)
-		goto out;
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, query);
-	time_format_rfc3339(now, at, sizeof(at));
-	meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:s}",
+	meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s}",
 			 "who", r->who.name, "role", tok_role_name(r->who.role),
 			 "method", r->method, "path", r->path,
 			 "route", r->route ? r->route->name : "",
-			 "query", query, "status", (int)r->status, "at", at);
+			 "status", (int)r->status, "at", at);
+	if (!meta)
+		return NULL;
+	if (r->args_received)
+		bad |= json_object_set(meta, "query_received", r->args_received);
+	else
+		bad |= json_object_set_new(meta, "query", r->args ? json_incref(r->args) : json_object());
+	bad |= json_object_set_new(meta, "results", r->results >= 0 ? json_integer(r->results) : json_null());
+	if (r->path_escaped)
+		bad |= json_object_set_new(meta, "path_escaped", json_true());
+	if (r->audit_details)
+		bad |= json_object_update_missing(meta, r->audit_details);
+	if (bad) {
+		json_decref(meta);
+		return NULL;
+	}
+	return meta;
+}
+
+int api_audit_build(struct api_req *r)
+{
+	struct rec_view *v = &r->audit_in.rec;
+	json_t *meta = NULL, *query;
+	char at[32], res[48] = "", *qtext = NULL, *itext = NULL;
+	int64_t now = time_now_ms();
+	size_t blen;
+	int rc = CU_ENOMEM, n;
+
+	api_audit_release(r);
+	memset(&r->audit_in, 0, sizeof(r->audit_in));
+	if (r->audit_incomplete)
+		goto out; /* a handler detail is missing: no partial record */
+	time_format_rfc3339(now, at, sizeof(at));
+	meta = build_meta(r, at);
 	if (!meta)
 		goto out;
-	if (json_object_set_new(meta, "results", r->results >= 0 ? json_integer(r->results) : json_null()))
-		goto out;
-	if (r->audit_info && json_is_object(r->audit_info) &&
-	    json_object_update_missing(meta, r->audit_info) != 0)
-		goto out;
 	r->audit_meta = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
-	qtext = json_object_size(query) ? json_dumps(query, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	itext = r->audit_info && json_object_size(r->audit_info)
-			? json_dumps(r->audit_info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	if (!r->audit_meta)
 		goto out;
+	query = r->args_received ? r->args_received : r->args;
+	if (json_is_array(query) ? json_array_size(query) : json_object_size(query)) {
+		qtext = json_dumps(query, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!qtext)
+			goto out;
+	}
+	if (r->audit_details && json_object_size(r->audit_details)) {
+		itext = json_dumps(r->audit_details, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!itext)
+			goto out;
+	}
 	/* "auditor carol: GET /v1/audit {"q":"x"} -> 200, 3 results"; the
 	 * handler's details (record seq, token name ...) follow the query. */
 	blen = strlen(r->who.name) + strlen(r->path) + (qtext ? strlen(qtext) : 0) +
@@ -68,14 +100,12 @@ int api_audit_build(struct api_req *r)
 	if (!r->audit_body)
 		goto out;
 	if (r->results >= 0)
-		snprintf(r->audit_body, blen, "%s %s: %s %s%s%s%s%s -> %u, %lld result%s",
-			 tok_role_name(r->who.role), r->who.name, r->method, r->path, qtext ? " " : "",
-			 qtext ? qtext : "", itext ? " " : "", itext ? itext : "", r->status, r->results,
-			 r->results == 1 ? "" : "s");
-	else
-		snprintf(r->audit_body, blen, "%s %s: %s %s%s%s%s%s -> %u", tok_role_name(r->who.role),
-			 r->who.name, r->method, r->path, qtext ? " " : "", qtext ? qtext : "",
-			 itext ? " " : "", itext ? itext : "", r->status);
+		snprintf(res, sizeof(res), ", %lld result%s", r->results, r->results == 1 ? "" : "s");
+	n = snprintf(r->audit_body, blen, "%s %s: %s %s%s%s%s%s -> %u%s", tok_role_name(r->who.role),
+		     r->who.name, r->method, r->path, qtext ? " " : "", qtext ? qtext : "",
+		     itext ? " " : "", itext ? itext : "", r->status, res);
+	if (n < 0 || (size_t)n >= blen)
+		goto out; /* cannot happen with blen as computed: refuse, never cut */
 	v->kind = REC_AUDIT;
 	v->origin_ts = now;
 	rec_set(v, RF_PLATFORM, AUDIT_PLATFORM);
@@ -88,7 +118,6 @@ out:
 	free(qtext);
 	free(itext);
 	json_decref(meta);
-	json_decref(query);
 	if (rc)
 		api_audit_release(r);
 	return rc;

@@ -140,7 +140,7 @@ static int audit_by_index(struct api_req *r, struct audit_filter *f, uint64_t li
 	/* The audit trail is read for completeness: let the index reach the
 	 * log as it was when the request came (normally milliseconds). */
 	if (!api_search_wait(r->srv, store_size(r->srv->st), 5000))
-		r->audit_info = json_pack("{s:b}", "index_lagging", 1);
+		api_audit_info(r, json_pack("{s:b}", "index_lagging", 1));
 	memset(&q, 0, sizeof(q));
 	q.q = qtext;
 	q.sort = IDX_NEWEST;

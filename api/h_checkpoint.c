@@ -23,7 +23,7 @@ int h_checkpoint(struct api_req *r)
 		return 0;
 	}
 	r->results = 1;
-	r->audit_info = json_pack("{s:I}", "tree_size", (json_int_t)n);
+	api_audit_info(r, json_pack("{s:I}", "tree_size", (json_int_t)n));
 	api_reply_text(r, 200, "text/plain; charset=utf-8", note, strlen(note));
 	free(note);
 	return 0;
@@ -52,7 +52,7 @@ int h_consistency(struct api_req *r)
 	if (api_query_u64(r, "to", size, 1, size, &to) != 0 ||
 	    api_query_u64(r, "from", 1, 1, to, &from) != 0)
 		return 0;
-	r->audit_info = json_pack("{s:I, s:I}", "from", (json_int_t)from, "to", (json_int_t)to);
+	api_audit_info(r, json_pack("{s:I, s:I}", "from", (json_int_t)from, "to", (json_int_t)to));
 	rc = store_root(st, from, r1, &err);
 	if (!rc)
 		rc = store_root(st, to, r2, &err);

@@ -87,8 +87,8 @@ int h_exports_start(struct api_req *r)
 	snprintf(loc, sizeof(loc), "/v1/exports/%llu", (unsigned long long)id);
 	if (st)
 		json_object_set_new(st, "location", json_string(loc));
-	r->audit_info = json_pack("{s:I, s:O}", "job", (json_int_t)id, "request",
-				  st ? json_object_get(st, "request") : json_null());
+	api_audit_info(r, json_pack("{s:I, s:O}", "job", (json_int_t)id, "request",
+				    st ? json_object_get(st, "request") : json_null()));
 	api_reply_json(r, 202, st);
 	return 0;
 }
@@ -109,7 +109,7 @@ int h_exports_status(struct api_req *r)
 		api_reply_error(r, 404, "not_found", "no export job %llu", (unsigned long long)id);
 		return 0;
 	}
-	r->audit_info = json_pack("{s:I}", "job", (json_int_t)id);
+	api_audit_info(r, json_pack("{s:I}", "job", (json_int_t)id));
 	api_reply_json(r, 200, st);
 	return 0;
 }
@@ -149,8 +149,8 @@ int h_exports_file(struct api_req *r)
 	if (rc) {
 		api_reply_cu(r, rc == CU_ENOTFOUND ? CU_ENOTFOUND : CU_EIO, err.msg);
 	} else {
-		r->audit_info = json_pack("{s:I, s:s, s:I}", "job", (json_int_t)id, "package_sha256", sha,
-					  "package_bytes", (json_int_t)size);
+		api_audit_info(r, json_pack("{s:I, s:s, s:I}", "job", (json_int_t)id, "package_sha256", sha,
+					    "package_bytes", (json_int_t)size));
 		api_reply_text(r, 200, strstr(path, ".tar") ? "application/x-tar" : "application/zip",
 			       (const char *)file.data, file.len);
 	}

@@ -29,7 +29,7 @@ int h_record(struct api_req *r)
 	buf_init(&rb, REC_MAX_BYTES + 4096);
 	if (api_param_u64(r, 0, &seq) != 0)
 		goto out;
-	r->audit_info = json_pack("{s:I}", "seq", (json_int_t)seq);
+	api_audit_info(r, json_pack("{s:I}", "seq", (json_int_t)seq));
 	size = store_size(st);
 	if (api_query_u64(r, "tree_size", size, 1, size, &tsize) != 0)
 		goto out;
@@ -316,7 +316,7 @@ int h_context(struct api_req *r)
 
 	cu_err_clear(&err);
 	buf_init(&rb, REC_MAX_BYTES + 4096);
-	r->audit_info = json_pack("{s:s}", "conversation", conv);
+	api_audit_info(r, json_pack("{s:s}", "conversation", conv));
 	if (api_query_u64(r, "before", 10, 0, r->lim.context_max, &nb) != 0 ||
 	    api_query_u64(r, "after", 10, 0, r->lim.context_max, &na) != 0)
 		goto out;

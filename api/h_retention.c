@@ -320,8 +320,8 @@ int h_holds_add(struct api_req *r)
 	}
 	changed(r);
 	snprintf(loc, sizeof(loc), "/v1/holds/%llu", (unsigned long long)id);
-	r->audit_info = json_pack("{s:I, s:s, s:I}", "hold", (json_int_t)id, "matter", spec.matter, "records",
-				  (json_int_t)records);
+	api_audit_info(r, json_pack("{s:I, s:s, s:I}", "hold", (json_int_t)id, "matter", spec.matter, "records",
+				    (json_int_t)records));
 	/* records: what it covers now, so that a hold covering nothing is
 	 * seen by the person placing it */
 	api_reply_json(r, 201, json_pack("{s:I, s:s, s:I}", "hold", (json_int_t)id, "location", loc, "records",
@@ -348,7 +348,7 @@ int h_hold_get(struct api_req *r)
 		api_reply_cu(r, rc, err.msg);
 		return 0;
 	}
-	r->audit_info = json_pack("{s:I}", "hold", (json_int_t)id);
+	api_audit_info(r, json_pack("{s:I}", "hold", (json_int_t)id));
 	api_reply_json(r, 200, j);
 	return 0;
 }
@@ -373,7 +373,7 @@ int h_hold_release(struct api_req *r)
 	}
 	changed(r);
 	/* Proposed only: the hold holds until another person approves. */
-	r->audit_info = json_pack("{s:I, s:I}", "hold", (json_int_t)id, "plan", (json_int_t)ch.seq);
+	api_audit_info(r, json_pack("{s:I, s:I}", "hold", (json_int_t)id, "plan", (json_int_t)ch.seq));
 	api_reply_json(r, 202, json_pack("{s:I, s:b, s:b, s:I, s:s}", "hold", (json_int_t)id, "released", 0,
 					 "pending", 1, "plan", (json_int_t)ch.seq, "why", ch.why ? ch.why : ""));
 done:
@@ -396,8 +396,8 @@ static void reply_change(struct api_req *r, const struct ret_change *c, const ch
 		json_object_set_new(j, "why", json_string(c->why));
 	if (j && !strcmp(what, "policy.add"))
 		json_object_set_new(j, "records", json_integer((json_int_t)c->records));
-	r->audit_info = json_pack("{s:s, s:I, s:b}", "change", what, "seq", (json_int_t)c->seq, "pending",
-				  c->pending);
+	api_audit_info(r, json_pack("{s:s, s:I, s:b}", "change", what, "seq", (json_int_t)c->seq, "pending",
+				    c->pending));
 	api_reply_json(r, c->pending ? 202 : 201, j);
 }
 
@@ -549,10 +549,10 @@ int h_dispositions_plan(struct api_req *r)
 	}
 	if (plan)
 		changed(r);
-	r->audit_info = json_pack("{s:b, s:O}", "dry_run", dry, "count",
-				  json_object_get(out, "count") ? json_object_get(out, "count") : json_null());
-	if (plan && r->audit_info)
-		json_object_set_new(r->audit_info, "plan", json_integer((json_int_t)plan));
+	api_audit_info(r, json_pack("{s:b, s:O}", "dry_run", dry, "count",
+				    json_object_get(out, "count") ? json_object_get(out, "count") : json_null()));
+	if (plan)
+		api_audit_add(r, "plan", json_integer((json_int_t)plan));
 	api_reply_json(r, plan ? 201 : 200, out);
 done:
 	json_decref(b);
@@ -635,7 +635,7 @@ int h_erasures_add(struct api_req *r)
 		out = json_object();
 	if (out)
 		json_object_set_new(out, "plan", json_integer((json_int_t)plan));
-	r->audit_info = json_pack("{s:I}", "plan", (json_int_t)plan);
+	api_audit_info(r, json_pack("{s:I}", "plan", (json_int_t)plan));
 	api_reply_json(r, 201, out);
 done:
 	free(seqs);
@@ -663,7 +663,7 @@ int h_plan_approve(struct api_req *r)
 		return 0;
 	}
 	changed(r);
-	r->audit_info = json_pack("{s:I, s:I}", "plan", (json_int_t)id, "approval", (json_int_t)seq);
+	api_audit_info(r, json_pack("{s:I, s:I}", "plan", (json_int_t)id, "approval", (json_int_t)seq));
 	api_reply_json(r, 200, json_pack("{s:I, s:I, s:s}", "plan", (json_int_t)id, "approval", (json_int_t)seq,
 					 "approved_by", r->who.name));
 	return 0;
@@ -687,7 +687,7 @@ int h_plan_reject(struct api_req *r)
 		goto done;
 	}
 	changed(r);
-	r->audit_info = json_pack("{s:I, s:I}", "plan", (json_int_t)id, "rejection", (json_int_t)seq);
+	api_audit_info(r, json_pack("{s:I, s:I}", "plan", (json_int_t)id, "rejection", (json_int_t)seq));
 	api_reply_json(r, 200, json_pack("{s:I, s:I, s:s}", "plan", (json_int_t)id, "rejection", (json_int_t)seq,
 					 "rejected_by", r->who.name));
 done:
@@ -715,9 +715,9 @@ int h_plan_execute(struct api_req *r)
 		return 0;
 	}
 	changed(r);
-	r->audit_info = json_pack("{s:I, s:O}", "plan", (json_int_t)id, "certificate",
-				  json_object_get(out, "certificate") ? json_object_get(out, "certificate")
-								       : json_null());
+	api_audit_info(r, json_pack("{s:I, s:O}", "plan", (json_int_t)id, "certificate",
+				    json_object_get(out, "certificate") ? json_object_get(out, "certificate")
+								         : json_null()));
 	api_reply_json(r, 200, out ? out : json_object());
 	return 0;
 }
@@ -759,7 +759,7 @@ int h_certificate_get(struct api_req *r)
 	j = json_pack("{s:I, s:s%, s:s, s:s}", "id", (json_int_t)id, "text", text, len, "signature",
 		      (const char *)b64, "algorithm", "Ed25519");
 	free(text);
-	r->audit_info = json_pack("{s:I}", "certificate", (json_int_t)id);
+	api_audit_info(r, json_pack("{s:I}", "certificate", (json_int_t)id));
 	api_reply_json(r, 200, j);
 	return 0;
 }
@@ -801,7 +801,7 @@ int h_offer_answer(struct api_req *r)
 		goto done;
 	}
 	changed(r);
-	r->audit_info = json_pack("{s:I, s:b}", "offer", (json_int_t)id, "accept", json_is_true(v));
+	api_audit_info(r, json_pack("{s:I, s:b}", "offer", (json_int_t)id, "accept", json_is_true(v)));
 	api_reply_json(r, 200, json_pack("{s:I, s:s}", "offer", (json_int_t)id, "answer",
 					 json_is_true(v) ? "accepted" : "declined"));
 done:

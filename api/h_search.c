@@ -395,7 +395,7 @@ int h_search(struct api_req *r)
 		return 0;
 	}
 	r->results = (long long)json_array_size(json_object_get(doc, "results"));
-	r->audit_info = json_pack("{s:O}", "total", json_object_get(doc, "total"));
+	api_audit_info(r, json_pack("{s:O}", "total", json_object_get(doc, "total")));
 	api_reply_json(r, 200, doc);
 	return 0;
 }

@@ -54,9 +54,9 @@ int h_tokens_add(struct api_req *r)
 		api_reply_error(r, 400, "bad_request", "expected {\"name\", \"role\", \"source\"?}: %s", jerr.text);
 		goto out;
 	}
-	r->audit_info = json_pack("{s:s, s:s}", "token_name", name, "token_role", role);
-	if (source && r->audit_info)
-		json_object_set_new(r->audit_info, "token_source", json_string(source));
+	api_audit_info(r, json_pack("{s:s, s:s}", "token_name", name, "token_role", role));
+	if (source)
+		api_audit_add(r, "token_source", json_string(source));
 	rbit = tok_role_from_name(role);
 	if (!rbit) {
 		api_reply_error(r, 400, "bad_request", "role must be admin, officer, auditor or ingest");
@@ -84,7 +84,7 @@ int h_tokens_revoke(struct api_req *r)
 	int rc;
 
 	cu_err_clear(&err);
-	r->audit_info = json_pack("{s:s}", "token_name", r->params[0]);
+	api_audit_info(r, json_pack("{s:s}", "token_name", r->params[0]));
 	rc = tok_revoke(r->srv->dir, r->params[0], &err);
 	if (!rc)
 		rc = api_tokens_reload(r->srv, &err);

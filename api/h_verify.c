@@ -105,7 +105,7 @@ int h_verify_start(struct api_req *r)
 	if (v->running) {
 		j = status_json(v);
 		pthread_mutex_unlock(&v->mu);
-		r->audit_info = json_pack("{s:I, s:b}", "job", (json_int_t)v->id, "already_running", 1);
+		api_audit_info(r, json_pack("{s:I, s:b}", "job", (json_int_t)v->id, "already_running", 1));
 		api_reply_json(r, 202, j);
 		return 0;
 	}
@@ -133,7 +133,7 @@ int h_verify_start(struct api_req *r)
 	v->started = 1;
 	j = status_json(v);
 	pthread_mutex_unlock(&v->mu);
-	r->audit_info = json_pack("{s:I}", "job", (json_int_t)v->id);
+	api_audit_info(r, json_pack("{s:I}", "job", (json_int_t)v->id));
 	snprintf(loc, sizeof(loc), "/v1/verify/%llu", (unsigned long long)v->id);
 	if (j)
 		json_object_set_new(j, "location", json_string(loc));

@@ -11,8 +11,10 @@
  *             durable (or failed) and sets the reply;
  *   WAIT_AUDIT for a person (officer, auditor, admin) an audit record
  *             naming the request and its outcome is committed before the
- *             reply is sent; if it cannot be made durable the reply
- *             becomes 503 and nothing is shown;
+ *             reply is sent, whatever the outcome (404, 405, 413, 400 and
+ *             403 included: the caller is authenticated before anything
+ *             else is decided); if it cannot be built whole or made
+ *             durable the reply becomes 503 and nothing is shown;
  *   SENT      the reply is queued to libmicrohttpd.
  */
 #ifndef CUSTOS_API_INTERNAL_H
@@ -25,6 +27,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "api/audit.h"
 #include "api/tokens.h"
 #include "archiver/commit_queue.h"
 #include "archiver/store.h"
@@ -157,7 +160,15 @@ struct api_req {
 	char allow[64];                 /* Allow header for 405 */
 	unsigned retry_after;           /* seconds, for 429 and 503; 0: none */
 	long long results;              /* for the audit record; -1: not applicable */
-	json_t *audit_info;             /* extra audit meta from the handler (owned) */
+	/* Handler details for the audit record: set only through
+	 * api_audit_info/api_audit_add (audit.h), which note a failure. */
+	json_t *audit_details;          /* owned */
+	int audit_incomplete;           /* 1: a detail could not be recorded */
+
+	/* What was asked (args.c). */
+	json_t *args;                   /* query parameters, name -> one value (owned) */
+	json_t *args_received;          /* refused parameters as received (owned) */
+	int path_escaped;               /* 1: path was not UTF-8 and holds its escape */
 
 	/* A handler's commit. */
 	struct cq_item item;
@@ -186,7 +197,28 @@ void api_reply_error(struct api_req *r, unsigned status, const char *code, const
 /* Maps a CU_E* code to an HTTP status and error code, and replies. */
 void api_reply_cu(struct api_req *r, int rc, const char *msg);
 
-/* Query parameters. NULL when absent. */
+/* Request inputs (args.c), checked before any handler runs: strict UTF-8
+ * (common/utf8.h) with no NUL, and no query parameter given twice.
+ * api_check_path: the method (escaped if need be, for messages and the
+ * audit) and the path, so also its captures; 404 when over the cap, 400
+ * when not UTF-8 (the path is then kept escaped, r->path_escaped).
+ * api_check_args: the recorded request headers and every query parameter,
+ * collected into r->args; 400 with the reason, and the parameters then go
+ * to the audit record as received (escaped) in r->args_received.
+ * Each returns 0, or the reply is set. */
+int api_check_path(struct api_req *r, const char *url) CU_MUST_CHECK;
+int api_check_args(struct api_req *r) CU_MUST_CHECK;
+/* Appends p[0..n) to out with valid UTF-8 kept, and '%', controls, spaces
+ * and bytes that are not UTF-8 written as %XX: unambiguous, and always a
+ * valid JSON string. */
+int api_escape(const char *p, size_t n, struct buf *out) CU_MUST_CHECK;
+/* Replaces the C string s (in a buffer of cap bytes) by its api_escape
+ * form, cut at a whole escape to fit; for texts that are not strict UTF-8
+ * (paths, methods, error messages cut in the middle of a character). */
+void api_escape_in_place(char *s, size_t cap);
+/* A query parameter: its one value (r->args), NULL when absent or given
+ * without '='. The audit record shows r->args, so what a handler reads
+ * here is what the record says was asked. */
 const char *api_query(struct api_req *r, const char *key);
 /* Parses an unsigned decimal query parameter in [min, max]; def when
  * absent. On a bad value replies 400 and returns CU_EINVAL. */

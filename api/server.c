@@ -20,6 +20,7 @@
 #include "api/internal.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 
 /* ---- logging ---------------------------------------------------------- */
 
@@ -88,6 +89,8 @@ void api_reply_error(struct api_req *r, unsigned status, const char *code, const
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (!utf8_valid_str(msg)) /* cut inside a character, or quoting bad input */
+		api_escape_in_place(msg, sizeof(msg));
 	buf_reset(&r->out);
 	j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
 	if (!j || json_dump_callback(j, dump_cb, &r->out, JSON_COMPACT) != 0 ||
@@ -142,10 +145,7 @@ void api_reply_cu(struct api_req *r, int rc, const char *msg)
 
 /* ---- query parameters ------------------------------------------------- */
 
-const char *api_query(struct api_req *r, const char *key)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
-}
+/* api_query and the checks of every parameter: args.c */
 
 static int parse_u64(const char *s, uint64_t *out)
 {
@@ -374,7 +374,9 @@ static void req_free(struct api_req *r)
 		free(r->params[k]);
 	if (r->hctx_free)
 		r->hctx_free(r->hctx);
-	json_decref(r->audit_info);
+	json_decref(r->audit_details);
+	json_decref(r->args);
+	json_decref(r->args_received);
 	api_audit_release(r);
 	buf_release(&r->body);
 	buf_release(&r->out);
@@ -439,7 +441,10 @@ static enum MHD_Result finish(struct api_req *r)
 }
 
 /* Decides on the first call, with the headers only. Returns 1 when the
- * request is refused at once (r's reply set, nothing to audit). */
+ * request is refused at once (r's reply set; audited by finish when the
+ * caller is a person). The caller is identified before anything else is
+ * decided, so that every answer to a person is audited: 404, 405, 413 and
+ * bad parameters as much as 403 and 200. */
 static int first_call(struct api_req *r, const char *method, const char *url)
 {
 	struct api_match m;
@@ -451,11 +456,18 @@ static int first_call(struct api_req *r, const char *method, const char *url)
 		api_reply_error(r, 503, "unavailable", "the server is shutting down");
 		return 1;
 	}
-	if (strlen(url) >= sizeof(r->path)) {
-		api_reply_error(r, 404, "not_found", "path too long");
+	r->authed = authenticate(r);
+	if (api_check_path(r, url) != 0)
 		return 1;
-	}
 	rc = api_route_match(method, url, &m);
+	if (rc == 0) {
+		r->route = m.route;
+		r->route_idx = (size_t)(m.route - api_routes);
+		for (k = 0; k < API_MAX_PARAMS; k++)
+			r->params[k] = m.params[k];
+	}
+	if (api_check_args(r) != 0)
+		return 1;
 	if (rc == CU_ENOTFOUND) {
 		api_reply_error(r, 404, "not_found", "no such endpoint: %s", url);
 		return 1;
@@ -463,13 +475,9 @@ static int first_call(struct api_req *r, const char *method, const char *url)
 	if (rc == CU_ESTATE) {
 		snprintf(r->allow, sizeof(r->allow), "%s", m.allow);
 		api_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
-				method, url, m.allow);
+				r->method, url, m.allow);
 		return 1;
 	}
-	r->route = m.route;
-	r->route_idx = (size_t)(m.route - api_routes);
-	for (k = 0; k < API_MAX_PARAMS; k++)
-		r->params[k] = m.params[k];
 
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && parse_u64(cl, &clen) == 0 && clen > r->lim.max_body_bytes) {
@@ -483,12 +491,11 @@ static int first_call(struct api_req *r, const char *method, const char *url)
 		need_auth = 0;
 	if (!need_auth)
 		return 0;
-	if (!authenticate(r)) {
+	if (!r->authed) {
 		atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
 		api_reply_error(r, 401, "unauthorized", "a valid bearer token is required");
 		return 1;
 	}
-	r->authed = 1;
 	if (!(r->who.role & r->route->roles)) {
 		/* Decided now, answered after the body so that the refusal of a
 		 * person is audited like any other request. */
@@ -515,8 +522,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		*con_cls = r;
 		atomic_fetch_add(&srv->metrics.inflight, 1);
-		if (first_call(r, method, url))
-			return send_reply(r);
+		if (first_call(r, method, url)) {
+			r->rejected = 1; /* a body that follows is read and dropped */
+			return finish(r);
+		}
 		return MHD_YES;
 	}
 

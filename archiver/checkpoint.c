@@ -21,50 +21,12 @@
 #include "archiver/keys.h"
 #include "common/bytes.h"
 #include "common/encode.h"
+#include "common/utf8.h"
 
 #define EM_DASH_SP "\xe2\x80\x94 " /* U+2014 EM DASH then a space */
 #define EM_DASH_SP_LEN 4
 #define ROOT_B64_LEN 44            /* base64 of 32 bytes, with one '=' */
 #define SIG_ED25519_LEN (4 + KEY_SIG_LEN) /* key id || signature */
-
-/* Decodes one UTF-8 sequence at p (n bytes available) into *cp. Returns its
- * length, or 0 if it is not valid, shortest-form UTF-8 of a scalar value. */
-static size_t utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len, i;
-
-	if (n == 0)
-		return 0;
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if ((p[0] & 0xe0) == 0xc0) {
-		len = 2;
-		c = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3;
-		c = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		len = 4;
-		c = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
 
 /* Unicode White_Space code points (what Go's unicode.IsSpace matches). */
 static int is_unicode_space(uint32_t c)
@@ -83,7 +45,7 @@ static int check_note_bytes(const char *note, size_t len, struct cu_err *err)
 	uint32_t c;
 
 	while (i < len) {
-		k = utf8_next(p + i, len - i, &c);
+		k = utf8_decode(p + i, len - i, &c);
 		if (k == 0)
 			return cu_err_set(err, CU_EINVAL,
 					  "checkpoint is not valid UTF-8 (byte %zu)", i);
@@ -107,7 +69,7 @@ static int valid_key_name(const char *s, size_t n)
 	if (n == 0)
 		return 0;
 	while (i < n) {
-		k = utf8_next(p + i, n - i, &c);
+		k = utf8_decode(p + i, n - i, &c);
 		if (k == 0 || is_unicode_space(c) || c == '+')
 			return 0;
 		i += k;

@@ -9,7 +9,10 @@
  *
  * The rules jansson enforced before stay: duplicate keys are refused in
  * every object (JSON_REJECT_DUPLICATES), \u0000 in strings is refused,
- * nesting is capped. The fields are checked after the parse, in a fixed
+ * nesting is capped, and every string and key is strict UTF-8: yajl only
+ * checks the shape of a sequence, so each goes through common/utf8.h, and
+ * a text with a surrogate escape through jansson too (yajl turns a lone
+ * one into '?'). The fields are checked after the parse, in a fixed
  * order, so the same envelope always gets the same error. */
 #include "archiver/envelope.h"
 #include "archiver/envelope_int.h"
@@ -24,7 +27,9 @@
 #include <yajl/yajl_parse.h>
 
 #include "common/timeutil.h"
+#include "common/utf8.h"
 
+#define NOT_UTF8 "a string is not valid UTF-8 (RFC 3629: no surrogates, no overlongs)"
 #define ENV_INLINE_KEYS 32 /* keys tracked without an allocation */
 #define ENV_ARENA_BYTES 16384 /* yajl's handle, lexer and buffers for a usual envelope */
 #define ENV_PAIRWISE_KEYS 24 /* up to this many keys, the duplicate check compares pairs */
@@ -258,6 +263,10 @@ static int cb_string(void *ctx, const unsigned char *s, size_t n)
 		p->fail = "\\u0000 is not allowed in strings";
 		return 0;
 	}
+	if (!utf8_check(s, n, 0, NULL)) {
+		p->fail = NOT_UTF8;
+		return 0;
+	}
 	return scalar(p, T_STRING, s, n);
 }
 
@@ -318,6 +327,10 @@ static int cb_key(void *ctx, const unsigned char *s, size_t n)
 	struct env_parser *p = ctx;
 	int i;
 
+	if (!utf8_check(s, n, 0, NULL)) {
+		p->fail = NOT_UTF8;
+		return 0;
+	}
 	if (!add_key(p, s, n))
 		return 0;
 	if (p->depth == 1) {
@@ -439,6 +452,21 @@ static void arena_free(void *ctx, void *ptr)
 		free(ptr);
 }
 
+/* 1 if text holds an escape of a UTF-16 surrogate (\uD800..\uDFFF), or
+ * something that looks like one (an escaped backslash before "ud8..."). */
+static int has_surrogate_escape(const char *text, size_t len)
+{
+	const char *q = text, *end = text + len;
+
+	/* memchr, not memmem: it is vectorised, and backslashes are rare */
+	while ((q = memchr(q, '\\', (size_t)(end - q))) && end - q >= 4) {
+		if (q[1] == 'u' && (q[2] == 'd' || q[2] == 'D') && q[3] && strchr("89abcdefABCDEF", q[3]))
+			return 1;
+		q += 2;
+	}
+	return 0;
+}
+
 /* Runs yajl over the text; on failure, err says where and why. */
 static int run_parser(struct env_parser *p, const char *text, size_t len, struct cu_err *err)
 {
@@ -448,6 +476,18 @@ static int run_parser(struct env_parser *p, const char *text, size_t len, struct
 	yajl_status s;
 	int rc = 0;
 
+	/* yajl decodes a lone surrogate escape to '?' or to the surrogate's
+	 * own bytes, silently; jansson refuses it. Only texts that hold such
+	 * an escape pay for the second parse (pairs, as ASCII-only encoders
+	 * write emoji, pass it). */
+	if (has_surrogate_escape(text, len)) {
+		json_error_t je;
+		json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+
+		if (!j)
+			return cu_err_set(err, CU_EINVAL, "invalid JSON at byte %d: %s", je.position, je.text);
+		json_decref(j);
+	}
 	p->arena.used = 0;
 	h = yajl_alloc(&env_callbacks, &af, p);
 	if (!h)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/encode.h"
+#include "common/utf8.h"
 
 /* Threema message types (first plaintext byte) that the archive names. */
 static const struct {
@@ -319,13 +320,7 @@ static int meta_hex(json_t *meta, const char *key, const uint8_t *p, size_t n)
 /* A UTF-8 copy of p (NULL if it is not UTF-8 or has a NUL). */
 static char *utf8_dup(const uint8_t *p, size_t n)
 {
-	json_t *j = json_stringn((const char *)p, n);
-	char *s = NULL;
-
-	if (j && !memchr(p, '\0', n))
-		s = strndup((const char *)p, n);
-	json_decref(j);
-	return s;
+	return utf8_check(p, n, 0, NULL) ? strndup((const char *)p, n) : NULL;
 }
 
 /* Reads protobuf field 1 (fixed64: the message id) and field 2 (a string)
@@ -529,12 +524,10 @@ int th_parse_callback(const char *body, size_t len, const struct src_entry *src,
 		bad |= json_object_set_new(meta, "decrypted", json_true());
 		bad |= content(m, plain, ulen, meta);
 	}
-	if (m->form.nickname) {
-		json_t *nick = json_string(m->form.nickname);
-
-		bad |= nick ? json_object_set_new(meta, "nickname", nick)
-			    : json_object_set_new(meta, "note_nickname", json_string("nickname is not UTF-8"));
-	}
+	if (m->form.nickname) /* the exact bytes stay in the payload either way */
+		bad |= utf8_valid_str(m->form.nickname)
+			       ? json_object_set_new(meta, "nickname", json_string(m->form.nickname))
+			       : json_object_set_new(meta, "note_nickname", json_string("nickname is not UTF-8"));
 	bad |= json_object_set_new(meta, "message_id", json_string(m->form.message_id));
 	auth = json_pack("{s:s, s:s, s:s, s:s}", "method", "threema-mac", "source", src->name, "identity",
 			 m->form.to, "mac", m->form.mac);

@@ -14,6 +14,7 @@
 #include "archiver/proof_json.h"
 #include "common/encode.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "export/internal.h"
 
 #define PROGRESS_EVERY 1024 /* records between progress calls while proving */
@@ -59,6 +60,12 @@ static int check_request(const struct exp_request *req, struct cu_err *err)
 	if (req->organization && strlen(req->organization) > EXP_MAX_NAME)
 		return cu_err_set(err, CU_EINVAL, "export: the organization is longer than %d bytes",
 				  EXP_MAX_NAME);
+	/* Each of these is written into the export's record (and the
+	 * package): strict UTF-8, or the record could not be built. */
+	if (!utf8_valid_str(req->by) || !utf8_valid_str(req->query) || !utf8_valid_str(req->conversation) ||
+	    !utf8_valid_str(req->organization))
+		return cu_err_set(err, CU_EINVAL, "export: --by, the query, the conversation and the "
+				  "organization must be valid UTF-8");
 	if (!req->query && !req->conversation && req->from_ms == INT64_MIN && req->to_ms == INT64_MAX)
 		return cu_err_set(err, CU_EINVAL,
 				  "export: name what to export (a query, a conversation or a time range)");

@@ -8,6 +8,7 @@
 
 #include "common/encode.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "export/internal.h"
 
 #define FILE_FLUSH (256u << 10)  /* flush a rendered file to its sink in chunks this size */
@@ -93,47 +94,16 @@ void exp_file_abort(struct exp_file *f)
 	buf_release(&f->b);
 }
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid.
- * Rejects overlong forms, surrogates and code points above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xE0 && p[1] < 0xA0)
-			return 0;
-		if (c == 0xED && p[1] >= 0xA0)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-		    (p[3] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xF0 && p[1] < 0x90)
-			return 0;
-		if (c == 0xF4 && p[1] >= 0x90)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 int exp_utf8_clean(struct buf *out, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, k;
+	uint32_t cp;
 	int rc = 0;
 
 	while (i < n && !rc) {
-		k = utf8_seq(p + i, n - i);
-		if (k == 1 && p[i] == 0)
+		k = utf8_decode(p + i, n - i, &cp);
+		if (k && cp == 0)
 			k = 0; /* NUL would end C strings downstream */
 		if (k) {
 			rc = buf_append(out, p + i, k);

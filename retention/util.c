@@ -11,6 +11,7 @@
 
 #include "common/encode.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "retention/ret_int.h"
 
 pthread_mutex_t ret_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -133,6 +134,8 @@ int ret_check_text(const char *what, const char *s, size_t max, int optional, st
 		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
 			return cu_err_set(err, CU_EINVAL, "%s contains a control character", what);
 	}
+	if (!utf8_check(s, n, 0, &i))
+		return cu_err_set(err, CU_EINVAL, "%s is not valid UTF-8 (byte %zu)", what, i);
 	return 0;
 }
 

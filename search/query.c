@@ -19,6 +19,7 @@
 
 #include "archiver/record.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 
 #define Q_MAX_WORDS 32 /* words in one phrase or term */
 
@@ -478,19 +479,8 @@ int q_parse(const char *q, struct q_node **out, struct cu_err *err)
 	if (p.len > Q_MAX_LEN)
 		return cu_err_set(err, CU_ETOOBIG, "query is too long (%zu bytes, at most %d)", p.len,
 				  Q_MAX_LEN);
-	for (i = 0; i < p.len;) {
-		unsigned char c = (unsigned char)q[i];
-		size_t n2 = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 :
-			    c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-		size_t k;
-
-		if (n2 == 0 || i + n2 > p.len)
-			return syntax(&p, i, "invalid UTF-8", NULL, NULL);
-		for (k = 1; k < n2; k++)
-			if (((unsigned char)q[i + k] & 0xC0) != 0x80)
-				return syntax(&p, i, "invalid UTF-8", NULL, NULL);
-		i += n2;
-	}
+	if (!utf8_check(q, p.len, 0, &i))
+		return syntax(&p, i, "invalid UTF-8", NULL, NULL);
 	rc = peek(&p, &t);
 	if (rc)
 		return rc;

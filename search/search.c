@@ -10,6 +10,7 @@
 
 #include "archiver/record.h"
 #include "common/encode.h"
+#include "common/utf8.h"
 #include "search/query.h"
 
 #define CURSOR_VERSION 1
@@ -594,7 +595,8 @@ out:
 static int append_clean(struct buf *b, const char *p, size_t n, int flat)
 {
 	const unsigned char *s = (const unsigned char *)p;
-	size_t i = 0, k, len;
+	size_t i = 0, len;
+	uint32_t cp;
 	int rc = 0;
 
 	while (i < n && rc == 0) {
@@ -605,14 +607,7 @@ static int append_clean(struct buf *b, const char *p, size_t n, int flat)
 			i++;
 			continue;
 		}
-		len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-		for (k = 1; len && k < len; k++)
-			if (i + k >= n || (s[i + k] & 0xC0) != 0x80)
-				len = 0;
-		if (len == 3 && ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0)))
-			len = 0; /* overlong or surrogate */
-		if (len == 4 && ((c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90)))
-			len = 0;
+		len = utf8_decode(s + i, n - i, &cp);
 		if (len == 0) {
 			rc = buf_append_str(b, "\xef\xbf\xbd");
 			i++;

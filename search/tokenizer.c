@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
+
 #define STEM_CACHE_SLOTS 16384 /* direct-mapped; a power of two */
 #define STEM_KEY_MAX TOK_MAX_WORD
 #define STEM_SLOT_KEY 28       /* longer words (rare) bypass the cache */
@@ -55,44 +57,17 @@ enum { ACL_OTHER = 0, ACL_WORD = 1, ACL_CONN = 2, ACL_COMMA = 3 };
  * UINT32_MAX for an invalid byte (skipped as a separator). */
 static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *i)
 {
-	unsigned char c = s[*i];
 	uint32_t cp;
-	size_t n, k;
+	size_t n;
 
-	if (c < 0x80) {
-		(*i)++;
-		return c;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 1;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 2;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 3;
-		cp = c & 0x07;
-	} else {
-		(*i)++;
+	if (s[*i] < 0x80) /* the common case, without a call */
+		return s[(*i)++];
+	n = utf8_decode(s + *i, len - *i, &cp);
+	if (n == 0) {
+		(*i)++; /* invalid or truncated: one byte is skipped */
 		return UINT32_MAX;
 	}
-	if (*i + n >= len) {
-		(*i)++; /* truncated sequence */
-		return UINT32_MAX;
-	}
-	for (k = 1; k <= n; k++) {
-		if ((s[*i + k] & 0xC0) != 0x80) {
-			(*i)++;
-			return UINT32_MAX;
-		}
-		cp = (cp << 6) | (s[*i + k] & 0x3F);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF)) {
-		(*i)++;
-		return UINT32_MAX;
-	}
-	*i += n + 1;
+	*i += n;
 	return cp;
 }
 

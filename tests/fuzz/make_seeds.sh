@@ -48,6 +48,8 @@ printf '%s' '{"platform":"matrix","platform":"xmpp","conversation":"c","sender":
 printf '%s' '{"platform":"matrix","conversation":"c","sender":"s","ts":1,"id":"x","body":"b","kind":"audit"}' >"$e/bad-kind"
 printf '%s' '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[' >"$e/bad-nesting"
 printf '%s' '{"platform":"matrix","conversation":"c","sender":"s","ts":1,"id":"x","body":"\ud800"}' >"$e/bad-surrogate"
+printf '{"platform":"matrix","conversation":"c","sender":"s","ts":1,"id":"x","body":"w\355\240\200"}' >"$e/bad-raw-surrogate"
+printf '{"platform":"matrix","conversation":"c","sender":"s","ts":1,"id":"x","body":"b","\300\257":1}' >"$e/bad-overlong-key"
 
 # ---- records (the exact leaf data of records 0 and 3)
 r=$corpus/fuzz_record

@@ -31,6 +31,8 @@ static void assert_field(const struct env_msg *m, enum rec_field f, const char *
 	assert_memory_equal(s->ptr, want, s->len);
 }
 
+#define OK_HEAD "\"platform\":\"p\",\"conversation\":\"c\",\"sender\":\"s\",\"ts\":1,\"id\":\"i\""
+
 /* A refusal whose message contains want. */
 static void assert_refused(const char *text, const char *want)
 {
@@ -98,15 +100,42 @@ static void test_defaults_and_forms(void **state)
 	env_release(&m);
 }
 
+/* Valid text passes the UTF-8 checks: a surrogate pair (as ASCII-only
+ * encoders write emoji), an escaped backslash before "ud800" (text, not an
+ * escape), the last code point. */
+static void test_utf8_accepted(void **state)
+{
+	struct env_msg m;
+	struct cu_err err;
+
+	(void)state;
+	assert_int_equal(parse("{" OK_HEAD ",\"body\":\"ok \\ud83d\\ude00\"}", &m, &err), 0);
+	assert_field(&m, RF_BODY, "ok \xf0\x9f\x98\x80");
+	env_release(&m);
+	assert_int_equal(parse("{" OK_HEAD ",\"body\":\"a\\\\ud800\"}", &m, &err), 0);
+	assert_field(&m, RF_BODY, "a\\ud800");
+	env_release(&m);
+	assert_int_equal(parse("{" OK_HEAD ",\"body\":\"\xf4\x8f\xbf\xbf\"}", &m, &err), 0);
+	env_release(&m);
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
-#define OK_HEAD "\"platform\":\"p\",\"conversation\":\"c\",\"sender\":\"s\",\"ts\":1,\"id\":\"i\""
 	assert_refused("", "invalid JSON");
 	assert_refused("{\"platform\":", "invalid JSON");
 	assert_refused("{" OK_HEAD ",\"body\":\"b\"} x", "invalid JSON");
 	assert_refused("{" OK_HEAD ",\"body\":\"\xff\"}", "invalid JSON");       /* not UTF-8 */
 	assert_refused("{" OK_HEAD ",\"body\":\"a\\u0000b\"}", "\\u0000");     /* NUL */
+	/* strict UTF-8 (common/utf8.h), raw or escaped, in values and keys */
+	assert_refused("{" OK_HEAD ",\"body\":\"word\xed\xa0\x80\"}", "not valid UTF-8"); /* U+D800 */
+	assert_refused("{" OK_HEAD ",\"body\":\"\xc0\xaf\"}", "not valid UTF-8");     /* overlong */
+	assert_refused("{" OK_HEAD ",\"body\":\"\xf4\x90\x80\x80\"}", "not valid UTF-8"); /* U+110000 */
+	assert_refused("{" OK_HEAD ",\"body\":\"b\",\"x\xed\xbf\xbf\":1}", "not valid UTF-8");
+	assert_refused("{" OK_HEAD ",\"body\":\"b\",\"raw\":[\"\xc1\xbf\"]}", "not valid UTF-8");
+	assert_refused("{" OK_HEAD ",\"body\":\"word\\ud800x\"}", "invalid JSON");  /* lone high */
+	assert_refused("{" OK_HEAD ",\"body\":\"\\uDC00\"}", "invalid JSON");        /* lone low */
+	assert_refused("{" OK_HEAD ",\"body\":\"b\",\"k\\ud800\":1}", "invalid JSON");
 	assert_refused("[1]", "expected a JSON object");
 	assert_refused("\"x\"", "expected a JSON object");
 	assert_refused("{" OK_HEAD ",\"body\":\"b\",\"body\":\"c\"}", "duplicate object key 'body'");
@@ -232,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_defaults_and_forms),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_utf8_accepted),
 		cmocka_unit_test(test_nesting_cap),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_many_keys),

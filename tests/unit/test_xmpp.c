@@ -277,6 +277,32 @@ static void test_stanza_caps(void **state)
 	free(big);
 }
 
+/* expat is the UTF-8 check of stanzas: it refuses what common/utf8.h
+ * refuses, raw or as a character reference (the stanza is then kept as a
+ * record of kind other with its raw bytes, test_bad_stanzas_kept). */
+static void test_stanza_utf8(void **state)
+{
+	static const char *const bad[] = {
+		"<message><body>word\xed\xa0\x80</body></message>",    /* U+D800 */
+		"<message><body>\xc0\xaf</body></message>",             /* overlong */
+		"<message><body>\xf4\x90\x80\x80</body></message>",   /* U+110000 */
+		"<message><body>&#xD800;</body></message>",
+		"<message><body>&#x110000;</body></message>",
+		"<message to='a\xed\xbf\xbf'><body>x</body></message>",
+	};
+	static const char ok[] = "<message><body>\xf4\x8f\xbf\xbf</body></message>";
+	struct xmpp_stanza s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(xmpp_parse_stanza(bad[i], strlen(bad[i]), &s), CU_EINVAL);
+		xmpp_stanza_release(&s);
+	}
+	assert_int_equal(xmpp_parse_stanza(ok, strlen(ok), &s), 0); /* U+10FFFF */
+	xmpp_stanza_release(&s);
+}
+
 static void test_bad_hook_documents(void **state)
 {
 	static const char *const bad[] = {
@@ -313,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_groupchat),
 		cmocka_unit_test(test_bad_stanzas_kept),
 		cmocka_unit_test(test_stanza_caps),
+		cmocka_unit_test(test_stanza_utf8),
 		cmocka_unit_test(test_bad_hook_documents),
 	};
 
