@@ -17,6 +17,7 @@
 int cmd_init(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_pubkey(int argc, char **argv);
+int cmd_export_file(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
