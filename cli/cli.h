@@ -60,4 +60,8 @@ int cli_progress_enabled(void);
 void cli_progress(const char *what, unsigned long long done, unsigned long long total);
 void cli_progress_done(void);
 
+/* Prints an erasure order's derived records (with why and from which)
+ * and the related records it keeps, one a line, for the approver. */
+void cli_print_derived(const json_t *order);
+
 #endif

@@ -142,18 +142,7 @@ int cmd_erase(int argc, char **argv)
 			printf("%s\n", t);
 		free(t);
 	} else {
-		json_t *dv = json_object_get(j, "derived"), *rl = json_object_get(json_object_get(j, "related"), "records");
-
-		for (i = 0; i < json_array_size(dv); i++)
-			printf("  also record %lld (%s; derived from record %lld)\n",
-			       (long long)json_integer_value(json_object_get(json_array_get(dv, i), "seq")),
-			       json_string_value(json_object_get(json_array_get(dv, i), "relation")),
-			       (long long)json_integer_value(json_object_get(json_array_get(dv, i), "from")));
-		for (i = 0; i < json_array_size(rl); i++)
-			printf("  kept record %lld (%s; related to record %lld)\n",
-			       (long long)json_integer_value(json_object_get(json_array_get(rl, i), "seq")),
-			       json_string_value(json_object_get(json_array_get(rl, i), "relation")),
-			       (long long)json_integer_value(json_object_get(json_array_get(rl, i), "to")));
+		cli_print_derived(j);
 		printf("erasure order stored as plan %llu for %lld records\n"
 		       "next: a person other than %s approves it: custos retention approve %llu --by NAME\n"
 		       "then: custos retention execute %llu\n", (unsigned long long)plan,

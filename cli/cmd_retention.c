@@ -172,6 +172,8 @@ static void print_plans(const json_t *j)
 		if (json_is_integer(json_object_get(p, "certificate")))
 			printf("  certificate %lld", jint(p, "certificate"));
 		printf("\n");
+		if (!strcmp(jstr(p, "type"), "erasure"))
+			cli_print_derived(p); /* what an approver approves */
 	}
 }
 

@@ -222,27 +222,26 @@ static int pkg_name_cmp(const void *a, const void *b)
 
 /* Whether the package base of dir must go: it holds a seq of del (or its
  * list cannot be read while del is given), or it is older than
- * expire_before_ms. */
+ * expire_before_ms. newest_ms is the latest modification time of its
+ * files, its age when the list cannot be read (a package from an older
+ * version, or one whose list is being written right now). */
 static int must_go(const char *dir, const char *base, const struct crypt_key *key, const uint64_t *del,
-		   size_t ndel, int64_t expire_before_ms)
+		   size_t ndel, int64_t expire_before_ms, int64_t newest_ms)
 {
 	char path[PATH_MAX];
 	uint64_t *seqs = NULL;
 	size_t nseqs = 0;
 	struct cu_err lerr;
-	struct stat sb;
-	int64_t created = INT64_MIN;
+	int64_t created = newest_ms;
 	int readable, go = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, base);
 	cu_err_clear(&lerr);
 	readable = list_read(path, key, &seqs, &nseqs, &created, &lerr) == 0;
-	if (!readable && lstat(path, &sb) == 0)
-		created = (int64_t)sb.st_mtime * 1000;
+	if (!readable)
+		created = newest_ms;
 	if (ndel && (!readable || intersects(seqs, nseqs, del, ndel)))
 		go = 1;
-	/* created unknown: only temporary files or a list without a readable
-	 * package are left; they go with expiry too */
 	if (expire_before_ms != INT64_MIN && created < expire_before_ms)
 		go = 1;
 	free(seqs);
@@ -296,9 +295,17 @@ int exp_pkg_sweep(const char *dir, const char *label, const struct crypt_key *ke
 		qsort(names, n, sizeof(*names), pkg_name_cmp);
 	/* The files of one package are adjacent now: one decision each. */
 	for (i = 0; rc == 0 && i < n; i = k) {
-		for (k = i + 1; k < n && !strcmp(names[k].base, names[i].base); k++)
-			;
-		if (!must_go(dir, names[i].base, key, sorted, ndel, expire_before_ms))
+		int64_t newest = INT64_MIN;
+
+		for (k = i; k < n && !strcmp(names[k].base, names[i].base); k++) {
+			char path[PATH_MAX];
+			struct stat sb;
+
+			snprintf(path, sizeof(path), "%s/%s", dir, names[k].name);
+			if (lstat(path, &sb) == 0 && (int64_t)sb.st_mtime * 1000 > newest)
+				newest = (int64_t)sb.st_mtime * 1000;
+		}
+		if (!must_go(dir, names[i].base, key, sorted, ndel, expire_before_ms, newest))
 			continue;
 		if (removed) {
 			char shown[PATH_MAX];
