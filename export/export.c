@@ -440,9 +440,10 @@ out:
 		struct cu_err rerr;
 
 		if (listed) {
+			/* the export's own error is the one reported */
 			cu_err_clear(&rerr);
-			if (exp_pkg_remove(req->out_path, &rerr) != 0 && !err)
-				rc = rerr.code; /* (with err, the export's own error is reported) */
+			if (exp_pkg_remove(req->out_path, &rerr) != 0 && err && !err->code)
+				cu_err_set(err, rerr.code, "%s", rerr.msg);
 		} else {
 			unlink(req->out_path);
 		}

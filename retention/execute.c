@@ -164,21 +164,27 @@ static void add_name(json_t *a, const char *s)
 	json_array_append_new(a, json_string(s));
 }
 
-/* Finds (dry_run) or removes the packages holding one of the sorted seqs:
- * in DATADIR/exports and DATADIR/transfers by their record lists, and the
- * packages of transfer offers written elsewhere (--package-dir) by the
- * offers' seqs. Their names are added to names. */
-static int packages_sweep(struct store *st, const struct ret_state *s, const uint64_t *seqs, size_t n, int dry_run,
+/* Finds (dry_run) or removes the packages holding one of the records of
+ * del: in DATADIR/exports and DATADIR/transfers by their record lists,
+ * and the packages of transfer offers written elsewhere (--package-dir)
+ * by the offers' seqs. Their names are added to names. */
+static int packages_sweep(struct store *st, const struct ret_state *s, const struct ret_items *del, int dry_run,
 			  json_t *names, struct cu_err *err)
 {
 	static const char *const dirs[] = {"exports", "transfers"};
 	char dir[4096];
 	json_t *found = json_array();
-	size_t i, k;
+	uint64_t *seqs = calloc(del->n + 1, sizeof(*seqs));
+	size_t i, k, n = del->n;
 	int rc = 0;
 
-	if (!found)
+	if (!found || !seqs) {
+		json_decref(found);
+		free(seqs);
 		return cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+	}
+	for (i = 0; i < n; i++)
+		seqs[i] = del->v[i].seq;
 	for (i = 0; rc == 0 && i < 2; i++) {
 		snprintf(dir, sizeof(dir), "%s/%s", store_dir(st), dirs[i]);
 		rc = exp_pkg_sweep(dir, dirs[i], store_data_key(st), seqs, n, INT64_MIN, dry_run, found, err);
@@ -201,6 +207,7 @@ static int packages_sweep(struct store *st, const struct ret_state *s, const uin
 	for (i = 0; i < json_array_size(found); i++)
 		add_name(names, json_string_value(json_array_get(found, i)));
 	json_decref(found);
+	free(seqs);
 	return rc;
 }
 
@@ -491,16 +498,7 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 				goto out;
 		}
 		if (del.n) {
-			seqs = calloc(del.n, sizeof(*seqs));
-			if (!seqs) {
-				rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
-				goto out;
-			}
-			for (i = 0; i < del.n; i++)
-				seqs[i] = del.v[i].seq;
-			rc = packages_sweep(st, s, seqs, del.n, 1, pk_named, err);
-			free(seqs);
-			seqs = NULL;
+			rc = packages_sweep(st, s, &del, 1, pk_named, err);
 			if (rc == 0)
 				rc = write_certificate(st, p, &del, &k, pk_named, opts, now_ms, &cert_seq, err);
 			if (rc)
@@ -516,7 +514,7 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 		for (i = 0; i < del.n; i++)
 			seqs[i] = del.v[i].seq;
 		/* The copies first: the certificate names them. */
-		rc = packages_sweep(st, s, seqs, del.n, 0, pk_removed, err);
+		rc = packages_sweep(st, s, &del, 0, pk_removed, err);
 		if (rc)
 			goto out;
 		rc = ret_index_ready(st, &ix, &opened, err);
@@ -534,7 +532,7 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 			goto out;
 		rc = store_erase(st, seqs, del.n, cert_seq, &erased, err);
 		if (rc == 0) /* packages an export wrote meanwhile */
-			rc = packages_sweep(st, s, seqs, del.n, 0, pk_removed, err);
+			rc = packages_sweep(st, s, &del, 0, pk_removed, err);
 		if (rc)
 			goto out;
 		/* transfer packages whose records are now destroyed */
