@@ -706,8 +706,9 @@ int ret_plans_json(struct store *st, json_t **out, struct cu_err *err)
 		json_object_set_new(o, "count", json_integer(json_integer_value(json_object_get(p->doc, "count"))));
 		if (json_object_get(p->doc, "reason"))
 			json_object_set(o, "reason", json_object_get(p->doc, "reason"));
-		if (!strcmp(p->type, "erasure")) {
-			/* what an approver approves: every record, derived ones with why */
+		if (!strcmp(p->type, "erasure") && !p->approval_seq) {
+			/* what an approver approves: every record, derived ones
+			 * with why (once executed, the certificate says it) */
 			static const char *const keys[] = {"groups", "derived", "related", "include"};
 			size_t k;
 
