@@ -1088,6 +1088,62 @@ static void test_package_lists(void **state)
 	json_decref(removed);
 }
 
+/* An erasure while an export writes: the export fails and leaves neither
+ * package nor list (the erasure's sweep may have run before the package
+ * existed). The progress callback is the erasure, in the middle. */
+struct erase_mid {
+	uint64_t victim, cert;
+	int done;
+};
+
+static void erase_on_write(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+	struct erase_mid *m = arg;
+	struct cu_err err;
+	size_t n = 0;
+
+	(void)done;
+	(void)total;
+	if (m->done || strcmp(phase, "writing") != 0)
+		return;
+	m->done = 1;
+	cu_err_clear(&err);
+	assert_int_equal(store_erase(F->st, &m->victim, 1, m->cert, &n, &err), 0);
+	assert_int_equal(n, 1);
+}
+
+static void test_erased_while_exporting(void **state)
+{
+	struct exp_request r;
+	struct exp_result res;
+	struct erase_mid m = {0, 0, 0};
+	struct cu_err err;
+	char out[400], list[420];
+
+	(void)state;
+	m.cert = msg("!cert:x.org", "@c:x.org", T0, "stands in for a certificate");
+	m.victim = msg("!r:x.org", "@a:x.org", T0 + 1, "Loeschkandidat");
+	msg("!r:x.org", "@a:x.org", T0 + 2, "stays");
+	path_in_tmp("during.zip", out, sizeof(out));
+	snprintf(list, sizeof(list), "%s%s", out, EXP_PKG_LIST_SUFFIX);
+	req_init(&r, EXP_DAT, out);
+	r.conversation = "!r:x.org";
+	r.record_list = 1;
+	r.progress = erase_on_write;
+	r.progress_arg = &m;
+	cu_err_clear(&err);
+	assert_int_equal(exp_run(&r, &res, &err), CU_ESTATE);
+	assert_non_null(strstr(err.msg, "erased while the export ran"));
+	assert_int_equal(access(out, F_OK), -1);
+	assert_int_equal(access(list, F_OK), -1);
+	/* Run again: the erased record is not selected any more. */
+	m.done = 1;
+	r.progress = NULL;
+	run_ok(&r, &res);
+	assert_int_equal(res.records, 1);
+	assert_int_equal(access(list, F_OK), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1107,6 +1163,7 @@ int main(void)
 		cmocka_unit_test(test_meta_round_trip),
 		cmocka_unit_test_setup_teardown(test_atrest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_package_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_erased_while_exporting, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
