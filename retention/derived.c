@@ -114,7 +114,8 @@ static const struct taken *lookup(struct derive *d, const struct rec_view *v, co
 
 		if (memcmp(t->key, key, 32) != 0)
 			continue;
-		if (!same_sender || (t->sender_len == v->f[RF_SENDER].len &&
+		/* an unknown sender is nobody's: no edit can be shown to be its own */
+		if (!same_sender || (t->sender_len && t->sender_len == v->f[RF_SENDER].len &&
 				     !memcmp(t->sender, v->f[RF_SENDER].ptr, t->sender_len)))
 			return t;
 	}
