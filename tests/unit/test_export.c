@@ -1144,6 +1144,54 @@ static void test_erased_while_exporting(void **state)
 	assert_int_equal(access(list, F_OK), 0);
 }
 
+/* A package kept at rest on an encrypted archive, large enough that a
+ * member (data/records.jsonl, 20 MiB of about 80) goes through the spool
+ * file: the file holds no plaintext, decrypts to a package that verifies,
+ * and its SHA-256 is that of the plain package. */
+static void test_encrypted_package_with_spool(void **state)
+{
+	struct exp_request r;
+	struct exp_result res;
+	struct exp_verify_result vr;
+	struct crypt_key k;
+	struct cu_err err;
+	struct buf plain, raw;
+	uint8_t d[32];
+	char out[400], hex[65], *big = malloc(1u << 20);
+	unsigned i;
+
+	(void)state;
+	assert_non_null(big);
+	memset(k.key, 9, sizeof(k.key));
+	for (i = 0; i + 1 < (1u << 20); i++)
+		big[i] = "Spoolgeheimnis "[i % 15];
+	big[(1u << 20) - 1] = '\0';
+	for (i = 0; i < 20; i++)
+		msg("!big:x.org", "@a:x.org", T0 + i, big);
+	free(big);
+	path_in_tmp("big.tar", out, sizeof(out));
+	req_init(&r, EXP_BAGIT, out);
+	r.container = EXP_TAR;
+	r.conversation = "!big:x.org";
+	r.at_rest = &k;
+	r.record_list = 1;
+	run_ok(&r, &res);
+	buf_init(&raw, 256u << 20);
+	buf_init(&plain, 256u << 20);
+	cu_err_clear(&err);
+	assert_int_equal(fio_read_file(out, &raw, &err), 0);
+	assert_null(memmem(raw.data, raw.len, "Spoolgeheimnis", 14));
+	assert_int_equal(atrest_read_buf(out, &k, &plain, &err), 0);
+	assert_int_equal(plain.len, res.package_bytes);
+	assert_int_equal(hash_sha256(plain.data, plain.len, d), 0);
+	hex_encode(d, 32, hex);
+	assert_string_equal(hex, res.package_sha256);
+	assert_int_equal(exp_verify_buffer(plain.data, plain.len, store_key(F->st), &vr, &err), 0);
+	assert_int_equal(vr.records, 20);
+	buf_release(&raw);
+	buf_release(&plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1164,6 +1212,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_atrest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_package_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_erased_while_exporting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_package_with_spool, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
