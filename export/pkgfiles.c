@@ -92,7 +92,7 @@ int exp_pkg_list_write(const char *pkg_path, const struct crypt_key *key, int64_
  * for a temporary file of either. */
 static void base_of(const char *name, char *out, size_t outlen)
 {
-	size_t n = strlen(name), sl = strlen(EXP_PKG_LIST_SUFFIX);
+	size_t n, sl = strlen(EXP_PKG_LIST_SUFFIX);
 
 	snprintf(out, outlen, "%s", name);
 	n = strlen(out);
