@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "api/internal.h"
 #include "common/fileio.h"
 #include "export/job.h"
+#include "export/pkgfiles.h"
 
 static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct exp_jobs *jobs; /* one server per process */
@@ -35,12 +38,19 @@ static struct exp_jobs *get_jobs(struct api_server *srv, struct cu_err *err)
 		env.datadir = srv->dir;
 		env.append = cq_append;
 		env.append_arg = srv;
-		if (exp_jobs_new(&env, &jobs, err) != 0)
+		if (exp_pkg_ttl(srv->dir, srv->config_path[0] ? srv->config_path : NULL, &env.package_ttl_ms,
+				err) != 0 ||
+		    exp_jobs_new(&env, &jobs, err) != 0)
 			jobs = NULL;
 	}
 	j = jobs;
 	pthread_mutex_unlock(&jobs_mu);
 	return j;
+}
+
+int api_exports_start(struct api_server *srv, struct cu_err *err)
+{
+	return get_jobs(srv, err) ? 0 : (err && err->code ? err->code : CU_EIO);
 }
 
 void api_exports_stop(void)
@@ -120,8 +130,8 @@ int h_exports_file(struct api_req *r)
 	struct cu_err err;
 	struct buf file;
 	uint64_t id, size = 0;
-	char *path = NULL, sha[65];
-	int rc;
+	char sha[65];
+	int rc, gone = 0;
 
 	if (api_param_u64(r, 0, &id) != 0)
 		return 0;
@@ -131,30 +141,26 @@ int h_exports_file(struct api_req *r)
 		api_reply_error(r, 404, "not_found", "no export job %llu", (unsigned long long)id);
 		return 0;
 	}
-	rc = exp_jobs_file(j, id, &path, &size, sha, &err);
-	if (rc) {
-		api_reply_cu(r, rc, err.msg);
-		return 0;
-	}
-	if (size > API_OUT_MAX) {
-		/* Replies are built in memory (server.c); a larger package is
-		 * fetched from DATADIR/exports by the operator. */
-		api_reply_error(r, 413, "too_large", "the package has %llu bytes, more than the %u a reply "
-				"may carry; it is %s on the server", (unsigned long long)size, API_OUT_MAX, path);
-		free(path);
-		return 0;
-	}
+	/* Replies are built in memory (server.c): a larger package is
+	 * fetched from DATADIR/exports by the operator. */
 	buf_init(&file, API_OUT_MAX);
-	rc = fio_read_file(path, &file, &err);
-	if (rc) {
-		api_reply_cu(r, rc == CU_ENOTFOUND ? CU_ENOTFOUND : CU_EIO, err.msg);
+	rc = exp_jobs_read(j, id, &file, &size, sha, &gone, &err);
+	if (gone) {
+		api_audit_info(r, json_pack("{s:I, s:s}", "job", (json_int_t)id, "package", "removed"));
+		api_reply_error(r, 410, "gone", "%s", err.msg);
+	} else if (rc == CU_ETOOBIG) {
+		api_reply_error(r, 413, "too_large", "%s; it is in %s/exports on the server (custos "
+				"export-file decrypts it there)", err.msg, r->srv->dir);
+	} else if (rc) {
+		api_reply_cu(r, rc == CU_ENOTFOUND || rc == CU_ESTATE ? rc : CU_EIO, err.msg);
 	} else {
 		api_audit_info(r, json_pack("{s:I, s:s, s:I}", "job", (json_int_t)id, "package_sha256", sha,
 					    "package_bytes", (json_int_t)size));
-		api_reply_text(r, 200, strstr(path, ".tar") ? "application/x-tar" : "application/zip",
+		api_reply_text(r, 200, exp_jobs_is_tar(j, id) ? "application/x-tar" : "application/zip",
 			       (const char *)file.data, file.len);
 	}
+	if (file.data)
+		OPENSSL_cleanse(file.data, file.alloc);
 	buf_release(&file);
-	free(path);
 	return 0;
 }

@@ -574,6 +574,7 @@ int h_dispositions_list(struct api_req *r)
 int h_erasures_add(struct api_req *r)
 {
 	uint64_t *seqs = NULL, plan = 0;
+	struct ret_erase_opts eo = {0, 0};
 	const char *query = NULL, *reason = NULL;
 	const json_t *arr;
 	struct cu_err err;
@@ -611,9 +612,20 @@ int h_erasures_add(struct api_req *r)
 		api_reply_error(r, 400, "bad_request", "'reason' and 'seqs' or 'query' are required");
 		goto done;
 	}
+	/* Edits and reactions go with the records unless the order says not. */
+	for (i = 0; i < 2; i++) {
+		const json_t *v = json_object_get(b, i ? "reactions" : "edits");
+
+		if (v && !json_is_boolean(v)) {
+			api_reply_error(r, 400, "bad_request", "'%s' must be true or false", i ? "reactions" : "edits");
+			goto done;
+		}
+		if (json_is_false(v))
+			*(i ? &eo.exclude_reactions : &eo.exclude_edits) = 1;
+	}
 	cu_err_clear(&err);
-	rc = ret_erase_order(r->srv->st, get_ix(r->srv), seqs, n, query, reason, r->who.name, time_now_ms(),
-			     &plan, &out, &err);
+	rc = ret_erase_order_opts(r->srv->st, get_ix(r->srv), seqs, n, query, reason, r->who.name, &eo,
+				  time_now_ms(), &plan, &out, &err);
 	if (rc == CU_EDENIED && out) {
 		/* Refused for records under hold: say which, in the error. */
 		e = json_pack("{s:{s:s, s:s, s:O}}", "error", "code", "forbidden", "message", err.msg, "refused",

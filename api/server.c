@@ -772,6 +772,12 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 		MHD_stop_daemon(srv->mhd);
 		goto fail;
 	}
+	rc = api_exports_start(srv, err); /* export jobs, and the sweeper of expired packages */
+	if (rc) {
+		api_retention_stop();
+		MHD_stop_daemon(srv->mhd);
+		goto fail;
+	}
 	OPENSSL_cleanse(tls_key.data, tls_key.alloc);
 	buf_release(&tls_key);
 	buf_release(&tls_cert);

@@ -742,6 +742,16 @@ EVP_PKEY *store_key(const struct store *st)
 	return st->key;
 }
 
+const struct crypt_key *store_data_key(const struct store *st)
+{
+	return st_key(st);
+}
+
+uint64_t store_erasures(const struct store *st)
+{
+	return __atomic_load_n(&st->erasures, __ATOMIC_ACQUIRE);
+}
+
 int store_rdonly(const struct store *st)
 {
 	return st->rdonly;

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 #include <stdint.h>
 
+#include "archiver/crypt.h"
 #include "archiver/hash.h"
 #include "archiver/merkle.h"
 #include "archiver/record.h"
@@ -81,6 +82,14 @@ void store_close(struct store *st);
 const char *store_dir(const struct store *st);
 const char *store_origin(const struct store *st);
 EVP_PKEY *store_key(const struct store *st);
+/* The data key of an archive encrypted at rest, or NULL: for files beside
+ * the log that hold record content (export/atrest.h). Borrowed; valid
+ * until store_close. */
+const struct crypt_key *store_data_key(const struct store *st);
+/* How many store_erase calls erased records since the open: an export
+ * compares it before and after to know whether its records may have
+ * been erased meanwhile. Safe from any thread. */
+uint64_t store_erasures(const struct store *st);
 /* Number of records in the log = the next seq = the current tree size. */
 uint64_t store_size(struct store *st);
 /* 1 if opened with STORE_RDONLY: its size is what the log held when it

@@ -246,6 +246,10 @@ int store_erase(struct store *st, const uint64_t *seqs, size_t n, uint64_t delet
 		j = k;
 	}
 out:
+	/* Counted after the segments changed: an export that read the
+	 * counter before this may have read the old content (export.h). */
+	if (*erased)
+		__atomic_add_fetch(&st->erasures, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&st->write_lock);
 	free(del);
 	return rc;

@@ -107,6 +107,7 @@ struct store {
 	int head_fd;                 /* writer: DIR/head, rewritten after each commit */
 	int head_slot;               /* writer: which head slot the next write goes to */
 	int encrypted;               /* frames are encrypted at rest (keys/data.key exists) */
+	uint64_t erasures;           /* store_erase calls that erased something (atomic) */
 	struct crypt_key dek;        /* the unwrapped data key when encrypted */
 	ZSTD_CCtx *cctx;             /* writer: compression context (zs's) */
 	struct zstream zs;           /* writer: the frame's compression as it is built */

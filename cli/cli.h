@@ -17,6 +17,7 @@
 int cmd_init(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_pubkey(int argc, char **argv);
+int cmd_export_file(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
@@ -58,5 +59,9 @@ int cli_progress_enabled(void);
 /* Draws "what: done/total (pct%)" on stderr, at most ~10 times a second. */
 void cli_progress(const char *what, unsigned long long done, unsigned long long total);
 void cli_progress_done(void);
+
+/* Prints an erasure order's derived records (with why and from which)
+ * and the related records it keeps, one a line, for the approver. */
+void cli_print_derived(const json_t *order);
 
 #endif

@@ -21,8 +21,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: custos erase [-d DIR] (--seq N[,N...])... | --query Q  --reason TEXT --by NAME [--json]\n"
-		   "Stores an erasure order; a second person approves it with custos retention approve,\n"
+	fprintf(f, "usage: custos erase [-d DIR] (--seq N[,N...])... | --query Q  --reason TEXT --by NAME\n"
+		   "                    [--no-edits] [--no-reactions] [--json]\n"
+		   "Stores an erasure order for the records named and those derived from them (edits,\n"
+		   "reactions, redactions, replies quoting them; --no-edits and --no-reactions keep\n"
+		   "edits or reactions); a second person approves it with custos retention approve,\n"
 		   "then custos retention execute deletes the records for real.\n");
 }
 
@@ -55,11 +58,14 @@ int cmd_erase(int argc, char **argv)
 		{"reason", required_argument, NULL, 'r'},
 		{"by", required_argument, NULL, 'b'},
 		{"json", no_argument, NULL, 'j'},
+		{"no-edits", no_argument, NULL, 'E'},
+		{"no-reactions", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *query = NULL, *reason = NULL, *by = NULL;
 	struct store *st = NULL;
+	struct ret_erase_opts eo = {0, 0};
 	struct cu_err err;
 	uint64_t *seqs = calloc(MAX_SEQS, sizeof(*seqs)), plan = 0;
 	size_t nseqs = 0, i;
@@ -87,6 +93,8 @@ int cmd_erase(int argc, char **argv)
 		case 'r': reason = optarg; break;
 		case 'b': by = optarg; break;
 		case 'j': json = 1; break;
+		case 'E': eo.exclude_edits = 1; break;
+		case 'R': eo.exclude_reactions = 1; break;
 		case 'h': usage(stdout); rc = EXIT_OK; goto out;
 		default: goto out;
 		}
@@ -103,7 +111,8 @@ int cmd_erase(int argc, char **argv)
 		rc = cli_fail("erase", &err);
 		goto out;
 	}
-	if (ret_erase_order(st, NULL, seqs, nseqs, query, reason, by, time_now_ms(), &plan, &j, &err) != 0) {
+	if (ret_erase_order_opts(st, NULL, seqs, nseqs, query, reason, by, &eo, time_now_ms(), &plan, &j, &err) !=
+	    0) {
 		rc = err.code == CU_EINVAL ? EXIT_USAGE : EXIT_FAIL;
 		cli_fail("erase", &err);
 		if (j && json) {
@@ -133,6 +142,7 @@ int cmd_erase(int argc, char **argv)
 			printf("%s\n", t);
 		free(t);
 	} else {
+		cli_print_derived(j);
 		printf("erasure order stored as plan %llu for %lld records\n"
 		       "next: a person other than %s approves it: custos retention approve %llu --by NAME\n"
 		       "then: custos retention execute %llu\n", (unsigned long long)plan,

@@ -100,6 +100,7 @@ static void print_plan(const json_t *j, const char *by)
 static void print_exec(const json_t *j)
 {
 	const json_t *sk = json_object_get(j, "skipped");
+	size_t i;
 
 	printf("plan %lld (%s) executed%s\n", jint(j, "plan"), jstr(j, "type"),
 	       json_is_true(json_object_get(j, "resumed")) ? " (resumed: finishing an interrupted run)" : "");
@@ -109,6 +110,9 @@ static void print_exec(const json_t *j)
 	if (json_is_integer(json_object_get(j, "offer")) && jint(j, "offered"))
 		printf("  transfer offer %lld: %lld records offered to the public archive\n", jint(j, "offer"),
 		       jint(j, "offered"));
+	for (i = 0; i < json_array_size(json_object_get(j, "packages_removed")); i++)
+		printf("  package removed (it held deleted records): %s\n",
+		       json_string_value(json_array_get(json_object_get(j, "packages_removed"), i)));
 	if (jint(json_object_get(sk, "held"), "count") || jint(json_object_get(sk, "not_due"), "count") ||
 	    jint(json_object_get(sk, "already_deleted"), "count"))
 		printf("  kept: %lld under legal hold placed since the plan, %lld no longer due; %lld deleted before\n",
@@ -181,6 +185,8 @@ static void print_plans(const json_t *j)
 		if (json_is_integer(json_object_get(p, "certificate")))
 			printf("  certificate %lld", jint(p, "certificate"));
 		printf("\n");
+		if (!strcmp(jstr(p, "type"), "erasure"))
+			cli_print_derived(p); /* what an approver approves */
 	}
 }
 

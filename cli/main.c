@@ -34,6 +34,7 @@ static const struct command commands[] = {
 	{"erase", cmd_erase, "erasure order for records (needs a second person's approval)"},
 	{"export", cmd_export, "court-ready package of records with proofs (docs/EXPORTS.md)"},
 	{"verify-export", cmd_verify_export, "check an export package offline"},
+	{"export-file", cmd_export_file, "the plain bytes of a package kept in the data directory"},
 	{"source", cmd_source, "messenger hook sources and their keys (docs/INTEGRATIONS.md)"},
 	{"matrix-registration", cmd_matrix_registration, "write the Matrix AS registration, set its tokens"},
 };

@@ -90,3 +90,27 @@ void cli_progress_done(void)
 		fputc('\n', stderr);
 	drawn = 0;
 }
+
+void cli_print_derived(const json_t *order)
+{
+	const json_t *dv = json_object_get(order, "derived");
+	const json_t *rl = json_object_get(json_object_get(order, "related"), "records");
+	size_t i;
+
+	for (i = 0; i < json_array_size(dv); i++) {
+		const json_t *x = json_array_get(dv, i);
+
+		printf("  also record %lld (%s; derived from record %lld)\n",
+		       (long long)json_integer_value(json_object_get(x, "seq")),
+		       json_string_value(json_object_get(x, "relation")),
+		       (long long)json_integer_value(json_object_get(x, "from")));
+	}
+	for (i = 0; i < json_array_size(rl); i++) {
+		const json_t *x = json_array_get(rl, i);
+
+		printf("  kept record %lld (%s; related to record %lld)\n",
+		       (long long)json_integer_value(json_object_get(x, "seq")),
+		       json_string_value(json_object_get(x, "relation")),
+		       (long long)json_integer_value(json_object_get(x, "to")));
+	}
+}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "common/timeutil.h"
 #include "common/utf8.h"
 #include "export/internal.h"
+#include "export/pkgfiles.h"
 
 #define PROGRESS_EVERY 1024 /* records between progress calls while proving */
 
@@ -334,7 +336,9 @@ int exp_run(const struct exp_request *req, struct exp_result *res, struct cu_err
 	struct checkpoint cp;
 	struct exp_set s;
 	char base[96], *note = NULL, *pem = NULL;
-	int rc;
+	uint64_t erasures = store_erasures(req->st), *seqs = NULL;
+	int rc, listed = 0;
+	size_t i;
 
 	memset(res, 0, sizeof(*res));
 	exp_set_init(&s);
@@ -362,11 +366,33 @@ int exp_run(const struct exp_request *req, struct exp_result *res, struct cu_err
 		rc = cu_err_set(err, CU_ECRYPTO, "export: hashing or key failed");
 		goto out;
 	}
+	/* The list of its records before the package: an erasure that
+	 * sweeps the directory meanwhile finds the package by it (and its
+	 * temporary file, which makes this export fail). */
+	if (req->record_list) {
+		struct stat sb;
+
+		if (lstat(req->out_path, &sb) == 0) {
+			rc = cu_err_set(err, CU_EEXIST, "%s exists: refusing to overwrite it", req->out_path);
+			goto out;
+		}
+		seqs = malloc((s.n + 1) * sizeof(*seqs));
+		if (!seqs) {
+			rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < s.n; i++)
+			seqs[i] = s.recs[i].seq;
+		rc = exp_pkg_list_write(req->out_path, req->at_rest, s.meta.created_ms, seqs, s.n, err);
+		if (rc)
+			goto out;
+		listed = 1;
+	}
 	/* The package file first: a bad output path fails before the log
 	 * records a request. */
 	exp_base_dir(&s.meta, base);
 	rc = pkg_writer_open(req->out_path, s.meta.container, base, s.meta.format == EXP_BAGIT,
-			     s.meta.created_ms, &w, err);
+			     s.meta.created_ms, req->at_rest, &w, err);
 	if (rc)
 		goto out;
 	rc = append_request(req, &s.meta, err);
@@ -403,16 +429,33 @@ int exp_run(const struct exp_request *req, struct exp_result *res, struct cu_err
 	res->tree_size = s.meta.tree_size;
 	res->request_seq = s.meta.request_seq;
 	pkg_writer_digest(w, res->package_sha256, &res->package_bytes, &res->files);
-	rc = append_produced(req, &s.meta, res, err);
-	if (rc) {
-		/* A package the log does not account for must not leave. */
-		unlink(req->out_path);
+	/* Records erased since the selection may be in the package; the
+	 * erasure's sweep after store_erase removes packages linked before
+	 * it finished, this check those linked after. */
+	if (store_erasures(req->st) != erasures) {
+		rc = cu_err_set(err, CU_ESTATE, "export: records were erased while the export ran; export again");
 		goto out;
 	}
+	rc = append_produced(req, &s.meta, res, err);
+	if (rc)
+		goto out; /* a package the log does not account for must not leave: removed below */
 	if (req->progress)
 		req->progress(req->progress_arg, "writing", s.n, s.n);
 out:
 	pkg_writer_free(w);
+	if (rc && (listed || (res->package_bytes && !res->produced_seq))) {
+		struct cu_err rerr;
+
+		if (listed) {
+			/* the export's own error is the one reported */
+			cu_err_clear(&rerr);
+			if (exp_pkg_remove(req->out_path, &rerr) != 0 && err && !err->code)
+				cu_err_set(err, rerr.code, "%s", rerr.msg);
+		} else {
+			unlink(req->out_path);
+		}
+	}
+	free(seqs);
 	free(note);
 	free(pem);
 	exp_set_release(&s);

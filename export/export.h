@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "archiver/crypt.h"
 #include "archiver/store.h"
 #include "common/error.h"
 
@@ -100,6 +101,11 @@ struct exp_request {
 	exp_query_fn query_fn;        /* required when query is set */
 	void *query_arg;
 	const volatile int *cancel;   /* optional: nonzero stops the export (CU_ESTATE) */
+	/* Packages kept in the data directory (export jobs, transfers): */
+	const struct crypt_key *at_rest; /* encrypt the package and its spool with this key
+					  * (the archive's data key; NULL: plain) */
+	int record_list;              /* 1: write out_path.records, the list of its records
+				       * (export/pkgfiles.h), before the package */
 };
 
 /* What an export produced. */
@@ -116,7 +122,9 @@ struct exp_result {
 };
 
 /* Runs the export. On success the package is at req->out_path, durable,
- * and both REC_EXPORT records are in the log. On failure no package file
+ * and both REC_EXPORT records are in the log. If records were erased
+ * while it ran (store_erasures changed), the package may hold one: it is
+ * removed and the export fails with CU_ESTATE ("export again"). On failure no package file
  * is left behind (the custody record may already be in the log: the log
  * is append-only, and a request that produced nothing stays visible).
  * CU_EINVAL for a bad request (empty selection, bad query ...), CU_EEXIST

@@ -224,9 +224,12 @@ void exp_prover_free(struct exp_prover *p);
 /* ---- package writing (package.c) ---- */
 
 struct pkg_writer;
-/* Creates out_path.tmp-XXXX beside out_path; entries get mtime. */
+/* Creates out_path.tmp-XXXX beside out_path; entries get mtime. With key
+ * (borrowed, lives until free) the file is encrypted (export/atrest.h). */
+struct crypt_key;
 int pkg_writer_open(const char *out_path, enum exp_container c, const char *base, int bagit,
-		    int64_t mtime_ms, struct pkg_writer **out, struct cu_err *err) CU_MUST_CHECK;
+		    int64_t mtime_ms, const struct crypt_key *key, struct pkg_writer **out,
+		    struct cu_err *err) CU_MUST_CHECK;
 struct exp_sink *pkg_writer_sink(struct pkg_writer *w);
 /* Writes the manifests (SHA256SUMS, or the BagIt manifests with the tag
  * manifest last), finishes the archive, fsyncs and renames it to

@@ -10,6 +10,8 @@
 
 #include "common/fileio.h"
 #include "common/timeutil.h"
+#include "export/atrest.h"
+#include "export/pkgfiles.h"
 #include "search/index.h"
 
 enum job_state {
@@ -49,6 +51,11 @@ struct exp_jobs {
 	struct job *head;
 	uint64_t next_id;
 	unsigned running;
+	/* the sweeper of expired packages */
+	pthread_t sweeper;
+	pthread_cond_t sweep_cv;      /* on the monotonic clock; signalled to stop */
+	int sweeper_started;
+	int stop;                     /* under mu: the sweeper exits */
 };
 
 static void job_free(struct job *j)
@@ -61,6 +68,49 @@ static void job_free(struct job *j)
 	free(j->path);
 	json_decref(j->request);
 	free(j);
+}
+
+/* Removes the packages older than the time to live: at once, then every
+ * half of it (at least every second, at most every hour). Expiry is a
+ * promise of docs/EXPORTS.md, so a failure is logged and tried again. */
+static void *sweeper_main(void *arg)
+{
+	struct exp_jobs *s = arg;
+	int64_t every = s->env.package_ttl_ms / 2;
+	struct timespec next;
+	int stop = 0;
+
+	pthread_setname_np(pthread_self(), "custos-expire");
+	fio_fault_exempt_thread(); /* it writes when it chooses: not counted by fault injection */
+	if (every < 1000)
+		every = 1000;
+	if (every > 3600000)
+		every = 3600000;
+	while (!stop) {
+		struct cu_err err;
+		json_t *removed = json_array();
+
+		cu_err_clear(&err);
+		if (exp_pkg_sweep(s->outdir, "exports", store_data_key(s->env.st), NULL, 0,
+				  time_now_ms() - s->env.package_ttl_ms, 0, removed, &err) != 0)
+			fprintf(stderr, "custos: exports: expired packages could not be removed: %s\n", err.msg);
+		else if (json_array_size(removed))
+			fprintf(stderr, "custos: exports: %zu expired package(s) removed\n", json_array_size(removed));
+		json_decref(removed);
+		clock_gettime(CLOCK_MONOTONIC, &next);
+		next.tv_sec += (time_t)(every / 1000);
+		next.tv_nsec += (long)(every % 1000) * 1000000L;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&s->mu);
+		while (!s->stop && pthread_cond_timedwait(&s->sweep_cv, &s->mu, &next) == 0)
+			;
+		stop = s->stop;
+		pthread_mutex_unlock(&s->mu);
+	}
+	return NULL;
 }
 
 int exp_jobs_new(const struct exp_job_env *env, struct exp_jobs **out, struct cu_err *err)
@@ -87,6 +137,21 @@ int exp_jobs_new(const struct exp_job_env *env, struct exp_jobs **out, struct cu
 	if (rc)
 		goto fail;
 	pthread_mutex_init(&s->mu, NULL);
+	if (s->env.package_ttl_ms > 0) {
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->sweep_cv, &ca);
+		pthread_condattr_destroy(&ca);
+		if (pthread_create(&s->sweeper, NULL, sweeper_main, s) != 0) {
+			pthread_cond_destroy(&s->sweep_cv);
+			pthread_mutex_destroy(&s->mu);
+			rc = cu_err_set(err, CU_ENOMEM, "cannot start the package sweeper");
+			goto fail;
+		}
+		s->sweeper_started = 1;
+	}
 	*out = s;
 	return 0;
 fail:
@@ -105,7 +170,14 @@ void exp_jobs_free(struct exp_jobs *s)
 	pthread_mutex_lock(&s->mu);
 	for (j = s->head; j; j = j->next)
 		__atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+	s->stop = 1;
+	if (s->sweeper_started)
+		pthread_cond_broadcast(&s->sweep_cv);
 	pthread_mutex_unlock(&s->mu);
+	if (s->sweeper_started) {
+		pthread_join(s->sweeper, NULL);
+		pthread_cond_destroy(&s->sweep_cv);
+	}
 	for (j = s->head; j; j = next) {
 		next = j->next;
 		pthread_join(j->thread, NULL);
@@ -157,6 +229,10 @@ static void *job_main(void *arg)
 	req.append = s->env.append;
 	req.append_arg = s->env.append_arg;
 	req.cancel = &j->cancel;
+	/* Kept in the data directory: encrypted when the archive is, and
+	 * listed so that an erasure finds it (export/pkgfiles.h). */
+	req.at_rest = store_data_key(s->env.st);
+	req.record_list = 1;
 	if (j->query) {
 		/* A read-only handle of its own: the daemon's index follows the
 		 * log in the background; what it has indexed is what matches. */
@@ -400,6 +476,8 @@ json_t *exp_jobs_status(struct exp_jobs *s, uint64_t id)
 		goto out;
 	time_format_rfc3339(j->finished_ms, t2, sizeof(t2));
 	json_object_set_new(o, "finished", json_string(t2));
+	if (j->state == JOB_DONE && access(j->path, F_OK) != 0)
+		json_object_set_new(o, "package", json_string("removed"));
 	if (j->state == JOB_DONE)
 		json_object_set_new(o, "result",
 				    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "export_id",
@@ -440,4 +518,45 @@ int exp_jobs_file(struct exp_jobs *s, uint64_t id, char **path, uint64_t *size, 
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+int exp_jobs_read(struct exp_jobs *s, uint64_t id, struct buf *out, uint64_t *size, char sha256[65], int *gone,
+		  struct cu_err *err)
+{
+	char *path = NULL;
+	int rc;
+
+	*gone = 0;
+	rc = exp_jobs_file(s, id, &path, size, sha256, err);
+	if (rc)
+		return rc;
+	if (*size > out->max) {
+		rc = cu_err_set(err, CU_ETOOBIG, "the package has %llu bytes, more than the %zu a reply may carry",
+				(unsigned long long)*size, out->max);
+		goto out;
+	}
+	rc = atrest_read_buf(path, store_data_key(s->env.st), out, err);
+	if (rc == CU_ENOTFOUND) {
+		*gone = 1;
+		rc = cu_err_set(err, CU_ENOTFOUND, "the package of export job %llu was removed (it held erased "
+				"records, or it expired)", (unsigned long long)id);
+	} else if (rc == 0 && out->len != *size) {
+		rc = cu_err_set(err, CU_ECORRUPT, "the package of export job %llu has %zu bytes, not %llu",
+				(unsigned long long)id, out->len, (unsigned long long)*size);
+	}
+out:
+	free(path);
+	return rc;
+}
+
+int exp_jobs_is_tar(struct exp_jobs *s, uint64_t id)
+{
+	struct job *j;
+	int tar;
+
+	pthread_mutex_lock(&s->mu);
+	j = find(s, id);
+	tar = j && j->container == EXP_TAR;
+	pthread_mutex_unlock(&s->mu);
+	return tar;
 }

@@ -2,7 +2,8 @@
  * GET /v1/exports/{id} and GET /v1/exports/{id}/file (docs/EXPORTS.md
  * "Jobs"). Each job runs exp_run in its own thread against the daemon's
  * store, appending through the daemon's commit queue, and writes its
- * package to DATADIR/exports/. The HTTP side only parses, authorises,
+ * package to DATADIR/exports/ with the list of its records (encrypted at
+ * rest when the archive is); a sweeper thread removes expired packages. The HTTP side only parses, authorises,
  * audits and serves; everything about exports is here.
  */
 #ifndef CUSTOS_EXPORT_JOB_H
@@ -25,7 +26,9 @@ struct exp_job_env {
 	void *append_arg;
 	unsigned max_running;        /* jobs running at once [1]; more are refused */
 	unsigned max_kept;           /* finished jobs remembered [64]; older ones are
-				      * forgotten (their files stay) */
+				      * forgotten (their files stay until they expire) */
+	int64_t package_ttl_ms;      /* packages older than this are removed by a sweeper
+				      * thread, at start and every half of it (0: none) */
 };
 
 struct exp_jobs;
@@ -62,5 +65,14 @@ json_t *exp_jobs_status(struct exp_jobs *jobs, uint64_t id);
  * failed. The file stays until someone removes it. */
 int exp_jobs_file(struct exp_jobs *jobs, uint64_t id, char **path, uint64_t *size, char sha256[65],
 		  struct cu_err *err) CU_MUST_CHECK;
+
+/* Reads the package of a finished job into out (decrypted when it is
+ * encrypted at rest; capped by out->max: CU_ETOOBIG), with its size and
+ * SHA-256. *gone = 1 with CU_ENOTFOUND when the job is known but its
+ * package was removed (erased records, expiry): HTTP 410. */
+int exp_jobs_read(struct exp_jobs *jobs, uint64_t id, struct buf *out, uint64_t *size, char sha256[65],
+		  int *gone, struct cu_err *err) CU_MUST_CHECK;
+/* 1 if the job writes a tar package, 0 for zip (or an unknown id). */
+int exp_jobs_is_tar(struct exp_jobs *jobs, uint64_t id);
 
 #endif

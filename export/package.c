@@ -8,6 +8,12 @@
  * The package is written to a temporary name and linked into place only
  * when it is complete and fsynced: a failed or interrupted export never
  * leaves a half package under the requested name.
+ *
+ * With a key (a package kept in the data directory of an archive that is
+ * encrypted at rest) the package is written through export/atrest.h, and a
+ * spool file is encrypted under a random key that lives only in memory:
+ * no plaintext of it touches the disk. The package's SHA-256 is that of
+ * the plaintext package, the bytes a download gives.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -20,20 +26,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "common/encode.h"
 #include "common/fileio.h"
+#include "export/atrest.h"
 #include "export/internal.h"
 
 #define SPOOL_MEM (16u << 20)      /* file content kept in memory before spilling to disk */
-#define COPY_CHUNK (1u << 20)      /* bytes per read when copying a spilled file */
 #define MANIFEST_MAX (1ull << 30)  /* cap on a manifest's text */
 
 struct pkg_writer {
 	struct exp_sink sink;       /* first member: the sink callbacks get a pkg_writer */
 	struct archive *a;          /* libarchive writer */
 	int fd;                     /* the temporary package file */
+	struct atrest_writer out;   /* ... written through this (plain without a key) */
+	int out_open;               /* 1 once out is initialised */
 	char *out_path;             /* the name the package gets when complete */
 	char *tmp_path;             /* its temporary name; NULL once linked into place */
 	char *dir;                  /* the directory of both */
@@ -49,6 +59,9 @@ struct pkg_writer {
 	int in_file;                /* 1 between begin and end */
 	struct buf mem;             /* its content while it is small */
 	int spill_fd;               /* >= 0 once the content went to disk */
+	struct atrest_writer spill_w; /* ... written through this */
+	struct crypt_key spill_key; /* random, in memory only, when the package is encrypted */
+	int encrypt;                /* 1: package and spool encrypted */
 	uint64_t size;              /* its size so far */
 	EVP_MD_CTX *md256, *md512;  /* its digests */
 	/* manifests */
@@ -68,7 +81,7 @@ static la_ssize_t write_cb(struct archive *a, void *ctx, const void *p, size_t n
 	struct pkg_writer *w = ctx;
 
 	(void)a;
-	if (fio_write_all(w->fd, p, n, w->tmp_path, &w->io_err) != 0)
+	if (atrest_write(&w->out, p, n, &w->io_err) != 0)
 		return -1;
 	if (EVP_DigestUpdate(w->pkg_md, p, n) != 1) {
 		cu_err_set(&w->io_err, CU_ECRYPTO, "hashing the package failed");
@@ -102,6 +115,7 @@ static int sink_begin(struct exp_sink *s, const char *path, struct cu_err *err)
 	w->size = 0;
 	buf_reset(&w->mem);
 	if (w->spill_fd >= 0) {
+		atrest_writer_release(&w->spill_w);
 		close(w->spill_fd);
 		w->spill_fd = -1;
 	}
@@ -123,8 +137,10 @@ static int spill(struct pkg_writer *w, struct cu_err *err)
 		return cu_err_errno(err, errno, "package: cannot create a spool file in %s", w->dir);
 	unlink(tmpl);
 	w->spill_fd = fd;
-	if (fio_write_all(fd, w->mem.data, w->mem.len, "package spool file", err) != 0)
+	atrest_writer_init(&w->spill_w, fd, w->encrypt ? &w->spill_key : NULL, "package spool file");
+	if (atrest_write(&w->spill_w, w->mem.data, w->mem.len, err) != 0)
 		return CU_EIO;
+	OPENSSL_cleanse(w->mem.data, w->mem.len);
 	buf_reset(&w->mem);
 	return 0;
 }
@@ -142,7 +158,7 @@ static int sink_write(struct exp_sink *s, const void *p, size_t n, struct cu_err
 	if (w->spill_fd < 0 && w->mem.len + n > SPOOL_MEM && spill(w, err) != 0)
 		return CU_EIO;
 	if (w->spill_fd >= 0)
-		return fio_write_all(w->spill_fd, p, n, "package spool file", err);
+		return atrest_write(&w->spill_w, p, n, err);
 	if (buf_append(&w->mem, p, n) != 0)
 		return cu_err_set(err, CU_ENOMEM, "package: out of memory");
 	return 0;
@@ -156,12 +172,28 @@ static int add_line(struct buf *b, const char *hex, const char *path, struct cu_
 	return 0;
 }
 
+/* Copies a spooled file back into the archive, chunk by chunk. */
+struct entry_copy {
+	struct pkg_writer *w;
+	const char *name;
+	uint64_t copied;
+};
+
+static int copy_chunk(void *arg, const uint8_t *p, size_t n, struct cu_err *err)
+{
+	struct entry_copy *c = arg;
+
+	if (archive_write_data(c->w->a, p, n) != (la_ssize_t)n)
+		return la_fail(c->w, c->name, err);
+	c->copied += n;
+	return 0;
+}
+
 /* Writes the entry header and the spooled content into the archive. */
 static int emit_entry(struct pkg_writer *w, struct cu_err *err)
 {
 	struct archive_entry *ae = archive_entry_new();
 	char full[EXP_READ_MAX_PATH + 128];
-	uint8_t *chunk = NULL;
 	int rc = 0;
 
 	if (!ae)
@@ -182,32 +214,21 @@ static int emit_entry(struct pkg_writer *w, struct cu_err *err)
 			goto out;
 		}
 	} else {
-		uint64_t left = w->size;
-		off_t off = 0;
+		struct entry_copy ec = {w, full, 0};
 
-		chunk = malloc(COPY_CHUNK);
-		if (!chunk) {
-			rc = cu_err_set(err, CU_ENOMEM, "package: out of memory");
+		rc = atrest_finish(&w->spill_w, err);
+		if (rc == 0)
+			rc = atrest_read_fd(w->spill_fd, "package spool file", w->encrypt ? &w->spill_key : NULL,
+					    copy_chunk, &ec, err);
+		if (rc == 0 && ec.copied != w->size)
+			rc = cu_err_set(err, CU_EIO, "package spool file: %llu bytes read back, %llu written",
+					(unsigned long long)ec.copied, (unsigned long long)w->size);
+		if (rc)
 			goto out;
-		}
-		while (left) {
-			size_t k = left < COPY_CHUNK ? (size_t)left : COPY_CHUNK;
-
-			rc = fio_pread_all(w->spill_fd, chunk, k, off, "package spool file", err);
-			if (rc)
-				goto out;
-			if (archive_write_data(w->a, chunk, k) != (la_ssize_t)k) {
-				rc = la_fail(w, full, err);
-				goto out;
-			}
-			left -= k;
-			off += (off_t)k;
-		}
 	}
 	if (archive_write_finish_entry(w->a) != ARCHIVE_OK)
 		rc = la_fail(w, full, err);
 out:
-	free(chunk);
 	archive_entry_free(ae);
 	return rc;
 }
@@ -259,7 +280,7 @@ static int sink_oxum(struct exp_sink *s, uint64_t *bytes, uint64_t *files)
 }
 
 int pkg_writer_open(const char *out_path, enum exp_container c, const char *base, int bagit,
-		    int64_t mtime_ms, struct pkg_writer **out, struct cu_err *err)
+		    int64_t mtime_ms, const struct crypt_key *key, struct pkg_writer **out, struct cu_err *err)
 {
 	struct pkg_writer *w = calloc(1, sizeof(*w));
 	char *dcopy = NULL;
@@ -309,7 +330,14 @@ int pkg_writer_open(const char *out_path, enum exp_container c, const char *base
 		w->tmp_path = NULL;
 		goto out;
 	}
-	fchmod(w->fd, 0644);
+	fchmod(w->fd, key ? 0600 : 0644);
+	atrest_writer_init(&w->out, w->fd, key, w->tmp_path);
+	w->out_open = 1;
+	w->encrypt = key != NULL;
+	if (key && RAND_priv_bytes(w->spill_key.key, sizeof(w->spill_key.key)) != 1) {
+		rc = cu_err_set(err, CU_ECRYPTO, "no randomness for the spool key");
+		goto out;
+	}
 	if (EVP_DigestInit_ex(w->pkg_md, EVP_sha256(), NULL) != 1) {
 		rc = cu_err_set(err, CU_ECRYPTO, "digest init failed");
 		goto out;
@@ -397,6 +425,9 @@ int pkg_writer_finish(struct pkg_writer *w, const struct exp_set *s, struct cu_e
 		return rc;
 	if (archive_write_close(w->a) != ARCHIVE_OK)
 		return la_fail(w, "cannot finish the package", err);
+	rc = atrest_finish(&w->out, err);
+	if (rc)
+		return rc;
 	rc = fio_fsync(w->fd, w->tmp_path, err);
 	if (rc)
 		return rc;
@@ -424,8 +455,15 @@ void pkg_writer_free(struct pkg_writer *w)
 		archive_write_free(w->a); /* also closes if still open */
 	if (w->fd >= 0)
 		close(w->fd);
-	if (w->spill_fd >= 0)
+	if (w->spill_fd >= 0) {
+		atrest_writer_release(&w->spill_w);
 		close(w->spill_fd);
+	}
+	if (w->out_open)
+		atrest_writer_release(&w->out);
+	OPENSSL_cleanse(&w->spill_key, sizeof(w->spill_key));
+	if (w->mem.data)
+		OPENSSL_cleanse(w->mem.data, w->mem.alloc);
 	if (w->tmp_path)
 		unlink(w->tmp_path);
 	free(w->tmp_path);

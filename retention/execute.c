@@ -16,14 +16,21 @@
  * A crash after 3 leaves a certificate whose records are (partly) still
  * there: executing the plan again finds the certificate and repeats 4 and
  * 5 for exactly its records (both skip what is already done).
+ *
+ * Packages: export and transfer packages in the data directory hold
+ * copies of records. Those holding a record to delete are named in the
+ * certificate (3), removed right after it, and looked for again after 5
+ * (an export running meanwhile; export.h says why that finds them all).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "archiver/keys.h"
 #include "archiver/record.h"
 #include "common/encode.h"
 #include "common/timeutil.h"
+#include "export/pkgfiles.h"
 #include "retention/plan_int.h"
 #include "retention/ret_int.h"
 #include "search/index.h"
@@ -146,6 +153,64 @@ static int held_now(void *arg, size_t idx, const struct store_entry *e, struct c
 	return 0;
 }
 
+/* Adds the name s to the array a unless it is there. */
+static void add_name(json_t *a, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(a); i++)
+		if (!strcmp(json_string_value(json_array_get(a, i)), s))
+			return;
+	json_array_append_new(a, json_string(s));
+}
+
+/* Finds (dry_run) or removes the packages holding one of the records of
+ * del: in DATADIR/exports and DATADIR/transfers by their record lists,
+ * and the packages of transfer offers written elsewhere (--package-dir)
+ * by the offers' seqs. Their names are added to names. */
+static int packages_sweep(struct store *st, const struct ret_state *s, const struct ret_items *del, int dry_run,
+			  json_t *names, struct cu_err *err)
+{
+	static const char *const dirs[] = {"exports", "transfers"};
+	char dir[4096];
+	json_t *found = json_array();
+	uint64_t *seqs = calloc(del->n + 1, sizeof(*seqs));
+	size_t i, k, n = del->n;
+	int rc = 0;
+
+	if (!found || !seqs) {
+		json_decref(found);
+		free(seqs);
+		return cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+	}
+	for (i = 0; i < n; i++)
+		seqs[i] = del->v[i].seq;
+	for (i = 0; rc == 0 && i < 2; i++) {
+		snprintf(dir, sizeof(dir), "%s/%s", store_dir(st), dirs[i]);
+		rc = exp_pkg_sweep(dir, dirs[i], store_data_key(st), seqs, n, INT64_MIN, dry_run, found, err);
+	}
+	snprintf(dir, sizeof(dir), "%s/transfers/", store_dir(st));
+	for (i = 0; rc == 0 && i < s->noffers; i++) {
+		const struct ret_offer *o = &s->offers[i];
+		struct stat sb;
+
+		if (!o->package || !strncmp(o->package, dir, strlen(dir)) || lstat(o->package, &sb) != 0)
+			continue;
+		for (k = 0; k < n && !ret_u64_has(o->seqs, o->nseqs, seqs[k]); k++)
+			;
+		if (k == n)
+			continue;
+		json_array_append_new(found, json_string(o->package));
+		if (!dry_run)
+			rc = exp_pkg_remove(o->package, err);
+	}
+	for (i = 0; i < json_array_size(found); i++)
+		add_name(names, json_string_value(json_array_get(found, i)));
+	json_decref(found);
+	free(seqs);
+	return rc;
+}
+
 static const char *exec_person(const struct ret_exec_opts *o, const struct ret_plan *p)
 {
 	if (o && o->by && *o->by)
@@ -155,8 +220,8 @@ static const char *exec_person(const struct ret_exec_opts *o, const struct ret_p
 
 /* Appends the signed certificate for del. */
 static int write_certificate(struct store *st, const struct ret_plan *p, struct ret_items *del,
-			     const struct skips *k, const struct ret_exec_opts *opts, int64_t now_ms,
-			     uint64_t *cert_seq, struct cu_err *err)
+			     const struct skips *k, json_t *packages, const struct ret_exec_opts *opts,
+			     int64_t now_ms, uint64_t *cert_seq, struct cu_err *err)
 {
 	uint8_t sig[KEY_SIG_LEN], pub[KEY_PUB_LEN];
 	char hex[2 * HASH_LEN + 1], body[RET_TEXT_MAX + 600], policies[300] = "";
@@ -182,6 +247,9 @@ static int write_certificate(struct store *st, const struct ret_plan *p, struct 
 		json_object_set_new(c, "approval", p->approval_seq ? json_integer((json_int_t)p->approval_seq)
 								    : json_null());
 		json_object_set_new(c, "skipped", skips_json(k));
+		json_object_set(c, "packages", packages);
+		if (json_object_get(p->doc, "derived"))
+			json_object_set(c, "derived", json_object_get(p->doc, "derived"));
 		if (!strcmp(p->type, "erasure"))
 			json_object_set_new(c, "order", json_pack("{s:O, s:O}", "reason",
 								  json_object_get(p->doc, "reason"), "selection",
@@ -299,6 +367,7 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 	size_t i, n, erased = 0;
 	int rc, resumed = 0;
 	char warn[600] = "", hex[2 * HASH_LEN + 1];
+	json_t *pk_named = json_array(), *pk_removed = json_array();
 
 	*out = NULL;
 	memset(&rules, 0, sizeof(rules));
@@ -310,7 +379,7 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 	k.held = json_array();
 	k.not_due = json_array();
 	k.deleted = json_array();
-	if (!sc || !k.held || !k.not_due || !k.deleted) {
+	if (!sc || !k.held || !k.not_due || !k.deleted || !pk_named || !pk_removed) {
 		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 		goto out;
 	}
@@ -429,7 +498,9 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 				goto out;
 		}
 		if (del.n) {
-			rc = write_certificate(st, p, &del, &k, opts, now_ms, &cert_seq, err);
+			rc = packages_sweep(st, s, &del, 1, pk_named, err);
+			if (rc == 0)
+				rc = write_certificate(st, p, &del, &k, pk_named, opts, now_ms, &cert_seq, err);
 			if (rc)
 				goto out;
 		}
@@ -442,6 +513,10 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 		}
 		for (i = 0; i < del.n; i++)
 			seqs[i] = del.v[i].seq;
+		/* The copies first: the certificate names them. */
+		rc = packages_sweep(st, s, &del, 0, pk_removed, err);
+		if (rc)
+			goto out;
 		rc = ret_index_ready(st, &ix, &opened, err);
 		if (rc == 0)
 			rc = idx_delete(ix, st, seqs, del.n, err);
@@ -456,6 +531,8 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 		if (rc)
 			goto out;
 		rc = store_erase(st, seqs, del.n, cert_seq, &erased, err);
+		if (rc == 0) /* packages an export wrote meanwhile */
+			rc = packages_sweep(st, s, &del, 0, pk_removed, err);
 		if (rc)
 			goto out;
 		/* transfer packages whose records are now destroyed */
@@ -463,6 +540,10 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 			struct ret_offer *o = del.v[i].offer ? ret_state_offer(s, del.v[i].offer) : NULL;
 
 			if (o && o->package) {
+				struct stat sb;
+
+				if (lstat(o->package, &sb) == 0)
+					add_name(pk_removed, o->package);
 				if (ret_package_remove(o->package, NULL) != 0 && !warn[0])
 					snprintf(warn, sizeof(warn), "transfer package %s could not be removed",
 						 o->package);
@@ -477,11 +558,15 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 			 "resumed", resumed, "skipped", skips_json(&k));
 	if (*out && warn[0])
 		json_object_set_new(*out, "warning", json_string(warn));
+	if (*out)
+		json_object_set(*out, "packages_removed", pk_removed);
 	if (!*out)
 		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 out:
 	if (opened)
 		idx_close(opened);
+	json_decref(pk_named);
+	json_decref(pk_removed);
 	json_decref(k.held);
 	json_decref(k.not_due);
 	json_decref(k.deleted);
@@ -516,7 +601,7 @@ int ret_run_automatic(struct store *st, struct idx *ix, int64_t now_ms, json_t *
 {
 	struct ret_exec_opts opts;
 	struct ret_state *s = NULL;
-	json_t *plan = NULL, *ex = NULL, *rep = NULL;
+	json_t *plan = NULL, *ex = NULL, *rep = NULL, *expired = NULL;
 	uint64_t plan_id = 0;
 	int rc;
 
@@ -531,9 +616,16 @@ int ret_run_automatic(struct store *st, struct idx *ix, int64_t now_ms, json_t *
 	if (rc == 0 && plan_id)
 		rc = ret_execute_locked(st, ix, plan_id, &opts, now_ms, &ex, err);
 	pthread_mutex_unlock(&ret_lock);
+	/* The retention run also removes expired export packages. */
+	expired = json_array();
+	if (rc == 0 && !expired)
+		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+	if (rc == 0)
+		rc = exp_pkg_expire(store_dir(st), NULL, store_data_key(st), now_ms, expired, err);
 	if (rc == 0 && out) {
-		rep = json_pack("{s:o, s:O, s:o}", "plan", plan_id ? json_integer((json_int_t)plan_id) : json_null(),
-				"count", json_object_get(plan, "count"), "execution", ex ? ex : json_null());
+		rep = json_pack("{s:o, s:O, s:o, s:O}", "plan", plan_id ? json_integer((json_int_t)plan_id) : json_null(),
+				"count", json_object_get(plan, "count"), "execution", ex ? ex : json_null(),
+				"packages_expired", expired);
 		ex = NULL;
 		if (!rep)
 			rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
@@ -541,6 +633,7 @@ int ret_run_automatic(struct store *st, struct idx *ix, int64_t now_ms, json_t *
 	}
 	json_decref(plan);
 	json_decref(ex);
+	json_decref(expired);
 	ret_state_free(s);
 	return rc;
 }

@@ -439,22 +439,31 @@ int ret_erase_order(struct store *st, struct idx *ix, const uint64_t *seqs, size
 		    const char *query, const char *reason, const char *by, int64_t now_ms,
 		    uint64_t *plan_id, json_t **out, struct cu_err *err)
 {
+	return ret_erase_order_opts(st, ix, seqs, nseqs, query, reason, by, NULL, now_ms, plan_id, out, err);
+}
+
+int ret_erase_order_opts(struct store *st, struct idx *ix, const uint64_t *seqs, size_t nseqs,
+			 const char *query, const char *reason, const char *by,
+			 const struct ret_erase_opts *opts, int64_t now_ms, uint64_t *plan_id, json_t **out,
+			 struct cu_err *err)
+{
 	struct ret_state *s = NULL;
 	struct idx *opened = NULL;
-	struct ret_items items;
+	struct ret_items items, extra;
 	struct ret_scratch *sc = malloc(sizeof(*sc));
 	struct erase_ctx ec;
 	uint64_t *all = NULL, *found = NULL;
-	size_t nall = 0, aall = 0, nfound = 0, i, j, nrefused = 0;
-	json_t *refused = json_array(), *groups = NULL, *m = NULL;
+	size_t nall = 0, aall = 0, nfound = 0, i, j, nrefused = 0, nrelated = 0;
+	json_t *refused = json_array(), *groups = NULL, *m = NULL, *derived = json_array(), *related = json_array();
 	char hex[2 * HASH_LEN + 1], body[RET_TEXT_MAX + 200];
 	int rc;
 
 	*plan_id = 0;
 	*out = NULL;
 	memset(&items, 0, sizeof(items));
+	memset(&extra, 0, sizeof(extra));
 	memset(&ec, 0, sizeof(ec));
-	if (!sc || !refused) {
+	if (!sc || !refused || !derived || !related) {
 		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 		goto out;
 	}
@@ -497,6 +506,17 @@ int ret_erase_order(struct store *st, struct idx *ix, const uint64_t *seqs, size
 				nall, RET_PLAN_MAX_ITEMS);
 		goto unlock;
 	}
+	/* The copies of what it names: edits, reactions, quoting replies. */
+	rc = ret_derive(st, all, nall, opts, &extra, derived, related, &nrelated, err);
+	for (i = 0; rc == 0 && i < extra.n; i++)
+		if (add_seqs(&all, &nall, &aall, &extra.v[i].seq, 1) != 0)
+			rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+	if (rc == 0 && nall > RET_PLAN_MAX_ITEMS)
+		rc = cu_err_set(err, CU_ETOOBIG, "the order with the records derived from it would cover %zu"
+				" records; one order covers at most %d", nall, RET_PLAN_MAX_ITEMS);
+	if (rc)
+		goto unlock;
+	qsort(all, nall, sizeof(*all), ret_u64_cmp);
 	ec.s = s;
 	ec.sc = sc;
 	ec.refused = refused;
@@ -526,18 +546,30 @@ int ret_erase_order(struct store *st, struct idx *ix, const uint64_t *seqs, size
 	/* How the records were chosen, but not the query text: it usually
 	 * names the person whose data is erased, and the log keeps it for
 	 * ever. The list of seqs and leaf hashes is the exact selection. */
-	if (m)
+	if (m) {
 		json_object_set_new(m, "selection", json_string(nseqs && nfound ? "seqs and query" :
 								   nseqs ? "seqs" : "query"));
+		/* Every record it erases beyond those named, and why; what is
+		 * related but kept; and the choice about edits and reactions:
+		 * the approver approves exactly this. */
+		json_object_set(m, "derived", derived);
+		json_object_set_new(m, "related", json_pack("{s:I, s:O}", "count", (json_int_t)nrelated, "records",
+							    related));
+		json_object_set_new(m, "include", json_pack("{s:b, s:b}", "edits", !(opts && opts->exclude_edits),
+							    "reactions", !(opts && opts->exclude_reactions)));
+	}
 	if (!m) {
 		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 		goto unlock;
 	}
-	snprintf(body, sizeof(body), "erasure order for %zu records awaiting approval: %s", items.n, reason);
+	snprintf(body, sizeof(body), "erasure order for %zu records (%zu derived from those named) awaiting"
+		 " approval: %s", items.n, json_array_size(derived), reason);
 	rc = ret_append(st, REC_PLAN, m, body, by, now_ms, NULL, plan_id, err);
 	if (rc == 0) {
-		*out = json_pack("{s:I, s:s, s:I, s:s, s:O}", "plan", (json_int_t)*plan_id, "type", "erasure", "count",
-				 (json_int_t)items.n, "digest", hex, "groups", groups);
+		*out = json_pack("{s:I, s:s, s:I, s:s, s:O, s:O, s:O, s:O}", "plan", (json_int_t)*plan_id, "type",
+				 "erasure", "count", (json_int_t)items.n, "digest", hex, "groups", groups, "derived",
+				 derived, "related", json_object_get(m, "related"), "include",
+				 json_object_get(m, "include"));
 		if (!*out)
 			rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 	}
@@ -547,10 +579,13 @@ out:
 	if (opened)
 		idx_close(opened);
 	ret_items_release(&items);
+	ret_items_release(&extra);
 	ret_state_free(s);
 	free(sc);
 	free(all);
 	free(found);
+	json_decref(derived);
+	json_decref(related);
 	json_decref(refused);
 	json_decref(groups);
 	json_decref(m);
@@ -706,6 +741,16 @@ int ret_plans_json(struct store *st, json_t **out, struct cu_err *err)
 		json_object_set_new(o, "count", json_integer(json_integer_value(json_object_get(p->doc, "count"))));
 		if (json_object_get(p->doc, "reason"))
 			json_object_set(o, "reason", json_object_get(p->doc, "reason"));
+		if (!strcmp(p->type, "erasure") && !p->approval_seq) {
+			/* what an approver approves: every record, derived ones
+			 * with why (once executed, the certificate says it) */
+			static const char *const keys[] = {"groups", "derived", "related", "include"};
+			size_t k;
+
+			for (k = 0; k < 4; k++)
+				if (json_object_get(p->doc, keys[k]))
+					json_object_set(o, keys[k], json_object_get(p->doc, keys[k]));
+		}
 		if (json_object_get(p->doc, "change"))
 			json_object_set(o, "change", json_object_get(p->doc, "change"));
 		if (p->approval_seq) {

@@ -45,6 +45,14 @@ int ret_plan_make(struct store *st, struct idx *ix, struct ret_state *s, const c
 int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const struct ret_exec_opts *opts,
 		       int64_t now_ms, json_t **out, struct cu_err *err) CU_MUST_CHECK;
 
+/* The records derived from the sorted, unique named seqs (derived.c):
+ * appended to extra (destroy items), described in derived [{"seq",
+ * "from", "relation"}]; related records kept are listed in related (at
+ * most 1000; *nrelated counts all). CU_ETOOBIG beyond RET_PLAN_MAX_ITEMS. */
+int ret_derive(struct store *st, const uint64_t *named, size_t n, const struct ret_erase_opts *o,
+	       struct ret_items *extra, json_t *derived, json_t *related, size_t *nrelated,
+	       struct cu_err *err) CU_MUST_CHECK;
+
 int ret_offer_settled(const struct ret_offer *o, int64_t now_ms);
 const char *ret_offer_state_name(const struct ret_offer *o, int64_t now_ms);
 const struct ret_offer *ret_offer_of(const struct ret_state *s, uint64_t seq);

@@ -167,9 +167,22 @@ int ret_plan(struct store *st, struct idx *ix, const char *by, int dry_run, int6
 	     uint64_t *plan_id, json_t **out, struct cu_err *err) CU_MUST_CHECK;
 
 /* An erasure order (GDPR Art. 17, court order) for the given seqs and/or
- * the records a query finds. Refused with CU_EDENIED if any of them is
- * under hold: *out then lists which records and which holds. Otherwise
- * stored as a plan of type "erasure" awaiting approval. */
+ * the records a query finds, and the records derived from them (edits,
+ * reactions, redactions, replies and thread messages quoting them:
+ * retention/derived.c says when a relation counts). Refused with
+ * CU_EDENIED if any of them is under hold: *out then lists which records
+ * and which holds. Otherwise stored as a plan of type "erasure" awaiting
+ * approval; *out lists the derived records with why ("derived") and the
+ * related ones that are kept ("related"). */
+struct ret_erase_opts {
+	int exclude_edits;           /* 1: edits of the records are not erased (listed as related) */
+	int exclude_reactions;       /* 1: reactions to them are not erased (listed as related) */
+};
+int ret_erase_order_opts(struct store *st, struct idx *ix, const uint64_t *seqs, size_t nseqs,
+			 const char *query, const char *reason, const char *by,
+			 const struct ret_erase_opts *opts, int64_t now_ms, uint64_t *plan_id, json_t **out,
+			 struct cu_err *err) CU_MUST_CHECK;
+/* The same with opts NULL: edits and reactions included. */
 int ret_erase_order(struct store *st, struct idx *ix, const uint64_t *seqs, size_t nseqs,
 		    const char *query, const char *reason, const char *by, int64_t now_ms,
 		    uint64_t *plan_id, json_t **out, struct cu_err *err) CU_MUST_CHECK;

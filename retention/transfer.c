@@ -15,6 +15,7 @@
 
 #include "common/fileio.h"
 #include "export/export.h"
+#include "export/pkgfiles.h"
 #include "retention/plan_int.h"
 #include "retention/ret_int.h"
 
@@ -54,8 +55,9 @@ int ret_package_write(struct store *st, const char *dir, const char *pkg, uint64
 		return rc;
 	/* A package left by an execution that crashed before its offer was
 	 * recorded is not an offer: write it again. */
-	if (unlink(pkg) != 0 && errno != ENOENT)
-		return cu_err_errno(err, errno, "transfer: cannot replace %s", pkg);
+	rc = exp_pkg_remove(pkg, err);
+	if (rc)
+		return rc;
 	snprintf(what, sizeof(what), "transfer plan %llu (BArchG section 5)", (unsigned long long)plan_id);
 	memset(&req, 0, sizeof(req));
 	req.st = st;
@@ -68,6 +70,10 @@ int ret_package_write(struct store *st, const char *dir, const char *pkg, uint64
 	req.out_path = pkg;
 	req.query_fn = plan_seqs;
 	req.query_arg = &src;
+	/* Kept in the data directory until the records are destroyed:
+	 * encrypted when the archive is, listed for erasures. */
+	req.at_rest = store_data_key(st);
+	req.record_list = 1;
 	rc = exp_run(&req, &res, err);
 	if (rc == 0)
 		snprintf(digest_hex, 2 * HASH_LEN + 1, "%s", res.package_sha256);
@@ -76,9 +82,7 @@ int ret_package_write(struct store *st, const char *dir, const char *pkg, uint64
 
 int ret_package_remove(const char *pkg, struct cu_err *err)
 {
-	if (unlink(pkg) != 0 && errno != ENOENT)
-		return cu_err_errno(err, errno, "transfer: cannot remove %s", pkg);
-	return 0;
+	return exp_pkg_remove(pkg, err); /* with its record list and temporary files */
 }
 
 int ret_offer_answer(struct store *st, uint64_t offer_id, int accept, const char *by, int64_t now_ms,

@@ -14,6 +14,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +27,13 @@
 #include "archiver/store.h"
 #include "common/encode.h"
 #include "common/fileio.h"
+#include "common/timeutil.h"
+#include "export/atrest.h"
 #include "export/export.h"
 #include "export/internal.h"
 #include "export/job.h"
 #include "export/mime.h"
+#include "export/pkgfiles.h"
 
 #define T0 1714564800000LL /* 2024-05-01T12:00:00Z */
 #define DAY 86400000LL
@@ -930,6 +934,264 @@ static void test_meta_round_trip(void **state)
 	free(text);
 }
 
+/* Writes p (n bytes) through an atrest writer into path. */
+static void atrest_put(const char *path, const struct crypt_key *key, const uint8_t *p, size_t n)
+{
+	struct atrest_writer w;
+	struct cu_err err;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	atrest_writer_init(&w, fd, key, path);
+	assert_int_equal(atrest_write(&w, p, n / 3, &err), 0);
+	assert_int_equal(atrest_write(&w, p + n / 3, n - n / 3, &err), 0);
+	assert_int_equal(atrest_finish(&w, &err), 0);
+	atrest_writer_release(&w);
+	close(fd);
+}
+
+/* Packages at rest: encrypted in chunks; a changed, cut or reordered file
+ * or another key is refused; without a key the bytes are plain. */
+static void test_atrest(void **state)
+{
+	struct crypt_key k, k2;
+	struct cu_err err;
+	struct buf back, raw;
+	char path[400];
+	size_t n = 2 * ATREST_CHUNK + 12345, i;
+	uint8_t *p = malloc(n), save[8];
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(p);
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)("Geheimnisvoll "[i % 14]);
+	memset(k.key, 7, sizeof(k.key));
+	memset(k2.key, 8, sizeof(k2.key));
+	snprintf(path, sizeof(path), "%s/pkg.tar", F->tmp);
+	buf_init(&back, 4 * ATREST_CHUNK);
+	buf_init(&raw, 4 * ATREST_CHUNK);
+
+	atrest_put(path, &k, p, n);
+	assert_int_equal(fio_read_file(path, &raw, &err), 0);
+	assert_null(memmem(raw.data, raw.len, "Geheimnisvoll", 13));
+	assert_int_equal(atrest_read_buf(path, &k, &back, &err), 0);
+	assert_int_equal(back.len, n);
+	assert_memory_equal(back.data, p, n);
+	assert_int_equal(atrest_read_buf(path, &k2, &back, &err), CU_ECRYPTO);
+	/* a flipped byte in the second chunk */
+	raw.data[ATREST_MAGIC_LEN + 4 + ATREST_CHUNK + 28 + 4 + 100] ^= 1;
+	fp = fopen(path, "wb");
+	assert_int_equal(fwrite(raw.data, 1, raw.len, fp), raw.len);
+	fclose(fp);
+	assert_int_equal(atrest_read_buf(path, &k, &back, &err), CU_ECRYPTO);
+	raw.data[ATREST_MAGIC_LEN + 4 + ATREST_CHUNK + 28 + 4 + 100] ^= 1;
+	/* cut after the first chunk: no final chunk */
+	fp = fopen(path, "wb");
+	assert_int_equal(fwrite(raw.data, 1, ATREST_MAGIC_LEN + 4 + ATREST_CHUNK + 28, fp),
+			 ATREST_MAGIC_LEN + 4 + ATREST_CHUNK + 28);
+	fclose(fp);
+	assert_int_equal(atrest_read_buf(path, &k, &back, &err), CU_ECRYPTO);
+	/* bytes after the final chunk */
+	fp = fopen(path, "wb");
+	assert_int_equal(fwrite(raw.data, 1, raw.len, fp), raw.len);
+	memcpy(save, "trailing", 8);
+	assert_int_equal(fwrite(save, 1, 8, fp), 8);
+	fclose(fp);
+	assert_int_equal(atrest_read_buf(path, &k, &back, &err), CU_ECRYPTO);
+	/* the cap */
+	back.max = n - 1;
+	atrest_put(path, &k, p, n);
+	assert_int_equal(atrest_read_buf(path, &k, &back, &err), CU_ETOOBIG);
+	back.max = 4 * ATREST_CHUNK;
+	/* without a key: the plain bytes, through the same calls */
+	atrest_put(path, NULL, p, n);
+	buf_reset(&raw);
+	assert_int_equal(fio_read_file(path, &raw, &err), 0);
+	assert_int_equal(raw.len, n);
+	assert_memory_equal(raw.data, p, n);
+	assert_int_equal(atrest_read_buf(path, NULL, &back, &err), 0);
+	assert_memory_equal(back.data, p, n);
+	buf_release(&back);
+	buf_release(&raw);
+	free(p);
+}
+
+static void touch(const char *dir, const char *name)
+{
+	char path[600];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("package bytes", fp);
+	fclose(fp);
+}
+
+static int exists_in(const char *dir, const char *name)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* Packages and their record lists: an erasure removes exactly the
+ * packages holding a deleted record (and those it cannot read the list
+ * of), with their lists and temporary files; expiry by creation time. */
+static void test_package_lists(void **state)
+{
+	static const uint64_t s1[] = {1, 5, 9}, s2[] = {2}, del[] = {7, 5};
+	struct crypt_key k;
+	struct cu_err err;
+	char dir[400], path[500];
+	json_t *removed = json_array();
+
+	(void)state;
+	memset(k.key, 3, sizeof(k.key));
+	snprintf(dir, sizeof(dir), "%s/exports", F->tmp);
+	assert_int_equal(fio_mkdir(dir, 0700, &err), 0);
+	snprintf(path, sizeof(path), "%s/p1.zip", dir);
+	assert_int_equal(exp_pkg_list_write(path, &k, time_now_ms(), s1, 3, &err), 0);
+	touch(dir, "p1.zip");
+	touch(dir, "p1.zip.tmp-abcdef");
+	snprintf(path, sizeof(path), "%s/p2.tar", dir);
+	assert_int_equal(exp_pkg_list_write(path, &k, time_now_ms() - 10 * DAY, s2, 1, &err), 0);
+	touch(dir, "p2.tar");
+	touch(dir, "p3.zip"); /* no list: it may hold anything */
+
+	assert_int_equal(exp_pkg_sweep(dir, "exports", &k, del, 2, INT64_MIN, 1, removed, &err), 0);
+	assert_int_equal(json_array_size(removed), 2);
+	assert_string_equal(json_string_value(json_array_get(removed, 0)), "exports/p1.zip");
+	assert_string_equal(json_string_value(json_array_get(removed, 1)), "exports/p3.zip");
+	assert_true(exists_in(dir, "p1.zip")); /* dry run */
+	json_array_clear(removed);
+	assert_int_equal(exp_pkg_sweep(dir, "exports", &k, del, 2, INT64_MIN, 0, removed, &err), 0);
+	assert_int_equal(json_array_size(removed), 2);
+	assert_false(exists_in(dir, "p1.zip") || exists_in(dir, "p1.zip.records") ||
+		     exists_in(dir, "p1.zip.tmp-abcdef") || exists_in(dir, "p3.zip"));
+	assert_true(exists_in(dir, "p2.tar") && exists_in(dir, "p2.tar.records"));
+	/* a list read with another key is unreadable: the package goes */
+	json_array_clear(removed);
+	k.key[0] ^= 1;
+	assert_int_equal(exp_pkg_sweep(dir, "exports", &k, del, 2, INT64_MIN, 1, removed, &err), 0);
+	assert_int_equal(json_array_size(removed), 1);
+	k.key[0] ^= 1;
+	/* expiry: created ten days ago */
+	json_array_clear(removed);
+	assert_int_equal(exp_pkg_sweep(dir, "exports", &k, NULL, 0, time_now_ms() - 20 * DAY, 0, removed, &err), 0);
+	assert_int_equal(json_array_size(removed), 0);
+	assert_int_equal(exp_pkg_sweep(dir, "exports", &k, NULL, 0, time_now_ms() - 7 * DAY, 0, removed, &err), 0);
+	assert_int_equal(json_array_size(removed), 1);
+	assert_false(exists_in(dir, "p2.tar") || exists_in(dir, "p2.tar.records"));
+	json_decref(removed);
+}
+
+/* An erasure while an export writes: the export fails and leaves neither
+ * package nor list (the erasure's sweep may have run before the package
+ * existed). The progress callback is the erasure, in the middle. */
+struct erase_mid {
+	uint64_t victim, cert;
+	int done;
+};
+
+static void erase_on_write(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+	struct erase_mid *m = arg;
+	struct cu_err err;
+	size_t n = 0;
+
+	(void)done;
+	(void)total;
+	if (m->done || strcmp(phase, "writing") != 0)
+		return;
+	m->done = 1;
+	cu_err_clear(&err);
+	assert_int_equal(store_erase(F->st, &m->victim, 1, m->cert, &n, &err), 0);
+	assert_int_equal(n, 1);
+}
+
+static void test_erased_while_exporting(void **state)
+{
+	struct exp_request r;
+	struct exp_result res;
+	struct erase_mid m = {0, 0, 0};
+	struct cu_err err;
+	char out[400], list[420];
+
+	(void)state;
+	m.cert = msg("!cert:x.org", "@c:x.org", T0, "stands in for a certificate");
+	m.victim = msg("!r:x.org", "@a:x.org", T0 + 1, "Loeschkandidat");
+	msg("!r:x.org", "@a:x.org", T0 + 2, "stays");
+	path_in_tmp("during.zip", out, sizeof(out));
+	snprintf(list, sizeof(list), "%s%s", out, EXP_PKG_LIST_SUFFIX);
+	req_init(&r, EXP_DAT, out);
+	r.conversation = "!r:x.org";
+	r.record_list = 1;
+	r.progress = erase_on_write;
+	r.progress_arg = &m;
+	cu_err_clear(&err);
+	assert_int_equal(exp_run(&r, &res, &err), CU_ESTATE);
+	assert_non_null(strstr(err.msg, "erased while the export ran"));
+	assert_int_equal(access(out, F_OK), -1);
+	assert_int_equal(access(list, F_OK), -1);
+	/* Run again: the erased record is not selected any more. */
+	m.done = 1;
+	r.progress = NULL;
+	run_ok(&r, &res);
+	assert_int_equal(res.records, 1);
+	assert_int_equal(access(list, F_OK), 0);
+}
+
+/* A package kept at rest on an encrypted archive, large enough that a
+ * member (data/records.jsonl, 20 MiB of about 80) goes through the spool
+ * file: the file holds no plaintext, decrypts to a package that verifies,
+ * and its SHA-256 is that of the plain package. */
+static void test_encrypted_package_with_spool(void **state)
+{
+	struct exp_request r;
+	struct exp_result res;
+	struct exp_verify_result vr;
+	struct crypt_key k;
+	struct cu_err err;
+	struct buf plain, raw;
+	uint8_t d[32];
+	char out[400], hex[65], *big = malloc(1u << 20);
+	unsigned i;
+
+	(void)state;
+	assert_non_null(big);
+	memset(k.key, 9, sizeof(k.key));
+	for (i = 0; i + 1 < (1u << 20); i++)
+		big[i] = "Spoolgeheimnis "[i % 15];
+	big[(1u << 20) - 1] = '\0';
+	for (i = 0; i < 20; i++)
+		msg("!big:x.org", "@a:x.org", T0 + i, big);
+	free(big);
+	path_in_tmp("big.tar", out, sizeof(out));
+	req_init(&r, EXP_BAGIT, out);
+	r.container = EXP_TAR;
+	r.conversation = "!big:x.org";
+	r.at_rest = &k;
+	r.record_list = 1;
+	run_ok(&r, &res);
+	buf_init(&raw, 256u << 20);
+	buf_init(&plain, 256u << 20);
+	cu_err_clear(&err);
+	assert_int_equal(fio_read_file(out, &raw, &err), 0);
+	assert_null(memmem(raw.data, raw.len, "Spoolgeheimnis", 14));
+	assert_int_equal(atrest_read_buf(out, &k, &plain, &err), 0);
+	assert_int_equal(plain.len, res.package_bytes);
+	assert_int_equal(hash_sha256(plain.data, plain.len, d), 0);
+	hex_encode(d, 32, hex);
+	assert_string_equal(hex, res.package_sha256);
+	assert_int_equal(exp_verify_buffer(plain.data, plain.len, store_key(F->st), &vr, &err), 0);
+	assert_int_equal(vr.records, 20);
+	buf_release(&raw);
+	buf_release(&plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -947,6 +1209,10 @@ int main(void)
 		cmocka_unit_test(test_slug),
 		cmocka_unit_test(test_mime_header),
 		cmocka_unit_test(test_meta_round_trip),
+		cmocka_unit_test_setup_teardown(test_atrest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_package_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_erased_while_exporting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_package_with_spool, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -365,6 +365,117 @@ static void test_transfer_deadline(void **state)
 	assert_int_equal(ret_offer_answer(f->st, plan, 0, "archivist", now, NULL), CU_ENOTFOUND);
 }
 
+/* Appends a record with relations; returns its seq. */
+static uint64_t rel(struct store *st, unsigned kind, const char *conv, const char *sender, const char *id,
+		    const char *target, const char *reply_to, const char *thread, const char *body)
+{
+	struct store_input in;
+	struct cu_err err;
+
+	memset(&in, 0, sizeof(in));
+	in.rec.kind = (uint8_t)kind;
+	in.rec.origin_ts = time_now_ms();
+	rec_set(&in.rec, RF_PLATFORM, "matrix");
+	rec_set(&in.rec, RF_SOURCE, "test");
+	rec_set(&in.rec, RF_CONVERSATION, conv);
+	rec_set(&in.rec, RF_SENDER, sender);
+	rec_set(&in.rec, RF_EVENT_ID, id);
+	if (target)
+		rec_set(&in.rec, RF_TARGET, target);
+	if (reply_to)
+		rec_set(&in.rec, RF_REPLY_TO, reply_to);
+	if (thread)
+		rec_set(&in.rec, RF_THREAD, thread);
+	rec_set(&in.rec, RF_BODY, body);
+	assert_int_equal(store_append(st, &in, 1, &err), 0);
+	return in.seq;
+}
+
+/* The order's seqs as "0,2,5", and its derived and related lists as
+ * "seq:relation" lines. */
+static void order_of(struct store *st, uint64_t named, const struct ret_erase_opts *o, char *seqs, char *derived,
+		     char *related, size_t cap)
+{
+	struct cu_err err;
+	uint64_t plan = 0;
+	json_t *j = NULL, *a;
+	size_t i, n;
+
+	cu_err_clear(&err);
+	assert_int_equal(ret_erase_order_opts(st, NULL, &named, 1, NULL, "Art. 17", "dpo", o, time_now_ms(), &plan, &j,
+					      &err), 0);
+	a = json_object_get(json_array_get(json_object_get(j, "groups"), 0), "seqs");
+	for (i = n = 0, seqs[0] = '\0'; i < json_array_size(a); i++)
+		n += (size_t)snprintf(seqs + n, cap - n, "%s%lld", i ? "," : "",
+				      (long long)json_integer_value(json_array_get(a, i)));
+	a = json_object_get(j, "derived");
+	for (i = n = 0, derived[0] = '\0'; i < json_array_size(a); i++)
+		n += (size_t)snprintf(derived + n, cap - n, "%lld:%s;",
+				      (long long)json_integer_value(json_object_get(json_array_get(a, i), "seq")),
+				      json_string_value(json_object_get(json_array_get(a, i), "relation")));
+	a = json_object_get(json_object_get(j, "related"), "records");
+	for (i = n = 0, related[0] = '\0'; i < json_array_size(a); i++)
+		n += (size_t)snprintf(related + n, cap - n, "%lld:%s;",
+				      (long long)json_integer_value(json_object_get(json_array_get(a, i), "seq")),
+				      json_string_value(json_object_get(json_array_get(a, i), "relation")));
+	json_decref(j);
+}
+
+/* An erasure order takes along what derives from a record by the
+ * archive's own data, never by a relation alone: a forged edit by another
+ * sender, a reaction from another room and a reply that does not quote
+ * stay; relations lead forward only. */
+static void test_erase_derived(void **state)
+{
+	struct fixture *f = *state;
+	struct ret_erase_opts no_edits = {1, 0};
+	char seqs[200], derived[400], related[400], want[400];
+	uint64_t a1, e1, e2, r1, d1, q1, n1, t1, r3;
+
+	a1 = rel(f->st, REC_MESSAGE, "!a:ex.org", "@alice:ex.org", "$a1", NULL, NULL, NULL, "Pflaumenbaum im Hof");
+	e1 = rel(f->st, REC_EDIT, "!a:ex.org", "@alice:ex.org", "$e1", "$a1", NULL, NULL, "Pflaumenbaum im Garten");
+	e2 = rel(f->st, REC_EDIT, "!a:ex.org", "@mallory:ex.org", "$e2", "$a1", NULL, NULL, "Mallorys Beweis");
+	r1 = rel(f->st, REC_REACTION, "!a:ex.org", "@bob:ex.org", "$r1", "$a1", NULL, NULL, "+1");
+	rel(f->st, REC_REACTION, "!b:ex.org", "@mallory:ex.org", "$r2", "$a1", NULL, NULL, "x"); /* another room */
+	rel(f->st, REC_MESSAGE, "!b:ex.org", "@mallory:ex.org", "$q2", NULL, "$a1", NULL,
+	    "> <@alice:ex.org> Pflaumenbaum im Hof\n\nfrom elsewhere");                          /* another room */
+	d1 = rel(f->st, REC_REDACTION, "!a:ex.org", "@mod:ex.org", "$d1", "$a1", NULL, NULL, "");
+	q1 = rel(f->st, REC_MESSAGE, "!a:ex.org", "@bob:ex.org", "$q1", NULL, "$a1", NULL,
+		 "> <@alice:ex.org> Pflaumenbaum im Hof\n\nnein");
+	n1 = rel(f->st, REC_MESSAGE, "!a:ex.org", "@bob:ex.org", "$n1", NULL, "$a1", NULL, "Pflaumenbaum im Hof? ok");
+	t1 = rel(f->st, REC_MESSAGE, "!a:ex.org", "@carol:ex.org", "$t1", NULL, NULL, "$a1",
+		 "> Pflaumenbaum im Hof\nim Thread");
+	r3 = rel(f->st, REC_REACTION, "!a:ex.org", "@bob:ex.org", "$r3", "$e1", NULL, NULL, "+1"); /* to the edit */
+
+	order_of(f->st, a1, NULL, seqs, derived, related, sizeof(seqs));
+	snprintf(want, sizeof(want), "%llu,%llu,%llu,%llu,%llu,%llu,%llu", (unsigned long long)a1,
+		 (unsigned long long)e1, (unsigned long long)r1, (unsigned long long)d1, (unsigned long long)q1,
+		 (unsigned long long)t1, (unsigned long long)r3);
+	assert_string_equal(seqs, want);
+	snprintf(want, sizeof(want), "%llu:edit;%llu:reaction;%llu:redaction;%llu:reply quoting;"
+		 "%llu:thread message quoting;%llu:reaction;", (unsigned long long)e1, (unsigned long long)r1,
+		 (unsigned long long)d1, (unsigned long long)q1, (unsigned long long)t1, (unsigned long long)r3);
+	assert_string_equal(derived, want);
+	/* a reply that mentions the text without quoting it is not a quote */
+	snprintf(want, sizeof(want), "%llu:edit by another sender: not an edit of it;%llu:reply not quoting;",
+		 (unsigned long long)e2, (unsigned long long)n1);
+	assert_string_equal(related, want);
+
+	/* Naming the forged edit never takes the message it claims. */
+	order_of(f->st, e2, NULL, seqs, derived, related, sizeof(seqs));
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)e2);
+	assert_string_equal(seqs, want);
+	assert_string_equal(derived, "");
+
+	/* Edits left out: the edit and what derives from it stay, listed. */
+	order_of(f->st, a1, &no_edits, seqs, derived, related, sizeof(seqs));
+	snprintf(want, sizeof(want), "%llu,%llu,%llu,%llu,%llu", (unsigned long long)a1, (unsigned long long)r1,
+		 (unsigned long long)d1, (unsigned long long)q1, (unsigned long long)t1);
+	assert_string_equal(seqs, want);
+	snprintf(want, sizeof(want), "%llu:edit, left out by the order;", (unsigned long long)e1);
+	assert_non_null(strstr(related, want));
+}
+
 static void test_certificate_signature(void **state)
 {
 	struct fixture *f = *state;
@@ -835,6 +946,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_approvals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transfer_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_certificate_signature, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_erase_derived, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_automatic_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_honours_new_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scope_exact_ids, setup, teardown),
