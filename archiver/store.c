@@ -129,7 +129,7 @@ static int load_config(struct store *st, const struct store_config *over, struct
 		(uint64_t)json_integer_value(j) : DEFAULT_SEGMENT_BYTES;
 	j = json_object_get(root, "segment_max_age_seconds");
 	st->cfg.segment_max_age_ms = json_is_integer(j) && json_integer_value(j) > 0 ?
-		(int64_t)json_integer_value(j) * 1000 : DEFAULT_SEGMENT_AGE_MS;
+		time_mul_sat((int64_t)json_integer_value(j), 1000) : DEFAULT_SEGMENT_AGE_MS;
 	j = json_object_get(root, "zstd_level");
 	st->cfg.zstd_level = json_is_integer(j) ? (int)json_integer_value(j) : DEFAULT_ZSTD_LEVEL;
 	j = json_object_get(root, "idmap_run_keys");

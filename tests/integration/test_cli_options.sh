@@ -32,7 +32,7 @@ assert_eq "$(echo "$out" | json_get - 'j["total"]')" "0" "after -- even '--limit
 for cmd in "init -d b" "keygen x.kek" "pubkey -d a" "ingest -d a m.jsonl" "show -d a 0" "prove -d a --from 1" \
 	"checkpoint -d a" "verify -d a" "verify-proof p.json" "stats -d a" "log -d a" "serve -d a" \
 	"token list -d a" "search -d a alpha" "reindex -d a" "policy list -d a" "class list -d a" \
-	"hold list -d a" "retention plan -d a" "erase -d a --seq 0" "export -d a --all" \
+	"hold list -d a" "retention plan -d a" "erase -d a --seq 0" "export -d a --format bagit" \
 	"verify-export x.zip" "source list -d a" "matrix-registration -d a"; do
 	# shellcheck disable=SC2086
 	expect_exit 2 "$CUSTOS" $cmd --no-such-option
