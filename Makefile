@@ -101,7 +101,9 @@ test: static-state unit integration
 # The integration tests whose daemon serves concurrent requests, on the
 # ThreadSanitizer build (use with TSAN=1); any report fails the test
 # (tests/tsan_run.sh). TSAN_TESTS overrides the list.
-TSAN_TESTS ?= test_tsan_races test_api_basic test_api_roles test_export_api test_api_limits
+TSAN_TESTS ?= test_tsan_races test_api_basic test_api_roles test_export_api test_api_limits \
+	test_api_index_lag test_api_retention test_api_shutdown test_api_crash test_matrix test_threema \
+	test_signed_ingest
 test-tsan: $(BIN) $(BENCH_BIN)
 	@CUSTOS=$(abspath $(BIN)) GEN=$(abspath $(BUILD)/bench/gen_messages) TESTS="$(TSAN_TESTS)" \
 		bash tests/tsan_run.sh

@@ -1081,9 +1081,9 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 		frame_index_add(s, frames[i].off, frames[i].first_seq, frames[i].count);
 	s->count += seq - st->size;
 	s->data_end = off;
-	pthread_mutex_unlock(&st->meta_lock);
-	st->frames_written += nframes;
+	st->frames_written += nframes; /* read by store_stats under meta_lock */
 	st->fsyncs++;
+	pthread_mutex_unlock(&st->meta_lock);
 	memcpy(st->chain, chain, HASH_LEN);
 	pthread_mutex_lock(&st->tree_lock);
 	for (i = 0; i < seq - st->size; i++) {
