@@ -1,6 +1,8 @@
 # custos - one non-recursive Makefile. `make` builds ./custos, `make test`
 # runs every test, `make SAN=1 test` does the same under ASan+UBSan (built
-# in build/san so it never mixes with the normal objects).
+# in build/san so it never mixes with the normal objects), `make TSAN=1
+# test-tsan` runs the tests that drive the daemon with concurrent requests
+# under ThreadSanitizer (built in build/tsan).
 
 PKGS := libzstd openssl sqlite3 libmicrohttpd libarchive jansson yajl expat libsodium
 CC ?= cc
@@ -9,7 +11,12 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -I. $(CFLAGS_WARN) $(shell pkg-config -
 LIBS := $(shell pkg-config --libs $(PKGS)) -lstemmer -lpthread -lm
 TEST_LIBS := $(shell pkg-config --libs cmocka)
 
-ifeq ($(SAN),1)
+ifeq ($(TSAN),1)
+BUILD := build/tsan
+CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=thread
+LDFLAGS_SAN := -fsanitize=thread
+BIN := $(BUILD)/custos
+else ifeq ($(SAN),1)
 BUILD := build/san
 CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS_SAN := -fsanitize=address,undefined
@@ -33,7 +40,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB := $(BUILD)/libcustos.a
 
-.PHONY: all deps run test unit integration bench clean fuzz fuzz-run fuzz-replay valgrind
+.PHONY: all deps run test unit integration static-state test-tsan bench clean fuzz fuzz-run fuzz-replay valgrind
 all: $(BIN)
 
 deps:
@@ -45,6 +52,19 @@ run: deps
 	$(MAKE) all
 	@[ -f data/custos.json ] || ./custos init -d data
 	./custos serve -d data
+
+# The commit for `custos --version`; main.o is rebuilt when it changes
+# (the stamp is rewritten only then).
+COMMIT := $(shell git describe --always --dirty 2>/dev/null)
+ifeq ($(COMMIT),)
+COMMIT := unknown (not built from git)
+endif
+$(BUILD)/commit.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(COMMIT)' | cmp -s - $@ || echo '$(COMMIT)' > $@
+$(BUILD)/cli/main.o: $(BUILD)/commit.stamp
+$(BUILD)/cli/main.o: CFLAGS += -DCUSTOS_COMMIT='"$(COMMIT)"'
+FORCE:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,7 +91,22 @@ unit: $(UNIT_BIN)
 integration: $(BIN) $(BENCH_BIN)
 	@CUSTOS=$(abspath $(BIN)) GEN=$(abspath $(BUILD)/bench/gen_messages) bash tests/run_integration.sh
 
-test: unit integration
+# No mutable file-scope or function-scope static in the library objects
+# outside the commented allow-list in the script.
+static-state: $(LIB)
+	@bash tests/check_static_state.sh $(BUILD)
+
+test: static-state unit integration
+
+# The integration tests whose daemon serves concurrent requests, on the
+# ThreadSanitizer build (use with TSAN=1); any report fails the test
+# (tests/tsan_run.sh). TSAN_TESTS overrides the list.
+TSAN_TESTS ?= test_tsan_races test_api_basic test_api_roles test_export_api test_api_limits \
+	test_api_index_lag test_api_retention test_api_shutdown test_api_crash test_matrix test_threema \
+	test_signed_ingest
+test-tsan: $(BIN) $(BENCH_BIN)
+	@CUSTOS=$(abspath $(BIN)) GEN=$(abspath $(BUILD)/bench/gen_messages) TESTS="$(TSAN_TESTS)" \
+		bash tests/tsan_run.sh
 
 bench: $(BIN) $(BENCH_BIN)
 	@CUSTOS=$(abspath $(BIN)) GEN=$(abspath $(BUILD)/bench/gen_messages) bash bench/run_all.sh

@@ -652,7 +652,7 @@ static int tls_load(const struct api_config *cfg, struct buf *cert, struct buf *
 		rc = cu_err_set(&e, CU_EINVAL, "%s is empty", cfg->tls_cert_file);
 	if (rc)
 		return cu_err_set(err, rc, "server.tls.cert_file: %s", e.msg);
-	rc = fio_read_file(cfg->tls_key_file, key, &e);
+	rc = fio_read_secret(cfg->tls_key_file, key, 0, &e);
 	if (rc == 0 && key->len == 0)
 		rc = cu_err_set(&e, CU_EINVAL, "%s is empty", cfg->tls_key_file);
 	if (rc)

@@ -50,7 +50,7 @@ int crypt_kek_load(const char *path, struct crypt_key *kek, struct cu_err *err)
 	int rc;
 
 	buf_init(&b, 256);
-	rc = fio_read_file(path, &b, err);
+	rc = fio_read_secret(path, &b, 0, err);
 	if (rc == 0) {
 		n = b.len;
 		while (n && (b.data[n - 1] == '\n' || b.data[n - 1] == '\r'))
@@ -202,7 +202,7 @@ int crypt_dek_load(const char *dir, const struct crypt_key *kek, struct crypt_ke
 	buf_init(&b, 65536);
 	buf_init(&plain, 64);
 	dek_path(dir, path, sizeof(path));
-	rc = fio_read_file(path, &b, err);
+	rc = fio_read_secret(path, &b, FIO_SECRET_PRIVATE_DIR, err);
 	if (rc)
 		goto out;
 	o = json_loadb((const char *)b.data, b.len, 0, NULL);

@@ -133,9 +133,11 @@ int run_writer_open(struct run_writer *w, const char *dir, uint64_t lo, uint64_t
 		run_writer_abort(w);
 		return cu_err_set(err, CU_ENOMEM, "id map: out of memory");
 	}
-	w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	w->fd = fio_tmp_create(w->tmp, 0640, err);
 	if (w->fd < 0) {
-		int rc = cu_err_errno(err, errno, "id map: create %s", w->tmp);
+		int rc = w->fd;
+
+		w->fd = -1;
 		run_writer_abort(w);
 		return rc;
 	}
@@ -220,19 +222,14 @@ int run_writer_finish(struct run_writer *w, struct id_run **out, struct cu_err *
 	header_put(h, w->count, w->lo, w->hi, w->bloom_blocks, w->nblocks);
 	if (!rc)
 		rc = fio_pwrite_all(w->fd, h, sizeof(h), 0, "id map run", err);
-	if (!rc)
-		rc = fio_fsync(w->fd, "id map run", err);
 	r = rc ? NULL : calloc(1, sizeof(*r));
 	if (!rc && !r)
 		rc = cu_err_set(err, CU_ENOMEM, "id map: out of memory");
 	if (!rc) {
 		r->fd = -1;
 		run_path(r->path, sizeof(r->path), w->dir, w->lo, w->hi, "");
-		if (rename(w->tmp, r->path) != 0)
-			rc = cu_err_errno(err, errno, "id map: rename %s", w->tmp);
+		rc = fio_tmp_commit(w->fd, w->tmp, r->path, err);
 	}
-	if (!rc)
-		rc = fio_fsync_dir(w->dir, err);
 	if (!rc) {
 		r->fd = w->fd;
 		r->lo = w->lo;

@@ -149,25 +149,14 @@ static int check_ed25519(EVP_PKEY *key, const char *what, struct cu_err *err)
 int key_load_private(const char *path, EVP_PKEY **out, struct cu_err *err)
 {
 	struct buf text;
-	struct stat st;
 	BIO *mem = NULL;
 	EVP_PKEY *key = NULL;
 	int rc = 0;
 
 	*out = NULL;
 	buf_init(&text, KEY_FILE_MAX);
-	if (stat(path, &st) != 0) {
-		rc = cu_err_errno(err, errno, "key file %s", path);
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		rc = cu_err_set(err, CU_EDENIED,
-				"key file %s is accessible by other users (mode %03o); "
-				"it must be mode 0600",
-				path, (unsigned)(st.st_mode & 0777));
-		goto out;
-	}
-	rc = fio_read_file(path, &text, err);
+	/* 0600, the caller's, not a symlink, in a 0700 keys/ directory */
+	rc = fio_read_secret(path, &text, FIO_SECRET_PRIVATE_DIR, err);
 	if (rc)
 		goto out;
 	mem = BIO_new_mem_buf(text.data, (int)text.len);

@@ -129,7 +129,7 @@ static int load_config(struct store *st, const struct store_config *over, struct
 		(uint64_t)json_integer_value(j) : DEFAULT_SEGMENT_BYTES;
 	j = json_object_get(root, "segment_max_age_seconds");
 	st->cfg.segment_max_age_ms = json_is_integer(j) && json_integer_value(j) > 0 ?
-		(int64_t)json_integer_value(j) * 1000 : DEFAULT_SEGMENT_AGE_MS;
+		time_mul_sat((int64_t)json_integer_value(j), 1000) : DEFAULT_SEGMENT_AGE_MS;
 	j = json_object_get(root, "zstd_level");
 	st->cfg.zstd_level = json_is_integer(j) ? (int)json_integer_value(j) : DEFAULT_ZSTD_LEVEL;
 	j = json_object_get(root, "idmap_run_keys");
@@ -1091,9 +1091,9 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 		frame_index_add(s, frames[i].off, frames[i].first_seq, frames[i].count);
 	s->count += seq - st->size;
 	s->data_end = off;
-	pthread_mutex_unlock(&st->meta_lock);
-	st->frames_written += nframes;
+	st->frames_written += nframes; /* read by store_stats under meta_lock */
 	st->fsyncs++;
+	pthread_mutex_unlock(&st->meta_lock);
 	memcpy(st->chain, chain, HASH_LEN);
 	pthread_mutex_lock(&st->tree_lock);
 	for (i = 0; i < seq - st->size; i++) {

@@ -108,9 +108,10 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 		rc = cu_err_errno(err, errno, "open %s", path);
 		goto out;
 	}
-	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	fd = fio_tmp_create(tmp, 0640, err);
 	if (fd < 0) {
-		rc = cu_err_errno(err, errno, "create %s", tmp);
+		rc = fd;
+		fd = -1;
 		goto out;
 	}
 	rc = fio_pread_all(in, hb, sizeof(hb), 0, path, err);
@@ -161,15 +162,12 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 		if (rc)
 			goto out;
 	}
-	rc = fio_fsync(fd, tmp, err);
-	if (rc)
-		goto out;
 	/* Swap under meta_lock so readers see the old file with its offsets
-	 * or the new one with its new offsets, never a mix. */
+	 * or the new one with its new offsets, never a mix (fsync, rename,
+	 * fsync of the directory; erasure is rare, readers wait that long). */
 	pthread_mutex_lock(&st->meta_lock);
-	if (rename(tmp, path) != 0) {
-		rc = cu_err_errno(err, errno, "rename %s", tmp);
-	} else {
+	rc = fio_tmp_commit(fd, tmp, path, err);
+	if (rc == 0) {
 		st_cache_forget(st, s->no);
 		s->data_end = woff;
 		free(s->frames);
@@ -183,8 +181,6 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 		}
 	}
 	pthread_mutex_unlock(&st->meta_lock);
-	if (rc == 0)
-		rc = fio_fsync_dir(st->segdir, err);
 out:
 	if (in >= 0)
 		close(in);

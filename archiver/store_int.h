@@ -117,7 +117,7 @@ struct store {
 	struct buf frame;            /* writer: the frame as written (header + payload) */
 	struct buf rec;              /* writer: one encoded record */
 	struct buf scratch;          /* writer: per-append leaves, salts and frame list */
-	uint64_t frames_written, fsyncs;
+	uint64_t frames_written, fsyncs; /* under meta_lock */
 };
 
 /* store_read.c */

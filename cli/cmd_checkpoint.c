@@ -38,6 +38,8 @@ int cmd_checkpoint(int argc, char **argv)
 		default: return EXIT_USAGE;
 		}
 	}
+	if (optind != argc)
+		return cli_usage("checkpoint", "unexpected argument '%s'", argv[optind]);
 	if (store_open(cli_datadir(dir), NULL, STORE_RDONLY, &st, &err) != 0)
 		return cli_fail("checkpoint", &err);
 	if (!have_size)

@@ -141,7 +141,7 @@ static void *parse_thread(void *arg)
 	struct cu_err err;
 	const char *line;
 	size_t len, k = 0;
-	int r, stop;
+	int r, stop, last;
 
 	pthread_setname_np(pthread_self(), "custos-parse"); /* for top -H, ps -L */
 	/* The parser runs batches ahead of the committer, whose work (and
@@ -190,8 +190,11 @@ static void *parse_thread(void *arg)
 		if (s->error)
 			while (s->n > 0)
 				env_release(&s->msgs[--s->n]);
+		/* Read before publishing: from then on the slot is the
+		 * committer's, which writes s->last (a data race under TSan). */
+		last = s->last;
 		slot_publish(p, s);
-		if (s->last)
+		if (last)
 			return NULL;
 		k = (k + 1) % NSLOTS;
 	}

@@ -84,7 +84,10 @@ int cmd_search(int argc, char **argv)
 	q.limit = IDX_DEFAULT_LIMIT;
 	q.sort = IDX_NEWEST;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+d:n:h", opts, NULL)) != -1) {
+	/* GNU getopt permutes: options after the query words are options
+	 * (never query text); an unknown one is refused; "--" ends the
+	 * options, so a query word may start with '-'. */
+	while ((c = getopt_long(argc, argv, "d:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'j': json = 1; break;
@@ -104,11 +107,12 @@ int cmd_search(int argc, char **argv)
 			       "                     [--sort newest|oldest|relevance] QUERY...\n"
 			       "Words must all match; \"exact phrases\", OR, -word / NOT, prefix*,\n"
 			       "(parentheses), from: in: platform: kind: after: before:\n"
-			       "(see docs/SEARCH.md). Newest first by default. Options come before\n"
-			       "the query; put -- before a query that starts with '-'.\n");
+			       "(see docs/SEARCH.md). Newest first by default. Options may come\n"
+			       "before or after the query; put -- before a query word that starts\n"
+			       "with '-' (custos search -- -word other).\n");
 			return EXIT_OK;
 		default:
-			return cli_usage("search", "see custos search --help");
+			return cli_usage("search", "see custos search --help (a query word starting with '-' goes after --)");
 		}
 	}
 	if (optind >= argc)

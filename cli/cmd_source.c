@@ -34,8 +34,9 @@ static void usage(FILE *f)
 }
 
 /* A key given as hex (or Threema's "private:"/"public:" hex) or as a file
- * holding that text or (Ed25519) a PEM public key. */
-static int read_key(const char *arg, int pem_ed25519, uint8_t out[SRC_KEY_LEN], struct cu_err *err)
+ * holding that text or (Ed25519) a PEM public key. A private key's file is
+ * a secrets file (fio_read_secret: 0600, the caller's, no symlink). */
+static int read_key(const char *arg, int pem_ed25519, int secret, uint8_t out[SRC_KEY_LEN], struct cu_err *err)
 {
 	struct buf b;
 	const char *t = arg;
@@ -44,7 +45,7 @@ static int read_key(const char *arg, int pem_ed25519, uint8_t out[SRC_KEY_LEN], 
 
 	buf_init(&b, 64 * 1024);
 	if (strlen(arg) != 64 && strncmp(arg, "private:", 8) && strncmp(arg, "public:", 7)) {
-		rc = fio_read_file(arg, &b, err);
+		rc = secret ? fio_read_secret(arg, &b, 0, err) : fio_read_file(arg, &b, err);
 		if (rc)
 			goto out;
 		t = (const char *)b.data;
@@ -173,7 +174,7 @@ static int source_add(const char *dir, int argc, char **argv)
 			goto fail;
 	}
 	if (edkey) {
-		if (read_key(edkey, 1, e.ed25519_pub, &err))
+		if (read_key(edkey, 1, 0, e.ed25519_pub, &err))
 			goto fail;
 		e.has_ed25519 = 1;
 	}
@@ -187,7 +188,7 @@ static int source_add(const char *dir, int argc, char **argv)
 	if (api && set_secret(e.api_secret, &e.api_secret_len, api, "--api-secret", &err))
 		goto fail;
 	if (priv) {
-		if (read_key(priv, 0, e.private_key, &err))
+		if (read_key(priv, 0, 1, e.private_key, &err))
 			goto fail;
 		e.has_private_key = 1;
 	}
@@ -228,7 +229,7 @@ static int source_peer(const char *dir, int argc, char **argv)
 	}
 	if (optind + 3 != argc)
 		return cli_usage("source", "peer-key takes NAME THREEMA-ID PUBLIC-KEY");
-	if (read_key(argv[optind + 2], 0, pub, &err) != 0 ||
+	if (read_key(argv[optind + 2], 0, 0, pub, &err) != 0 ||
 	    src_set_peer(cli_datadir(dir), argv[optind], argv[optind + 1], pub, &err) != 0)
 		return cli_fail("source", &err);
 	fprintf(stderr, "custos source: %s: public key of %s stored\n", argv[optind], argv[optind + 1]);

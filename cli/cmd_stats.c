@@ -30,6 +30,8 @@ int cmd_stats(int argc, char **argv)
 		default: return EXIT_USAGE;
 		}
 	}
+	if (optind != argc)
+		return cli_usage("stats", "unexpected argument '%s'", argv[optind]);
 	if (store_open(cli_datadir(dir), NULL, STORE_RDONLY, &st, &err) != 0)
 		return cli_fail("stats", &err);
 	store_stats(st, &s);

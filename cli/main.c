@@ -1,9 +1,17 @@
 /* main.c - `custos <command> [options]`: finds the command and runs it. */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+
+#define CUSTOS_VERSION "0.1.0"
+/* The commit the binary was built from, baked in by the Makefile from
+ * `git describe --always --dirty`; a build outside git says so. */
+#ifndef CUSTOS_COMMIT
+#define CUSTOS_COMMIT "unknown (not built from git)"
+#endif
 
 struct command {
 	const char *name;
@@ -46,7 +54,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: custos <command> [options]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n-d DIR (or CUSTOS_DATA) names the data directory; --json for programs.\n");
+	fprintf(f, "\n-d DIR (or CUSTOS_DATA) names the data directory; --json for programs.\n"
+		   "Options may come before or after other arguments; -- ends them.\n"
+		   "custos --version prints the version and the commit.\n");
 }
 
 int main(int argc, char **argv)
@@ -57,12 +67,23 @@ int main(int argc, char **argv)
 	 * malloc; nothing here reads them, and ingest and indexing allocate
 	 * a lot from several threads. Must precede any other SQLite call. */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* Every command parses with GNU getopt_long, which takes options
+	 * anywhere on the line (permutation) unless POSIXLY_CORRECT is set;
+	 * then an option after a free-text argument would become text (a
+	 * search word). One parsing rule for every command and environment. */
+	unsetenv("POSIXLY_CORRECT");
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		if (argc != 2)
+			return cli_usage("version", "unexpected argument '%s'", argv[2]);
+		printf("custos %s (commit %s)\n", CUSTOS_VERSION, CUSTOS_COMMIT);
 		return EXIT_OK;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

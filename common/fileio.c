@@ -152,68 +152,169 @@ int fio_fsync_dir(const char *dir, struct cu_err *err)
 	return rc;
 }
 
+void fio_dirname(const char *path, char *out, size_t outlen)
+{
+	char *slash;
+
+	snprintf(out, outlen, "%s", path);
+	slash = strrchr(out, '/');
+	if (slash == out)
+		out[1] = '\0'; /* "/file" -> "/" */
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(out, outlen, ".");
+}
+
+int fio_tmp_create(const char *tmp, int mode, struct cu_err *err)
+{
+	const int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = open(tmp, flags, 0600);
+
+	if (fd < 0 && errno == EEXIST) {
+		/* A leftover (or a planted file or symlink): remove the name
+		 * itself and create afresh; never write through it. */
+		if (unlink(tmp) != 0 && errno != ENOENT)
+			return cu_err_errno(err, errno, "remove stale temporary file %s", tmp);
+		fd = open(tmp, flags, 0600);
+	}
+	if (fd < 0)
+		return cu_err_errno(err, errno, "create %s", tmp);
+	if (fchmod(fd, (mode_t)mode) != 0) {
+		int rc = cu_err_errno(err, errno, "chmod %s", tmp);
+
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	return fd;
+}
+
+int fio_tmp_commit(int fd, const char *tmp, const char *path, struct cu_err *err)
+{
+	char dir[4096];
+	int rc = fio_fsync(fd, tmp, err);
+
+	if (rc)
+		return rc;
+	if (rename(tmp, path) != 0)
+		return cu_err_errno(err, errno, "rename %s", tmp);
+	fio_dirname(path, dir, sizeof(dir));
+	return fio_fsync_dir(dir, err);
+}
+
 int fio_atomic_replace(const char *path, const void *data, size_t n, int mode, struct cu_err *err)
 {
-	char tmp[4096], dir[4096];
-	char *slash;
-	int fd = -1, rc;
+	char tmp[4096];
+	int fd, rc;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return cu_err_set(err, CU_EINVAL, "path too long: %s", path);
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		rc = cu_err_errno(err, errno, "create %s", tmp);
-		goto out;
-	}
+	fd = fio_tmp_create(tmp, mode, err);
+	if (fd < 0)
+		return fd;
 	rc = fio_write_all(fd, data, n, tmp, err);
 	if (rc == 0)
-		rc = fio_fsync(fd, tmp, err);
-	if (rc)
-		goto out;
-	if (rename(tmp, path) != 0) {
-		rc = cu_err_errno(err, errno, "rename %s", tmp);
-		goto out;
-	}
-	rc = fio_fsync_dir(dir, err);
-out:
-	if (fd >= 0)
-		close(fd);
+		rc = fio_tmp_commit(fd, tmp, path, err);
+	close(fd);
 	if (rc)
 		unlink(tmp);
 	return rc;
 }
 
-int fio_read_file(const char *path, struct buf *out, struct cu_err *err)
+/* Reads all of fd into out. */
+static int read_fd(int fd, const char *path, struct buf *out, struct cu_err *err)
 {
 	uint8_t chunk[65536];
 	ssize_t r;
-	int fd, rc = 0;
+	int rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cu_err_errno(err, errno, "open %s", path);
 	for (;;) {
 		r = read(fd, chunk, sizeof(chunk));
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = cu_err_errno(err, errno, "read %s", path);
-			break;
+			return cu_err_errno(err, errno, "read %s", path);
 		}
 		if (r == 0)
 			break;
 		rc = buf_append(out, chunk, (size_t)r);
-		if (rc) {
-			rc = cu_err_set(err, rc, "read %s: larger than %zu bytes", path, out->max);
-			break;
-		}
+		if (rc)
+			return cu_err_set(err, rc, "read %s: larger than %zu bytes", path, out->max);
 	}
+	return 0;
+}
+
+/* The secrets-file rules on the opened fd and its directory. */
+static int check_secret(int fd, const char *path, int flags, struct cu_err *err)
+{
+	struct stat st, ds;
+	char dir[4096];
+	uid_t me = geteuid();
+
+	if (fstat(fd, &st) != 0)
+		return cu_err_errno(err, errno, "stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		return cu_err_set(err, CU_EDENIED, "secrets file %s is not a regular file", path);
+	if (st.st_uid != me)
+		return cu_err_set(err, CU_EDENIED,
+				  "secrets file %s is owned by uid %u, not by the user running custos "
+				  "(uid %u): chown %u %s",
+				  path, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
+	if (st.st_mode & 077)
+		return cu_err_set(err, CU_EDENIED,
+				  "secrets file %s has mode %04o: other users may read or change it; "
+				  "it must be 0600: chmod 600 %s",
+				  path, (unsigned)(st.st_mode & 07777), path);
+	fio_dirname(path, dir, sizeof(dir));
+	if (stat(dir, &ds) != 0)
+		return cu_err_errno(err, errno, "stat %s", dir);
+	if (ds.st_uid != me && ds.st_uid != 0)
+		return cu_err_set(err, CU_EDENIED,
+				  "the directory %s of secrets file %s is owned by uid %u, neither the "
+				  "user running custos (uid %u) nor root: chown %u %s",
+				  dir, path, (unsigned)ds.st_uid, (unsigned)me, (unsigned)me, dir);
+	if ((flags & FIO_SECRET_PRIVATE_DIR) && (ds.st_mode & 077))
+		return cu_err_set(err, CU_EDENIED,
+				  "the directory %s of secrets file %s has mode %04o; it must be 0700: "
+				  "chmod 700 %s",
+				  dir, path, (unsigned)(ds.st_mode & 07777), dir);
+	if (ds.st_mode & 022)
+		return cu_err_set(err, CU_EDENIED,
+				  "the directory %s of secrets file %s has mode %04o: other users can "
+				  "replace the file; chmod go-w %s",
+				  dir, path, (unsigned)(ds.st_mode & 07777), dir);
+	return 0;
+}
+
+int fio_read_secret(const char *path, struct buf *out, int flags, struct cu_err *err)
+{
+	int fd, rc;
+
+	/* O_NONBLOCK: a FIFO planted at the name must not hang the open. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return cu_err_set(err, CU_EDENIED,
+					  "secrets file %s is a symbolic link; put the file itself there "
+					  "(mode 0600)", path);
+		return cu_err_errno(err, errno, "open %s", path);
+	}
+	rc = check_secret(fd, path, flags, err);
+	if (rc == 0)
+		rc = read_fd(fd, path, out, err);
+	close(fd);
+	return rc;
+}
+
+int fio_read_file(const char *path, struct buf *out, struct cu_err *err)
+{
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cu_err_errno(err, errno, "open %s", path);
+	rc = read_fd(fd, path, out, err);
 	close(fd);
 	return rc;
 }

@@ -22,7 +22,8 @@ int jsonlist_load(const char *path, const char *member, size_t max_bytes, size_t
 	*root = NULL;
 	*arr = NULL;
 	buf_init(&b, max_bytes);
-	rc = fio_read_file(path, &b, err);
+	/* the lists are tokens.json and sources.json: secrets files */
+	rc = fio_read_secret(path, &b, 0, err);
 	if (rc == CU_ENOTFOUND) {
 		cu_err_clear(err);
 		rc = 0;

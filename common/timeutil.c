@@ -2,6 +2,7 @@
 #include "common/timeutil.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +34,51 @@ void time_deadline_ms(struct timespec *ts, unsigned ms)
 	}
 }
 
+int time_days_in_month(int64_t year, int month)
+{
+	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	if (month < 1 || month > 12)
+		return 0;
+	return month == 2 && leap ? 29 : dm[month - 1];
+}
+
+int time_date_valid(int64_t year, int month, int day)
+{
+	return day >= 1 && day <= time_days_in_month(year, month);
+}
+
+int64_t time_add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+int64_t time_mul_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_mul_overflow(a, b, &r))
+		return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+	return r;
+}
+
+/* 1 when s[0..n) are all ASCII digits: strptime also takes a sign, a
+ * space or fewer digits, which RFC 3339 does not. */
+static int digits_at(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 int time_parse_rfc3339(const char *s, int64_t *ms_out)
 {
 	struct tm tm;
@@ -41,14 +87,22 @@ int time_parse_rfc3339(const char *s, int64_t *ms_out)
 	int digits = 0;
 
 	memset(&tm, 0, sizeof(tm));
+	if (!digits_at(s, 4) || s[4] != '-' || !digits_at(s + 5, 2) || s[7] != '-' || !digits_at(s + 8, 2))
+		return CU_EINVAL;
 	p = strptime(s, "%Y-%m-%d", &tm);
 	if (!p || p - s != 10)
+		return CU_EINVAL;
+	/* strptime takes any day 1..31 in any month; timegm would then roll
+	 * 02-30 over into March. */
+	if (!time_date_valid((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday))
 		return CU_EINVAL;
 	if (*p == '\0')
 		goto done;
 	if (*p != 'T' && *p != 't' && *p != ' ')
 		return CU_EINVAL;
 	s = p + 1;
+	if (!digits_at(s, 2) || s[2] != ':' || !digits_at(s + 3, 2) || s[5] != ':' || !digits_at(s + 6, 2))
+		return CU_EINVAL;
 	p = strptime(s, "%H:%M:%S", &tm);
 	if (!p || p - s != 8)
 		return CU_EINVAL;
@@ -84,7 +138,7 @@ int time_parse_rfc3339(const char *s, int64_t *ms_out)
 	if (*p != '\0')
 		return CU_EINVAL;
 done:
-	if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+	if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
 		return CU_EINVAL;
 	secs = (int64_t)timegm(&tm);
 	*ms_out = (secs - off) * 1000 + ms;

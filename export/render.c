@@ -20,12 +20,14 @@ static int rs_cmp(const struct rec_str *a, const struct rec_str *b)
 	return a->len < b->len ? -1 : a->len > b->len;
 }
 
-static const struct exp_set *sort_set; /* qsort has no context argument in C11 */
-
-static int cmp_conv_time(const void *pa, const void *pb)
+/* qsort_r (glibc, _GNU_SOURCE) passes the set as the context: an export
+ * job and a transfer render at the same time, so the sort state must not
+ * live in a file-scope variable. */
+static int cmp_conv_time(const void *pa, const void *pb, void *ctx)
 {
-	const struct exp_rec *a = &sort_set->recs[*(const size_t *)pa];
-	const struct exp_rec *b = &sort_set->recs[*(const size_t *)pb];
+	const struct exp_set *s = ctx;
+	const struct exp_rec *a = &s->recs[*(const size_t *)pa];
+	const struct exp_rec *b = &s->recs[*(const size_t *)pb];
 	int c = rs_cmp(&a->v.f[RF_PLATFORM], &b->v.f[RF_PLATFORM]);
 
 	if (!c)
@@ -55,10 +57,7 @@ int exp_group_conversations(const struct exp_set *s, size_t **order_out, struct 
 	}
 	for (i = 0; i < s->n; i++)
 		order[i] = i;
-	/* Rendering runs in one thread per process (export or verify). */
-	sort_set = s;
-	qsort(order, s->n, sizeof(*order), cmp_conv_time);
-	sort_set = NULL;
+	qsort_r(order, s->n, sizeof(*order), cmp_conv_time, (void *)s);
 	for (i = 0; i < s->n; i++) {
 		const struct exp_rec *r = &s->recs[order[i]];
 		const struct exp_rec *p = i ? &s->recs[order[i - 1]] : NULL;

@@ -69,12 +69,13 @@ static int folds(unsigned kind)
 	return kind == REC_EDIT || kind == REC_REDACTION || kind == REC_REACTION;
 }
 
-static const struct rs_conv *cand_conv; /* qsort context (one rendering thread) */
-
-static int cand_cmp(const void *pa, const void *pb)
+/* qsort_r comparator; the conversation is the context (renderings run
+ * in several threads at once, so no file-scope sort state). */
+static int cand_cmp(const void *pa, const void *pb, void *ctx)
 {
-	const struct exp_rec *a = cand_conv->it[*(const size_t *)pa].r;
-	const struct exp_rec *b = cand_conv->it[*(const size_t *)pb].r;
+	const struct rs_conv *conv = ctx;
+	const struct exp_rec *a = conv->it[*(const size_t *)pa].r;
+	const struct exp_rec *b = conv->it[*(const size_t *)pb].r;
 	int c = rs_cmp(&a->v.f[RF_EVENT_ID], &b->v.f[RF_EVENT_ID]);
 
 	if (c)
@@ -209,9 +210,7 @@ static int conv_prepare(struct rs_conv *c, const struct exp_set *s, const size_t
 		if (!folds(c->it[i].r->v.kind) && c->it[i].r->v.f[RF_EVENT_ID].len)
 			c->cand[c->ncand++] = i;
 	}
-	cand_conv = c;
-	qsort(c->cand, c->ncand, sizeof(*c->cand), cand_cmp);
-	cand_conv = NULL;
+	qsort_r(c->cand, c->ncand, sizeof(*c->cand), cand_cmp, c);
 	/* Fold edits, redactions and reactions into their exported target. */
 	for (i = 0; i < c->n; i++) {
 		struct rs_item *x = &c->it[i];
@@ -236,9 +235,7 @@ static int conv_prepare(struct rs_conv *c, const struct exp_set *s, const size_t
 	for (i = 0; i < c->n; i++)
 		if (c->it[i].primary && c->it[i].r->v.f[RF_EVENT_ID].len)
 			prim[np++] = i;
-	cand_conv = c;
-	qsort(prim, np, sizeof(*prim), cand_cmp);
-	cand_conv = NULL;
+	qsort_r(prim, np, sizeof(*prim), cand_cmp, c);
 	for (k = 0; k < np; k++) {
 		const struct rec_str *id = &c->it[prim[k]].r->v.f[RF_EVENT_ID];
 

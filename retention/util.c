@@ -52,14 +52,6 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return q;
 }
 
-static int days_in_month(int year, int mon0)
-{
-	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-
-	return mon0 == 1 && leap ? 29 : dm[mon0];
-}
-
 int64_t ret_duration_add(int64_t ts_ms, const struct ret_duration *d)
 {
 	int64_t secs = floor_div(ts_ms, 1000), ms = ts_ms - secs * 1000;
@@ -68,8 +60,9 @@ int64_t ret_duration_add(int64_t ts_ms, const struct ret_duration *d)
 	time_t t = (time_t)secs;
 
 	switch (d->unit) {
-	case 'd': return ts_ms + (int64_t)d->n * 86400000;
-	case 'w': return ts_ms + (int64_t)d->n * 7 * 86400000;
+	/* saturating: a ts near INT64_MAX is never due, not due at once */
+	case 'd': return time_add_sat(ts_ms, (int64_t)d->n * 86400000);
+	case 'w': return time_add_sat(ts_ms, (int64_t)d->n * 7 * 86400000);
 	case 'm': months = d->n; break;
 	default: months = (int64_t)d->n * 12; break;
 	}
@@ -78,10 +71,12 @@ int64_t ret_duration_add(int64_t ts_ms, const struct ret_duration *d)
 	total = (int64_t)tm.tm_year * 12 + tm.tm_mon + months;
 	tm.tm_year = (int)floor_div(total, 12);
 	tm.tm_mon = (int)(total - (int64_t)tm.tm_year * 12);
-	if (tm.tm_mday > days_in_month(tm.tm_year + 1900, tm.tm_mon))
-		tm.tm_mday = days_in_month(tm.tm_year + 1900, tm.tm_mon);
+	if (tm.tm_mday > time_days_in_month((int64_t)tm.tm_year + 1900, tm.tm_mon + 1))
+		tm.tm_mday = time_days_in_month((int64_t)tm.tm_year + 1900, tm.tm_mon + 1);
 	t = timegm(&tm);
-	return (int64_t)t * 1000 + ms;
+	if (t == (time_t)-1 && tm.tm_year > 0)
+		return INT64_MAX; /* past what timegm can hold: never due */
+	return time_add_sat(time_mul_sat((int64_t)t, 1000), ms);
 }
 
 const char *ret_action_name(enum ret_action a)

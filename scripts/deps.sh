@@ -2,7 +2,7 @@
 # Installs the Debian packages custos needs to build, test and benchmark.
 set -euo pipefail
 PKGS=(
-	build-essential pkg-config clang libclang-rt-14-dev
+	build-essential pkg-config clang libclang-rt-14-dev libtsan2
 	libzstd-dev zstd libssl-dev openssl libsqlite3-dev sqlite3
 	libmicrohttpd-dev libarchive-dev libjansson-dev libyajl-dev libexpat1-dev
 	libsodium-dev libstemmer-dev libcmocka-dev

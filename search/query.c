@@ -12,6 +12,7 @@
  */
 #include "search/query.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,9 +245,13 @@ static int node_add(struct q_node *n, struct q_node *kid)
 
 static int parse_and(struct parser *p, struct q_node **out);
 
-static const char *kind_names(void)
+/* The list of kind names for error messages, built once (pthread_once:
+ * queries are parsed in many threads at once). */
+static char kind_list[300];
+static pthread_once_t kind_list_once = PTHREAD_ONCE_INIT;
+
+static void kind_list_build(void)
 {
-	static char list[300];
 	static const unsigned kinds[] = {
 		REC_MESSAGE, REC_EDIT, REC_REDACTION, REC_REACTION, REC_MEMBERSHIP, REC_STATE,
 		REC_ATTACHMENT, REC_AUDIT, REC_HOLD, REC_POLICY, REC_PLAN, REC_APPROVAL,
@@ -254,17 +259,20 @@ static const char *kind_names(void)
 	};
 	size_t i, o = 0;
 
-	if (list[0])
-		return list;
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		const char *nm = rec_kind_name(kinds[i]);
-		int w = snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", nm ? nm : "?");
+		int w = snprintf(kind_list + o, sizeof(kind_list) - o, "%s%s", i ? ", " : "", nm ? nm : "?");
 
-		if (w < 0 || (size_t)w >= sizeof(list) - o)
+		if (w < 0 || (size_t)w >= sizeof(kind_list) - o)
 			break;
 		o += (size_t)w;
 	}
-	return list;
+}
+
+static const char *kind_names(void)
+{
+	pthread_once(&kind_list_once, kind_list_build);
+	return kind_list;
 }
 
 static int leaf(struct parser *p, const struct qtok *t, struct q_node **out)

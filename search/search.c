@@ -811,12 +811,13 @@ static void *fill_run(void *arg)
 	return NULL;
 }
 
-/* The page's hits, as hit numbers sorted by seq. */
-static const struct row *order_rows;
-
-static int cmp_order(const void *a, const void *b)
+/* The page's hits, as hit numbers sorted by seq. The rows come in as the
+ * qsort_r context: two index handles search at once, so no file-scope
+ * pointer. */
+static int cmp_order(const void *a, const void *b, void *ctx)
 {
-	uint64_t x = order_rows[*(const size_t *)a].seq, y = order_rows[*(const size_t *)b].seq;
+	const struct row *rows = ctx;
+	uint64_t x = rows[*(const size_t *)a].seq, y = rows[*(const size_t *)b].seq;
 
 	return x < y ? -1 : x > y;
 }
@@ -851,8 +852,7 @@ static int fill_hits(struct idx *ix, struct store *st, const struct q_marks *mar
 		return cu_err_set(err, CU_ENOMEM, "search: out of memory");
 	for (i = 0; i < n; i++)
 		order[i] = i;
-	order_rows = rows; /* under ix->mu: one search at a time */
-	qsort(order, n, sizeof(*order), cmp_order);
+	qsort_r(order, n, sizeof(*order), cmp_order, (void *)rows);
 	rc = reader_for(ix, 0, st, err);
 	if (rc == 0 && n >= 8)
 		rc = reader_for(ix, 1, st, err);

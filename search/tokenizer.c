@@ -294,7 +294,7 @@ static void fold_cp(uint32_t cp, struct fold *f)
 		return;
 	}
 	if (cp >= 0xFB00 && cp <= 0xFB06) {
-		static const char *lig[] = {"ff", "fi", "fl", "ffi", "ffl", "st", "st"};
+		static const char *const lig[] = {"ff", "fi", "fl", "ffi", "ffl", "st", "st"};
 		fold_set(f, lig[cp - 0xFB00], lig[cp - 0xFB00], 1);
 		return;
 	}

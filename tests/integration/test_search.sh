@@ -49,7 +49,7 @@ check "3" @dora:matrix.example
 # operators
 check "1 0" Haus Antrag
 check "3 2 1 0" Haus OR +49 OR running
-check "4" Antrag -Strasse
+check "4" -- Antrag -Strasse # a word starting with - after the first one: after --
 check "0" Antrag NOT '"drei Anträge"'
 check "4 1" '"drei Anträge"'
 check "4 1 0" 'Antr*'
@@ -61,7 +61,7 @@ check "2" platform:xmpp
 check "4" kind:edit
 check "4 3 2" after:2024-05-01T12:02:00Z
 check "1 0" before:2024-05-01T12:02:00Z Antrag
-check "4" 'in:!bau:stadt.example' -Haus
+check "4" -- 'in:!bau:stadt.example' -Haus
 check "3 2" -- -Haus -Antrag
 
 # --json shape and snippets

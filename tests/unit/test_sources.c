@@ -48,6 +48,7 @@ static void write_file(const char *name, const char *text)
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
+	chmod(path, 0600); /* a secrets file: read only at 0600 */
 }
 
 static void test_add_list_remove(void **state)
