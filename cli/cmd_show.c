@@ -121,7 +121,14 @@ int cmd_show(int argc, char **argv)
 			rc = cli_fail("show", &err);
 			goto out;
 		}
-		json_object_set(doc, "record", rec);
+		/* The readable part is derived from the proven bytes, by the
+		 * function verify-proof checks it with (no unproven member). */
+		if (json_object_set_new(doc, "record",
+					pj_record_json(seq, e.leaf, e.is_stub ? NULL : e.bytes, e.len)) != 0) {
+			fprintf(stderr, "custos show: record %llu cannot be decoded\n",
+				(unsigned long long)seq);
+			goto out;
+		}
 	}
 	if (json || want_proof) {
 		char *text = json_dumps(doc ? doc : rec, JSON_INDENT(2) | JSON_ENSURE_ASCII);
