@@ -49,6 +49,9 @@ static void print_human(const json_t *o)
 	printf("%-13s %s\n", "received", when);
 	if (json_is_true(json_object_get(o, "encrypted")))
 		printf("%-13s end-to-end encrypted: the archive holds the ciphertext only\n", "encrypted");
+	if (json_is_true(json_object_get(o, "duplicate_keys")))
+		printf("%-13s the payload names a member twice; the fields show the last value\n",
+		       "duplicate keys");
 	print_field("leaf hash", o, "leaf_hash");
 	body = json_string_value(json_object_get(o, "body"));
 	printf("\n%s\n", body ? body : "");
