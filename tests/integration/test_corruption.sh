@@ -149,6 +149,17 @@ echo "$out" | grep -q "archived 0 messages, 4000 duplicates skipped" || fail "no
 echo "$out" | grep -q "warning: id map: .*damaged" || fail "warning at open: $out"
 assert_eq "$("$CUSTOS" stats -d a --json | json_get - 'j["records"]')" 4000 "no record twice"
 
+# 7. The search index: SQLite finds a file that is not a database (or a
+#    corrupt one) when it opens it; a writer of the index (search, ingest,
+#    serve) then rebuilds it from the segments instead of failing.
+n=$("$CUSTOS" search -d a --json --limit 1 the | json_get - 'j["total"]')
+[ "$n" -gt 0 ] || fail "search finds something: $n"
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.write(b"not SQLite, junk"); f.close()' a/index/index.db
+expect_exit 0 "$CUSTOS" search -d a --json --limit 1 the
+echo "$out" | grep -q "warning: index: .*rebuilt from the segments" || fail "index rebuild warned: $out"
+assert_eq "$("$CUSTOS" search -d a --json --limit 1 the | json_get - 'j["total"]')" "$n" "rebuilt index finds the same"
+expect_exit 0 "$CUSTOS" verify -d a --index
+
 expect_exit 0 "$CUSTOS" verify -d a
 cmp <(cd a/segments && sha256sum *) <(cd pristine/segments && sha256sum *) || fail "restored"
 echo ok
