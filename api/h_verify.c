@@ -37,6 +37,12 @@ static json_t *result_json(const struct verify_result *v)
 				    json_pack("{s:s, s:I, s:I, s:s}", "segment", v->segment, "frame_offset",
 					      (json_int_t)v->frame_offset, "seq", (json_int_t)v->seq,
 					      "reason", v->reason));
+	/* A damaged derived file: the log is intact; the daemon, which holds
+	 * the archive, rebuilds the file at its next start. */
+	if (j && v->derived_damaged)
+		json_object_set_new(j, "derived_damaged",
+				    json_pack("{s:i, s:s}", "files", (int)v->derived_damaged, "first",
+					      v->derived_reason));
 	return j;
 }
 

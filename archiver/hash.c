@@ -81,3 +81,43 @@ int hash_chain(const uint8_t prev[HASH_LEN], const uint8_t leaf[HASH_LEN], uint8
 {
 	return digest3(prev, HASH_LEN, leaf, HASH_LEN, NULL, 0, out);
 }
+
+int hash_stream_init(struct hash_stream *h)
+{
+	EVP_MD_CTX *ctx;
+
+	h->ctx = NULL;
+	pthread_once(&sha256_once, fetch_sha256);
+	if (!sha256_md)
+		return CU_ECRYPTO;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return CU_ENOMEM;
+	if (!EVP_DigestInit_ex2(ctx, sha256_md, NULL)) {
+		EVP_MD_CTX_free(ctx);
+		return CU_ECRYPTO;
+	}
+	h->ctx = ctx;
+	return 0;
+}
+
+int hash_stream_update(struct hash_stream *h, const void *data, size_t len)
+{
+	if (!h->ctx)
+		return CU_ECRYPTO;
+	return !len || EVP_DigestUpdate(h->ctx, data, len) ? 0 : CU_ECRYPTO;
+}
+
+int hash_stream_final(struct hash_stream *h, uint8_t out[HASH_LEN])
+{
+	int ok = h->ctx && EVP_DigestFinal_ex(h->ctx, out, NULL);
+
+	hash_stream_free(h);
+	return ok ? 0 : CU_ECRYPTO;
+}
+
+void hash_stream_free(struct hash_stream *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}

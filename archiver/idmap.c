@@ -69,6 +69,7 @@ struct idmap {
 	size_t nruns, runs_cap;
 	uint64_t hwm;
 	unsigned attempts;                /* run writes the worker has tried */
+	unsigned damaged;                 /* run files found damaged at open */
 	int failed;                       /* the last one failed (err) */
 	int retry_now;                    /* the committer waits for a new attempt */
 	int flushing;                     /* the worker is writing frozen */
@@ -413,6 +414,12 @@ static int load_runs(struct idmap *m, struct cu_err *err)
 			continue;
 		rc = run_load(path, &r, err);
 		if (rc == CU_ECORRUPT) {
+			/* Damaged, or an older format: its keys (and those of
+			 * the runs after it, which no longer chain from 0) are
+			 * replayed from the log by the store. */
+			fprintf(stderr, "custos: warning: %s; the duplicate map is rebuilt from the "
+				"segments\n", err->msg);
+			m->damaged++;
 			unlink(path);
 			cu_err_clear(err);
 			rc = 0;
@@ -485,6 +492,40 @@ out:
 	else
 		*out = m;
 	return rc;
+}
+
+unsigned idmap_damaged(const struct idmap *m)
+{
+	return m->damaged;
+}
+
+int idmap_check(const char *dir, char *msg, size_t len)
+{
+	struct dirent *d;
+	struct cu_err err;
+	struct id_run *r;
+	char path[PATH_MAX + 300];
+	uint64_t lo, hi;
+	DIR *dp = opendir(dir);
+	int bad = 0, rc;
+
+	if (!dp)
+		return 0; /* no map yet: nothing to be damaged */
+	while ((d = readdir(dp))) {
+		if (!run_name_parse(d->d_name, &lo, &hi))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		cu_err_clear(&err);
+		rc = run_load(path, &r, &err);
+		if (rc == 0)
+			run_free(r, 0);
+		if (rc != CU_ECORRUPT) /* gone meanwhile (a merge) is not damage */
+			continue;
+		if (!bad++)
+			snprintf(msg, len, "%s", err.msg);
+	}
+	closedir(dp);
+	return bad;
 }
 
 void idmap_close(struct idmap *m)

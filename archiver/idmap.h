@@ -27,6 +27,16 @@ struct idmap;
 /* Opens (creating) the map in directory dir; run_keys 0 means the default. */
 int idmap_open(const char *dir, size_t run_keys, struct idmap **out, struct cu_err *err) CU_MUST_CHECK;
 void idmap_close(struct idmap *m);
+/* Run files idmap_open found damaged (checksum, truncation, an older
+ * format): each was deleted with a warning on stderr, and the store
+ * replays their keys from the log. */
+unsigned idmap_damaged(const struct idmap *m);
+/* For `custos verify`: loads and checks every run file in dir (whole,
+ * checksum) and changes nothing. Returns how many are damaged; the first
+ * is described in msg. Run files a writer would discard as leftovers of
+ * a merge are checked too. Safe beside a running writer: a run file is
+ * never changed after its rename. */
+int idmap_check(const char *dir, char *msg, size_t len);
 
 /* The key: first 16 bytes of SHA-256(platform 0x00 source 0x00 id). */
 int idmap_key(const char *platform, size_t plen, const char *source, size_t slen,

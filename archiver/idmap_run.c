@@ -2,9 +2,13 @@
  *
  * File: header (64 bytes) | entries (24 bytes each, key order) | Bloom
  * filter (64 bytes a block) | fence (8 bytes a block of RUN_BLOCK
- * entries). Keys are SHA-256 prefixes, so their bits serve the filter as
- * they are. A run is written under a temporary name, fsynced and renamed,
- * so a run file under its own name is always whole.
+ * entries) | checksum (32 bytes): SHA-256 of the bytes from offset 64 up to
+ * the checksum, then of the header (the header is written last). Keys are
+ * SHA-256 prefixes, so their bits serve the filter as they are. A run is
+ * written under a temporary name, fsynced and renamed, so a run file under
+ * its own name is whole unless the disk or someone changed it: the
+ * checksum, checked at every load, catches that (a damaged run would
+ * otherwise let duplicates in or, worse, drop new messages as duplicates).
  */
 #include "archiver/idmap_run.h"
 
@@ -21,7 +25,7 @@
 #include "common/fileio.h"
 
 #define RUN_MAGIC "CUSTOSID"
-#define RUN_VERSION 3
+#define RUN_VERSION 4 /* 4: checksum trailer; 3 and older are rebuilt */
 #define BUF_ENTRIES 43690 /* about 1 MiB of entries per read or write */
 
 /* The filter's block for key bytes 0..7, and its 7 bits from bytes 8..15. */
@@ -129,7 +133,7 @@ int run_writer_open(struct run_writer *w, const char *dir, uint64_t lo, uint64_t
 	w->bloom = big_alloc(w->bloom_blocks * 64);
 	w->fence = big_alloc(fence_bytes(max));
 	w->buf = big_alloc((size_t)BUF_ENTRIES * RUN_ENTRY_LEN);
-	if (!w->bloom || !w->fence || !w->buf) {
+	if (!w->bloom || !w->fence || !w->buf || hash_stream_init(&w->sum) != 0) {
 		run_writer_abort(w);
 		return cu_err_set(err, CU_ENOMEM, "id map: out of memory");
 	}
@@ -150,6 +154,8 @@ static int writer_flush(struct run_writer *w, struct cu_err *err)
 
 	if (!w->blen)
 		return 0;
+	if (hash_stream_update(&w->sum, w->buf, w->blen) != 0)
+		return cu_err_set(err, CU_ECRYPTO, "id map: hashing failed");
 	rc = fio_pwrite_all(w->fd, w->buf, w->blen, (off_t)w->off, "id map run", err);
 	w->off += w->blen;
 	w->blen = 0;
@@ -197,7 +203,7 @@ static void header_put(uint8_t h[RUN_HEADER_LEN], uint64_t count, uint64_t lo, u
 
 int run_writer_finish(struct run_writer *w, struct id_run **out, struct cu_err *err)
 {
-	uint8_t h[RUN_HEADER_LEN];
+	uint8_t h[RUN_HEADER_LEN], sum[RUN_SUM_LEN];
 	struct id_run *r;
 	uint64_t i;
 	uint8_t *tail;
@@ -216,10 +222,18 @@ int run_writer_finish(struct run_writer *w, struct id_run **out, struct cu_err *
 			put_be64(tail + i * 8, w->bloom[i]);
 		for (i = 0; i < w->nblocks; i++)
 			put_be64(tail + w->bloom_blocks * 64 + i * 8, w->fence[i]);
-		rc = fio_pwrite_all(w->fd, tail, tlen, (off_t)w->off, "id map run", err);
+		if (hash_stream_update(&w->sum, tail, tlen) != 0)
+			rc = cu_err_set(err, CU_ECRYPTO, "id map: hashing failed");
+		if (!rc)
+			rc = fio_pwrite_all(w->fd, tail, tlen, (off_t)w->off, "id map run", err);
 		big_free(tail, tlen);
 	}
 	header_put(h, w->count, w->lo, w->hi, w->bloom_blocks, w->nblocks);
+	if (!rc && (hash_stream_update(&w->sum, h, sizeof(h)) != 0 ||
+		    hash_stream_final(&w->sum, sum) != 0))
+		rc = cu_err_set(err, CU_ECRYPTO, "id map: hashing failed");
+	if (!rc)
+		rc = fio_pwrite_all(w->fd, sum, sizeof(sum), (off_t)(w->off + tlen), "id map run", err);
 	if (!rc)
 		rc = fio_pwrite_all(w->fd, h, sizeof(h), 0, "id map run", err);
 	r = rc ? NULL : calloc(1, sizeof(*r));
@@ -257,11 +271,46 @@ void run_writer_abort(struct run_writer *w)
 		unlink(w->tmp);
 	}
 	w->fd = -1;
+	hash_stream_free(&w->sum);
 	big_free(w->bloom, w->bloom_blocks * 64);
 	big_free(w->fence, fence_bytes(w->max));
 	big_free(w->buf, (size_t)BUF_ENTRIES * RUN_ENTRY_LEN);
 	w->bloom = w->fence = NULL;
 	w->buf = NULL;
+}
+
+/* Recomputes the checksum of a run of size bytes whose header is h. */
+static int run_checksum_ok(int fd, const char *path, const uint8_t h[RUN_HEADER_LEN], uint64_t size,
+			   struct cu_err *err)
+{
+	uint8_t want[RUN_SUM_LEN], got[RUN_SUM_LEN], *buf;
+	uint64_t off = RUN_HEADER_LEN, end = size - RUN_SUM_LEN;
+	size_t cap = (size_t)BUF_ENTRIES * RUN_ENTRY_LEN;
+	struct hash_stream sum;
+	int rc;
+
+	buf = big_alloc(cap);
+	if (!buf)
+		return cu_err_set(err, CU_ENOMEM, "id map: out of memory");
+	rc = hash_stream_init(&sum) ? cu_err_set(err, CU_ECRYPTO, "id map: hashing failed") : 0;
+	while (!rc && off < end) {
+		size_t n = end - off < cap ? (size_t)(end - off) : cap;
+
+		rc = fio_pread_all(fd, buf, n, (off_t)off, path, err);
+		if (!rc && hash_stream_update(&sum, buf, n) != 0)
+			rc = cu_err_set(err, CU_ECRYPTO, "id map: hashing failed");
+		off += n;
+	}
+	if (!rc && (hash_stream_update(&sum, h, RUN_HEADER_LEN) != 0 || hash_stream_final(&sum, got) != 0))
+		rc = cu_err_set(err, CU_ECRYPTO, "id map: hashing failed");
+	if (!rc)
+		rc = fio_pread_all(fd, want, sizeof(want), (off_t)end, path, err);
+	if (!rc && memcmp(want, got, RUN_SUM_LEN) != 0)
+		rc = cu_err_set(err, CU_ECORRUPT, "id map: %s is damaged (its checksum does not match)",
+				path);
+	hash_stream_free(&sum);
+	big_free(buf, cap);
+	return rc;
 }
 
 int run_load(const char *path, struct id_run **out, struct cu_err *err)
@@ -287,6 +336,10 @@ int run_load(const char *path, struct id_run **out, struct cu_err *err)
 		rc = cu_err_errno(err, errno, "id map: stat %s", path);
 		goto fail;
 	}
+	if ((uint64_t)sb.st_size < RUN_HEADER_LEN) {
+		rc = cu_err_set(err, CU_ECORRUPT, "id map: %s is not a whole run", path);
+		goto fail;
+	}
 	rc = fio_pread_all(r->fd, h, sizeof(h), 0, path, err);
 	if (rc)
 		goto fail;
@@ -295,15 +348,24 @@ int run_load(const char *path, struct id_run **out, struct cu_err *err)
 	r->hi = get_be64(h + 32);
 	r->bloom_blocks = get_be64(h + 40);
 	r->nblocks = get_be64(h + 48);
+	if (!memcmp(h, RUN_MAGIC, 8) && get_be32(h + 8) < RUN_VERSION) {
+		rc = cu_err_set(err, CU_ECORRUPT, "id map: %s has an older format without a checksum",
+				path);
+		goto fail;
+	}
 	/* Whole and consistent, or not a run at all. */
 	if (memcmp(h, RUN_MAGIC, 8) || get_be32(h + 8) != RUN_VERSION || get_be32(h + 12) != RUN_BLOCK ||
 	    !name || !run_name_parse(name + 1, &lo, &hi) || lo != r->lo || hi != r->hi || lo > hi ||
 	    r->count > (1ull << 40) || !r->bloom_blocks || r->bloom_blocks > (1ull << 32) ||
 	    r->nblocks != (r->count + RUN_BLOCK - 1) / RUN_BLOCK ||
-	    (uint64_t)sb.st_size != RUN_HEADER_LEN + r->count * RUN_ENTRY_LEN + r->bloom_blocks * 64 + r->nblocks * 8) {
+	    (uint64_t)sb.st_size != RUN_HEADER_LEN + r->count * RUN_ENTRY_LEN + r->bloom_blocks * 64 +
+					r->nblocks * 8 + RUN_SUM_LEN) {
 		rc = cu_err_set(err, CU_ECORRUPT, "id map: %s is not a whole run", path);
 		goto fail;
 	}
+	rc = run_checksum_ok(r->fd, path, h, (uint64_t)sb.st_size, err);
+	if (rc)
+		goto fail;
 	rc = map_tail(r, err);
 	if (rc)
 		goto fail;

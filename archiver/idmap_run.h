@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "archiver/hash.h"
 #include "archiver/idmap.h"
 #include "common/error.h"
 
@@ -16,6 +17,7 @@
 #define RUN_ENTRY_LEN 24      /* key (16) | seq (8, big-endian) */
 #define RUN_BLOCK 170         /* entries per block: 4080 bytes, one read per probe */
 #define RUN_BLOOM_BITS 12     /* Bloom filter bits per key (about 1% false positives) */
+#define RUN_SUM_LEN HASH_LEN  /* trailer: SHA-256 of the rest of the file */
 
 struct id_entry {
 	uint8_t key[IDMAP_KEY_LEN];
@@ -54,6 +56,7 @@ struct run_writer {
 	uint64_t off;           /* file offset of buf */
 	uint8_t last[IDMAP_KEY_LEN];
 	uint64_t *bloom, bloom_blocks, *fence, nblocks;
+	struct hash_stream sum; /* the trailer's checksum, over what is written */
 	char dir[PATH_MAX], tmp[PATH_MAX + 16];
 };
 
@@ -65,7 +68,10 @@ void run_writer_abort(struct run_writer *w);
 
 /* "run-<lo>-<hi>" (16 hex digits each): 1 and lo, hi if name is one. */
 int run_name_parse(const char *name, uint64_t *lo, uint64_t *hi);
-/* Opens and checks a run file: CU_ECORRUPT if it is not a whole run. */
+/* Opens and checks a run file: CU_ECORRUPT (err names why) if it is not a
+ * whole run, its checksum does not match (every byte is read and hashed:
+ * about 25 bytes a key), or it has an older format without one. The
+ * caller deletes such a file and rebuilds its keys from the log. */
 int run_load(const char *path, struct id_run **out, struct cu_err *err) CU_MUST_CHECK;
 /* 1 and *seq if key is in the run, 0 if not, negative on a read error. */
 int run_find(const struct id_run *r, const uint8_t key[IDMAP_KEY_LEN], uint64_t *seq,

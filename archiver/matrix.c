@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archiver/record_json.h"
 #include "common/encode.h"
 
 void mx_event_release(struct mx_event *e)
@@ -124,7 +125,7 @@ int mx_parse_event(const char *text, size_t len, const char *source, const char 
 	struct rec_view *v = &e->in.rec;
 	json_t *content, *type_j, *state_key, *meta = NULL, *jid, *ts, *body = NULL;
 	const char *type = "", *rel_type;
-	int bad = 0, rc;
+	int bad = 0, dups = 0, rc;
 
 	memset(e, 0, sizeof(*e));
 	if (len > REC_MAX_BYTES / 2) {
@@ -147,8 +148,12 @@ int mx_parse_event(const char *text, size_t len, const char *source, const char 
 	rec_set(v, RF_AUTH, e->auth);
 	v->kind = REC_OTHER;
 
-	/* Anything that is not an object is still archived, as "other". */
-	e->root = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+	/* Anything that is not an object is still archived, as "other". A
+	 * member given twice: the payload keeps both, the record shows the
+	 * last and is flagged. */
+	e->root = rec_json_load(text, len, JSON_DECODE_ANY, &dups);
+	if (dups)
+		v->flags |= REC_F_DUP_KEYS;
 	if (json_is_object(e->root)) {
 		content = json_object_get(e->root, "content");
 		if (!json_is_object(content))

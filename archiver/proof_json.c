@@ -9,11 +9,31 @@
 
 #include "archiver/checkpoint.h"
 #include "archiver/merkle.h"
+#include "archiver/record_json.h"
 #include "common/encode.h"
 
 #define JSON_INT_MAX_U ((uint64_t)INT64_MAX) /* sizes beyond json_int_t */
 
 /* ---- building ---- */
+
+json_t *pj_record_json(uint64_t seq, const uint8_t leaf[HASH_LEN], const uint8_t *leaf_data,
+		       size_t len)
+{
+	struct store_entry e;
+	json_t *o;
+
+	memset(&e, 0, sizeof(e));
+	e.seq = seq;
+	e.is_stub = leaf_data == NULL;
+	e.bytes = leaf_data;
+	e.len = leaf_data ? len : 0;
+	memcpy(e.leaf, leaf, HASH_LEN);
+	o = rec_entry_to_json(&e);
+	/* A stub's certificate pointer is outside the tree: not shown as proven. */
+	if (o && e.is_stub)
+		json_object_del(o, "deletion_seq");
+	return o;
+}
 
 static json_t *hex_json(const uint8_t h[HASH_LEN])
 {
@@ -280,6 +300,54 @@ static int check_checkpoint(json_t *note, EVP_PKEY *pub, uint64_t size,
 	return 0;
 }
 
+/* A member name for a message: as is if it is short printable ASCII (it
+ * comes from the document, which anybody may have written). */
+static const char *safe_key(const char *key)
+{
+	const char *p;
+
+	if (strlen(key) > 64)
+		return "(a long name)";
+	for (p = key; *p; p++)
+		if (*p < 0x20 || *p > 0x7E)
+			return "(a name with special characters)";
+	return key;
+}
+
+/* The readable "record" must be exactly the proven one: every member the
+ * same JSON value, none missing, none added. */
+static int check_record(json_t *shown, json_t *proven, struct cu_err *err)
+{
+	const char *key;
+	json_t *v;
+
+	if (!proven)
+		return cu_err_set(err, CU_ECRYPTO,
+				  "the document shows a \"record\", but leaf_data is not a record "
+				  "custos can decode");
+	if (!json_is_object(shown))
+		return cu_err_set(err, CU_ECRYPTO, "\"record\" is not an object");
+	json_object_foreach(shown, key, v) {
+		json_t *p = json_object_get(proven, key);
+
+		if (!p)
+			return cu_err_set(err, CU_ECRYPTO,
+					  "record.%s is not in leaf_data (a member was added)",
+					  safe_key(key));
+		if (!json_equal(v, p))
+			return cu_err_set(err, CU_ECRYPTO, "record.%s is not what leaf_data holds",
+					  safe_key(key));
+	}
+	json_object_foreach(proven, key, v) {
+		if (!json_object_get(shown, key))
+			return cu_err_set(err, CU_ECRYPTO,
+					  "record lacks %s, which leaf_data holds (a member was "
+					  "removed)",
+					  safe_key(key));
+	}
+	return 0;
+}
+
 static int verify_inclusion_doc(json_t *doc, EVP_PKEY *pub, struct pj_result *res,
 				struct cu_err *err)
 {
@@ -345,6 +413,15 @@ static int verify_inclusion_doc(json_t *doc, EVP_PKEY *pub, struct pj_result *re
 			rc = cu_err_set(err, CU_ECRYPTO, "leaf_data does not hash to leaf_hash");
 			goto out;
 		}
+	}
+
+	/* What the proven bytes say, and the readable part against it. */
+	res->record = pj_record_json(seq, leaf, bytes, nbytes);
+	if (json_object_get(doc, "record")) {
+		res->had_record = 1;
+		rc = check_record(json_object_get(doc, "record"), res->record, err);
+		if (rc)
+			goto out;
 	}
 
 	/* The path from the leaf to the root. */
@@ -424,35 +501,31 @@ out:
 	return rc;
 }
 
-/* Lists the members outside the document format in res->unverified. */
-static void note_unverified(json_t *doc, enum pj_kind kind, struct pj_result *res)
+/* Refuses a member outside the document format: whatever it says, no
+ * proof would cover it. An inclusion document's "record" is checked
+ * against leaf_data instead. */
+static int check_members(json_t *doc, enum pj_kind kind, struct cu_err *err)
 {
 	static const char *const inc[] = {"seq", "leaf_hash", "leaf_data", "deleted", "tree_size",
-					  "root_hash", "inclusion", "checkpoint", NULL};
+					  "root_hash", "inclusion", "checkpoint", "record", NULL};
 	static const char *const cons[] = {"first_size", "first_root", "second_size",
 					   "second_root", "consistency", "checkpoint", NULL};
 	const char *const *known = kind == PJ_INCLUSION ? inc : cons;
-	size_t used = 0, i;
 	const char *key;
+	size_t i;
 	json_t *v;
 
-	res->unverified[0] = '\0';
 	json_object_foreach(doc, key, v) {
-		int n;
-
 		for (i = 0; known[i] && strcmp(known[i], key) != 0; i++)
 			;
-		if (known[i])
-			continue;
-		n = snprintf(res->unverified + used, sizeof(res->unverified) - used, "%s%s",
-			     used ? "," : "", key);
-		if (n < 0 || (size_t)n >= sizeof(res->unverified) - used) {
-			/* Truncated: end with "..." so no name looks complete. */
-			memcpy(res->unverified + sizeof(res->unverified) - 4, "...", 4);
-			return;
-		}
-		used += (size_t)n;
+		if (!known[i])
+			return cu_err_set(err, CU_EINVAL,
+					  "member \"%s\" is not part of a%s proof document (no proof "
+					  "covers it)",
+					  safe_key(key), kind == PJ_INCLUSION ? "n inclusion" :
+					  " consistency");
 	}
+	return 0;
 }
 
 int pj_verify_ex(const char *json_text, size_t len, EVP_PKEY *pub, struct pj_result *res,
@@ -475,8 +548,9 @@ int pj_verify_ex(const char *json_text, size_t len, EVP_PKEY *pub, struct pj_res
 		goto out;
 	}
 	/* Duplicate keys would let a reader and the verifier see different
-	 * values; jansson rejects NUL in strings by default. */
-	doc = json_loadb(json_text, len, JSON_REJECT_DUPLICATES, &jerr);
+	 * values. A record's payload may hold NUL (\u0000): allowed, so that
+	 * "record" compares with what the leaf holds. */
+	doc = json_loadb(json_text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!doc) {
 		rc = cu_err_set(err, CU_EINVAL, "proof document is not valid JSON: %s (line %d)",
 				jerr.text, jerr.line);
@@ -493,8 +567,9 @@ int pj_verify_ex(const char *json_text, size_t len, EVP_PKEY *pub, struct pj_res
 				"proof document has both \"inclusion\" and \"consistency\"");
 		goto out;
 	}
-	if (has_inc || has_cons)
-		note_unverified(doc, has_inc ? PJ_INCLUSION : PJ_CONSISTENCY, res);
+	if ((has_inc || has_cons) &&
+	    (rc = check_members(doc, has_inc ? PJ_INCLUSION : PJ_CONSISTENCY, err)) != 0)
+		goto out;
 	if (has_inc)
 		rc = verify_inclusion_doc(doc, pub, res, err);
 	else if (has_cons)
@@ -504,6 +579,10 @@ int pj_verify_ex(const char *json_text, size_t len, EVP_PKEY *pub, struct pj_res
 				"not a proof document: no \"inclusion\" or \"consistency\" member");
 out:
 	json_decref(doc);
+	if (rc || res == &local) {
+		json_decref(res->record);
+		res->record = NULL;
+	}
 	return rc;
 }
 

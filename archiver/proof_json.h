@@ -22,6 +22,13 @@
  *    "consistency": ["<64 hex>", ...],  RFC 9162 PROOF(M, D[0:N])
  *    "checkpoint": "<signed note>"}     of second_size; optional
  *
+ * An inclusion document may carry "record": the record decoded for people
+ * (`custos show --json --proof`, GET /v1/records/{seq}). It is not a
+ * second source of truth: it must be exactly pj_record_json() of
+ * leaf_data, and pj_verify_ex fails a document whose "record" differs in
+ * any member, lacks one or has one more. Any other member outside the
+ * format is refused: a verified document holds nothing unproven.
+ *
  * Hashes are lowercase hex, sizes and seq JSON integers (at most 2^63-1).
  * The builders check what they are given before they write anything
  * (the leaf hash, the proof against the root, the checkpoint's size and
@@ -68,6 +75,15 @@ int pj_consistency_build(uint64_t first_size, const uint8_t first_root[HASH_LEN]
 			 const char *checkpoint_note, json_t **out,
 			 struct cu_err *err) CU_MUST_CHECK;
 
+/* The readable form of a proven record: rec_entry_to_json() of the leaf
+ * data (record bytes; NULL for a deleted record, which gives {seq,
+ * leaf_hash, deleted: true} and nothing else, since a stub's deletion_seq
+ * is not in the tree). The one function that both writes a proof
+ * document's "record" and checks it. Returns a new reference, or NULL if
+ * leaf_data is not a decodable record (or on allocation failure). */
+json_t *pj_record_json(uint64_t seq, const uint8_t leaf[HASH_LEN], const uint8_t *leaf_data,
+		       size_t len);
+
 enum pj_kind {
 	PJ_INCLUSION = 1,
 	PJ_CONSISTENCY = 2,
@@ -82,9 +98,13 @@ struct pj_result {
 	uint64_t tree_size;    /* inclusion: tree_size; consistency: second_size */
 	int has_checkpoint;    /* 1 if a checkpoint was present (and verified) */
 	char origin[256];      /* the checkpoint's origin, "" without one */
-	char unverified[256];  /* members outside the format (e.g. a decoded
-				* "record" for people), comma-separated, "" if
-				* none: the proof covers none of them */
+	json_t *record;        /* inclusion: pj_record_json() of the proven
+				* leaf_data (the stub form if deleted), NULL if
+				* those bytes are not a custos record; a new
+				* reference the caller json_decref()s (NULL after
+				* a failure) */
+	int had_record;        /* 1 if the document carried a "record" (and it
+				* equalled the proven one) */
 };
 
 /* Checks a proof document completely and offline against the archive's
@@ -101,9 +121,10 @@ struct pj_result {
  * lead to root_hash", "checkpoint signature invalid: ...", "checkpoint
  * root does not equal root_hash"; the code is CU_ECRYPTO for a check that
  * failed, CU_EINVAL for a malformed document, CU_ETOOBIG over PJ_MAX_DOC
- * or MT_MAX_PROOF hashes. Members not listed above are ignored and
- * verify nothing; their names are reported in res->unverified so that a
- * reader is told. res may be NULL. */
+ * or MT_MAX_PROOF hashes. A "record" that is not exactly the proven one
+ * fails with CU_ECRYPTO ("record.body is not what leaf_data holds"); a
+ * member outside the format fails with CU_EINVAL: nothing a verified
+ * document shows is unproven. res may be NULL. */
 int pj_verify_ex(const char *json_text, size_t len, EVP_PKEY *pub, struct pj_result *res,
 		 struct cu_err *err) CU_MUST_CHECK;
 int pj_verify(const char *json_text, size_t len, EVP_PKEY *pub, struct cu_err *err) CU_MUST_CHECK;

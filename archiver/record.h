@@ -57,6 +57,9 @@ enum rec_kind {
 /* Flags (bit set) in a record. */
 #define REC_F_ENCRYPTED 0x0001u  /* payload is end-to-end encrypted: no readable body */
 #define REC_F_SIGNED    0x0002u  /* auth holds a verified source signature/MAC */
+#define REC_F_DUP_KEYS  0x0004u  /* the source's JSON had a member twice in one
+				  * object: the payload keeps both, the fields
+				  * show the last (rec_json_load) */
 
 /* Field tags of the TLV part, in the order they are encoded. On disk. */
 enum rec_field {

@@ -78,6 +78,9 @@ json_t *rec_entry_to_json(const struct store_entry *e)
 	json_object_set_new(o, "received_ts", json_integer(v.received_ts));
 	json_object_set_new(o, "encrypted", json_boolean(v.flags & REC_F_ENCRYPTED));
 	json_object_set_new(o, "signed", json_boolean(v.flags & REC_F_SIGNED));
+	/* Only when set: an ambiguous payload (docs/FORMAT.md "Record"). */
+	if (v.flags & REC_F_DUP_KEYS)
+		json_object_set_new(o, "duplicate_keys", json_true());
 	/* The original payload exactly: as a string when it is UTF-8 text. */
 	payload_str = json_stringn(v.f[RF_PAYLOAD].ptr ? v.f[RF_PAYLOAD].ptr : "", v.f[RF_PAYLOAD].len);
 	if (payload_str) {
@@ -94,4 +97,18 @@ json_t *rec_entry_to_json(const struct store_entry *e)
 		return NULL;
 	}
 	return o;
+}
+
+json_t *rec_json_load(const char *text, size_t len, size_t flags, int *dups)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(text, len, flags | JSON_REJECT_DUPLICATES, &jerr);
+
+	*dups = 0;
+	if (j || json_error_code(&jerr) != json_error_duplicate_key)
+		return j;
+	/* Again without the check: jansson then keeps the last value. */
+	j = json_loadb(text, len, flags, NULL);
+	*dups = j != NULL;
+	return j;
 }

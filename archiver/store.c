@@ -475,6 +475,65 @@ static int tree_catch_up(struct store *st, uint64_t trust, struct cu_err *err)
 	return rc;
 }
 
+/* The level files checked against themselves (ts_check): what does not
+ * check out is cut and appended again from the log by tree_catch_up. */
+static int tree_check_links(struct store *st, struct cu_err *err)
+{
+	char msg[256] = "";
+	uint64_t ok;
+	int rc;
+
+	pthread_mutex_lock(&st->tree_lock);
+	rc = ts_check(st->ts, &ok, msg, sizeof(msg), err);
+	if (rc == 0 && ok < ts_size(st->ts)) {
+		fprintf(stderr, "custos: warning: %s; the tree is rebuilt from the segments from "
+			"there\n", msg);
+		st->tree_repaired++;
+		rc = ts_truncate(st->ts, ok, err);
+	}
+	pthread_mutex_unlock(&st->tree_lock);
+	return rc;
+}
+
+/* The tree's head at the acknowledged size must be the head file's: that
+ * covers the right edge, which no level above vouches for. If it is not,
+ * the whole tree is rebuilt from the log. */
+static int tree_check_head(struct store *st, struct cu_err *err)
+{
+	uint8_t root[HASH_LEN];
+	int rc, same;
+
+	if (!st->acked || st->acked > st->size)
+		return 0;
+	pthread_mutex_lock(&st->tree_lock);
+	rc = ts_root(st->ts, st->acked, root);
+	pthread_mutex_unlock(&st->tree_lock);
+	if (rc)
+		return cu_err_set(err, rc, "cannot compute the tree head at %llu",
+				  (unsigned long long)st->acked);
+	if (memcmp(root, st->acked_root, HASH_LEN) == 0)
+		return 0;
+	fprintf(stderr, "custos: warning: the tree files give another head at size %llu than the "
+		"head file; the tree is rebuilt from the segments\n", (unsigned long long)st->acked);
+	st->tree_repaired++;
+	rc = tree_catch_up(st, 0, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&st->tree_lock);
+	rc = ts_root(st->ts, st->acked, root);
+	pthread_mutex_unlock(&st->tree_lock);
+	same = rc == 0 && memcmp(root, st->acked_root, HASH_LEN) == 0;
+	if (!same) /* the log itself differs from what was acknowledged */
+		fprintf(stderr, "custos: warning: the log does not give the acknowledged tree head at "
+			"size %llu: run `custos verify`\n", (unsigned long long)st->acked);
+	return 0;
+}
+
+unsigned store_derived_repaired(const struct store *st)
+{
+	return st->tree_repaired + (st->ids ? idmap_damaged(st->ids) : 0);
+}
+
 /* How many leaves of the tree files an opener may take as written: what
  * the last seal fsynced, or, when the head file's tree head at its size
  * matches the files (O(log n) to check), everything up to that size.
@@ -642,7 +701,11 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	path_join(path, sizeof(path), dir, "tree");
 	rc = ts_open(path, st->rdonly, st_leaves, st, &st->ts, err);
 	if (rc == 0)
+		rc = tree_check_links(st, err);
+	if (rc == 0)
 		rc = tree_catch_up(st, tree_trust(st), err);
+	if (rc == 0)
+		rc = tree_check_head(st, err);
 	if (rc == 0 && !st->rdonly && !have_head) {
 		/* No valid head yet (a new archive): both slots are created at
 		 * once (temp file, rename), so no torn write can ever leave the

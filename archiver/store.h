@@ -95,6 +95,10 @@ uint64_t store_size(struct store *st);
 /* 1 if opened with STORE_RDONLY: its size is what the log held when it
  * was opened (another process may have appended since). */
 int store_rdonly(const struct store *st);
+/* Derived files (tree levels, duplicate-map runs) that store_open found
+ * damaged and rebuilt from the segments, each with a warning on stderr:
+ * 0 when all were sound. A reader rebuilds the tree in memory only. */
+unsigned store_derived_repaired(const struct store *st);
 
 /* Appends n records as one group commit: duplicates are skipped, the rest
  * are written as one frame (or several for a huge batch) and fsynced before

@@ -99,6 +99,7 @@ struct store {
 	struct mt_frontier frontier; /* right edge of the tree at size */
 	struct tree_store *ts;       /* persistent subtree hashes */
 	int ts_behind;               /* writer: ts is missing leaves (a write failed) */
+	unsigned tree_repaired;      /* open: tree level files found damaged and rebuilt */
 	struct idmap *ids;           /* writer: duplicate map */
 	int ids_behind;              /* writer: id map needs catch-up from its hwm */
 

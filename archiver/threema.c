@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archiver/record_json.h"
 #include "common/encode.h"
 #include "common/utf8.h"
 
@@ -393,8 +394,11 @@ static int content(struct th_msg *m, const uint8_t *p, size_t n, json_t *meta)
 		}
 		break;
 	case 0x17: { /* file: JSON */
-		json_t *j = json_loadb((const char *)c, cn, 0, NULL), *x;
+		int dups = 0;
+		json_t *j = rec_json_load((const char *)c, cn, 0, &dups), *x;
 
+		if (dups) /* the fields show the last value; flagged */
+			m->in.rec.flags |= REC_F_DUP_KEYS;
 		if (json_is_object(j)) {
 			if ((x = json_object_get(j, "m")) && json_is_string(x))
 				bad |= json_object_set(meta, "mimetype", x);

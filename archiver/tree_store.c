@@ -471,6 +471,77 @@ out:
 	return rc;
 }
 
+/* Reads entries [i, i + n) of a level into out. */
+static int ts_entries(struct tree_store *ts, unsigned level, uint64_t i, uint64_t n,
+		      uint8_t (*out)[HASH_LEN], struct cu_err *err)
+{
+	struct ts_level *lv = &ts->lv[level];
+	char path[TS_PATH_MAX];
+	uint64_t k = 0;
+	int rc;
+
+	if (i < lv->on_file && lv->fd >= 0) {
+		k = lv->on_file - i < n ? lv->on_file - i : n;
+		level_path(ts, level, path);
+		rc = fio_pread_all(lv->fd, out, (size_t)k * HASH_LEN, (off_t)(i * HASH_LEN), path, err);
+		if (rc)
+			return rc;
+	}
+	for (; k < n; k++)
+		if ((rc = ts_entry(ts, level, i + k, out[k], err)))
+			return rc;
+	return 0;
+}
+
+#define TS_CHECK_CHUNK 2048 /* parent entries compared per read */
+
+int ts_check(struct tree_store *ts, uint64_t *vouched, char *msg, size_t len, struct cu_err *err)
+{
+	uint8_t (*kids)[HASH_LEN] = malloc(2 * TS_CHECK_CHUNK * HASH_LEN);
+	uint8_t (*parents)[HASH_LEN] = malloc(TS_CHECK_CHUNK * HASH_LEN);
+	uint8_t h[HASH_LEN];
+	uint64_t j, k, n;
+	unsigned l;
+	int rc = 0;
+
+	*vouched = ts->size;
+	if (!kids || !parents) {
+		rc = cu_err_set(err, CU_ENOMEM, "tree store: out of memory");
+		goto out;
+	}
+	for (l = TS_LEVEL_MIN + 1; l < TS_LEVELS && (ts->size >> l); l++) {
+		for (j = 0; j < (ts->size >> l) && (j << l) < *vouched; j += n) {
+			n = (ts->size >> l) - j < TS_CHECK_CHUNK ? (ts->size >> l) - j : TS_CHECK_CHUNK;
+			if ((rc = ts_entries(ts, l, j, n, parents, err)) ||
+			    (rc = ts_entries(ts, l - 1, 2 * j, 2 * n, kids, err)))
+				goto out;
+			for (k = 0; k < n; k++) {
+				if ((rc = hash_node(kids[2 * k], kids[2 * k + 1], h))) {
+					rc = cu_err_set(err, rc, "tree store: hashing failed");
+					goto out;
+				}
+				if (memcmp(h, parents[k], HASH_LEN) == 0)
+					continue;
+				/* The parent or a child is wrong: neither is vouched for. */
+				if (((j + k) << l) < *vouched) {
+					*vouched = (j + k) << l;
+					snprintf(msg, len, "tree/level-%02u entry %llu does not match "
+						 "entries %llu and %llu of tree/level-%02u (leaves from "
+						 "%llu on)", l, (unsigned long long)(j + k),
+						 (unsigned long long)(2 * (j + k)),
+						 (unsigned long long)(2 * (j + k) + 1), l - 1,
+						 (unsigned long long)*vouched);
+				}
+				break;
+			}
+		}
+	}
+out:
+	free(kids);
+	free(parents);
+	return rc;
+}
+
 int ts_subtree(void *ctx, uint64_t start, unsigned level, uint8_t out[HASH_LEN])
 {
 	struct tree_store *ts = ctx;

@@ -84,6 +84,18 @@ int ts_sync(struct tree_store *ts, struct cu_err *err) CU_MUST_CHECK;
  * changed; if cutting a file fails the store already answers for n. */
 int ts_truncate(struct tree_store *ts, uint64_t n, struct cu_err *err) CU_MUST_CHECK;
 
+/* Checks the level files against themselves when they are opened: every
+ * entry of level L+1 must be SHA-256 node(entry 2i, entry 2i+1) of level L,
+ * so each entry is covered by the one above it (the entries of the right
+ * edge, which have none yet, are covered by the caller's check of the
+ * root against a head it trusts). Reads every level entry once (32 bytes
+ * per 256 leaves) and hashes as many nodes. *vouched gets the number of
+ * leaves below the first mismatch (ts_size() if there is none; msg then
+ * unchanged, else it names the entries): the caller ts_truncate()s to it
+ * and appends the rest again from the log. Nonzero only on I/O error. */
+int ts_check(struct tree_store *ts, uint64_t *vouched, char *msg, size_t len,
+	     struct cu_err *err) CU_MUST_CHECK;
+
 /* mt_subtree_fn over this store; ctx is the struct tree_store. Levels
  * >= TS_LEVEL_MIN are read from the level file (or memory); lower levels are
  * hashed from the in-memory tail or from 2^level leaves fetched through the

@@ -17,6 +17,7 @@
 #include "archiver/keys.h"
 #include "archiver/merkle.h"
 #include "archiver/segment.h"
+#include "archiver/idmap.h"
 #include "archiver/tree_store.h"
 #include "archiver/verify_pool.h"
 #include "common/fileio.h"
@@ -427,8 +428,6 @@ int verify_archive_kek(const char *dir, const char *kek_file, struct verify_resu
 		     (unsigned long long)v.head.size);
 	else if (hrc == CU_ECORRUPT)
 		fail(&v, "", -1, -1, "head file is corrupt");
-	else if (v.tree_bad)
-		fail(&v, "", -1, -1, "%s", v.tree_reason);
 	else {
 		/* Level files must not claim subtrees beyond the log. */
 		for (l = TS_LEVEL_MIN; l < 64; l++)
@@ -437,6 +436,20 @@ int verify_archive_kek(const char *dir, const char *kek_file, struct verify_resu
 				     "(records removed from the end?)", l);
 				break;
 			}
+	}
+	/* Derived files: reported apart, they are rebuilt from the log. */
+	if (v.tree_bad) {
+		res->derived_damaged++;
+		snprintf(res->derived_reason, sizeof(res->derived_reason), "%s", v.tree_reason);
+	}
+	snprintf(path, sizeof(path), "%s/idmap", dir);
+	{
+		char msg[512] = "";
+		int bad = idmap_check(path, msg, sizeof(msg));
+
+		if (bad && !res->derived_damaged)
+			snprintf(res->derived_reason, sizeof(res->derived_reason), "%s", msg);
+		res->derived_damaged += (unsigned)bad;
 	}
 out:
 	for (l = 0; l < 64; l++)

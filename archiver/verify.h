@@ -4,9 +4,15 @@
  * segment headers and their links to the previous seal and chain value,
  * every frame's checksum and decompression, every record's seq, leaf hash
  * and chain value, the Merkle tree over all leaves, every seal's fields and
- * Ed25519 signature, the persisted subtree hashes (tree/), and the head
- * file's lower bound on the log. Stops at the first mismatch and names
- * the segment, frame offset and seq, and why.
+ * Ed25519 signature, and the head file's lower bound on the log. Stops at
+ * the first mismatch and names the segment, frame offset and seq, and why.
+ *
+ * Derived files are checked too, but apart: the persisted subtree hashes
+ * (tree/, against the tree recomputed from the log) and the duplicate
+ * map's run files (idmap/, their checksums). A damaged derived file loses
+ * no evidence (it is rebuilt from the segments when the archive is next
+ * opened), so it does not make the log "not intact": it is reported in
+ * derived_damaged / derived_reason.
  */
 #ifndef CUSTOS_ARCHIVER_VERIFY_H
 #define CUSTOS_ARCHIVER_VERIFY_H
@@ -35,6 +41,10 @@ struct verify_result {
 	int64_t frame_offset;        /* offset of the frame in it, or -1 */
 	int64_t seq;                 /* seq concerned, or -1 */
 	char reason[512];            /* what does not match */
+	/* Derived files (tree/, idmap/) that do not match the log or their
+	 * checksum; checked when the log is intact. */
+	unsigned derived_damaged;
+	char derived_reason[512];    /* the first of them */
 };
 
 /* progress(ctx, bytes_done, bytes_total) is called now and then. */

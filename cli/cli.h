@@ -12,6 +12,7 @@
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+#define EXIT_DERIVED 3 /* verify: the log is intact, a derived file was damaged */
 
 /* Every command: argv[0] is the command name. Returns the exit code. */
 int cmd_init(int argc, char **argv);

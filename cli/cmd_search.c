@@ -46,8 +46,9 @@ static void print_human(const struct idx_result *r, unsigned limit)
 		const struct idx_hit *h = &r->hits[i];
 
 		time_format_rfc3339(h->ts, when, sizeof(when));
-		printf("%llu  %s  %s  %s  %s\n", (unsigned long long)h->seq, when, h->platform,
-		       h->conversation, h->sender);
+		printf("%llu  %s  %s  %s  %s%s\n", (unsigned long long)h->seq, when, h->platform,
+		       h->conversation, h->sender,
+		       h->duplicate_keys ? "  [payload has duplicate keys]" : "");
 		if (h->snippet[0])
 			printf("    %s\n", h->snippet);
 	}

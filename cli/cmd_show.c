@@ -49,6 +49,9 @@ static void print_human(const json_t *o)
 	printf("%-13s %s\n", "received", when);
 	if (json_is_true(json_object_get(o, "encrypted")))
 		printf("%-13s end-to-end encrypted: the archive holds the ciphertext only\n", "encrypted");
+	if (json_is_true(json_object_get(o, "duplicate_keys")))
+		printf("%-13s the payload names a member twice; the fields show the last value\n",
+		       "duplicate keys");
 	print_field("leaf hash", o, "leaf_hash");
 	body = json_string_value(json_object_get(o, "body"));
 	printf("\n%s\n", body ? body : "");
@@ -121,7 +124,14 @@ int cmd_show(int argc, char **argv)
 			rc = cli_fail("show", &err);
 			goto out;
 		}
-		json_object_set(doc, "record", rec);
+		/* The readable part is derived from the proven bytes, by the
+		 * function verify-proof checks it with (no unproven member). */
+		if (json_object_set_new(doc, "record",
+					pj_record_json(seq, e.leaf, e.is_stub ? NULL : e.bytes, e.len)) != 0) {
+			fprintf(stderr, "custos show: record %llu cannot be decoded\n",
+				(unsigned long long)seq);
+			goto out;
+		}
 	}
 	if (json || want_proof) {
 		char *text = json_dumps(doc ? doc : rec, JSON_INDENT(2) | JSON_ENSURE_ASCII);

@@ -40,9 +40,12 @@ static int read_stdin(struct buf *out, struct cu_err *err)
 	}
 }
 
-/* The one-line verdict for people. */
+/* The verdict for people, then, for an inclusion, what is proven: the
+ * record decoded from leaf_data, never the document's readable part. */
 static void print_ok(const struct pj_result *res)
 {
+	char *text;
+
 	if (res->kind == PJ_INCLUSION)
 		printf("OK: record %llu%s is included in tree of size %llu (checkpoint %s)\n",
 		       (unsigned long long)res->seq,
@@ -57,25 +60,17 @@ static void print_ok(const struct pj_result *res)
 		printf("OK: tree of size %llu is consistent with (extends) tree of size %llu "
 		       "(no checkpoint: compare second_root with a checkpoint you trust)\n",
 		       (unsigned long long)res->tree_size, (unsigned long long)res->first_size);
-	if (res->unverified[0])
-		printf("note: member(s) %s are not covered by the proof%s\n", res->unverified,
-		       res->kind == PJ_INCLUSION ? "; the proven record bytes are leaf_data" : "");
-}
-
-/* The comma-separated member names as a JSON array. */
-static json_t *unverified_list(const char *names)
-{
-	json_t *a = json_array();
-	const char *p = names, *comma;
-
-	while (a && *p) {
-		comma = strchr(p, ',');
-		json_array_append_new(a, json_stringn(p, comma ? (size_t)(comma - p) : strlen(p)));
-		if (!comma)
-			break;
-		p = comma + 1;
+	if (res->kind != PJ_INCLUSION)
+		return;
+	if (!res->record) {
+		printf("proven: the bytes of leaf_data (not a record custos can decode)\n");
+		return;
 	}
-	return a;
+	text = json_dumps(res->record, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	if (text)
+		printf("proven record (decoded from leaf_data%s):\n%s\n",
+		       res->had_record ? "; the document's \"record\" is identical" : "", text);
+	free(text);
 }
 
 static int print_json(const struct pj_result *res, const char *error)
@@ -103,7 +98,9 @@ static int print_json(const struct pj_result *res, const char *error)
 		json_object_set_new(o, "tree_size", json_integer((json_int_t)res->tree_size));
 		json_object_set_new(o, "checkpoint_origin",
 				    res->has_checkpoint ? json_string(res->origin) : json_null());
-		json_object_set_new(o, "unverified_members", unverified_list(res->unverified));
+		/* The proven content, decoded from leaf_data. */
+		if (res->kind == PJ_INCLUSION)
+			json_object_set(o, "record", res->record ? res->record : json_null());
 	}
 	text = json_dumps(o, JSON_COMPACT);
 	if (text && printf("%s\n", text) >= 0)
@@ -122,7 +119,7 @@ int cmd_verify_proof(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *pubfile = NULL, *input;
-	struct pj_result res;
+	struct pj_result res = {0};
 	struct cu_err err;
 	struct buf doc;
 	EVP_PKEY *pub = NULL;
@@ -173,6 +170,7 @@ fail:
 	else
 		cli_fail("verify-proof", &err);
 out:
+	json_decref(res.record);
 	buf_release(&doc);
 	EVP_PKEY_free(pub);
 	return rc;

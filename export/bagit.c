@@ -77,6 +77,8 @@ static void html_kind(struct exp_file *f, const struct exp_rec *r)
 	}
 	if (r->v.flags & REC_F_ENCRYPTED)
 		exp_file_puts(f, "<br>end-to-end encrypted");
+	if (r->v.flags & REC_F_DUP_KEYS)
+		exp_file_puts(f, "<br>payload has duplicate keys (last value shown)");
 }
 
 static int render_transcript(const struct exp_set *s, const size_t *order, const struct exp_group *g,

@@ -513,8 +513,9 @@ static int check_doc(const char *text, size_t len, EVP_PKEY *key, const struct b
 		rc = cu_err_set(err, CU_ECORRUPT, "proves a deleted record, which an export never holds");
 		goto out;
 	}
-	if (pr.unverified[0]) {
-		rc = cu_err_set(err, CU_ECORRUPT, "has members no proof covers: %s", pr.unverified);
+	if (pr.had_record) {
+		rc = cu_err_set(err, CU_ECORRUPT, "has a \"record\" member, which custos never writes "
+				"into a package");
 		goto out;
 	}
 	rc = doc_fields(text, len, seq, leaf, data, dlen, &note, &root, err);
@@ -526,6 +527,7 @@ static int check_doc(const char *text, size_t len, EVP_PKEY *key, const struct b
 		goto out;
 	}
 out:
+	json_decref(pr.record);
 	json_decref(root);
 	if (rc) {
 		free(*data);

@@ -618,8 +618,11 @@ static int schema_setup(struct idx *ix, struct cu_err *err)
 	return rc;
 }
 
-/* Opens the database with the lock file already held. */
-static int open_locked(const char *dir, int flags, int lockfd, struct idx **out, struct cu_err *err)
+/* Opens the database with the lock file already held (closed on failure).
+ * *damaged (if not NULL) is set when SQLite found the file not to be a
+ * database or corrupt. */
+static int open_locked(const char *dir, int flags, int lockfd, struct idx **out, int *damaged,
+		       struct cu_err *err)
 {
 	struct idx *ix;
 	char path[PATH_MAX];
@@ -688,6 +691,11 @@ static int open_locked(const char *dir, int flags, int lockfd, struct idx **out,
 		rc = idx_load_blocks(ix, err);
 out:
 	if (rc) {
+		if (damaged && ix->db) {
+			int code = sqlite3_errcode(ix->db);
+
+			*damaged = code == SQLITE_NOTADB || code == SQLITE_CORRUPT;
+		}
 		idx_close(ix);
 		return rc;
 	}
@@ -726,10 +734,35 @@ static int lock_index(const char *dir, int flags, int exclusive, int *fd_out, st
 	return 0;
 }
 
+/* Takes the index lock exclusively (no reader may have the files open)
+ * and removes the database files; the lock stays in *fd, exclusive, or
+ * shared again with shared_after. */
+static int remove_db_locked(const char *dir, int shared_after, int *fd, struct cu_err *err)
+{
+	static const char *const files[] = {"index.db", "index.db-wal", "index.db-shm"};
+	char path[PATH_MAX + 32];
+	size_t i;
+	int rc;
+
+	rc = lock_index(dir, 0, 1, fd, err);
+	for (i = 0; rc == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (unlink(path) != 0 && errno != ENOENT)
+			rc = cu_err_errno(err, errno, "index: cannot remove %s", path);
+	}
+	if (rc == 0 && shared_after && flock(*fd, LOCK_SH | LOCK_NB) != 0)
+		rc = cu_err_errno(err, errno, "index: cannot lock %s", dir);
+	if (rc && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
 int idx_open(const char *datadir, int flags, struct idx **out, struct cu_err *err)
 {
 	char dir[PATH_MAX];
-	int fd, rc;
+	int fd, rc, damaged = 0;
 
 	*out = NULL;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/index", datadir) >= sizeof(dir))
@@ -737,7 +770,18 @@ int idx_open(const char *datadir, int flags, struct idx **out, struct cu_err *er
 	rc = lock_index(dir, flags, 0, &fd, err);
 	if (rc)
 		return rc;
-	return open_locked(dir, flags, fd, out, err);
+	rc = open_locked(dir, flags, fd, out, &damaged, err);
+	if (rc == 0 || !damaged || (flags & (IDX_RDONLY | IDX_NOREBUILD)))
+		return rc;
+	/* Derived data SQLite finds damaged: a writer starts it again, and
+	 * the catch-up rebuilds it from the segments (as custos reindex). */
+	fprintf(stderr, "custos: warning: %s; the search index is rebuilt from the segments\n",
+		err->msg);
+	cu_err_clear(err);
+	rc = remove_db_locked(dir, 1, &fd, err);
+	if (rc)
+		return rc;
+	return open_locked(dir, flags, fd, out, NULL, err);
 }
 
 /* ---- catch-up ------------------------------------------------------- */
@@ -1323,25 +1367,16 @@ int idx_lag(struct idx *ix, struct store *st, uint64_t *lag, struct cu_err *err)
 int idx_reindex(const char *datadir, struct store *st, idx_progress_fn progress, void *arg,
 		struct cu_err *err)
 {
-	static const char *const files[] = {"index.db", "index.db-wal", "index.db-shm"};
-	char dir[PATH_MAX], path[PATH_MAX + 32];
+	char dir[PATH_MAX];
 	struct idx *ix = NULL;
-	size_t i;
 	int fd, rc;
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/index", datadir) >= sizeof(dir))
 		return cu_err_set(err, CU_EINVAL, "index: path too long");
-	rc = lock_index(dir, 0, 1, &fd, err);
+	rc = remove_db_locked(dir, 0, &fd, err);
 	if (rc)
 		return rc;
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		if (unlink(path) != 0 && errno != ENOENT) {
-			close(fd);
-			return cu_err_errno(err, errno, "index: cannot remove %s", path);
-		}
-	}
-	rc = open_locked(dir, 0, fd, &ix, err);
+	rc = open_locked(dir, 0, fd, &ix, NULL, err);
 	if (rc)
 		return rc;
 	/* The index is derived: build it without syncing, then make it durable. */

@@ -51,6 +51,7 @@ struct idx_hit {
 	char *sender;
 	int64_t ts;           /* origin time, ms since the epoch */
 	unsigned kind;        /* enum rec_kind */
+	int duplicate_keys;   /* the record is flagged REC_F_DUP_KEYS */
 	char *snippet;        /* text around the matches, words marked IDX_MARK_OPEN/CLOSE */
 };
 

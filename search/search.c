@@ -767,6 +767,7 @@ static int fill_hit(struct tok_ctx *tc, struct store_reader *rd, const struct q_
 			return rc;
 	}
 	h->kind = v.kind;
+	h->duplicate_keys = !!(v.flags & REC_F_DUP_KEYS);
 	h->id = clean_dup(v.f[RF_EVENT_ID].len ? &v.f[RF_EVENT_ID] : &empty);
 	h->platform = clean_dup(&v.f[RF_PLATFORM]);
 	h->conversation = clean_dup(&v.f[RF_CONVERSATION]);
@@ -1088,7 +1089,8 @@ json_t *idx_result_json(const struct idx_result *r)
 		    json_object_set_new(h, "conversation", json_string(x->conversation)) ||
 		    json_object_set_new(h, "sender", json_string(x->sender)) ||
 		    json_object_set_new(h, "ts", json_integer((json_int_t)x->ts)) ||
-		    json_object_set_new(h, "snippet", json_string(x->snippet)))
+		    json_object_set_new(h, "snippet", json_string(x->snippet)) ||
+		    (x->duplicate_keys && json_object_set_new(h, "duplicate_keys", json_true())))
 			goto fail;
 	}
 	if (json_object_set_new(o, "total", json_integer((json_int_t)r->total)))

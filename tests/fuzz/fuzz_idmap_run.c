@@ -6,8 +6,9 @@
  *
  * Input: one mode byte, then the file. Mode bit 0 set: the harness wraps
  * the bytes into a run of a consistent shape (header, entries, filter and
- * fence sizes that match, the contents left as the fuzzer made them), so
- * that mutations reach the probes instead of stopping at the header.
+ * fence sizes that match, the contents left as the fuzzer made them, and
+ * the checksum trailer computed over them), so that mutations reach the
+ * probes instead of stopping at the header or the checksum.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,25 +34,35 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* A run of consistent shape around the fuzzer's bytes: entries, then
- * one filter block, then the fence, all from data. */
+ * one filter block, then the fence, all from data, then the checksum
+ * (SHA-256 of everything after the header, then of the header). */
 static uint8_t *shape(const uint8_t *data, size_t size, size_t *out_len, uint64_t *hi)
 {
 	uint64_t count = size / (RUN_ENTRY_LEN + 1), nblocks = (count + RUN_BLOCK - 1) / RUN_BLOCK;
-	size_t len = RUN_HEADER_LEN + count * RUN_ENTRY_LEN + 64 + nblocks * 8, i;
+	size_t body = RUN_HEADER_LEN + count * RUN_ENTRY_LEN + 64 + nblocks * 8, i;
+	size_t len = body + RUN_SUM_LEN;
+	struct hash_stream sum;
 	uint8_t *f = calloc(1, len);
 
 	if (!f)
 		return NULL;
 	memcpy(f, "CUSTOSID", 8);
-	put_be32(f + 8, 3);
+	put_be32(f + 8, 4);
 	put_be32(f + 12, RUN_BLOCK);
 	put_be64(f + 16, count);
 	put_be64(f + 24, 0);
 	put_be64(f + 32, count + 1);
 	put_be64(f + 40, 1);
 	put_be64(f + 48, nblocks);
-	for (i = 0; i + RUN_HEADER_LEN < len && i < size; i++)
+	for (i = 0; i + RUN_HEADER_LEN < body && i < size; i++)
 		f[RUN_HEADER_LEN + i] = data[i];
+	if (hash_stream_init(&sum) != 0 ||
+	    hash_stream_update(&sum, f + RUN_HEADER_LEN, body - RUN_HEADER_LEN) != 0 ||
+	    hash_stream_update(&sum, f, RUN_HEADER_LEN) != 0 || hash_stream_final(&sum, f + body) != 0) {
+		hash_stream_free(&sum);
+		free(f);
+		return NULL;
+	}
 	*out_len = len;
 	*hi = count + 1;
 	return f;

@@ -21,5 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* a failed check must say what failed */
 	if (rc == 0 && res.kind != PJ_INCLUSION && res.kind != PJ_CONSISTENCY)
 		abort();
+	if (rc != 0 && res.record)
+		abort(); /* nothing is reported as proven by a failed document */
+	json_decref(res.record);
 	return 0;
 }

@@ -106,6 +106,8 @@ p=$corpus/fuzz_proof
 "$CUSTOS" show -d "$a" 5 --json --proof >"$p/inclusion"
 "$CUSTOS" prove -d "$a" --from 3 --to 8 --json >"$p/consistency"
 sed 's/"tree_size": *[0-9]*/"tree_size": 9/' "$p/inclusion" >"$p/bad-tree-size"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); j["record"]["body"]="forged"; print(json.dumps(j))' \
+	"$p/inclusion" >"$p/forged-record"
 printf '%s' '{"first_size":0,"first_root":"","second_size":1,"second_root":"00","consistency":[]}' >"$p/bad-hex"
 c=$corpus/fuzz_checkpoint
 "$CUSTOS" checkpoint -d "$a" >"$c/current"

@@ -142,6 +142,22 @@ mx("PUT", "/_matrix/app/v1/transactions/t4", '{"events": [', expect=400, errcode
 mx("PUT", "/_matrix/app/v1/transactions/t4", '{"no_events": []}', expect=400, errcode="M_BAD_JSON")
 check(size() == n, "refused transactions archived something")
 
+# An event naming a member twice (issue 15): archived with its payload as
+# received, both values in it; the record shows the last value, as Synapse's
+# and clients' JSON parsers do, and is flagged.
+dup = ('{"type":"m.room.message","event_id":"$dup1","room_id":"!room:example.org",'
+       '"sender":"@alice:example.org","origin_server_ts":1714564899000,'
+       '"content":{"msgtype":"m.text","body":"harmless","body":"Treffen um 3"}}')
+n = size()
+mx("PUT", "/_matrix/app/v1/transactions/tdup", '{"events": [' + dup + ']}', expect=200)
+check(size() == n + 1, "the event with a duplicate key was not archived")
+r = [x for x in arch.log() if x.get("id") == "$dup1"][0]
+check(r["payload"] == dup, "duplicate-key payload not kept exactly: %r" % r["payload"])
+check(r["body"] == "Treffen um 3", "record shows %r, not the last value" % r.get("body"))
+check(r.get("duplicate_keys") is True, "record not flagged: %r" % r)
+check(all(x.get("duplicate_keys") is None for x in recs.values()), "clean events flagged")
+print("duplicate keys: payload kept, last value shown, flagged")
+
 # Ping, queries, unknown endpoints.
 st, _, doc = mx("POST", "/_matrix/app/v1/ping", {"transaction_id": "p1"}, expect=200)
 check(doc == {}, "ping body %r" % doc)

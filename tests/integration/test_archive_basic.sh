@@ -72,6 +72,26 @@ j["tree_size"] += 1
 json.dump(j, open("p1bad.json", "w"))
 PY
 expect_exit 1 "$CUSTOS" verify-proof --pubkey pub.pem p1bad.json
+# The readable "record" must be exactly what leaf_data holds: any member
+# changed, added or removed fails, and what verify-proof shows as proven
+# comes from leaf_data (issue 15 item 9).
+expect_exit 0 "$CUSTOS" verify-proof --pubkey pub.pem --json p1.json
+python3 -c 'import json,sys; a=json.load(open("p1.json")); b=json.loads(sys.argv[1]); assert b["record"] == a["record"], b' "$out" \
+	|| fail "verify-proof --json shows the proven record: $out"
+for edit in '.record.body = "forged"' '.record.sender = "mallory@example.org"' \
+	'.record.conversation = "elsewhere"' '.record.ts += 1' '.record.kind = "edit"' \
+	'.record.payload = "{}"' '.record.subject = "added"' 'del(.record.body)' \
+	'.note = "not proven"' '.record = "text"'; do
+	jq "$edit" p1.json > forged.json
+	expect_exit 1 "$CUSTOS" verify-proof --pubkey pub.pem forged.json
+	echo "$out" | grep -q "record\|member" || fail "$edit: the failure names the member: $out"
+done
+jq '.record.body = "forged"' p1.json > forged.json
+expect_exit 1 "$CUSTOS" verify-proof --pubkey pub.pem forged.json
+echo "$out" | grep -q "record.body is not what leaf_data holds" || fail "names record.body: $out"
+expect_exit 0 "$CUSTOS" verify-proof --pubkey pub.pem p1.json
+echo "$out" | grep -qF '"sender": "@ben:example.org"' || fail "verify-proof prints the proven record: $out"
+echo "$out" | grep -qF 'pr\u00FCfe die Antr\u00E4ge' || fail "verify-proof prints the proven body: $out"
 
 # Checkpoint: C2SP signed note.
 "$CUSTOS" checkpoint -d a > cp.txt

@@ -89,6 +89,12 @@ for s in 0 1; do
 	assert_eq "$(json_get s$s.json 'j.get("deleted")')" True "record $s is a stub"
 	assert_eq "$(json_get s$s.json 'j["deletion_seq"]')" "$cert" "stub names the certificate"
 	assert_eq "$(json_get s$s.json '"body" in j')" False "stub has no body"
+	# Its proof shows only what the stub proves, and verifies.
+	"$CUSTOS" show -d a $s --json --proof > sp$s.json
+	assert_eq "$(json_get sp$s.json 'sorted(j["record"])')" "['deleted', 'leaf_hash', 'seq']" "stub record in a proof"
+	expect_exit 0 "$CUSTOS" verify-proof --pubkey pub.pem sp$s.json
+	jq ".record.deletion_seq = $cert" sp$s.json > spf.json
+	expect_exit 1 "$CUSTOS" verify-proof --pubkey pub.pem spf.json
 done
 "$CUSTOS" show -d a 2 | grep -q Heldwombat || fail "held record shows its body"
 "$CUSTOS" show -d a 5 | grep -q Youngnarwhal || fail "young record shows its body"

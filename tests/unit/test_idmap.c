@@ -289,6 +289,80 @@ static void test_crash_leftovers(void **state)
 	assert_int_equal(count_runs(), 0);
 }
 
+/* Flips one byte at off of file f (from the end if off < 0). */
+static void flip_byte(const char *f, long off)
+{
+	int fd = open(f, O_RDWR);
+	unsigned char c;
+	off_t at;
+
+	assert_true(fd >= 0);
+	at = off < 0 ? lseek(fd, off, SEEK_END) : (off_t)off;
+	assert_int_equal(pread(fd, &c, 1, at), 1);
+	c ^= 0x40;
+	assert_int_equal(pwrite(fd, &c, 1, at), 1);
+	close(fd);
+}
+
+/* A run whose bytes were changed anywhere (an entry, the filter, the
+ * fence, the header, the checksum) is found at open by its checksum,
+ * deleted and counted, and idmap_check names it; so is a run of the
+ * older format without a checksum (version 3), which is rebuilt once. */
+static void test_damaged_runs(void **state)
+{
+	static const long offsets[] = {64 + 24 * 7 + 2, 64 + 24 * 7 + 20, -40, -33, -1, 20, 40};
+	char run[256], kept[256], msg[512];
+	struct idmap *m;
+	struct cu_err err;
+	size_t i;
+
+	(void)state;
+	cu_err_clear(&err);
+	snprintf(run, sizeof(run), "%s/run-%016llx-%016llx", path, 0ull, 40ull);
+	snprintf(kept, sizeof(kept), "%s/kept", top);
+	assert_int_equal(idmap_open(path, 0, &m, &err), 0);
+	insert_range(m, 0, 40, 40);
+	assert_int_equal(idmap_flush(m, &err), 0);
+	idmap_close(m);
+	copy_file(run, kept);
+	assert_int_equal(idmap_check(path, msg, sizeof(msg)), 0);
+	for (i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		copy_file(kept, run);
+		flip_byte(run, offsets[i]);
+		msg[0] = '\0';
+		assert_int_equal(idmap_check(path, msg, sizeof(msg)), 1);
+		assert_non_null(strstr(msg, "run-0000000000000000-0000000000000028"));
+		assert_int_equal(idmap_open(path, 0, &m, &err), 0);
+		assert_int_equal(idmap_damaged(m), 1);
+		assert_int_equal(idmap_hwm(m), 0); /* the store replays [0, 40) */
+		idmap_close(m);
+		assert_int_equal(count_runs(), 0);
+	}
+	/* The older format: version 3 in the header (bytes 8..11). */
+	copy_file(kept, run);
+	{
+		int fd = open(run, O_RDWR);
+		unsigned char v3[4] = {0, 0, 0, 3};
+
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, v3, 4, 8), 4);
+		close(fd);
+	}
+	assert_int_equal(idmap_check(path, msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "older format"));
+	assert_int_equal(idmap_open(path, 0, &m, &err), 0);
+	assert_int_equal(idmap_damaged(m), 1);
+	assert_int_equal(idmap_hwm(m), 0);
+	insert_range(m, 0, 40, 40); /* rebuilt: now in the current format */
+	assert_int_equal(idmap_flush(m, &err), 0);
+	idmap_close(m);
+	assert_int_equal(idmap_check(path, msg, sizeof(msg)), 0);
+	assert_int_equal(idmap_open(path, 0, &m, &err), 0);
+	assert_int_equal(idmap_damaged(m), 0);
+	check_range(m, 0, 40);
+	idmap_close(m);
+}
+
 /* The worker cannot write its runs (a full disk): batches go on while
  * memory lasts, then begin fails with CU_ENOSPC; once writes work again,
  * the next begin succeeds and nothing was lost. */
@@ -338,6 +412,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_runs_and_merges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_leftovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_runs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

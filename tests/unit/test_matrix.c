@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "archiver/matrix.h"
+#include "archiver/record_json.h"
 #include "archiver/store.h"
 #include "common/encode.h"
 
@@ -245,6 +246,65 @@ static void test_empty_and_members_order(void **state)
 	mx_txn_release(&t);
 }
 
+/* A member given twice (issue 15): the payload keeps the event's bytes
+ * with both values, the record shows the last value (as Synapse's Python
+ * json and clients' JSON.parse do) and is flagged, at any depth; an event
+ * without duplicates is not flagged. */
+static void test_duplicate_keys(void **state)
+{
+	static const char body[] =
+		"{\"events\":["
+		"{\"type\":\"m.room.message\",\"event_id\":\"$d1\",\"room_id\":\"!r:x\",\"sender\":\"@a:x\","
+		"\"origin_server_ts\":1714564812000,"
+		"\"content\":{\"msgtype\":\"m.text\",\"body\":\"harmless\",\"body\":\"the real order\"}},"
+		"{\"type\":\"m.room.message\",\"event_id\":\"$d2\",\"room_id\":\"!r:x\",\"sender\":\"@a:x\","
+		"\"sender\":\"@b:x\",\"origin_server_ts\":1714564812001,"
+		"\"content\":{\"msgtype\":\"m.text\",\"body\":\"hi\"}},"
+		"{\"type\":\"m.room.message\",\"event_id\":\"$d3\",\"room_id\":\"!r:x\",\"sender\":\"@a:x\","
+		"\"origin_server_ts\":1714564812002,\"content\":{\"body\":\"x\",\"m.relates_to\":"
+		"{\"m.in_reply_to\":{\"event_id\":\"$one\",\"event_id\":\"$two\"}}}},"
+		"{\"type\":\"m.room.message\",\"event_id\":\"$d4\",\"room_id\":\"!r:x\",\"sender\":\"@a:x\","
+		"\"origin_server_ts\":1714564812003,\"content\":{\"body\":\"plain\",\"x\":{\"body\":1}}}"
+		"]}";
+	struct mx_txn t;
+	struct cu_err err;
+	size_t i;
+
+	(void)state;
+	cu_err_clear(&err);
+	assert_int_equal(mx_parse_txn(body, sizeof(body) - 1, "s", "t", "hs_token", &t, &err), 0);
+	assert_int_equal(t.n, 4);
+	FIELD(ev(&t, 0), RF_BODY, "the real order");
+	assert_non_null(memmem(ev(&t, 0)->f[RF_PAYLOAD].ptr, ev(&t, 0)->f[RF_PAYLOAD].len,
+			       "\"body\":\"harmless\",\"body\":\"the real order\"", 41));
+	FIELD(ev(&t, 1), RF_SENDER, "@b:x");
+	FIELD(ev(&t, 2), RF_REPLY_TO, "$two");
+	for (i = 0; i < 3; i++)
+		assert_true(ev(&t, i)->flags & REC_F_DUP_KEYS);
+	assert_false(ev(&t, 3)->flags & REC_F_DUP_KEYS);
+	mx_txn_release(&t);
+
+	/* The shared loader, which Threema's file descriptors go through too. */
+	{
+		static const char desc[] = "{\"m\":\"image/png\",\"d\":\"first\",\"x\":[{\"d\":1}],\"d\":\"last\"}";
+		int dups = -1;
+		json_t *j = rec_json_load(desc, sizeof(desc) - 1, 0, &dups);
+
+		assert_non_null(j);
+		assert_int_equal(dups, 1);
+		assert_string_equal(json_string_value(json_object_get(j, "d")), "last");
+		json_decref(j);
+		j = rec_json_load("{\"a\":{\"b\":1,\"b\":2}}", 19, 0, &dups);
+		assert_int_equal(dups, 1);
+		json_decref(j);
+		j = rec_json_load("{\"a\":{\"b\":1},\"b\":2}", 19, 0, &dups);
+		assert_int_equal(dups, 0);
+		json_decref(j);
+		assert_null(rec_json_load("{\"a\":", 5, 0, &dups));
+		assert_int_equal(dups, 0);
+	}
+}
+
 /* The records go into a real store; the same transaction again adds
  * nothing (per-event duplicates), which is what a homeserver's retry does. */
 static void test_store_roundtrip_duplicates(void **state)
@@ -295,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_bad_bodies),
 		cmocka_unit_test(test_empty_and_members_order),
 		cmocka_unit_test(test_store_roundtrip_duplicates),
+		cmocka_unit_test(test_duplicate_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

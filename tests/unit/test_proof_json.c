@@ -17,6 +17,7 @@
 #include "archiver/keys.h"
 #include "archiver/merkle.h"
 #include "archiver/proof_json.h"
+#include "archiver/record.h"
 #include "common/encode.h"
 
 #define ORIGIN "archive.example.org/custos"
@@ -169,6 +170,10 @@ static int verify_doc(json_t *doc, EVP_PKEY *key, struct pj_result *res, char *m
 	rc = pj_verify_ex(text, strlen(text), key, res, &err);
 	snprintf(msg, msgsz, "%s", err.msg);
 	free(text);
+	if (res) { /* the proven record is test_readable_record's business */
+		json_decref(res->record);
+		res->record = NULL;
+	}
 	return rc;
 }
 
@@ -496,22 +501,17 @@ static void test_inclusion_tamper(void **state)
 		struct pj_result res;
 
 		assert_int_equal(verify_doc(doc, f->key, &res, msg, sizeof(msg)), 0);
-		assert_string_equal(res.unverified, "");
-		/* Unknown members are ignored (they verify nothing) and named. */
-		json_object_set_new(doc, "record", json_string("anything"));
+		assert_int_equal(res.had_record, 0);
+		/* A member outside the format is refused: no proof covers it. */
 		json_object_set_new(doc, "comment", json_string("anything"));
-		assert_int_equal(verify_doc(doc, f->key, &res, msg, sizeof(msg)), 0);
-		assert_string_equal(res.unverified, "record,comment");
-		/* Many long names: truncated visibly. */
-		for (i = 0; i < 20; i++) {
-			char name[40];
-
-			snprintf(name, sizeof(name), "a_rather_long_member_name_%02d", i);
-			json_object_set_new(doc, name, json_null());
-		}
-		assert_int_equal(verify_doc(doc, f->key, &res, msg, sizeof(msg)), 0);
-		assert_int_equal(strlen(res.unverified), sizeof(res.unverified) - 1);
-		assert_string_equal(res.unverified + sizeof(res.unverified) - 4, "...");
+		expect_fail(doc, f->key, "member \"comment\" is not part of an inclusion proof document");
+		json_object_del(doc, "comment");
+		json_object_set_new(doc, "x\n\x1b[2J", json_true());
+		expect_fail(doc, f->key, "member \"(a name with special characters)\"");
+		json_object_del(doc, "x\n\x1b[2J");
+		/* "record" over bytes that are no custos record cannot be checked. */
+		json_object_set_new(doc, "record", json_string("anything"));
+		expect_fail(doc, f->key, "leaf_data is not a record custos can decode");
 	}
 	json_decref(doc);
 }
@@ -710,6 +710,143 @@ static void test_consistency_tamper(void **state)
 	json_decref(doc);
 }
 
+/* A proof of one real record (a tree of one leaf: root = leaf, no path),
+ * with the readable "record" the way `custos show --proof` adds it. */
+static json_t *record_doc(EVP_PKEY *key, struct buf *bytes, uint8_t leaf[HASH_LEN], int deleted)
+{
+	struct rec_view v;
+	struct checkpoint c;
+	struct cu_err err;
+	json_t *doc = NULL;
+	char *note = NULL;
+
+	memset(&v, 0, sizeof(v));
+	v.kind = REC_MESSAGE;
+	v.origin_ts = 1704103300000;
+	v.received_ts = 1704103300123;
+	rec_set(&v, RF_PLATFORM, "matrix");
+	rec_set(&v, RF_SOURCE, "synapse");
+	rec_set(&v, RF_CONVERSATION, "!room:example.org");
+	rec_set(&v, RF_SENDER, "@alice:example.org");
+	rec_set(&v, RF_EVENT_ID, "$e1");
+	rec_set(&v, RF_BODY, "the real text");
+	rec_set(&v, RF_PAYLOAD, "{\"body\":\"the real text\"}");
+	buf_init(bytes, REC_MAX_BYTES);
+	assert_int_equal(rec_encode(&v, bytes), 0);
+	assert_int_equal(hash_leaf(bytes->data, bytes->len, leaf), 0);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.origin, sizeof(c.origin), ORIGIN);
+	c.size = 1;
+	memcpy(c.root, leaf, HASH_LEN);
+	cu_err_clear(&err);
+	assert_int_equal(ckpt_sign(&c, key, &note, &err), 0);
+	if (pj_inclusion_build(0, leaf, deleted ? NULL : bytes->data, bytes->len, 1, leaf, NULL, 0,
+			       note, &doc, &err) != 0)
+		fail_msg("pj_inclusion_build: %s", err.msg);
+	free(note);
+	assert_int_equal(json_object_set_new(doc, "record",
+					     pj_record_json(0, leaf, deleted ? NULL : bytes->data,
+							    bytes->len)),
+			 0);
+	return doc;
+}
+
+/* The readable part must be exactly what leaf_data says (issue 15 item 9:
+ * `.record.body = "forged"` verified), and what verify reports as proven
+ * comes from leaf_data. */
+static void test_readable_record(void **state)
+{
+	static const struct {
+		const char *member;
+		const char *want;
+	} edits[] = {
+		{"body", "record.body is not what leaf_data holds"},
+		{"sender", "record.sender is not what leaf_data holds"},
+		{"conversation", "record.conversation is not what leaf_data holds"},
+		{"kind", "record.kind is not what leaf_data holds"},
+		{"payload", "record.payload is not what leaf_data holds"},
+		{"ts", "record.ts is not what leaf_data holds"},
+		{"seq", "record.seq is not what leaf_data holds"},
+		{"leaf_hash", "record.leaf_hash is not what leaf_data holds"},
+		{"encrypted", "record.encrypted is not what leaf_data holds"},
+		{"subject", "record.subject is not in leaf_data (a member was added)"},
+		{"reply_to", "record.reply_to is not in leaf_data (a member was added)"},
+	};
+	struct fixture *f = *state;
+	uint8_t leaf[HASH_LEN];
+	struct pj_result res;
+	struct cu_err err;
+	struct buf bytes;
+	json_t *doc, *rec;
+	char *text;
+	size_t i;
+
+	doc = record_doc(f->key, &bytes, leaf, 0);
+	text = json_dumps(doc, JSON_COMPACT);
+	cu_err_clear(&err);
+	assert_int_equal(pj_verify_ex(text, strlen(text), f->key, &res, &err), 0);
+	free(text);
+	assert_int_equal(res.had_record, 1);
+	assert_non_null(res.record);
+	assert_string_equal(json_string_value(json_object_get(res.record, "body")), "the real text");
+	assert_true(json_equal(res.record, json_object_get(doc, "record")));
+	json_decref(res.record);
+
+	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		json_t *copy = json_deep_copy(doc);
+		json_t *r = json_object_get(copy, "record");
+		json_t *old = json_object_get(r, edits[i].member);
+
+		if (!old || json_is_string(old))
+			json_object_set_new(r, edits[i].member, json_string("forged"));
+		else if (json_is_integer(old))
+			json_object_set_new(r, edits[i].member,
+					    json_integer(json_integer_value(old) + 1));
+		else
+			json_object_set_new(r, edits[i].member, json_boolean(!json_is_true(old)));
+		expect_fail(copy, f->key, edits[i].want);
+		json_decref(copy);
+	}
+	/* The same value with another JSON type is another value. */
+	rec = json_object_get(doc, "record");
+	json_object_set_new(rec, "ts", json_real(1704103300000.0));
+	expect_fail(doc, f->key, "record.ts is not what leaf_data holds");
+	json_object_set_new(rec, "ts", json_integer(1704103300000));
+	/* A member left out hides what the record says. */
+	json_object_del(rec, "encrypted");
+	expect_fail(doc, f->key, "record lacks encrypted, which leaf_data holds");
+	json_object_set_new(doc, "record", json_string("the real text"));
+	expect_fail(doc, f->key, "\"record\" is not an object");
+	json_decref(doc);
+	buf_release(&bytes);
+
+	/* A deleted record shows only what the stub proves: no deletion_seq,
+	 * no content. */
+	doc = record_doc(f->key, &bytes, leaf, 1);
+	rec = json_object_get(doc, "record");
+	assert_int_equal(json_object_size(rec), 3);
+	assert_true(json_is_true(json_object_get(rec, "deleted")));
+	text = json_dumps(doc, JSON_COMPACT);
+	cu_err_clear(&err);
+	assert_int_equal(pj_verify_ex(text, strlen(text), f->key, &res, &err), 0);
+	free(text);
+	assert_int_equal(res.deleted, 1);
+	json_decref(res.record);
+	json_object_set_new(rec, "deletion_seq", json_integer(7));
+	expect_fail(doc, f->key, "record.deletion_seq is not in leaf_data");
+	json_object_del(rec, "deletion_seq");
+	json_object_set_new(rec, "body", json_string("the real text"));
+	expect_fail(doc, f->key, "record.body is not in leaf_data");
+	json_decref(doc);
+	buf_release(&bytes);
+
+	/* A consistency document shows nothing but what it proves either. */
+	doc = consistency_doc(&f->a, 5, 13, f->key, 1);
+	json_object_set_new(doc, "note", json_string("the archive was audited"));
+	expect_fail(doc, f->key, "member \"note\" is not part of a consistency proof document");
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +858,7 @@ int main(void)
 		cmocka_unit_test(test_builder_refuses),
 		cmocka_unit_test(test_consistency_round_trip),
 		cmocka_unit_test(test_consistency_tamper),
+		cmocka_unit_test(test_readable_record),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

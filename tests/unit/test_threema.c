@@ -213,8 +213,22 @@ static void test_other_types(void **state)
 	assert_non_null(strstr(m.meta, "\"mimetype\":\"application/pdf\""));
 	assert_non_null(strstr(m.meta, "\"filename\":\"Antrag.pdf\""));
 	assert_non_null(strstr(m.meta, "\"size\":48213"));
+	assert_false(m.in.rec.flags & REC_F_DUP_KEYS);
 	th_msg_release(&m);
 	free(form);
+
+	/* A descriptor naming a member twice: the last value, flagged. */
+	{
+		static const char dup_json[] = "\x17{\"b\":\"0011\",\"m\":\"application/pdf\",\"d\":\"harmless\","
+					       "\"n\":\"Antrag.pdf\",\"d\":\"Mein Antrag\"}";
+
+		form = callback((const uint8_t *)dup_json, sizeof(dup_json) - 1, 1, NULL, NULL);
+		assert_int_equal(th_parse_callback(form, strlen(form), &src, &m, &err), 0);
+		FIELD(&m.in.rec, RF_BODY, "Mein Antrag");
+		assert_true(m.in.rec.flags & REC_F_DUP_KEYS);
+		th_msg_release(&m);
+		free(form);
+	}
 
 	receipt[0] = 0x80;
 	receipt[1] = 2;

@@ -653,6 +653,69 @@ static void test_repair(void **state)
 	free(leaves);
 }
 
+/* ts_check: a changed byte in any level entry that has an entry above it
+ * is found, *vouched is below it, and after ts_truncate(vouched) and the
+ * appends from the log every answer is right again. */
+static void test_check_links(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t (*leaves)[HASH_LEN] = make_leaves(4096, 0);
+	struct leafsrc src = { leaves, 4096, 0, 0, 0 };
+	static const struct { unsigned level; uint64_t entry; } flips[] = {
+		{8, 0}, {8, 5}, {8, 14}, {9, 3}, {10, 1}, {11, 0},
+	};
+	struct tree_store *ts;
+	struct cu_err err;
+	char p[400], msg[256];
+	uint64_t vouched;
+	struct ref r;
+	size_t i;
+	int fd;
+
+	cu_err_clear(&err);
+	ref_init(&r, (const uint8_t (*)[HASH_LEN])leaves, 4096);
+	assert_int_equal(ts_open(f->tree, 0, leaves_cb, &src, &ts, &err), 0);
+	append_range(ts, (const uint8_t (*)[HASH_LEN])leaves, 0, 4096);
+	msg[0] = '\0';
+	assert_int_equal(ts_check(ts, &vouched, msg, sizeof(msg), &err), 0);
+	assert_int_equal(vouched, 4096);
+	assert_string_equal(msg, "");
+	ts_close(ts);
+	for (i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+		unsigned char c;
+		unsigned l = flips[i].level;
+		uint64_t covered = flips[i].entry << l;
+
+		level_path(f, l, p, sizeof(p));
+		fd = open(p, O_RDWR);
+		assert_true(fd >= 0);
+		assert_int_equal(pread(fd, &c, 1, (off_t)(flips[i].entry * HASH_LEN + 7)), 1);
+		c ^= 1;
+		assert_int_equal(pwrite(fd, &c, 1, (off_t)(flips[i].entry * HASH_LEN + 7)), 1);
+		close(fd);
+		assert_int_equal(ts_open(f->tree, i & 1, leaves_cb, &src, &ts, &err), 0);
+		assert_int_equal(ts_check(ts, &vouched, msg, sizeof(msg), &err), 0);
+		assert_true(vouched <= covered);
+		assert_true(vouched < 4096);
+		assert_non_null(strstr(msg, "does not match"));
+		assert_int_equal(ts_truncate(ts, vouched, &err), 0);
+		append_range(ts, (const uint8_t (*)[HASH_LEN])leaves, vouched, 4096);
+		check_at(ts, &r, 4096);
+		check_at(ts, &r, 512);
+		ts_close(ts);
+		if (i & 1) { /* a reader repaired in memory only: the writer now */
+			assert_int_equal(ts_open(f->tree, 0, leaves_cb, &src, &ts, &err), 0);
+			assert_int_equal(ts_check(ts, &vouched, msg, sizeof(msg), &err), 0);
+			assert_int_equal(ts_truncate(ts, vouched, &err), 0);
+			append_range(ts, (const uint8_t (*)[HASH_LEN])leaves, vouched, 4096);
+			ts_close(ts);
+		}
+		check_level_files(f, &r, 4096);
+	}
+	ref_release(&r);
+	free(leaves);
+}
+
 /* mt_subtree_fn wrapper counting the subtree reads of one proof. */
 struct counting {
 	struct tree_store *ts;
@@ -907,6 +970,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncate_reappend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rdonly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repair, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_tree_cost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
