@@ -2,8 +2,11 @@
  * (archiver/xmpp.h has the body). The request carries
  *   X-Custos-Signature: hmac-sha256=<hex HMAC-SHA256 of the exact body>
  * under the source's secret. All items of a request are committed
- * together and answered 200 {"accepted", "duplicates"} once durable; the
- * module deletes its spool files only then. */
+ * together and answered 200 {"accepted", "duplicates", "rejected"} once
+ * durable; the module deletes its spool files only then. An item that
+ * cannot be archived as a message is archived as a "rejected" record
+ * (counted in "accepted" and in "rejected"), never refused: a refusal
+ * would make the module resend it, and hold back every later message. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +49,10 @@ static int xmpp_done(struct api_req *r)
 	atomic_fetch_add(&r->srv->metrics.ingest_accepted, c->b.n - dups);
 	atomic_fetch_add(&r->srv->metrics.ingest_duplicates, dups);
 	r->results = (long long)c->b.n;
-	api_reply_json(r, 200, json_pack("{s:I, s:I}", "accepted", (json_int_t)(c->b.n - dups), "duplicates",
-					 (json_int_t)dups));
+	if (c->b.rejected)
+		api_log("xmpp: %zu item(s) of %s archived as rejected records", c->b.rejected, c->source);
+	api_reply_json(r, 200, json_pack("{s:I, s:I, s:I}", "accepted", (json_int_t)(c->b.n - dups), "duplicates",
+					 (json_int_t)dups, "rejected", (json_int_t)c->b.rejected));
 	return 0;
 }
 
@@ -122,7 +127,7 @@ int h_xmpp_hook(struct api_req *r)
 		return 0;
 	}
 	if (c->b.n == 0) {
-		api_reply_json(r, 200, json_pack("{s:i, s:i}", "accepted", 0, "duplicates", 0));
+		api_reply_json(r, 200, json_pack("{s:i, s:i, s:i}", "accepted", 0, "duplicates", 0, "rejected", 0));
 		return 0;
 	}
 	c->in = malloc(c->b.n * sizeof(*c->in));
