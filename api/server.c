@@ -16,7 +16,9 @@
 #include "api/audit.h"
 #include "api/h_exports.h"
 #include "api/h_retention.h"
+#include "api/hooks.h"
 #include "api/internal.h"
+#include "archiver/matrix.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
 
@@ -443,6 +445,11 @@ static int first_call(struct api_req *r, const char *method, const char *url)
 	for (k = 0; k < API_MAX_PARAMS; k++)
 		r->params[k] = m.params[k];
 
+	/* A Matrix transaction takes what a homeserver can legally send
+	 * (MX_MAX_BODY), whatever server.max_body_bytes says: a refusal would
+	 * be resent for ever, holding back every later event. */
+	if (r->route->fn == h_matrix_txn && r->lim.max_body_bytes < MX_MAX_BODY)
+		r->body.max = r->lim.max_body_bytes = MX_MAX_BODY;
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && parse_u64(cl, &clen) == 0 && clen > r->lim.max_body_bytes) {
 		api_reply_error(r, 413, "payload_too_large", "request body of %llu bytes exceeds the cap of %zu",
