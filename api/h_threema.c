@@ -3,27 +3,68 @@
  * is not answered 200, so 200 is sent only once the record is durable; a
  * message that cannot be decrypted is archived (flagged encrypted) and
  * answered 200 too. A wrong MAC is 401 and nothing is archived: the
- * request did not come from the Gateway. */
+ * request did not come from the Gateway. A callback that carries the
+ * Gateway's MAC but cannot be read as a message (a field in the wrong
+ * format, a message for another identity, a body over the cap) is
+ * archived as a "rejected" record of the form body and answered 200: a
+ * refusal would be retried and then dropped by the Gateway, and what the
+ * citizen sent would be lost without a trace. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/hooks.h"
 #include "api/internal.h"
+#include "archiver/rejected.h"
 #include "archiver/sources.h"
 #include "archiver/threema.h"
 
+/* The callback: a message, or a "rejected" record of the form body. */
+struct th_ctx {
+	struct th_msg m;
+	struct rej_rec rej;
+	char *rej_auth;
+	int rejected;
+};
+
 static void th_ctx_free(void *p)
 {
-	struct th_msg *m = p;
+	struct th_ctx *c = p;
 
-	th_msg_release(m);
-	free(m);
+	if (!c)
+		return;
+	th_msg_release(&c->m);
+	rej_release(&c->rej);
+	free(c->rej_auth);
+	free(c);
+}
+
+/* Archives the Gateway-authenticated body that th_parse_callback refused
+ * (why) as a "rejected" record. 0, or the reply is set. */
+static int th_reject(struct api_req *r, struct th_ctx *c, const struct src_entry *e, const char *why)
+{
+	const char *body = r->body.data ? (const char *)r->body.data : "";
+	json_t *auth = json_pack("{s:s, s:s}", "method", "threema-mac", "source", e->name);
+
+	c->rej_auth = auth ? json_dumps(auth, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(auth);
+	if (!c->rej_auth || rej_fill(&c->m.in, &c->rej, "threema", e->name, "application/x-www-form-urlencoded", body,
+				    r->body.len, "threema callback", why, c->rej_auth, REC_F_SIGNED)) {
+		api_reply_error(r, 503, "no_memory", "out of memory");
+		return -1;
+	}
+	/* RF_SOURCE points at the source's name, which goes with the set. */
+	snprintf(c->m.source, sizeof(c->m.source), "%s", e->name);
+	rec_set(&c->m.in.rec, RF_SOURCE, c->m.source);
+	c->rejected = 1;
+	api_log("threema: a callback with a valid MAC archived as a rejected record: %s", why);
+	return 0;
 }
 
 static int th_done(struct api_req *r)
 {
-	struct th_msg *m = r->hctx;
+	struct th_ctx *c = r->hctx;
+	struct th_msg *m = &c->m;
 
 	if (r->commit_rc) {
 		atomic_fetch_add(&r->srv->metrics.ingest_rejected, 1);
@@ -36,8 +77,8 @@ static int th_done(struct api_req *r)
 	else
 		atomic_fetch_add(&r->srv->metrics.ingest_accepted, 1);
 	r->results = 1;
-	api_reply_json(r, 200, json_pack("{s:i, s:i}", "accepted", m->in.duplicate ? 0 : 1, "duplicates",
-					 m->in.duplicate ? 1 : 0));
+	api_reply_json(r, 200, json_pack("{s:i, s:i, s:i}", "accepted", m->in.duplicate ? 0 : 1, "duplicates",
+					 m->in.duplicate ? 1 : 0, "rejected", c->rejected));
 	return 0;
 }
 
@@ -47,16 +88,16 @@ int h_threema_hook(struct api_req *r)
 	const char *name = r->params[0] ? r->params[0] : "";
 	const struct src_entry *e;
 	struct src_set set;
-	struct th_msg *m;
+	struct th_ctx *c;
 	struct cu_err err;
 	int rc;
 
-	m = calloc(1, sizeof(*m));
-	if (!m) {
+	c = calloc(1, sizeof(*c));
+	if (!c) {
 		api_reply_error(r, 503, "no_memory", "out of memory");
 		return 0;
 	}
-	r->hctx = m;
+	r->hctx = c;
 	r->hctx_free = th_ctx_free;
 	cu_err_clear(&err);
 	if (src_load(r->srv->dir, &set, &err) != 0) {
@@ -71,7 +112,13 @@ int h_threema_hook(struct api_req *r)
 		src_set_release(&set);
 		return 0;
 	}
-	rc = th_parse_callback(body, r->body.len, e, m, &err);
+	rc = th_parse_callback(body, r->body.len, e, &c->m, &err);
+	if ((rc == CU_EINVAL || rc == CU_ETOOBIG) && e->api_secret_len &&
+	    th_check_mac_raw(body, r->body.len, e->api_secret, e->api_secret_len) == 0) {
+		rc = th_reject(r, c, e, err.msg);
+		src_set_release(&set);
+		return rc ? 0 : api_commit_async(r, &c->m.in, 1, th_done);
+	}
 	src_set_release(&set);
 	switch (rc) {
 	case 0:
@@ -94,5 +141,5 @@ int h_threema_hook(struct api_req *r)
 		api_reply_cu(r, rc, err.msg);
 		return 0;
 	}
-	return api_commit_async(r, &m->in, 1, th_done);
+	return api_commit_async(r, &c->m.in, 1, th_done);
 }

@@ -452,9 +452,19 @@ static int first_call(struct api_req *r, const char *method, const char *url)
 		r->body.max = r->lim.max_body_bytes = MX_MAX_BODY;
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && parse_u64(cl, &clen) == 0 && clen > r->lim.max_body_bytes) {
-		api_reply_error(r, 413, "payload_too_large", "request body of %llu bytes exceeds the cap of %zu",
-				(unsigned long long)clen, r->lim.max_body_bytes);
-		return 1;
+		/* Up to 4x the cap, the body is read and dropped before the 413,
+		 * so that the client, still sending, sees the answer instead of a
+		 * reset connection: a hook (the Prosody module) must see a refusal
+		 * as final and set the item aside, not take it for an outage and
+		 * resend it for ever. Beyond that, refused at once. */
+		if (clen / 4 >= r->lim.max_body_bytes) {
+			api_reply_error(r, 413, "payload_too_large",
+					"request body of %llu bytes exceeds the cap of %zu",
+					(unsigned long long)clen, r->lim.max_body_bytes);
+			return 1;
+		}
+		r->body_over = 1;
+		buf_release(&r->body);
 	}
 
 	need_auth = r->route->roles != 0;
