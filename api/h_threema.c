@@ -25,6 +25,8 @@ struct th_ctx {
 	struct rej_rec rej;
 	char *rej_auth;
 	int rejected;
+	int rechecked;              /* a duplicate compared with the archive */
+	struct hook_rekey rk;       /* a duplicate that was not, re-keyed */
 };
 
 static void th_ctx_free(void *p)
@@ -33,6 +35,7 @@ static void th_ctx_free(void *p)
 
 	if (!c)
 		return;
+	api_hook_rekey_release(&c->rk);
 	th_msg_release(&c->m);
 	rej_release(&c->rej);
 	free(c->rej_auth);
@@ -65,20 +68,37 @@ static int th_done(struct api_req *r)
 {
 	struct th_ctx *c = r->hctx;
 	struct th_msg *m = &c->m;
+	int dup;
 
 	if (r->commit_rc) {
 		atomic_fetch_add(&r->srv->metrics.ingest_rejected, 1);
 		api_reply_cu(r, r->commit_rc, r->commit_err.msg);
 		return 0;
 	}
+	if (!c->rechecked) {
+		/* The message id is made by the sender's app: another message
+		 * (another MAC) under a known id is no redelivery. */
+		struct cu_err err;
+
+		c->rechecked = 1;
+		cu_err_clear(&err);
+		if (api_hook_rekey(r, &m->in, 1, RF_AUTH, &c->rk, &err) != 0) {
+			api_reply_cu(r, CU_EIO, err.msg); /* the Gateway retries */
+			return 0;
+		}
+		if (c->rk.n)
+			return api_commit_async(r, c->rk.in, 1, th_done);
+	}
+	/* The outcome is the re-keyed copy's when there is one. */
+	dup = c->rk.n ? c->rk.in[0].duplicate : m->in.duplicate;
 	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
-	if (m->in.duplicate)
+	if (dup)
 		atomic_fetch_add(&r->srv->metrics.ingest_duplicates, 1);
 	else
 		atomic_fetch_add(&r->srv->metrics.ingest_accepted, 1);
 	r->results = 1;
-	api_reply_json(r, 200, json_pack("{s:i, s:i, s:i}", "accepted", m->in.duplicate ? 0 : 1, "duplicates",
-					 m->in.duplicate ? 1 : 0, "rejected", c->rejected));
+	api_reply_json(r, 200, json_pack("{s:i, s:i, s:i}", "accepted", dup ? 0 : 1, "duplicates", dup ? 1 : 0,
+					 "rejected", c->rejected));
 	return 0;
 }
 

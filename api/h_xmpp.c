@@ -20,6 +20,8 @@ struct xmpp_ctx {
 	struct xmpp_batch b;        /* the parsed items (own the strings) */
 	struct store_input *in;     /* copies for the commit queue */
 	char source[SRC_NAME_MAX + 1];
+	int rechecked;              /* duplicates compared with the archive */
+	struct hook_rekey rk;       /* duplicates that were not, re-keyed */
 };
 
 static void xmpp_ctx_free(void *p)
@@ -28,6 +30,7 @@ static void xmpp_ctx_free(void *p)
 
 	if (!c)
 		return;
+	api_hook_rekey_release(&c->rk);
 	xmpp_batch_release(&c->b);
 	free(c->in);
 	free(c);
@@ -43,8 +46,24 @@ static int xmpp_done(struct api_req *r)
 		api_reply_cu(r, r->commit_rc, r->commit_err.msg);
 		return 0;
 	}
+	if (!c->rechecked) {
+		/* An old module took the id from the stanza: a different
+		 * stanza under a known id is no duplicate (hook_rekey.c). */
+		struct cu_err err;
+
+		c->rechecked = 1;
+		cu_err_clear(&err);
+		if (api_hook_rekey(r, c->in, c->b.n, RF_PAYLOAD, &c->rk, &err) != 0) {
+			api_reply_cu(r, CU_EIO, err.msg); /* the module resends; nothing is lost */
+			return 0;
+		}
+		if (c->rk.n)
+			return api_commit_async(r, c->rk.in, c->rk.n, xmpp_done);
+	}
 	for (i = 0; i < c->b.n; i++)
 		dups += c->in[i].duplicate ? 1 : 0;
+	for (i = 0; i < c->rk.n; i++)
+		dups -= c->rk.in[i].duplicate ? 0 : 1;
 	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
 	atomic_fetch_add(&r->srv->metrics.ingest_accepted, c->b.n - dups);
 	atomic_fetch_add(&r->srv->metrics.ingest_duplicates, dups);

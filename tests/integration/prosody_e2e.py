@@ -22,6 +22,8 @@ only when Prosody itself cannot run here."""
 
 import asyncio
 import atexit
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -34,6 +36,7 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_lib import Archive, Server, check, fail, run  # noqa: E402
+from api_lib import Client as ApiClient  # noqa: E402
 
 try:
     import slixmpp
@@ -276,6 +279,35 @@ def send_quotes(a, b, phase, record=True):
     return tok
 
 
+OLD_HOST = "old.example"
+
+
+def post_hook(items):
+    body = json.dumps({"v": 1, "host": OLD_HOST, "items": items}).encode()
+    mac = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    c = ApiClient(srv)
+    st, _, data = c.request("POST", "/v1/hooks/xmpp/prosody", body, token=None,
+                            headers={"Content-Type": "application/json", "X-Custos-Signature": "hmac-sha256=" + mac})
+    c.close()
+    check(st == 200, "hook: %d %s" % (st, data[:300]))
+    return json.loads(data)
+
+
+def old_module_items():
+    stanza = "<message from='mallory@%s/x' to='bob@%s' type='chat'><body>old %%d</body>" \
+             "<stanza-id xmlns='urn:xmpp:sid:0' by='%s' id='forged'/></message>" % (OLD_HOST, OLD_HOST, OLD_HOST)
+    items = [{"id": OLD_HOST + ":forged", "direction": "out", "time": 1714564800000 + i, "stanza": stanza % i}
+             for i in range(3)]
+    doc = post_hook(items)
+    check(doc["accepted"] == 3 and doc["duplicates"] == 0, "items under one forged id: %r" % doc)
+    doc = post_hook(items[1:])
+    check(doc["accepted"] == 0 and doc["duplicates"] == 2, "resent items under one forged id: %r" % doc)
+    recs = [r for r in arch.log() if r.get("meta", {}).get("host") == OLD_HOST]
+    check(sorted(r["body"] for r in recs) == ["old 0", "old 1", "old 2"], "old-module items: %r" % recs)
+    check(sum(1 for r in recs if r["meta"].get("id_reused") == OLD_HOST + ":forged") == 2, "id_reused not noted")
+    print("an old module's forged ids: 3 different stanzas archived, 2 resends recognised")
+
+
 def archived():
     """xmpp records by the token in their body."""
     out = {}
@@ -350,6 +382,11 @@ async def main():
     await loop.run_in_executor(None, wait_archived, phase4)
     print("phase 4: %d messages with one forged stanza-id all archived (%.1fs)" % (len(phase4),
                                                                                   time.monotonic() - T0))
+
+    # An old module (or another client of the hook) that keys items on a
+    # stanza-id from the stanza: custos does not take a different stanza
+    # under a known id for a duplicate; a resend of the same is one.
+    await loop.run_in_executor(None, old_module_items)
 
     # Phase 5: a large legal message, then a small one right behind it.
     big = send_quotes(alice, bob, "q5")
@@ -462,7 +499,7 @@ finally:
 
 log = arch.log()
 got = archived()
-xmpp = [r for r in log if r.get("platform") == "xmpp"]
+xmpp = [r for r in log if r.get("platform") == "xmpp" and r["meta"].get("host") != OLD_HOST]
 check(len(xmpp) == len(sent), "%d xmpp records for %d messages sent" % (len(xmpp), len(sent)))
 ids = [r["id"] for r in xmpp]
 check(len(set(ids)) == len(ids), "duplicate event ids")

@@ -90,6 +90,22 @@ n = size()
 st, doc = post(body)
 check(st == 200 and doc == {"accepted": 0, "duplicates": 1, "rejected": 0} and size() == n, "redelivery: %d %r" % (st, doc))
 
+# The sender's app makes the message id: a second, different message under
+# the same id is no redelivery (issue 15, item 11). It is archived under
+# "<id>#<hash>", noting the reused id; its own redelivery is a duplicate.
+reuse, fr = form(citizen, b"\x01zweite Nachricht, alte Id", mid=f["messageId"])
+n = size()
+st, doc = post(reuse)
+check(st == 200 and doc == {"accepted": 1, "duplicates": 0, "rejected": 0}, "reused id: %d %r" % (st, doc))
+again = [r for r in records().values() if r["meta"].get("id_reused") == "ECHOECHO:" + f["messageId"]]
+check(len(again) == 1 and again[0]["body"] == "zweite Nachricht, alte Id" and
+      again[0]["id"].startswith("ECHOECHO:%s#" % f["messageId"]) and again[0]["auth"]["mac"] == fr["mac"],
+      "reused id: %r" % again)
+st, doc = post(reuse)
+check(st == 200 and doc["duplicates"] == 1 and size() == n + 1, "redelivery under a reused id: %d %r" % (st, doc))
+check(post(body)[1]["duplicates"] == 1, "the first message again")
+n = size()
+
 # A wrong MAC (or a changed field under the right one) is refused, nothing archived.
 bad, _ = form(citizen, b"\x01forged", mac="00" * 32)
 st, doc = post(bad)
