@@ -411,25 +411,29 @@ out:
 
 /* ---- hook items -> records -------------------------------------------- */
 
+/* Frees what one item owns and leaves it empty. */
+static void msg_release(struct xmpp_msg *m)
+{
+	xmpp_stanza_release(&m->st);
+	free(m->payload);
+	free(m->meta);
+	free(m->auth);
+	free(m->event_id);
+	free(m->conversation);
+	free(m->sender);
+	free(m->recipients);
+	rej_release(&m->rej);
+	memset(m, 0, sizeof(*m));
+}
+
 void xmpp_batch_release(struct xmpp_batch *b)
 {
 	size_t i;
 
 	if (!b)
 		return;
-	for (i = 0; i < b->n; i++) {
-		struct xmpp_msg *m = &b->m[i];
-
-		xmpp_stanza_release(&m->st);
-		free(m->payload);
-		free(m->meta);
-		free(m->auth);
-		free(m->event_id);
-		free(m->conversation);
-		free(m->sender);
-		free(m->recipients);
-		rej_release(&m->rej);
-	}
+	for (i = 0; i < b->n; i++)
+		msg_release(&b->m[i]);
 	free(b->m);
 	memset(b, 0, sizeof(*b));
 }
@@ -686,17 +690,7 @@ out:
 static int reject(struct xmpp_msg *m, struct xmpp_batch *b, const char *raw, size_t n, const char *what,
 		  const char *why, const char *source, const char *mac_hex, size_t idx, struct cu_err *err)
 {
-	struct xmpp_msg fresh = {0};
-
-	xmpp_stanza_release(&m->st);
-	free(m->payload);
-	free(m->meta);
-	free(m->event_id);
-	free(m->conversation);
-	free(m->sender);
-	free(m->recipients);
-	free(m->auth);
-	*m = fresh;
+	msg_release(m);
 	m->auth = item_auth(source, mac_hex, b->sha256, idx);
 	if (!m->auth || rej_fill(&m->in, &m->rej, "xmpp", source, "application/json", raw, n, what, why, m->auth,
 				 mac_hex ? REC_F_SIGNED : 0))
