@@ -4,7 +4,11 @@
  *
  *   PUT  /_matrix/app/v1/transactions/{txnId}  (and legacy /transactions/{txnId})
  *        events -> records (archiver/matrix.h); 200 {} only once durable;
- *        a txnId already archived -> 200 {} and nothing archived again
+ *        a txnId already archived -> 200 {} and nothing archived again;
+ *        an event (or a body) that cannot be archived as such is archived
+ *        as a "rejected" record and answered 200 all the same: the
+ *        homeserver resends a refused transaction for ever, holding back
+ *        every later event
  *   POST /_matrix/app/v1/ping                  200 {}
  *   GET  /_matrix/app/v1/users/{userId}, /rooms/{alias} (and legacy
  *        /users/{userId}, /rooms/{alias}), /_matrix/app/v1/thirdparty/...
@@ -147,6 +151,9 @@ static int mx_txn_done(struct api_req *r)
 	}
 	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1); /* records: counted at the commit */
 	txn_remember(r, c);
+	if (c->t.rejected)
+		api_log("matrix: transaction %s of %s: %zu element(s) archived as rejected records", c->txn_id,
+			c->source, c->t.rejected);
 	r->results = (long long)c->t.n;
 	mx_ok(r);
 	return 0;

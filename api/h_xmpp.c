@@ -2,8 +2,11 @@
  * (archiver/xmpp.h has the body). The request carries
  *   X-Custos-Signature: hmac-sha256=<hex HMAC-SHA256 of the exact body>
  * under the source's secret. All items of a request are committed
- * together and answered 200 {"accepted", "duplicates"} once durable; the
- * module deletes its spool files only then. */
+ * together and answered 200 {"accepted", "duplicates", "rejected"} once
+ * durable; the module deletes its spool files only then. An item that
+ * cannot be archived as a message is archived as a "rejected" record
+ * (counted in "accepted" and in "rejected"), never refused: a refusal
+ * would make the module resend it, and hold back every later message. */
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,8 @@ struct xmpp_ctx {
 	struct xmpp_batch b;        /* the parsed items (own the strings) */
 	struct store_input *in;     /* copies for the commit queue */
 	char source[SRC_NAME_MAX + 1];
+	int rechecked;              /* duplicates compared with the archive */
+	struct hook_rekey rk;       /* duplicates that were not, re-keyed */
 };
 
 static void xmpp_ctx_free(void *p)
@@ -26,6 +31,7 @@ static void xmpp_ctx_free(void *p)
 
 	if (!c)
 		return;
+	api_hook_rekey_release(&c->rk);
 	xmpp_batch_release(&c->b);
 	free(c->in);
 	free(c);
@@ -40,12 +46,30 @@ static int xmpp_done(struct api_req *r)
 		api_reply_cu(r, r->commit_rc, r->commit_err.msg);
 		return 0;
 	}
+	if (!c->rechecked) {
+		/* An old module took the id from the stanza: a different
+		 * stanza under a known id is no duplicate (hook_rekey.c). */
+		struct cu_err err;
+
+		c->rechecked = 1;
+		cu_err_clear(&err);
+		if (api_hook_rekey(r, c->in, c->b.n, RF_PAYLOAD, &c->rk, &err) != 0) {
+			api_reply_cu(r, CU_EIO, err.msg); /* the module resends; nothing is lost */
+			return 0;
+		}
+		if (c->rk.n)
+			return api_commit_async(r, c->rk.in, c->rk.n, xmpp_done);
+	}
 	for (i = 0; i < c->b.n; i++)
 		dups += c->in[i].duplicate ? 1 : 0;
+	for (i = 0; i < c->rk.n; i++)
+		dups -= c->rk.in[i].duplicate ? 0 : 1;
 	atomic_fetch_add(&r->srv->metrics.ingest_requests, 1); /* records: counted at the commit */
 	r->results = (long long)c->b.n;
-	api_reply_json(r, 200, json_pack("{s:I, s:I}", "accepted", (json_int_t)(c->b.n - dups), "duplicates",
-					 (json_int_t)dups));
+	if (c->b.rejected)
+		api_log("xmpp: %zu item(s) of %s archived as rejected records", c->b.rejected, c->source);
+	api_reply_json(r, 200, json_pack("{s:I, s:I, s:I}", "accepted", (json_int_t)(c->b.n - dups), "duplicates",
+					 (json_int_t)dups, "rejected", (json_int_t)c->b.rejected));
 	return 0;
 }
 
@@ -116,7 +140,7 @@ int h_xmpp_hook(struct api_req *r)
 		return 0;
 	}
 	if (c->b.n == 0) {
-		api_reply_json(r, 200, json_pack("{s:i, s:i}", "accepted", 0, "duplicates", 0));
+		api_reply_json(r, 200, json_pack("{s:i, s:i, s:i}", "accepted", 0, "duplicates", 0, "rejected", 0));
 		return 0;
 	}
 	c->in = malloc(c->b.n * sizeof(*c->in));

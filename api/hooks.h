@@ -66,6 +66,23 @@ int api_ingest_sig(struct api_req *r, char *auth, size_t cap, int *is_signed, st
 	CU_MUST_CHECK;
 void api_sig_evidence_release(struct api_sig_evidence *ev);
 
+/* Duplicates that are not (hook_rekey.c): after a commit, every input
+ * of in[0..n) that was skipped as a duplicate is compared on field f
+ * with the record it was taken for; one whose content differs reused an
+ * id a messenger's user can choose (a Threema message id; a stanza-id an
+ * old Prosody module used) and is copied into k under the event id
+ * "<id>#<16 hex of SHA-256(f)>" with meta "id_reused", to be committed
+ * in turn. 0 (k->n may be 0), or an error reading the archive. The
+ * copies point into in's strings: in must outlive k's commit. */
+struct hook_rekey {
+	struct store_input *in;   /* the re-keyed copies */
+	size_t n;
+	char **ids, **metas;      /* their event ids and metas (owned) */
+};
+int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec_field f, struct hook_rekey *k,
+		   struct cu_err *err) CU_MUST_CHECK;
+void api_hook_rekey_release(struct hook_rekey *k);
+
 /* The Matrix transactions already processed, DIR/matrix-txns.db
  * (matrix_txn.c): (source, txnId) -> SHA-256 of the body. Returns 1 if
  * known with the same hash, 0 if unknown, 2 if known with another body,

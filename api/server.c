@@ -17,7 +17,9 @@
 #include "api/conn_guard.h"
 #include "api/h_exports.h"
 #include "api/h_retention.h"
+#include "api/hooks.h"
 #include "api/internal.h"
+#include "archiver/matrix.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
@@ -479,11 +481,26 @@ static int first_call(struct api_req *r, const char *method, const char *url)
 		return 1;
 	}
 
+	/* A Matrix transaction takes what a homeserver can legally send
+	 * (MX_MAX_BODY), whatever server.max_body_bytes says: a refusal would
+	 * be resent for ever, holding back every later event. */
+	if (r->route->fn == h_matrix_txn && r->lim.max_body_bytes < MX_MAX_BODY)
+		r->body.max = r->lim.max_body_bytes = MX_MAX_BODY;
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && parse_u64(cl, &clen) == 0 && clen > r->lim.max_body_bytes) {
-		api_reply_error(r, 413, "payload_too_large", "request body of %llu bytes exceeds the cap of %zu",
-				(unsigned long long)clen, r->lim.max_body_bytes);
-		return 1;
+		/* Up to 4x the cap, the body is read and dropped before the 413,
+		 * so that the client, still sending, sees the answer instead of a
+		 * reset connection: a hook (the Prosody module) must see a refusal
+		 * as final and set the item aside, not take it for an outage and
+		 * resend it for ever. Beyond that, refused at once. */
+		if (clen / 4 >= r->lim.max_body_bytes) {
+			api_reply_error(r, 413, "payload_too_large",
+					"request body of %llu bytes exceeds the cap of %zu",
+					(unsigned long long)clen, r->lim.max_body_bytes);
+			return 1;
+		}
+		r->body_over = 1;
+		buf_release(&r->body);
 	}
 
 	need_auth = r->route->roles != 0;

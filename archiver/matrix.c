@@ -1,9 +1,6 @@
 /* matrix.c - Application Service transaction -> records, with jansson.
- *
- * The byte range of each event inside the body is found with jansson too:
- * json_loadb with JSON_DISABLE_EOF_CHECK decodes one value from a position
- * and reports how many bytes it used, so only the structural characters
- * between values ('{', ':', ',', '[', ']', '}') are looked at here. */
+ * The byte range of each event inside the body is found with jansson too
+ * (common/json_slice.h). */
 #include "archiver/matrix.h"
 
 #include <inttypes.h>
@@ -13,6 +10,7 @@
 
 #include "archiver/record_json.h"
 #include "common/encode.h"
+#include "common/json_slice.h"
 
 void mx_event_release(struct mx_event *e)
 {
@@ -24,6 +22,7 @@ void mx_event_release(struct mx_event *e)
 	free(e->auth);
 	free(e->fallback_id);
 	free(e->body);
+	rej_release(&e->rej);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -273,96 +272,74 @@ out:
 
 /* ---- the transaction -------------------------------------------------- */
 
-static const char *skip_ws(const char *p, const char *end)
+/* Makes event e a "rejected" record of bytes raw[0..n) (rejected.h): an
+ * element the archive cannot keep as an event is still archived, and the
+ * transaction is answered 200, or the homeserver would resend it for
+ * ever and hold back every later event. */
+static int reject_event(struct mx_txn *t, struct mx_event *e, const char *raw, size_t n, const char *what,
+			const char *why, const char *source, const char *txn_id, const char *auth_method,
+			size_t index, struct cu_err *err)
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-		p++;
-	return p;
+	mx_event_release(e);
+	if (build_auth(e, source, txn_id, auth_method, t->sha256, index) ||
+	    rej_fill(&e->in, &e->rej, "matrix", source, "application/json", raw, n, what, why, e->auth, 0))
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	e->rejected = 1;
+	t->rejected++;
+	return 0;
 }
 
-/* Decodes the one JSON value at p; returns its length in bytes (0 on a
- * syntax error) and, if out is set, the value. */
-static size_t value_len(const char *p, const char *end, json_t **out)
-{
-	json_error_t jerr;
-	json_t *j = json_loadb(p, (size_t)(end - p), JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &jerr);
-	size_t n;
+struct walk {
+	struct mx_txn *t;
+	size_t cap;
+	const char *source, *txn_id, *auth_method;
+};
 
-	if (!j)
-		return 0;
-	n = jerr.position > 0 && (size_t)jerr.position <= (size_t)(end - p) ? (size_t)jerr.position : 0;
-	if (out && n)
-		*out = j;
-	else
-		json_decref(j);
-	return n;
-}
-
-static int add_event(struct mx_txn *t, size_t *cap, const char *p, size_t n, const char *source,
-		     const char *txn_id, const char *auth_method, struct cu_err *err)
+static int on_event(void *ctx, size_t index, const char *p, size_t n, struct cu_err *err)
 {
+	struct walk *w = ctx;
+	struct mx_txn *t = w->t;
+	struct mx_event *e;
+	struct cu_err eerr;
 	int rc;
 
 	if (t->n >= MX_MAX_EVENTS)
 		return cu_err_set(err, CU_ETOOBIG, "more than %d events in one transaction", MX_MAX_EVENTS);
-	if (t->n == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 16;
+	if (t->n == w->cap) {
+		size_t ncap = w->cap ? 2 * w->cap : 16;
 		struct mx_event *ne = realloc(t->ev, ncap * sizeof(*ne));
 
 		if (!ne)
 			return cu_err_set(err, CU_ENOMEM, "out of memory");
 		t->ev = ne;
-		*cap = ncap;
+		w->cap = ncap;
 	}
-	rc = mx_parse_event(p, n, source, txn_id, auth_method, t->sha256, t->n, &t->ev[t->n], err);
-	if (rc)
+	e = &t->ev[t->n];
+	cu_err_clear(&eerr);
+	rc = mx_parse_event(p, n, w->source, w->txn_id, w->auth_method, t->sha256, index, e, &eerr);
+	if (rc == 0 && rec_encoded_size(&e->in.rec) > REC_MAX_BYTES)
+		rc = cu_err_set(&eerr, CU_ETOOBIG, "event %zu: the record would exceed the cap of %u bytes", index,
+				REC_MAX_BYTES);
+	if (rc == CU_EINVAL || rc == CU_ETOOBIG)
+		rc = reject_event(t, e, p, n, "matrix event", eerr.msg, w->source, w->txn_id, w->auth_method, index,
+				  err);
+	else if (rc)
+		cu_err_set(err, rc, "%s", eerr.msg);
+	if (rc) {
+		mx_event_release(e);
 		return rc;
+	}
 	t->n++;
-	return 0;
-}
-
-/* Walks the "events" array at p ('['), adding each element's bytes. */
-static int walk_events(struct mx_txn *t, const char **pp, const char *end, const char *source,
-		       const char *txn_id, const char *auth_method, struct cu_err *err)
-{
-	const char *p = *pp;
-	size_t cap = 0, n;
-	int rc;
-
-	if (p >= end || *p != '[')
-		return cu_err_set(err, CU_EINVAL, "\"events\" is not an array");
-	p = skip_ws(p + 1, end);
-	if (p < end && *p == ']') {
-		*pp = p + 1;
-		return 0;
-	}
-	for (;;) {
-		n = value_len(p, end, NULL);
-		if (!n)
-			return cu_err_set(err, CU_EINVAL, "event %zu is not valid JSON", t->n);
-		rc = add_event(t, &cap, p, n, source, txn_id, auth_method, err);
-		if (rc)
-			return rc;
-		p = skip_ws(p + n, end);
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			continue;
-		}
-		if (p < end && *p == ']')
-			break;
-		return cu_err_set(err, CU_EINVAL, "after event %zu: expected ',' or ']'", t->n);
-	}
-	*pp = p + 1;
 	return 0;
 }
 
 int mx_parse_txn(const char *body, size_t len, const char *source, const char *txn_id,
 		 const char *auth_method, struct mx_txn *t, struct cu_err *err)
 {
-	const char *p = body, *end = body + len;
-	json_t *root = NULL, *key = NULL, *events;
-	int rc, seen_events = 0;
-	size_t n;
+	json_t *root = NULL;
+	struct walk w = {t, 0, source, txn_id, auth_method};
+	const char *why = NULL;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	if (len > MX_MAX_BODY) {
@@ -379,70 +356,40 @@ int mx_parse_txn(const char *body, size_t len, const char *source, const char *t
 	}
 	/* The whole body first: the structure is validated before any slicing. */
 	root = json_loadb(body, len, 0, NULL);
-	if (!json_is_object(root)) {
-		rc = cu_err_set(err, CU_EINVAL, "the body is not a JSON object");
-		goto out;
+	if (!json_is_object(root))
+		why = "the body is not a JSON object";
+	else if (!json_is_array(json_object_get(root, "events")))
+		why = "the body has no \"events\" array";
+	if (!why) {
+		rc = jslice_member_array(body, len, "events", on_event, &w, err);
+		if (rc == 0 && t->n != json_array_size(json_object_get(root, "events")))
+			/* Cannot happen with a body jansson accepted as a whole;
+			 * keep the body rather than archive a guess. */
+			rc = cu_err_set(err, CU_EINVAL, "found %zu events, expected %zu", t->n,
+					json_array_size(json_object_get(root, "events")));
+		if (rc != CU_EINVAL)
+			goto out;
+		why = err->msg; /* e.g. "events" twice */
+		while (t->n)
+			mx_event_release(&t->ev[--t->n]);
+		free(t->ev);
+		t->ev = NULL;
+		t->rejected = 0;
 	}
-	events = json_object_get(root, "events");
-	if (!json_is_array(events)) {
-		rc = cu_err_set(err, CU_EINVAL, "the body has no \"events\" array");
-		goto out;
-	}
-	/* Top-level members: find the bytes of "events". */
-	p = skip_ws(p, end);
-	if (p >= end || *p != '{') {
-		rc = cu_err_set(err, CU_EINVAL, "the body is not a JSON object");
-		goto out;
-	}
-	p = skip_ws(p + 1, end);
-	while (p < end && *p != '}') {
-		key = NULL;
-		n = value_len(p, end, &key);
-		if (!n || !json_is_string(key)) {
-			rc = cu_err_set(err, CU_EINVAL, "bad member name in the body");
+	{
+		/* From the homeserver (its token checked), but not a transaction:
+		 * kept whole, as far as a record holds it. */
+		t->ev = calloc(1, sizeof(*t->ev));
+		if (!t->ev) {
+			rc = cu_err_set(err, CU_ENOMEM, "out of memory");
 			goto out;
 		}
-		p = skip_ws(p + n, end);
-		if (p >= end || *p != ':') {
-			rc = cu_err_set(err, CU_EINVAL, "expected ':' in the body");
-			goto out;
-		}
-		p = skip_ws(p + 1, end);
-		if (!strcmp(json_string_value(key), "events")) {
-			if (seen_events++) {
-				rc = cu_err_set(err, CU_EINVAL, "\"events\" appears twice");
-				goto out;
-			}
-			rc = walk_events(t, &p, end, source, txn_id, auth_method, err);
-			if (rc)
-				goto out;
-		} else {
-			n = value_len(p, end, NULL);
-			if (!n) {
-				rc = cu_err_set(err, CU_EINVAL, "bad value of \"%s\"", json_string_value(key));
-				goto out;
-			}
-			p += n;
-		}
-		json_decref(key);
-		key = NULL;
-		p = skip_ws(p, end);
-		if (p < end && *p == ',')
-			p = skip_ws(p + 1, end);
-		else if (p >= end || *p != '}') {
-			rc = cu_err_set(err, CU_EINVAL, "expected ',' or '}' in the body");
-			goto out;
-		}
+		rc = reject_event(t, &t->ev[0], body, len, "matrix transaction body", why, source, txn_id, auth_method,
+				  0, err);
+		if (rc == 0)
+			t->n = 1;
 	}
-	if (t->n != json_array_size(events)) {
-		/* Cannot happen with a body jansson accepted as a whole; refuse
-		 * rather than archive a guess. */
-		rc = cu_err_set(err, CU_EINVAL, "found %zu events, expected %zu", t->n, json_array_size(events));
-		goto out;
-	}
-	rc = 0;
 out:
-	json_decref(key);
 	json_decref(root);
 	if (rc)
 		mx_txn_release(t);

@@ -29,9 +29,21 @@
 #include <stddef.h>
 
 #include "archiver/hash.h"
+#include "archiver/rejected.h"
 #include "archiver/store.h"
 #include "common/error.h"
 
+/* What a homeserver can legally send (docs/INTEGRATIONS.md "Limits"): an
+ * event is at most 64 KiB as canonical JSON (UTF-8, the spec's PDU limit);
+ * in a transaction it is re-serialised for clients, with "unsigned" added
+ * (prev_content, redacted_because: up to two more events' worth) and, by
+ * a homeserver that escapes non-ASCII as \uXXXX, up to 3x per character:
+ * under 600 KiB per event. Synapse sends at most 100 events, 100
+ * ephemeral events and 100 to-device messages per transaction: under
+ * 64 MiB, the body cap of the transaction routes (above
+ * server.max_body_bytes' 16 MiB default: api_route.min_body_bytes). One
+ * event may take half a record (REC_MAX_BYTES / 2 = 4 MiB), 7x the
+ * largest legal one. Anything larger is archived as "rejected". */
 #define MX_MAX_EVENTS 10000       /* events in one transaction */
 #define MX_MAX_BODY (64u << 20)   /* cap on a transaction body */
 #define MX_TXN_ID_MAX 255         /* cap on a txnId */
@@ -47,19 +59,26 @@ struct mx_event {
 	char *auth;             /* compact JSON: txn id, body SHA-256, event index */
 	char *fallback_id;      /* "txn:<txnId>:<index>" when the event has no event_id */
 	char *body;             /* a body that was built (membership text), or NULL */
+	int rejected;           /* 1: in is a "rejected" record of the element's bytes */
+	struct rej_rec rej;
 };
 
 struct mx_txn {
 	struct mx_event *ev;            /* the events, in transaction order */
 	size_t n;                       /* number of events */
+	size_t rejected;                /* how many of them are "rejected" records */
 	uint8_t sha256[HASH_LEN];       /* SHA-256 of the whole body */
 };
 
 /* Parses a transaction body. source names the ingest source, txn_id the
  * transaction id from the URL, auth_method how the homeserver
- * authenticated ("hs_token" or "access_token"); source must outlive out
- * (the records point at it). CU_EINVAL when the body is
- * not JSON or has no "events" array; err says why. */
+ * authenticated ("hs_token" or "access_token"); body and source must
+ * outlive out (the records point into them). An event that cannot be
+ * archived as one (over the cap, or its record would be) becomes a
+ * "rejected" record of its bytes; a body that is not {"events": [...]}
+ * one "rejected" record of the body: the homeserver authenticated it, and
+ * a refusal would make it resend the transaction for ever. CU_EINVAL only
+ * for a bad txn_id, CU_ETOOBIG over MX_MAX_BODY or MX_MAX_EVENTS. */
 int mx_parse_txn(const char *body, size_t len, const char *source, const char *txn_id,
 		 const char *auth_method, struct mx_txn *out, struct cu_err *err) CU_MUST_CHECK;
 void mx_txn_release(struct mx_txn *t);

@@ -9,6 +9,7 @@
  * and encoding again gives back the same bytes. */
 #include "archiver/record.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "common/bytes.h"
@@ -55,21 +56,31 @@ static long payload_offset(const struct rec_view *v, unsigned f)
 	return (long)(q - lo);
 }
 
-int rec_encode(const struct rec_view *v, struct buf *out)
+#define REC_REF_LEN 11 /* a reference field: tag, length, offset */
+
+size_t rec_encoded_size(const struct rec_view *v)
 {
-	uint8_t hdr[REC_HEADER_LEN];
-	uint8_t tl[11];
-	size_t start = out->len, total = REC_HEADER_LEN, n;
+	size_t total = REC_HEADER_LEN;
 	unsigned i;
-	long off;
-	int rc;
 
 	for (i = 1; i < RF_MAX_; i++)
 		if (v->f[i].len) {
 			if (v->f[i].len > REC_MAX_BYTES)
-				return CU_ETOOBIG;
-			total += payload_offset(v, i) >= 0 ? sizeof(tl) : 6 + v->f[i].len;
+				return SIZE_MAX;
+			total += payload_offset(v, i) >= 0 ? REC_REF_LEN : 6 + v->f[i].len;
 		}
+	return total;
+}
+
+int rec_encode(const struct rec_view *v, struct buf *out)
+{
+	uint8_t hdr[REC_HEADER_LEN];
+	uint8_t tl[REC_REF_LEN];
+	size_t start = out->len, total = rec_encoded_size(v), n;
+	unsigned i;
+	long off;
+	int rc;
+
 	if (total > REC_MAX_BYTES)
 		return CU_ETOOBIG;
 	hdr[0] = REC_VERSION;
@@ -172,7 +183,8 @@ static const char *const kind_names[64] = {
 	[REC_MESSAGE] = "message",     [REC_EDIT] = "edit",
 	[REC_REDACTION] = "redaction", [REC_REACTION] = "reaction",
 	[REC_MEMBERSHIP] = "membership", [REC_STATE] = "state",
-	[REC_ATTACHMENT] = "attachment", [REC_AUDIT] = "audit",
+	[REC_ATTACHMENT] = "attachment", [REC_REJECTED] = "rejected",
+	[REC_AUDIT] = "audit",
 	[REC_HOLD] = "hold",           [REC_POLICY] = "policy",
 	[REC_PLAN] = "plan",           [REC_APPROVAL] = "approval",
 	[REC_DELETION] = "deletion",   [REC_EXPORT] = "export",

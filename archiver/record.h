@@ -21,7 +21,13 @@
 #define REC_VERSION 1
 #define REC_SALT_LEN 32
 #define REC_HEADER_LEN 60       /* fixed part before the fields */
-#define REC_MAX_BYTES (4u << 20) /* cap on one encoded record */
+/* Cap on one encoded record. It must hold anything a messenger can legally
+ * send (docs/INTEGRATIONS.md "Limits"): the largest is an XMPP stanza at
+ * Prosody's s2s limit of 512 KiB whose every byte Prosody's serialiser
+ * escapes 6x ('"' -> "&quot;"): a 3 MiB payload, plus the same text
+ * unescaped as body and the metadata. 8 MiB leaves twice the margin; a
+ * segment frame (SEG_FRAME_MAX_RAW, 32 MiB) takes a full batch plus one. */
+#define REC_MAX_BYTES (8u << 20)
 #define REC_TAG_REF 0x40u        /* tag bit: the field is a slice of the payload */
 
 /* What a record is. Values are on disk: never renumber. */
@@ -33,6 +39,8 @@ enum rec_kind {
 	REC_MEMBERSHIP = 5,   /* join/leave/invite/kick/ban */
 	REC_STATE = 6,        /* room name, topic and other state */
 	REC_ATTACHMENT = 7,   /* attachment metadata */
+	REC_REJECTED = 8,     /* bytes an authenticated hook sent that could not be
+			       * archived as a message (archiver/rejected.h) */
 	REC_AUDIT = 16,       /* a person's request to the archive */
 	REC_HOLD = 17,        /* legal hold placed or released */
 	REC_POLICY = 18,      /* retention policy change */
@@ -101,6 +109,10 @@ struct rec_view {
 
 /* Appends the record bytes of v to out. CU_ETOOBIG over REC_MAX_BYTES. */
 int rec_encode(const struct rec_view *v, struct buf *out) CU_MUST_CHECK;
+/* The size rec_encode would produce for v (fields that point into the
+ * payload counted as references), to refuse an oversized record before
+ * it reaches a commit. */
+size_t rec_encoded_size(const struct rec_view *v);
 /* Decodes record bytes; CU_ECORRUPT with a message naming what is wrong. */
 int rec_decode(const uint8_t *p, size_t len, struct rec_view *v, struct cu_err *err) CU_MUST_CHECK;
 

@@ -52,6 +52,10 @@ int th_form_parse(const char *body, size_t len, struct th_form *f, struct cu_err
 /* 0 if the MAC matches under secret, CU_EDENIED if not (constant time). */
 int th_check_mac(const struct th_form *f, const char *secret, size_t secret_len) CU_MUST_CHECK;
 
+/* 0 if the form's fields, read leniently (the first of each, any
+ * format), carry the Gateway's MAC under secret; CU_EDENIED if not. */
+int th_check_mac_raw(const char *body, size_t len, const char *secret, size_t secret_len) CU_MUST_CHECK;
+
 /* Opens a box: 0 and a malloc'd plaintext (padding still on), or
  * CU_ECRYPTO when it does not open. */
 int th_open_box(const uint8_t *box, size_t boxlen, const uint8_t nonce[TH_NONCE_LEN],

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/encode.h"
+#include "common/json_slice.h"
 #include "common/timeutil.h"
 
 #define NS_SEP ' '
@@ -410,24 +411,29 @@ out:
 
 /* ---- hook items -> records -------------------------------------------- */
 
+/* Frees what one item owns and leaves it empty. */
+static void msg_release(struct xmpp_msg *m)
+{
+	xmpp_stanza_release(&m->st);
+	free(m->payload);
+	free(m->meta);
+	free(m->auth);
+	free(m->event_id);
+	free(m->conversation);
+	free(m->sender);
+	free(m->recipients);
+	rej_release(&m->rej);
+	memset(m, 0, sizeof(*m));
+}
+
 void xmpp_batch_release(struct xmpp_batch *b)
 {
 	size_t i;
 
 	if (!b)
 		return;
-	for (i = 0; i < b->n; i++) {
-		struct xmpp_msg *m = &b->m[i];
-
-		xmpp_stanza_release(&m->st);
-		free(m->payload);
-		free(m->meta);
-		free(m->auth);
-		free(m->event_id);
-		free(m->conversation);
-		free(m->sender);
-		free(m->recipients);
-	}
+	for (i = 0; i < b->n; i++)
+		msg_release(&b->m[i]);
 	free(b->m);
 	memset(b, 0, sizeof(*b));
 }
@@ -518,14 +524,29 @@ out:
 	return rc;
 }
 
+/* The auth of item idx: the body's HMAC names the whole body, the item
+ * its place in it. malloc'd JSON, or NULL. */
+static char *item_auth(const char *source, const char *mac_hex, const uint8_t sha[HASH_LEN], size_t idx)
+{
+	char hex[2 * HASH_LEN + 1], *s = NULL;
+	json_t *auth;
+
+	hex_encode(sha, HASH_LEN, hex);
+	auth = json_pack("{s:s, s:s, s:s, s:I}", "method", "hmac-sha256", "source", source, "body_sha256", hex,
+			 "item", (json_int_t)idx);
+	if (auth && (!mac_hex || json_object_set_new(auth, "mac", json_string(mac_hex)) == 0))
+		s = json_dumps(auth, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(auth);
+	return s;
+}
+
 static int item_to_record(struct xmpp_msg *m, json_t *item, size_t idx, const char *host, const char *source,
 			  const char *mac_hex, const uint8_t sha[HASH_LEN], struct cu_err *err)
 {
 	struct rec_view *v = &m->in.rec;
 	struct xmpp_stanza *s = &m->st;
-	json_t *meta = NULL, *auth = NULL, *jst, *jtime;
+	json_t *meta = NULL, *jst, *jtime;
 	const char *id = NULL, *direction = NULL, *stanza = NULL, *real_from = NULL;
-	char hex[2 * HASH_LEN + 1];
 	size_t slen;
 	json_error_t jerr;
 	int rc, bad = 0;
@@ -542,7 +563,8 @@ static int item_to_record(struct xmpp_msg *m, json_t *item, size_t idx, const ch
 	stanza = json_string_value(jst);
 	slen = json_string_length(jst);
 	if (slen == 0 || slen > XMPP_MAX_STANZA)
-		return cu_err_set(err, CU_EINVAL, "item %zu: stanza must be 1-%u bytes", idx, XMPP_MAX_STANZA);
+		return cu_err_set(err, slen ? CU_ETOOBIG : CU_EINVAL, "item %zu: stanza must be 1-%u bytes", idx,
+				  XMPP_MAX_STANZA);
 	jtime = json_object_get(item, "time");
 
 	m->payload = malloc(slen);
@@ -643,15 +665,8 @@ static int item_to_record(struct xmpp_msg *m, json_t *item, size_t idx, const ch
 	}
 	bad |= meta_set(meta, "eme_namespace", s->eme_namespace);
 fields:
-	hex_encode(sha, HASH_LEN, hex);
-	auth = json_pack("{s:s, s:s, s:s, s:I}", "method", "hmac-sha256", "source", source,
-			 "body_sha256", hex, "item", (json_int_t)idx);
-	if (!auth || (mac_hex && json_object_set_new(auth, "mac", json_string(mac_hex))) || bad) {
-		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
-		goto out;
-	}
-	m->auth = json_dumps(auth, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	m->meta = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	m->auth = item_auth(source, mac_hex, sha, idx);
+	m->meta = bad ? NULL : json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!m->auth || !m->meta) {
 		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
 		goto out;
@@ -660,20 +675,66 @@ fields:
 	rec_set(v, RF_META, m->meta);
 	if (mac_hex)
 		v->flags |= REC_F_SIGNED;
+	if (rec_encoded_size(v) > REC_MAX_BYTES) {
+		rc = cu_err_set(err, CU_ETOOBIG, "item %zu: the record would exceed the cap of %u bytes", idx,
+				REC_MAX_BYTES);
+		goto out;
+	}
 	rc = 0;
 out:
 	json_decref(meta);
-	json_decref(auth);
 	return rc;
+}
+
+/* Turns xmpp_msg m into a "rejected" record of bytes raw[0..n). */
+static int reject(struct xmpp_msg *m, struct xmpp_batch *b, const char *raw, size_t n, const char *what,
+		  const char *why, const char *source, const char *mac_hex, size_t idx, struct cu_err *err)
+{
+	msg_release(m);
+	m->auth = item_auth(source, mac_hex, b->sha256, idx);
+	if (!m->auth || rej_fill(&m->in, &m->rej, "xmpp", source, "application/json", raw, n, what, why, m->auth,
+				 mac_hex ? REC_F_SIGNED : 0))
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	m->rejected = 1;
+	b->rejected++;
+	return 0;
+}
+
+struct walk {
+	struct xmpp_batch *b;
+	json_t *items;
+	const char *host, *source, *mac_hex;
+};
+
+static int on_item(void *ctx, size_t i, const char *p, size_t n, struct cu_err *err)
+{
+	struct walk *w = ctx;
+	struct xmpp_msg *m;
+	struct cu_err ierr;
+	int rc;
+
+	if (i >= json_array_size(w->items))
+		return cu_err_set(err, CU_EINVAL, "more items than the parsed body holds");
+	m = &w->b->m[i];
+	w->b->n = i + 1; /* release frees a half-built item too */
+	cu_err_clear(&ierr);
+	rc = item_to_record(m, json_array_get(w->items, i), i, w->host, w->source, w->mac_hex, w->b->sha256,
+			    &ierr);
+	if (rc == CU_EINVAL || rc == CU_ETOOBIG)
+		return reject(m, w->b, p, n, "xmpp item", ierr.msg, w->source, w->mac_hex, i, err);
+	if (rc)
+		return cu_err_set(err, rc, "%s", ierr.msg);
+	return 0;
 }
 
 int xmpp_parse_hook(const char *body, size_t len, const char *source, const char *mac_hex,
 		    struct xmpp_batch *out, struct cu_err *err)
 {
-	json_t *root = NULL, *items, *item;
+	json_t *root = NULL, *items = NULL;
 	json_error_t jerr;
 	const char *host = NULL;
-	size_t i;
+	struct walk w;
+	char why[256];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -685,14 +746,27 @@ int xmpp_parse_hook(const char *body, size_t len, const char *source, const char
 		cu_err_set(err, rc, "hash failed");
 		goto out;
 	}
+	why[0] = '\0';
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		rc = cu_err_set(err, CU_EINVAL, "invalid JSON at column %d: %s", jerr.column, jerr.text);
-		goto out;
-	}
-	if (json_unpack_ex(root, &jerr, 0, "{s:o, s?s}", "items", &items, "host", &host) != 0 ||
-	    json_integer_value(json_object_get(root, "v")) != 1 || !json_is_array(items)) {
-		rc = cu_err_set(err, CU_EINVAL, "expected {\"v\": 1, \"host\": ..., \"items\": [...]}");
+	if (!root)
+		snprintf(why, sizeof(why), "invalid JSON at column %d: %s", jerr.column, jerr.text);
+	else if (json_unpack_ex(root, &jerr, 0, "{s:o, s?s}", "items", &items, "host", &host) != 0 ||
+		 json_integer_value(json_object_get(root, "v")) != 1 || !json_is_array(items))
+		snprintf(why, sizeof(why), "expected {\"v\": 1, \"host\": ..., \"items\": [...]}");
+	if (why[0]) {
+		/* Signed by the module, but not a hook document: kept whole if
+		 * it fits, else the module is told to send items one by one. */
+		if (len > REJ_MAX_PAYLOAD) {
+			rc = cu_err_set(err, CU_ETOOBIG, "%s, and too large to keep whole", why);
+			goto out;
+		}
+		out->m = calloc(1, sizeof(*out->m));
+		if (!out->m) {
+			rc = cu_err_set(err, CU_ENOMEM, "out of memory");
+			goto out;
+		}
+		out->n = 1;
+		rc = reject(&out->m[0], out, body, len, "xmpp hook body", why, source, mac_hex, 0, err);
 		goto out;
 	}
 	if (json_array_size(items) > XMPP_MAX_ITEMS) {
@@ -704,13 +778,10 @@ int xmpp_parse_hook(const char *body, size_t len, const char *source, const char
 		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
 		goto out;
 	}
-	json_array_foreach(items, i, item) {
-		out->n = i + 1; /* release frees a half-built item too */
-		rc = item_to_record(&out->m[i], item, i, host, source, mac_hex, out->sha256, err);
-		if (rc)
-			goto out;
-	}
-	rc = 0;
+	w = (struct walk){out, items, host, source, mac_hex};
+	rc = jslice_member_array(body, len, "items", on_item, &w, err);
+	if (rc == 0 && out->n != json_array_size(items))
+		rc = cu_err_set(err, CU_EINVAL, "found %zu items, expected %zu", out->n, json_array_size(items));
 out:
 	json_decref(root);
 	if (rc)

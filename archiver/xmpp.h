@@ -10,7 +10,18 @@
  *
  * Each item becomes one record whose payload is the stanza text exactly
  * as Prosody serialised it. The item id is the record's event id (the
- * duplicate key), so a resent item is archived once.
+ * duplicate key), so a resent item is archived once. The module makes
+ * that id itself (a UUID per hooked stanza, kept in its spool): nothing a
+ * client puts into a stanza (its id attribute, origin-id or stanza-id
+ * elements) is a key here; those are kept as data (meta, payload).
+ *
+ * An item that cannot be turned into a message record (not an item, a
+ * stanza over the cap, a record over REC_MAX_BYTES) does not fail the
+ * request: it is archived as a record of kind "rejected" holding the
+ * item's exact bytes (archiver/rejected.h), and the others go on. A body
+ * with a valid HMAC that is not a hook document at all is archived whole
+ * the same way when it fits in a record, else refused with CU_ETOOBIG
+ * (the module then sends its items one by one).
  *
  * What is read from the stanza: from, to, type, id, xml:lang, <body>,
  * <subject>, <thread>, XEP-0359 <stanza-id>/<origin-id>, XEP-0308
@@ -30,13 +41,22 @@
 #include <stddef.h>
 
 #include "archiver/hash.h"
+#include "archiver/rejected.h"
 #include "archiver/store.h"
 #include "common/buf.h"
 #include "common/error.h"
 
+/* The caps take anything Prosody can legally route (docs/INTEGRATIONS.md
+ * "Limits"): its stanza size limits are 256 KiB from clients and 512 KiB
+ * from servers and components (c2s_ and s2s_stanza_size_limit), counted
+ * on the wire; its serialiser escapes ' " < > & as entities, at worst 6
+ * bytes for 1 ('"' -> "&quot;"), so a routed stanza is at most 3 MiB as
+ * text (and as a JSON string: the entities need no JSON escape; \t, \n,
+ * \r and \\ only double). A stanza cap of 4 MiB leaves a MiB for what
+ * Prosody adds (stanza-id, delay, addresses). */
 #define XMPP_MAX_ITEMS 1000          /* items in one hook request */
-#define XMPP_MAX_STANZA (1u << 20)   /* cap on one stanza */
-#define XMPP_MAX_BODY (16u << 20)    /* cap on one hook request */
+#define XMPP_MAX_STANZA (4u << 20)   /* cap on one stanza */
+#define XMPP_MAX_BODY (16u << 20)    /* cap on one hook request (server.max_body_bytes' default) */
 #define XMPP_MAX_DEPTH 64            /* element nesting accepted in a stanza */
 
 /* What expat found in one stanza. Strings are malloc'd (NULL if absent). */
@@ -78,18 +98,23 @@ struct xmpp_msg {
 	char *payload;          /* the stanza bytes */
 	char *meta, *auth;      /* compact JSON */
 	char *event_id, *conversation, *sender, *recipients;
+	int rejected;           /* 1: in is a "rejected" record of the item's bytes */
+	struct rej_rec rej;
 };
 
 struct xmpp_batch {
 	struct xmpp_msg *m;     /* items in request order */
 	size_t n;
+	size_t rejected;          /* how many of them are "rejected" records */
 	uint8_t sha256[HASH_LEN]; /* SHA-256 of the whole hook body */
 };
 
-/* Parses a hook body from source (which must outlive out: the records
- * point at it). mac_hex is the verified HMAC of the body
- * (kept in every record's auth). CU_EINVAL when the body is not a hook
- * document (err says why); a stanza that does not parse is not an error. */
+/* Parses a hook body from source (body and source must outlive out: the
+ * records point into them). mac_hex is the verified HMAC of the body
+ * (kept in every record's auth). A stanza that does not parse is not an
+ * error (an "other" record), nor is a bad item (a "rejected" record).
+ * CU_ETOOBIG for a body over XMPP_MAX_BODY or XMPP_MAX_ITEMS items, or one
+ * that is not a hook document and too large for one record; CU_ENOMEM. */
 int xmpp_parse_hook(const char *body, size_t len, const char *source, const char *mac_hex,
 		    struct xmpp_batch *out, struct cu_err *err) CU_MUST_CHECK;
 void xmpp_batch_release(struct xmpp_batch *b);

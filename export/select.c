@@ -132,7 +132,7 @@ static int event_key(const struct rec_view *v, const struct rec_str *id, uint8_t
 /* The record kinds a messenger sends (as opposed to the archive's own). */
 static int is_messenger_kind(unsigned kind)
 {
-	return (kind >= REC_MESSAGE && kind <= REC_ATTACHMENT) || kind == REC_OTHER;
+	return (kind >= REC_MESSAGE && kind <= REC_REJECTED) || kind == REC_OTHER;
 }
 
 static int str_eq(const struct rec_str *s, const char *c)

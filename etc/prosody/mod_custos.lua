@@ -22,6 +22,14 @@
 -- Messages that carry nothing to archive (chat states, receipts, markers,
 -- errors) are skipped unless custos_archive_all = true.
 --
+-- Ids: every hooked stanza gets an id made here, "<host>:<random UUID>",
+-- written into its spool file, so that a resend of the same spool file is
+-- archived once. It is the record's duplicate key in the archive. Nothing
+-- a client can choose (the stanza's id attribute, its origin-id or
+-- stanza-id elements, even one claiming by='<this host>') is ever used as
+-- a key: a client that sends the same stanza-id on every message must not
+-- make the archive drop them as duplicates. Those ids stay in the stanza.
+--
 -- Delivery: every hooked stanza is first written to the spool directory
 -- (one file per message, named by a growing sequence number, written to a
 -- temporary name and renamed), then POSTed in order, up to custos_batch
@@ -30,19 +38,28 @@
 --    "stanza", "real_from"?}, ...]}
 -- with the header X-Custos-Signature: hmac-sha256=<hex HMAC-SHA256 of the
 -- body under custos_secret>. A spool file is deleted only after custos
--- answered 200, which it does only once the records are durable. Any other
--- outcome (custos down, timeout, error status) keeps the files and retries
--- the same batch with exponential backoff (custos_retry_min ..
--- custos_retry_max seconds), so a stopped archive loses nothing and the
--- order is kept; a resent item is archived once (its id is the record's
--- duplicate key). The spool survives a restart of Prosody.
+-- answered 200, which it does only once the records are durable.
+--   - custos down, a timeout, a 5xx, 401/403/404 (a configuration
+--     problem: wrong secret or URL), 429: the same batch is retried with
+--     exponential backoff (custos_retry_min .. custos_retry_max seconds),
+--     so a stopped archive loses nothing and the order is kept; a resent
+--     item is archived once.
+--   - 400, 413, 415, 422 (custos refuses the content for good): a batch
+--     of several items is resent one item at a time, so that only the
+--     refused item is left; a single refused item is moved to the
+--     dead-letter directory (custos_dead_letter_dir) with a file saying
+--     why, logged as an error and counted (metric dead_letters), and the
+--     spool goes on. One message custos cannot take never holds back the
+--     messages behind it. (custos itself archives what it cannot read as
+--     "rejected" records, so this is the last resort, e.g. an item larger
+--     than custos' body cap.)
+-- The spool survives a restart of Prosody.
 
 local http = require "net.http";
 local hashes = require "util.hashes";
 local json = require "util.json";
 local uuid = require "util.uuid";
 local time = require "util.time";
-local jid_bare = require "util.jid".bare;
 local lfs = require "lfs";
 
 local url = module:get_option_string("custos_url");
@@ -56,7 +73,14 @@ local retry_max = module:get_option_number("custos_retry_max", 60);
 local timeout = module:get_option_number("custos_timeout", 30);
 local archive_all = module:get_option_boolean("custos_archive_all", false);
 local spool_root = module:get_option_string("custos_spool_dir", prosody.paths.data .. "/custos_spool");
-local spool = spool_root .. "/" .. (module.host:gsub("[^%w%.%-]", "_"));
+local host_dir = (module.host:gsub("[^%w%.%-]", "_"));
+local spool = spool_root .. "/" .. host_dir;
+local dead_root = module:get_option_string("custos_dead_letter_dir", prosody.paths.data .. "/custos_dead_letter");
+local dead_dir = dead_root .. "/" .. host_dir;
+
+-- What custos takes whole (docs/INTEGRATIONS.md "Limits"): stanzas up to
+-- 512 KiB on the wire, serialised with every byte escaped at worst 6x.
+local custos_stanza_wire_max = 512 * 1024;
 
 if not url or not secret then
 	module:log("error", "custos_url and custos_secret must be set; nothing will be archived");
@@ -139,12 +163,59 @@ local function spool_read(name)
 	return text;
 end
 
+-- ---- dead letters --------------------------------------------------
+
+-- Counted as prosody_mod_custos/dead_letters{host=...} where Prosody's
+-- statistics are enabled.
+local dead_counter;
+do
+	local ok, mf = pcall(module.metric, module, "counter", "dead_letters", "",
+		"Messages custos refused for good, set aside in the dead-letter directory", {});
+	if ok and mf then
+		local lok, m = pcall(mf.with_labels, mf, module.host);
+		if lok then dead_counter = m; end
+	end
+end
+
+-- Moves spool file name to the dead-letter directory, with name.reason
+-- beside it, so that it can be looked at and resent by hand.
+local function dead_letter(name, why)
+	local ok, err = mkdir_p(dead_dir);
+	local from, to = spool .. "/" .. name, dead_dir .. "/" .. name;
+	if ok then
+		ok, err = os.rename(from, to);
+		if not ok then -- another file system: copy, then remove
+			local text = spool_read(name);
+			local f = text and io.open(to, "wb");
+			ok = f and f:write(text) and f:close();
+			if ok then os.remove(from); else err = err or "cannot copy"; end
+		end
+	end
+	if not ok then
+		module:log("error", "custos refused spooled message %s for good (%s) and it cannot be set aside in %s: %s; it stays in the spool, the spool goes on",
+			name, why, dead_dir, tostring(err));
+		return;
+	end
+	local f = io.open(to .. ".reason", "wb");
+	if f then
+		f:write(why, "\n");
+		f:close();
+	end
+	if dead_counter then pcall(dead_counter.add, dead_counter, 1); end
+	module:log("error", "custos refused spooled message %s for good (%s): set aside in %s", name, why, to);
+end
+
 -- ---- sending ---------------------------------------------------------
+
+-- Answers that refuse the request's content, not the sender or the
+-- moment: resending the same bytes can never succeed.
+local permanent = { [400] = true; [413] = true; [415] = true; [422] = true };
 
 local sending = false;   -- a request is in flight
 local attempt = 0;       -- id of the current attempt (late answers are ignored)
 local backoff = 0;       -- current retry delay, 0 after a success
 local waiting = false;   -- a retry timer is set
+local solo_until = nil;  -- after a refused batch: its last file; files up to it go one by one
 local send_next;
 
 local function retry_later(why)
@@ -158,26 +229,31 @@ local function retry_later(why)
 	end);
 end
 
+-- Drops the first n names from the queue.
+local function shift(n)
+	for _ = 1, n do table.remove(queue, 1); end
+end
+
 function send_next()
 	if sending or waiting or #queue == 0 then return; end
+	if solo_until and queue[1] > solo_until then solo_until = nil; end
+	local max = solo_until and 1 or batch_max;
 	local names, texts, bytes = {}, {}, 0;
-	for i = 1, math.min(batch_max, #queue) do
-		local text = spool_read(queue[i]);
+	while #texts < max and #names < #queue do
+		local name = queue[#names + 1];
+		local text = spool_read(name);
 		if text and #texts > 0 and bytes + #text > batch_bytes then
 			break; -- the next request takes it
 		elseif text then
-			names[#names + 1] = queue[i];
+			names[#names + 1] = name;
 			texts[#texts + 1] = text;
 			bytes = bytes + #text;
 		else
-			module:log("error", "spool file %s vanished", queue[i]);
-			names[#names + 1] = queue[i]; -- dropped from the queue below
+			module:log("error", "spool file %s vanished", name);
+			table.remove(queue, #names + 1);
 		end
 	end
-	if #texts == 0 then
-		for _ = 1, #names do table.remove(queue, 1); end
-		return send_next();
-	end
+	if #texts == 0 then return; end
 	local body = '{"v":1,"host":' .. json.encode(module.host) .. ',"items":[' .. table.concat(texts, ",") .. "]}";
 	local mac = hashes.hmac_sha256(secret, body, true);
 	sending = true;
@@ -204,7 +280,12 @@ function send_next()
 			for _, name in ipairs(names) do
 				os.remove(spool .. "/" .. name);
 			end
-			for _ = 1, #names do table.remove(queue, 1); end
+			shift(#names);
+			local ok, doc = pcall(json.decode, resp_body);
+			if ok and type(doc) == "table" and tonumber(doc.rejected) and doc.rejected > 0 then
+				module:log("warn", "custos archived %d of %d messages as rejected records (it could not read them as messages)",
+					doc.rejected, #names);
+			end
 			if backoff > 0 then
 				module:log("info", "archive reached again");
 			end
@@ -213,6 +294,19 @@ function send_next()
 			return send_next();
 		end
 		local why = code == 0 and tostring(resp_body) or ("HTTP " .. tostring(code) .. " " .. tostring(resp_body):sub(1, 200));
+		if permanent[code] then
+			sending = false;
+			backoff = 0;
+			if #names > 1 then
+				-- Find the one it refuses: the same files, one per request.
+				solo_until = names[#names];
+				module:log("warn", "custos refused a batch of %d messages (%s): sending them one by one", #names, why);
+			else
+				dead_letter(names[1], why);
+				shift(1);
+			end
+			return send_next();
+		end
 		retry_later(why);
 	end);
 end
@@ -243,15 +337,9 @@ local function worth_archiving(stanza)
 end
 
 local function archive(stanza, direction, real_from)
-	local sid;
-	-- A stanza-id this host (or room) assigned is the most useful id; else a new one.
-	for tag in stanza:childtags("stanza-id", "urn:xmpp:sid:0") do
-		if tag.attr.by == module.host or (direction == "muc" and jid_bare(stanza.attr.from) == tag.attr.by) then
-			sid = tag.attr.id;
-		end
-	end
 	local item = {
-		id = module.host .. ":" .. (sid or uuid.generate());
+		-- Made here, never taken from the stanza (see the top of the file).
+		id = module.host .. ":" .. uuid.generate();
 		direction = direction;
 		time = math.floor(time.now() * 1000);
 		stanza = tostring(stanza);
@@ -298,5 +386,13 @@ else
 end
 
 module:add_timer(0, send_next); -- deliver what an earlier run left in the spool
+
+for _, opt in ipairs({ "c2s_stanza_size_limit", "s2s_stanza_size_limit", "component_stanza_size_limit" }) do
+	local limit = module:get_option_number(opt);
+	if limit and limit > custos_stanza_wire_max then
+		module:log("warn", "%s = %d is above the %d bytes custos archives whole; larger stanzas are archived as rejected records, cut at custos' record cap",
+			opt, limit, custos_stanza_wire_max);
+	end
+end
 
 module:log("info", "archiving messages of %s to %s", module.host, url);

@@ -5,11 +5,26 @@ Part of the traffic is sent while custos is stopped: the module spools it
 and delivers it after custos is restarted. Every message must be archived
 exactly once, with its stanza as Prosody routed it.
 
+Hostile cases (issue 15, items 11 and 12):
+- a client puts the same forged <stanza-id by='localhost'/> (and, in the
+  room, by='<room>') on every message: all are archived, none is taken for
+  a duplicate of another;
+- a 200 kB body of '"' (under Prosody's 256 KiB client limit; Prosody's
+  serialiser makes each '"' into "&quot;", a 1.2 MB stanza) is archived
+  whole, and the message sent after it is archived promptly;
+- an item custos refuses for good (custos restarted with a body cap below
+  that stanza) goes to the module's dead-letter directory, with a reason
+  file and an error in Prosody's log, and the messages behind it are
+  archived.
+
 Run with the Debian python3 (slixmpp); prints 'skipped: ...' and exits 0
 only when Prosody itself cannot run here."""
 
 import asyncio
 import atexit
+import hashlib
+import hmac
+import json
 import os
 import shutil
 import socket
@@ -21,6 +36,7 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_lib import Archive, Server, check, fail, run  # noqa: E402
+from api_lib import Client as ApiClient  # noqa: E402
 
 try:
     import slixmpp
@@ -224,6 +240,74 @@ def send_group(a, phase):
                  "real": a.bare, "body": m["body"]}
 
 
+FORGED = "<stanza-id xmlns='urn:xmpp:sid:0' by='%s' id='same-forged-id'/>"
+
+
+def send_forged(a, b, phase):
+    """A chat message carrying a stanza-id the client made up, claiming to
+    be this host's: the same on every message."""
+    tok = "%s-%s" % (phase, uuid.uuid4().hex[:12])
+    m = a.make_message(mto=b.bare, mbody="Gefälscht %s an %s" % (tok, b.user), mtype="chat")
+    m["id"] = "id-" + tok
+    m.append(ET.fromstring(FORGED % DOMAIN))
+    m.send()
+    sent[tok] = {"kind": "chat", "direction": "out", "id": m["id"], "from": str(a.boundjid), "to": b.bare,
+                 "body": m["body"], "to_client": b}
+
+
+def send_forged_group(a, phase):
+    tok = "%s-%s" % (phase, uuid.uuid4().hex[:12])
+    m = a.make_message(mto=ROOM, mbody="Gruppe gefälscht %s von %s" % (tok, a.user), mtype="groupchat")
+    m["id"] = "id-" + tok
+    m.append(ET.fromstring(FORGED % ROOM))
+    m.send()
+    sent[tok] = {"kind": "muc", "direction": "muc", "id": m["id"], "from": "%s/%s" % (ROOM, a.user),
+                 "real": a.bare, "body": m["body"]}
+
+
+def send_quotes(a, b, phase, record=True):
+    """A chat message whose body is 200 000 '"' after the token, written
+    raw: slixmpp would escape each '"' on the wire and pass Prosody's
+    256 KiB client limit; a client may send them as they are."""
+    tok = "%s-%s" % (phase, uuid.uuid4().hex[:12])
+    body = tok + " " + '"' * 200000
+    mid = "id-" + tok
+    a.send_raw("<message to='%s' id='%s' type='chat'><body>%s</body></message>" % (b.bare, mid, body))
+    if record:
+        sent[tok] = {"kind": "chat", "direction": "out", "id": mid, "from": str(a.boundjid), "to": b.bare,
+                     "body": body, "to_client": b}
+    return tok
+
+
+OLD_HOST = "old.example"
+
+
+def post_hook(items):
+    body = json.dumps({"v": 1, "host": OLD_HOST, "items": items}).encode()
+    mac = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    c = ApiClient(srv)
+    st, _, data = c.request("POST", "/v1/hooks/xmpp/prosody", body, token=None,
+                            headers={"Content-Type": "application/json", "X-Custos-Signature": "hmac-sha256=" + mac})
+    c.close()
+    check(st == 200, "hook: %d %s" % (st, data[:300]))
+    return json.loads(data)
+
+
+def old_module_items():
+    stanza = "<message from='mallory@%s/x' to='bob@%s' type='chat'><body>old %%d</body>" \
+             "<stanza-id xmlns='urn:xmpp:sid:0' by='%s' id='forged'/></message>" % (OLD_HOST, OLD_HOST, OLD_HOST)
+    items = [{"id": OLD_HOST + ":forged", "direction": "out", "time": 1714564800000 + i, "stanza": stanza % i}
+             for i in range(3)]
+    doc = post_hook(items)
+    check(doc["accepted"] == 3 and doc["duplicates"] == 0, "items under one forged id: %r" % doc)
+    doc = post_hook(items[1:])
+    check(doc["accepted"] == 0 and doc["duplicates"] == 2, "resent items under one forged id: %r" % doc)
+    recs = [r for r in arch.log() if r.get("meta", {}).get("host") == OLD_HOST]
+    check(sorted(r["body"] for r in recs) == ["old 0", "old 1", "old 2"], "old-module items: %r" % recs)
+    check(sum(1 for r in recs if r["meta"].get("id_reused") == OLD_HOST + ":forged") == 2, "id_reused not noted")
+    print("an old module's forged ids: 3 different stanzas archived, 2 resends recognised")
+
+
 def archived():
     """xmpp records by the token in their body."""
     out = {}
@@ -231,7 +315,7 @@ def archived():
         if r.get("platform") != "xmpp":
             continue
         for word in r.get("body", "").replace(":", " ").split():
-            if word.count("-") == 1 and word.split("-")[0] in ("p1", "s2", "p3"):
+            if word.count("-") == 1 and word.split("-")[0] in ("p1", "s2", "p3", "f4", "q5", "d6"):
                 out.setdefault(word, []).append(r)
     return out
 
@@ -286,6 +370,69 @@ async def main():
     phase1 = list(sent)
     await loop.run_in_executor(None, wait_archived, phase1)
     print("phase 1: %d messages archived (%.1fs)" % (len(phase1), time.monotonic() - T0))
+
+    # Phase 4: forged stanza-ids. Every message claims the same stanza-id
+    # of this host (or of the room): each must be archived on its own.
+    before = set(sent)
+    for i in range(5):
+        send_forged(alice, bob, "f4")
+    for i in range(3):
+        send_forged_group(bob, "f4")
+    phase4 = [t for t in sent if t not in before]
+    await loop.run_in_executor(None, wait_archived, phase4)
+    print("phase 4: %d messages with one forged stanza-id all archived (%.1fs)" % (len(phase4),
+                                                                                  time.monotonic() - T0))
+
+    # An old module (or another client of the hook) that keys items on a
+    # stanza-id from the stanza: custos does not take a different stanza
+    # under a known id for a duplicate; a resend of the same is one.
+    await loop.run_in_executor(None, old_module_items)
+
+    # Phase 5: a large legal message, then a small one right behind it.
+    big = send_quotes(alice, bob, "q5")
+    await asyncio.sleep(0.05)
+    send_chat(alice, bob, "q5")
+    after = list(sent)[-1]
+    t5 = time.monotonic()
+    await loop.run_in_executor(None, lambda: wait_archived([big, after], timeout=15))
+    print("phase 5: a 1.2 MB stanza and the message behind it archived in %.1fs" % (time.monotonic() - t5))
+
+    # Phase 6: custos refuses an item for good (a body cap below it): the
+    # module sets it aside and the messages behind it are archived.
+    srv.stop()
+    cfg_path = os.path.join(arch.dir, "custos.json")
+    with open(cfg_path) as f:
+        cfg_text = f.read()
+    cfg = json.loads(cfg_text)
+    cfg.setdefault("server", {})["max_body_bytes"] = 1 << 20
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f)
+    srv = Server(arch, extra=LISTEN)
+    before = set(sent)
+    send_chat(bob, alice, "d6")
+    refused = send_quotes(alice, bob, "d6", record=False)
+    for i in range(3):
+        send_chat(alice, bob, "d6")
+        send_group(carol, "d6")
+    phase6 = [t for t in sent if t not in before]
+    await loop.run_in_executor(None, lambda: wait_archived(phase6, timeout=20))
+    dead = os.path.join(pdir, "data", "custos_dead_letter", DOMAIN)
+    names = sorted(os.listdir(dead)) if os.path.isdir(dead) else []
+    check(len(names) == 2 and names[1] == names[0] + ".reason", "dead-letter directory: %r" % names)
+    with open(os.path.join(dead, names[0])) as f:
+        item = json.loads(f.read())
+    check(refused in item["stanza"] and item["stanza"].count("&quot;") == 200000, "dead letter is not the item")
+    with open(os.path.join(dead, names[1])) as f:
+        reason = f.read()
+    check("413" in reason, "dead-letter reason: %r" % reason)
+    check("refused spooled message %s for good" % names[0] in prosody_log(), "no error logged for the dead letter")
+    check(refused not in archived(), "the refused message was archived")
+    print("phase 6: refused item set aside, %d messages behind it archived (%.1fs)" % (len(phase6),
+                                                                                     time.monotonic() - T0))
+    srv.stop()
+    with open(cfg_path, "w") as f:
+        f.write(cfg_text)
+    srv = Server(arch, extra=LISTEN)
 
     # Phase 2: custos stopped; Prosody keeps delivering and spools.
     srv.stop()
@@ -352,7 +499,7 @@ finally:
 
 log = arch.log()
 got = archived()
-xmpp = [r for r in log if r.get("platform") == "xmpp"]
+xmpp = [r for r in log if r.get("platform") == "xmpp" and r["meta"].get("host") != OLD_HOST]
 check(len(xmpp) == len(sent), "%d xmpp records for %d messages sent" % (len(xmpp), len(sent)))
 ids = [r["id"] for r in xmpp]
 check(len(set(ids)) == len(ids), "duplicate event ids")
@@ -368,6 +515,11 @@ for tok, s in sent.items():
     body = [e.text for e in st if e.tag.endswith("body")]
     check(body == [s["body"]], "stanza body %r" % body)
     check(r["auth"]["method"] == "hmac-sha256" and r["signed"] is True, "auth %r" % r["auth"])
+    if tok.startswith("f4-"):
+        # The forged stanza-id is kept as data, never used as the id.
+        check({"id": "same-forged-id", "by": DOMAIN if s["kind"] == "chat" else ROOM} in
+              r["meta"].get("stanza_ids", []) or s["kind"] == "muc", "forged stanza-id not kept: %r" % r["meta"])
+        check("same-forged-id" not in r["id"], "record id taken from the stanza: %s" % r["id"])
     check(r["meta"]["direction"] == s["direction"], "%s: direction %s, expected %s" %
           (tok, r["meta"]["direction"], s["direction"]))
     if s["kind"] == "chat":

@@ -76,7 +76,7 @@ def records():
 text = "Guten Tag, ich möchte meinen Antrag AZ 2024/117 nachreichen. 📎"
 body, f = form(citizen, b"\x01" + text.encode(), nickname="Bürger Meier")
 st, doc = post(body)
-check(st == 200 and doc == {"accepted": 1, "duplicates": 0}, "text: %d %r" % (st, doc))
+check(st == 200 and doc == {"accepted": 1, "duplicates": 0, "rejected": 0}, "text: %d %r" % (st, doc))
 r = records()["ECHOECHO:" + f["messageId"]]
 check(r["kind"] == "message" and r["body"] == text and r["encrypted"] is False and r["signed"] is True, "text %r" % r)
 check(r["payload"] == body and r["payload_type"] == "application/x-www-form-urlencoded", "payload not exact")
@@ -88,7 +88,23 @@ print("text message decrypted and archived")
 # The Gateway redelivers: archived once.
 n = size()
 st, doc = post(body)
-check(st == 200 and doc == {"accepted": 0, "duplicates": 1} and size() == n, "redelivery: %d %r" % (st, doc))
+check(st == 200 and doc == {"accepted": 0, "duplicates": 1, "rejected": 0} and size() == n, "redelivery: %d %r" % (st, doc))
+
+# The sender's app makes the message id: a second, different message under
+# the same id is no redelivery (issue 15, item 11). It is archived under
+# "<id>#<hash>", noting the reused id; its own redelivery is a duplicate.
+reuse, fr = form(citizen, b"\x01zweite Nachricht, alte Id", mid=f["messageId"])
+n = size()
+st, doc = post(reuse)
+check(st == 200 and doc == {"accepted": 1, "duplicates": 0, "rejected": 0}, "reused id: %d %r" % (st, doc))
+again = [r for r in records().values() if r["meta"].get("id_reused") == "ECHOECHO:" + f["messageId"]]
+check(len(again) == 1 and again[0]["body"] == "zweite Nachricht, alte Id" and
+      again[0]["id"].startswith("ECHOECHO:%s#" % f["messageId"]) and again[0]["auth"]["mac"] == fr["mac"],
+      "reused id: %r" % again)
+st, doc = post(reuse)
+check(st == 200 and doc["duplicates"] == 1 and size() == n + 1, "redelivery under a reused id: %d %r" % (st, doc))
+check(post(body)[1]["duplicates"] == 1, "the first message again")
+n = size()
 
 # A wrong MAC (or a changed field under the right one) is refused, nothing archived.
 bad, _ = form(citizen, b"\x01forged", mac="00" * 32)
@@ -128,9 +144,38 @@ n = size()
 check(post(body, source="nope")[0] == 401, "unknown source")
 check(post("from=ECHOECHO&to=*AMTGW01")[0] == 400, "incomplete form")
 check(post("")[0] == 400, "empty body")
-other_gw, _ = form(citizen, b"\x01x", to="*OTHERGW")
-check(post(other_gw)[0] == 400, "message for another gateway identity")
 check(size() == n, "bad requests archived something")
+
+# Head-of-line and silent loss (issue 15, item 12): a callback that
+# carries the Gateway's MAC is the Gateway's, whatever it holds. Refused,
+# it would be retried and then dropped by the Gateway. So one custos
+# cannot read as a message is archived as "rejected", with the reason.
+other_gw, _ = form(citizen, b"\x01x", to="*OTHERGW")
+nick_body, nick = form(citizen, b"\x01long nickname", nickname="N" * 300)
+odd = {"from": "ECHOECHO", "to": GATEWAY, "messageId": "not-hex", "date": "yesterday", "nonce": "00",
+       "box": "zz"}
+odd["mac"] = hmac.new(SECRET.encode(), "".join(odd[k] for k in ("from", "to", "messageId", "date", "nonce", "box"))
+                      .encode(), hashlib.sha256).hexdigest()
+odd_body = urllib.parse.urlencode(odd)
+for what, b in (("another gateway identity", other_gw), ("a 300-byte nickname", nick_body),
+                ("fields in the wrong format", odd_body)):
+    st, doc = post(b)
+    check(st == 200 and doc == {"accepted": 1, "duplicates": 0, "rejected": 1}, "%s: %d %r" % (what, st, doc))
+    rej = [r for r in records().values() if r["kind"] == "rejected" and r["payload"] == b]
+    check(len(rej) == 1 and rej[0]["signed"] is True and rej[0]["auth"]["method"] == "threema-mac" and
+          rej[0]["meta"]["rejected"] == "threema callback" and rej[0]["meta"]["reason"], "%s: %r" % (what, rej))
+    check(post(b)[1]["duplicates"] == 1, "%s: redelivery archived again" % what)
+# ... and the next message is archived as usual.
+body6, f6 = form(citizen, b"\x01danach")
+check(post(body6)[0] == 200 and records()["ECHOECHO:" + f6["messageId"]]["body"] == "danach", "next message")
+# Without the Gateway's MAC the same bytes are refused: unauthenticated
+# bytes never enter the archive.
+n = size()
+odd["mac"] = "00" * 32
+check(post(urllib.parse.urlencode(odd))[0] == 400, "malformed form without a valid MAC")
+check(post(other_gw.replace("to=%2AOTHERGW", "to=%2AOTHERGX"))[0] == 401, "other identity, MAC broken")
+check(size() == n, "unauthenticated callbacks archived something")
+print("Gateway-authenticated callbacks custos cannot read archived as rejected; unauthenticated ones refused")
 
 # Durable before 200: SIGKILL right after the answer.
 body5, f5 = form(citizen, b"\x01letzte Nachricht")

@@ -159,6 +159,38 @@ static void test_mac_refused(void **state)
 	src_entry_release(&src);
 }
 
+/* The lenient MAC check decides whether a form th_form_parse refuses is
+ * still the Gateway's (archived as "rejected") or not (refused). */
+static void test_mac_raw(void **state)
+{
+	static const uint8_t plain[] = "\x01hello";
+	char macin[256], mac_hex[65], *form, *p;
+	uint8_t mac[32];
+	const char *odd;
+
+	(void)state;
+	form = callback(plain, 6, 5, NULL, NULL);
+	assert_int_equal(th_check_mac_raw(form, strlen(form), SECRET, strlen(SECRET)), 0);
+	assert_int_equal(th_check_mac_raw(form, strlen(form), "other", 5), CU_EDENIED);
+	p = strstr(form, "box=") + 4;
+	*p = *p == 'a' ? 'b' : 'a';
+	assert_int_equal(th_check_mac_raw(form, strlen(form), SECRET, strlen(SECRET)), CU_EDENIED);
+	free(form);
+	/* fields in no valid format, but under the Gateway's MAC */
+	snprintf(macin, sizeof(macin), "%s", "ECHOECHO*AMTGW01not-hexyesterday00zz");
+	assert_int_equal(src_hmac_sha256(SECRET, strlen(SECRET), macin, strlen(macin), mac), 0);
+	hex_encode(mac, 32, mac_hex);
+	form = NULL;
+	assert_true(asprintf(&form, "from=ECHOECHO&to=%%2AAMTGW01&messageId=not-hex&date=yesterday&nonce=00&box=zz"
+				    "&mac=%s&date=later", mac_hex) > 0);
+	assert_int_equal(th_check_mac_raw(form, strlen(form), SECRET, strlen(SECRET)), 0);
+	free(form);
+	/* a field missing */
+	odd = "from=ECHOECHO&to=%2AAMTGW01&messageId=x&date=1&nonce=00&mac=00";
+	assert_int_equal(th_check_mac_raw(odd, strlen(odd), SECRET, strlen(SECRET)), CU_EDENIED);
+	assert_int_equal(th_check_mac_raw("", 0, SECRET, strlen(SECRET)), CU_EDENIED);
+}
+
 static void test_undecryptable_kept(void **state)
 {
 	static const uint8_t plain[] = "\x01secret";
@@ -353,6 +385,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_mac_refused),
+		cmocka_unit_test(test_mac_raw),
 		cmocka_unit_test(test_undecryptable_kept),
 		cmocka_unit_test(test_other_types),
 		cmocka_unit_test(test_identity_mismatch),

@@ -303,33 +303,99 @@ static void test_stanza_utf8(void **state)
 	xmpp_stanza_release(&s);
 }
 
+/* A body with a valid HMAC is never refused for what it holds: a body
+ * that is not a hook document becomes one "rejected" record of the whole
+ * body, a bad item a "rejected" record of its exact bytes, and the good
+ * items beside it are archived as usual (issue 15, item 12). */
 static void test_bad_hook_documents(void **state)
 {
-	static const char *const bad[] = {
+	static const char *const bad_body[] = {
 		"", "nope", "[]", "{\"v\":2,\"items\":[]}", "{\"v\":1}", "{\"v\":1,\"items\":{}}",
-		"{\"v\":1,\"items\":[{}]}",
-		"{\"v\":1,\"items\":[{\"id\":\"1\",\"direction\":\"sideways\",\"stanza\":\"<message/>\"}]}",
-		"{\"v\":1,\"items\":[{\"id\":\"\",\"direction\":\"in\",\"stanza\":\"<message/>\"}]}",
-		"{\"v\":1,\"items\":[{\"id\":\"1\",\"direction\":\"in\",\"stanza\":\"\"}]}",
-		"{\"v\":1,\"items\":[{\"id\":\"1\",\"direction\":\"in\",\"stanza\":7}]}",
 		"{\"v\":1,\"v\":1,\"items\":[]}",
 	};
+	static const char *const bad_item[] = {
+		"{}",
+		"{\"id\":\"1\",\"direction\":\"sideways\",\"stanza\":\"<message/>\"}",
+		"{\"id\":\"\",\"direction\":\"in\",\"stanza\":\"<message/>\"}",
+		"{\"id\":\"1\",\"direction\":\"in\",\"stanza\":\"\"}",
+		"{\"id\":\"1\", \"direction\":\"in\",\"stanza\":7}",
+		"7",
+	};
+	static const char good[] = "{\"id\":\"h:1\",\"direction\":\"out\",\"stanza\":\"<message to='b@h' "
+				   "from='a@h/r' type='chat'><body>hi</body></message>\"}";
 	struct xmpp_batch b;
 	struct cu_err err;
+	char body[1024];
 	size_t i;
 
 	(void)state;
-	cu_err_clear(&err);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < sizeof(bad_body) / sizeof(bad_body[0]); i++) {
+		const struct rec_view *v;
+
 		cu_err_clear(&err);
-		assert_int_equal(xmpp_parse_hook(bad[i], strlen(bad[i]), "p", NULL, &b, &err), CU_EINVAL);
-		assert_true(err.msg[0] != '\0');
-		assert_null(b.m);
+		assert_int_equal(xmpp_parse_hook(bad_body[i], strlen(bad_body[i]), "p", "ab", &b, &err), 0);
+		assert_int_equal(b.n, 1);
+		assert_int_equal(b.rejected, 1);
+		v = &b.m[0].in.rec;
+		assert_int_equal(v->kind, REC_REJECTED);
+		assert_int_equal(v->f[RF_PAYLOAD].len, strlen(bad_body[i]));
+		assert_true(v->f[RF_PAYLOAD].ptr == bad_body[i] || !v->f[RF_PAYLOAD].len);
+		assert_true(v->flags & REC_F_SIGNED);
+		assert_int_equal(strncmp(v->f[RF_EVENT_ID].ptr, "rejected:", 9), 0);
+		assert_non_null(strstr(v->f[RF_META].ptr, "\"xmpp hook body\""));
+		xmpp_batch_release(&b);
+	}
+	for (i = 0; i < sizeof(bad_item) / sizeof(bad_item[0]); i++) {
+		const struct rec_view *v;
+
+		snprintf(body, sizeof(body), "{\"v\":1,\"items\":[%s, %s ,%s]}", good, bad_item[i], good);
+		cu_err_clear(&err);
+		assert_int_equal(xmpp_parse_hook(body, strlen(body), "p", "ab", &b, &err), 0);
+		assert_int_equal(b.n, 3);
+		assert_int_equal(b.rejected, 1);
+		assert_int_equal(b.m[0].in.rec.kind, REC_MESSAGE);
+		assert_int_equal(b.m[2].in.rec.kind, REC_MESSAGE);
+		v = &b.m[1].in.rec;
+		assert_int_equal(v->kind, REC_REJECTED);
+		/* the item's exact bytes, sliced out of the body */
+		assert_int_equal(v->f[RF_PAYLOAD].len, strlen(bad_item[i]));
+		assert_memory_equal(v->f[RF_PAYLOAD].ptr, bad_item[i], strlen(bad_item[i]));
+		assert_non_null(strstr(v->f[RF_AUTH].ptr, "\"item\":1"));
+		assert_non_null(strstr(v->f[RF_META].ptr, "\"reason\":\"item 1: "));
+		xmpp_batch_release(&b);
 	}
 	/* an empty batch is fine */
 	assert_int_equal(xmpp_parse_hook("{\"v\":1,\"items\":[]}", 18, "p", NULL, &b, &err), 0);
 	assert_int_equal(b.n, 0);
 	xmpp_batch_release(&b);
+}
+
+/* A stanza at Prosody's s2s limit (512 KiB on the wire) of '"', as
+ * Prosody serialises it (6 bytes each), is archived as a message. */
+static void test_largest_legal_stanza(void **state)
+{
+	const size_t n = 512 * 1024 - 64;
+	struct buf body;
+	struct xmpp_batch b;
+	struct cu_err err;
+	size_t i;
+
+	(void)state;
+	buf_init(&body, 8u << 20);
+	assert_int_equal(buf_append_str(&body, "{\"v\":1,\"items\":[{\"id\":\"h:1\",\"direction\":\"in\","
+					       "\"stanza\":\"<message from='a@r' to='b@h'><body>"), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(buf_append_str(&body, "&quot;"), 0);
+	assert_int_equal(buf_append_str(&body, "</body></message>\"}]}"), 0);
+	cu_err_clear(&err);
+	assert_int_equal(xmpp_parse_hook((const char *)body.data, body.len, "p", "ab", &b, &err), 0);
+	assert_int_equal(b.n, 1);
+	assert_int_equal(b.rejected, 0);
+	assert_int_equal(b.m[0].in.rec.kind, REC_MESSAGE);
+	assert_int_equal(b.m[0].in.rec.f[RF_BODY].len, n);
+	assert_true(rec_encoded_size(&b.m[0].in.rec) <= REC_MAX_BYTES);
+	xmpp_batch_release(&b);
+	buf_release(&body);
 }
 
 int main(void)
@@ -341,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_stanza_caps),
 		cmocka_unit_test(test_stanza_utf8),
 		cmocka_unit_test(test_bad_hook_documents),
+		cmocka_unit_test(test_largest_legal_stanza),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
