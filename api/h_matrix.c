@@ -44,46 +44,83 @@ static void mx_ok(struct api_req *r)
 	api_reply_json(r, 200, json_object());
 }
 
+/* The token the homeserver presented: the Authorization header's Bearer
+ * token or the access_token parameter (both must then agree). Returns 0
+ * with the token, its length and how it came set, else the Matrix error
+ * to answer. */
+enum mx_presented { MX_TOKEN, MX_NOT_BEARER, MX_DIFFER, MX_NONE };
+
+static enum mx_presented mx_presented(struct api_req *r, const char **tok, size_t *len, const char **method)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *q = api_query(r, "access_token");
+
+	*tok = NULL;
+	*len = 0;
+	if (h) {
+		if (strncasecmp(h, "Bearer ", 7) != 0)
+			return MX_NOT_BEARER;
+		h += 7;
+		while (*h == ' ')
+			h++;
+		*len = strlen(h);
+		while (*len && h[*len - 1] == ' ')
+			(*len)--;
+		*tok = h;
+		*method = "hs_token";
+	}
+	if (q) {
+		if (*tok && (strlen(q) != *len || CRYPTO_memcmp(q, *tok, *len) != 0))
+			return MX_DIFFER;
+		if (!*tok) {
+			*tok = q;
+			*len = strlen(q);
+			*method = "access_token";
+		}
+	}
+	return *tok && *len ? MX_TOKEN : MX_NONE;
+}
+
+int h_matrix_caller_known(struct api_req *r)
+{
+	const char *tok, *method;
+	struct src_set set;
+	struct cu_err err;
+	size_t len;
+	int known;
+
+	if (mx_presented(r, &tok, &len, &method) != MX_TOKEN)
+		return 0;
+	cu_err_clear(&err);
+	if (src_load(r->srv->dir, &set, &err) != 0)
+		return 0;
+	known = src_find_hs_token(&set, tok, len) != NULL;
+	src_set_release(&set);
+	return known;
+}
+
 /* Finds the source whose hs_token the homeserver presented. Returns 0 and
  * fills source and *method, or sets the error reply and returns -1. */
 static int mx_auth(struct api_req *r, char source[SRC_NAME_MAX + 1], const char **method)
 {
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	const char *q = api_query(r, "access_token");
-	const char *tok = NULL;
+	const char *tok;
 	const struct src_entry *e;
 	struct src_set set;
 	struct cu_err err;
-	size_t hlen = 0;
+	size_t hlen;
 	int rc = -1;
 
-	if (h) {
-		if (strncasecmp(h, "Bearer ", 7) != 0) {
-			mx_error(r, 401, "M_UNAUTHORIZED", "the Authorization header is not a Bearer token");
-			return -1;
-		}
-		h += 7;
-		while (*h == ' ')
-			h++;
-		hlen = strlen(h);
-		while (hlen && h[hlen - 1] == ' ')
-			hlen--;
-		tok = h;
-		*method = "hs_token";
-	}
-	if (q) {
-		if (tok && (strlen(q) != hlen || CRYPTO_memcmp(q, tok, hlen) != 0)) {
-			atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
-			mx_error(r, 403, "M_FORBIDDEN", "the Authorization header and access_token differ");
-			return -1;
-		}
-		if (!tok) {
-			tok = q;
-			hlen = strlen(q);
-			*method = "access_token";
-		}
-	}
-	if (!tok || !hlen) {
+	switch (mx_presented(r, &tok, &hlen, method)) {
+	case MX_TOKEN:
+		break;
+	case MX_NOT_BEARER:
+		mx_error(r, 401, "M_UNAUTHORIZED", "the Authorization header is not a Bearer token");
+		return -1;
+	case MX_DIFFER:
+		atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
+		mx_error(r, 403, "M_FORBIDDEN", "the Authorization header and access_token differ");
+		return -1;
+	case MX_NONE:
 		atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
 		mx_error(r, 401, "M_UNAUTHORIZED", "no hs_token was presented");
 		return -1;

@@ -35,6 +35,9 @@ int h_matrix_txn(struct api_req *r);      /* PUT .../transactions/{txnId} */
 int h_matrix_ping(struct api_req *r);     /* POST /_matrix/app/v1/ping */
 int h_matrix_get(struct api_req *r);      /* GET users, rooms, thirdparty, else M_UNRECOGNIZED */
 int h_matrix_other(struct api_req *r);    /* any other method under /_matrix */
+/* 1 when the request presents the hs_token of a registered source: only
+ * then may a transaction's body exceed server.max_body_bytes (server.c). */
+int h_matrix_caller_known(struct api_req *r);
 
 /* Prosody (h_xmpp.c): POST /v1/hooks/xmpp/{source}. */
 int h_xmpp_hook(struct api_req *r);

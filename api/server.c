@@ -483,8 +483,11 @@ static int first_call(struct api_req *r, const char *method, const char *url)
 
 	/* A Matrix transaction takes what a homeserver can legally send
 	 * (MX_MAX_BODY), whatever server.max_body_bytes says: a refusal would
-	 * be resent for ever, holding back every later event. */
-	if (r->route->fn == h_matrix_txn && r->lim.max_body_bytes < MX_MAX_BODY)
+	 * be resent for ever, holding back every later event. Only for a
+	 * caller with a registered hs_token: anyone else keeps the ordinary
+	 * cap, so that nobody can make the server hold 64 MiB per connection
+	 * before the handler refuses them. */
+	if (r->route->fn == h_matrix_txn && r->lim.max_body_bytes < MX_MAX_BODY && h_matrix_caller_known(r))
 		r->body.max = r->lim.max_body_bytes = MX_MAX_BODY;
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && parse_u64(cl, &clen) == 0 && clen > r->lim.max_body_bytes) {

@@ -196,6 +196,12 @@ check(len(bigbody) > (16 << 20), "big transaction is %d bytes" % len(bigbody))
 n = size()
 mx("PUT", "/_matrix/app/v1/transactions/t8", bigbody, expect=200)
 check(size() == n + 100, "big transaction: %d -> %d" % (n, size()))
+# Only a caller with a registered hs_token gets the larger cap: anyone else
+# keeps server.max_body_bytes, so that nobody can make the server hold
+# 64 MiB per connection before the handler refuses them.
+for tok in ("not-a-registered-token", None):
+    mx("PUT", "/_matrix/app/v1/transactions/t9", bigbody, token=tok, expect=413)
+check(size() == n + 100, "an unauthenticated big transaction archived something")
 print("bad bodies and events archived as rejected, a 20 MB transaction accepted: nothing is held back")
 
 # Ping, queries, unknown endpoints.
