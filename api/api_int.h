@@ -1,4 +1,4 @@
-/* internal.h - what the server core, the routing table and the handlers
+/* api_int.h - what the server core, the routing table and the handlers
  * share inside api/. Nothing outside api/ includes this.
  *
  * A request goes through these states (server.c):
@@ -17,8 +17,8 @@
  *             durable the reply becomes 503 and nothing is shown;
  *   SENT      the reply is queued to libmicrohttpd.
  */
-#ifndef CUSTOS_API_INTERNAL_H
-#define CUSTOS_API_INTERNAL_H
+#ifndef CUSTOS_API_API_INT_H
+#define CUSTOS_API_API_INT_H
 
 #include <jansson.h>
 #include <microhttpd.h>

@@ -1,5 +1,5 @@
 /* args.c - what a request asks, checked once before any handler runs
- * (internal.h "Request inputs"): the query parameters are collected into
+ * (api_int.h "Request inputs"): the query parameters are collected into
  * r->args, one value per name, and the path, its captures and the
  * recorded headers are checked. Handlers read parameters only through
  * api_query, and the audit record is built from the same r->args, so the
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "common/utf8.h"
 
 /* Request headers whose values are copied into records (the payload type

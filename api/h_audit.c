@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "api/audit.h"
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/record_json.h"
 #include "common/timeutil.h"
 #include "search/index.h"

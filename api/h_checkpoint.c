@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/proof_json.h"
 
 int h_checkpoint(struct api_req *r)

@@ -11,7 +11,7 @@
 
 #include <openssl/crypto.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "common/fileio.h"
 #include "export/job.h"
 #include "export/pkgfiles.h"

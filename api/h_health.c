@@ -1,5 +1,5 @@
 /* h_health.c - GET /healthz (no token) and GET /metrics. */
-#include "api/internal.h"
+#include "api/api_int.h"
 
 int h_healthz(struct api_req *r)
 {

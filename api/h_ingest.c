@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "api/hooks.h"
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/envelope.h"
 
 /* What the request holds while its records are committed. */

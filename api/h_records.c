@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/proof_json.h"
 #include "archiver/record_json.h"
 #include "search/index.h"

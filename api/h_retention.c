@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "common/timeutil.h"
 #include "retention/ret.h"
 #include "search/index.h"

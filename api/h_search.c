@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "api/pace.h"
 #include "common/timeutil.h"
 #include "search/index.h"

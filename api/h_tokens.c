@@ -3,7 +3,7 @@
  * reply, once; never in the audit record), DELETE /v1/tokens/{name}. */
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "common/timeutil.h"
 
 int h_tokens_list(struct api_req *r)

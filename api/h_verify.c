@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/verify.h"
 #include "common/encode.h"
 #include "common/timeutil.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "common/timeutil.h"
 
 /* Status codes with their own counter slot; the last slot is "other". */

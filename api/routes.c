@@ -8,7 +8,7 @@
 #include "api/hooks.h"
 #include "api/h_exports.h"
 #include "api/h_retention.h"
-#include "api/internal.h"
+#include "api/api_int.h"
 
 const struct api_route api_routes[] = {
 	/* method  pattern                                   handler          roles                        name           body */

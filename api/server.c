@@ -1,5 +1,5 @@
 /* server.c - libmicrohttpd glue: daemon start and stop, the request state
- * machine (internal.h), authentication, body caps, suspension while a
+ * machine (api_int.h), authentication, body caps, suspension while a
  * commit is in flight, replies. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include "api/h_exports.h"
 #include "api/h_retention.h"
 #include "api/hooks.h"
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/matrix.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
