@@ -54,7 +54,14 @@ struct api_route {
 	unsigned roles;             /* ROLE_* bits allowed; 0: no token needed */
 	const char *name;           /* short label for metrics and audit */
 	int takes_body;             /* 1: the request body is read and kept */
+	unsigned flags;             /* API_ROUTE_* */
 };
+
+/* Route flags: what the HTTP layer (http.c) decides by route, without
+ * knowing the feature behind it. */
+#define API_ROUTE_METRICS_PUBLIC 0x1u  /* no token needed when server.metrics_public */
+#define API_ROUTE_HOOK_LARGE_BODY 0x2u /* a recognised hook caller gets a larger body
+					* cap than server.max_body_bytes (api_route_large_body) */
 
 extern const struct api_route api_routes[];
 extern const size_t api_nroutes;
@@ -70,6 +77,10 @@ struct api_match {
  * CU_ESTATE (405) when patterns match the path but not the method. */
 int api_route_match(const char *method, const char *path, struct api_match *m);
 void api_match_release(struct api_match *m);
+/* For an API_ROUTE_HOOK_LARGE_BODY route: the body cap r's caller gets
+ * when it is above r->lim.max_body_bytes and the hook recognises the
+ * caller (the hook's check runs only then), else 0. */
+size_t api_route_large_body(struct api_req *r);
 
 /* Counters for /metrics (metrics.c). All atomic: updated from every
  * request thread without a lock. */
@@ -254,22 +265,6 @@ void api_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Reloads tokens (after the admin endpoints changed the file). */
 int api_tokens_reload(struct api_server *srv, struct cu_err *err) CU_MUST_CHECK;
-
-/* Handlers (one file per area). */
-int h_healthz(struct api_req *r);
-int h_metrics(struct api_req *r);
-int h_ingest(struct api_req *r);
-int h_search(struct api_req *r);
-int h_record(struct api_req *r);
-int h_context(struct api_req *r);
-int h_checkpoint(struct api_req *r);
-int h_consistency(struct api_req *r);
-int h_audit(struct api_req *r);
-int h_verify_start(struct api_req *r);
-int h_verify_status(struct api_req *r);
-int h_tokens_list(struct api_req *r);
-int h_tokens_add(struct api_req *r);
-int h_tokens_revoke(struct api_req *r);
 
 /* Background verification: waits for a running job (server stop). */
 void api_verify_shutdown(struct api_server *srv);

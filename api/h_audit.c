@@ -12,6 +12,7 @@
 
 #include "api/audit.h"
 #include "api/api_int.h"
+#include "api/handlers.h"
 #include "archiver/record_json.h"
 #include "common/timeutil.h"
 #include "search/index.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "api/handlers.h"
 #include "archiver/proof_json.h"
 
 int h_checkpoint(struct api_req *r)

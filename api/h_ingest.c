@@ -12,6 +12,7 @@
 
 #include "api/hooks.h"
 #include "api/api_int.h"
+#include "api/handlers.h"
 #include "archiver/envelope.h"
 
 /* What the request holds while its records are committed. */

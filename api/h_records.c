@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "api/handlers.h"
 #include "archiver/proof_json.h"
 #include "archiver/record_json.h"
 #include "search/index.h"

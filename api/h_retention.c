@@ -13,7 +13,8 @@
  * first use and shared (index handles serialise their calls inside), is
  * kept here beside the catch-up thread's own; SQLite's write lock orders
  * the two. If it cannot be opened the engine opens one per call. */
-#include "api/h_retention.h"
+#include "api/handlers.h"
+#include "api/subsystems.h"
 
 #include <errno.h>
 #include <openssl/evp.h>

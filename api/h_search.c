@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "api/api_int.h"
+#include "api/handlers.h"
 #include "api/pace.h"
 #include "common/timeutil.h"
 #include "search/index.h"

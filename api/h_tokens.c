@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "api/handlers.h"
 #include "common/timeutil.h"
 
 int h_tokens_list(struct api_req *r)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "api/handlers.h"
 #include "archiver/verify.h"
 #include "common/encode.h"
 #include "common/timeutil.h"

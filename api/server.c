@@ -15,11 +15,8 @@
 
 #include "api/audit.h"
 #include "api/conn_guard.h"
-#include "api/h_exports.h"
-#include "api/h_retention.h"
-#include "api/hooks.h"
 #include "api/api_int.h"
-#include "archiver/matrix.h"
+#include "api/subsystems.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
@@ -481,14 +478,13 @@ static int first_call(struct api_req *r, const char *method, const char *url)
 		return 1;
 	}
 
-	/* A Matrix transaction takes what a homeserver can legally send
-	 * (MX_MAX_BODY), whatever server.max_body_bytes says: a refusal would
-	 * be resent for ever, holding back every later event. Only for a
-	 * caller with a registered hs_token: anyone else keeps the ordinary
-	 * cap, so that nobody can make the server hold 64 MiB per connection
-	 * before the handler refuses them. */
-	if (r->route->fn == h_matrix_txn && r->lim.max_body_bytes < MX_MAX_BODY && h_matrix_caller_known(r))
-		r->body.max = r->lim.max_body_bytes = MX_MAX_BODY;
+	/* A hook may take a larger body from a caller it recognises (routes.c). */
+	if (r->route->flags & API_ROUTE_HOOK_LARGE_BODY) {
+		size_t cap = api_route_large_body(r);
+
+		if (cap)
+			r->body.max = r->lim.max_body_bytes = cap;
+	}
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && parse_u64(cl, &clen) == 0 && clen > r->lim.max_body_bytes) {
 		/* Up to 4x the cap, the body is read and dropped before the 413,
@@ -507,7 +503,7 @@ static int first_call(struct api_req *r, const char *method, const char *url)
 	}
 
 	need_auth = r->route->roles != 0;
-	if (r->route->fn == h_metrics && r->lim.metrics_public)
+	if ((r->route->flags & API_ROUTE_METRICS_PUBLIC) && r->lim.metrics_public)
 		need_auth = 0;
 	if (!need_auth)
 		return 0;
