@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "api/api_int.h"
+#include "api/json_body.h"
 #include "common/timeutil.h"
 #include "retention/ret.h"
 #include "search/index.h"
@@ -81,87 +82,6 @@ static struct idx *get_ix(struct api_server *srv)
 
 /* ---- request helpers -------------------------------------------------- */
 
-/* The body as a JSON object; an empty body is {} when allow_empty. NULL
- * with a 400 reply set otherwise. */
-static json_t *body_object(struct api_req *r, int allow_empty)
-{
-	json_error_t jerr;
-	json_t *j;
-
-	if (!r->body.len) {
-		if (allow_empty)
-			return json_object();
-		api_reply_error(r, 400, "bad_request", "a JSON object is required as the request body");
-		return NULL;
-	}
-	j = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!j || !json_is_object(j)) {
-		api_reply_error(r, 400, "bad_request", "the body is not a JSON object%s%s", j ? "" : ": ",
-				j ? "" : jerr.text);
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
-/* Optional string member: 0 (*out NULL when absent or null), or CU_EINVAL
- * with a 400 reply. */
-static int opt_str(struct api_req *r, const json_t *o, const char *key, const char **out)
-{
-	const json_t *v = json_object_get(o, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		api_reply_error(r, 400, "bad_request", "'%s' must be a string", key);
-		return CU_EINVAL;
-	}
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* Optional boolean member (def when absent). */
-static int opt_bool(struct api_req *r, const json_t *o, const char *key, int def, int *out)
-{
-	const json_t *v = json_object_get(o, key);
-
-	*out = def;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_boolean(v)) {
-		api_reply_error(r, 400, "bad_request", "'%s' must be true or false", key);
-		return CU_EINVAL;
-	}
-	*out = json_is_true(v);
-	return 0;
-}
-
-/* Optional array of strings, at most max: pointers into o. */
-static int opt_strs(struct api_req *r, const json_t *o, const char *key, const char **out, size_t max,
-		    size_t *n)
-{
-	const json_t *v = json_object_get(o, key);
-	size_t i;
-
-	*n = 0;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_array(v) || json_array_size(v) > max) {
-		api_reply_error(r, 400, "bad_request", "'%s' must be an array of at most %zu strings", key, max);
-		return CU_EINVAL;
-	}
-	for (i = 0; i < json_array_size(v); i++) {
-		if (!json_is_string(json_array_get(v, i))) {
-			api_reply_error(r, 400, "bad_request", "'%s' must hold strings only", key);
-			return CU_EINVAL;
-		}
-		out[i] = json_string_value(json_array_get(v, i));
-	}
-	*n = i;
-	return 0;
-}
-
 /* The scope members shared by holds and policies: "conversations" and
  * "senders" hold exact ids, "conversation_patterns" and "sender_patterns"
  * shell patterns (retention/ret.h, struct ret_scope). The singular
@@ -186,7 +106,7 @@ static int opt_scope(struct api_req *r, const json_t *o, struct scope_buf *buf, 
 		return CU_EINVAL;
 	}
 	for (k = 0; k < 4; k++)
-		if (opt_strs(r, o, keys[k], buf->v[k], RET_HOLD_MAX_SCOPE, &n[k]) != 0)
+		if (api_json_opt_strs(r, o, keys[k], buf->v[k], RET_HOLD_MAX_SCOPE, &n[k]) != 0)
 			return CU_EINVAL;
 	sc->conversations = buf->v[0];
 	sc->nconversations = n[0];
@@ -207,7 +127,7 @@ static int opt_date(struct api_req *r, const json_t *o, const char *key, int end
 	struct cu_err err;
 	int date_only = 0;
 
-	if (opt_str(r, o, key, &s) != 0)
+	if (api_json_opt_str(r, o, key, &s) != 0)
 		return CU_EINVAL;
 	if (!s)
 		return 0;
@@ -231,8 +151,8 @@ static json_t *id_with_reason(struct api_req *r, uint64_t *id, const char **reas
 	*reason = NULL;
 	if (api_param_u64(r, 0, id) != 0)
 		return NULL;
-	b = body_object(r, 1);
-	if (!b || opt_str(r, b, "reason", reason) != 0) {
+	b = api_body_object(r, 1);
+	if (!b || api_json_opt_str(r, b, "reason", reason) != 0) {
 		json_decref(b);
 		return NULL;
 	}
@@ -298,14 +218,14 @@ int h_holds_add(struct api_req *r)
 		api_reply_cu(r, CU_ENOMEM, "out of memory");
 		return 0;
 	}
-	b = body_object(r, 0);
+	b = api_body_object(r, 0);
 	if (!b)
 		goto done;
 	memset(&spec, 0, sizeof(spec));
 	spec.from_ms = INT64_MIN;
 	spec.to_ms = INT64_MAX;
-	if (opt_str(r, b, "matter", &spec.matter) || opt_str(r, b, "reason", &spec.reason) ||
-	    opt_str(r, b, "query", &spec.query) || opt_bool(r, b, "all", 0, &spec.all) ||
+	if (api_json_opt_str(r, b, "matter", &spec.matter) || api_json_opt_str(r, b, "reason", &spec.reason) ||
+	    api_json_opt_str(r, b, "query", &spec.query) || api_json_opt_bool(r, b, "all", 0, &spec.all) ||
 	    opt_scope(r, b, buf, &spec.scope) ||
 	    opt_date(r, b, "from", 0, &spec.from_ms) || opt_date(r, b, "to", 1, &spec.to_ms))
 		goto done;
@@ -428,15 +348,15 @@ int h_policies_add(struct api_req *r)
 		api_reply_cu(r, CU_ENOMEM, "out of memory");
 		return 0;
 	}
-	b = body_object(r, 0);
+	b = api_body_object(r, 0);
 	if (!b)
 		goto done;
 	memset(&spec, 0, sizeof(spec));
 	memset(&ch, 0, sizeof(ch));
-	if (opt_str(r, b, "name", &spec.name) || opt_str(r, b, "platform", &spec.platform) ||
+	if (api_json_opt_str(r, b, "name", &spec.name) || api_json_opt_str(r, b, "platform", &spec.platform) ||
 	    opt_scope(r, b, buf, &spec.scope) ||
-	    opt_str(r, b, "class", &spec.class_label) || opt_str(r, b, "keep", &keep) ||
-	    opt_str(r, b, "action", &action) || opt_str(r, b, "approval", &approval))
+	    api_json_opt_str(r, b, "class", &spec.class_label) || api_json_opt_str(r, b, "keep", &keep) ||
+	    api_json_opt_str(r, b, "action", &action) || api_json_opt_str(r, b, "approval", &approval))
 		goto done;
 	if (!spec.name || !keep || !action) {
 		api_reply_error(r, 400, "bad_request", "'name', 'keep' and 'action' are required");
@@ -496,8 +416,8 @@ int h_classes_set(struct api_req *r)
 	json_t *b;
 	int rc;
 
-	b = body_object(r, 0);
-	if (!b || opt_str(r, b, "conversation", &conv) || opt_str(r, b, "label", &label))
+	b = api_body_object(r, 0);
+	if (!b || api_json_opt_str(r, b, "conversation", &conv) || api_json_opt_str(r, b, "label", &label))
 		goto done;
 	if (!conv) {
 		api_reply_error(r, 400, "bad_request", "'conversation' is required ('label' null or \"\" removes it)");
@@ -538,8 +458,8 @@ int h_dispositions_plan(struct api_req *r)
 	json_t *b, *out = NULL;
 	int dry = 0, rc;
 
-	b = body_object(r, 1);
-	if (!b || opt_bool(r, b, "dry_run", 0, &dry) != 0)
+	b = api_body_object(r, 1);
+	if (!b || api_json_opt_bool(r, b, "dry_run", 0, &dry) != 0)
 		goto done;
 	cu_err_clear(&err);
 	rc = ret_plan(r->srv->st, get_ix(r->srv), r->who.name, dry, time_now_ms(), &plan, &out, &err);
@@ -583,8 +503,8 @@ int h_erasures_add(struct api_req *r)
 	size_t i, n = 0;
 	int rc;
 
-	b = body_object(r, 0);
-	if (!b || opt_str(r, b, "query", &query) || opt_str(r, b, "reason", &reason))
+	b = api_body_object(r, 0);
+	if (!b || api_json_opt_str(r, b, "query", &query) || api_json_opt_str(r, b, "reason", &reason))
 		goto done;
 	arr = json_object_get(b, "seqs");
 	if (arr && !json_is_null(arr)) {
@@ -799,7 +719,7 @@ int h_offer_answer(struct api_req *r)
 
 	if (api_param_u64(r, 0, &id) != 0)
 		return 0;
-	b = body_object(r, 0);
+	b = api_body_object(r, 0);
 	if (!b)
 		return 0;
 	v = json_object_get(b, "accept");
