@@ -22,7 +22,7 @@ struct api_server;
 int api_exports_start(struct api_server *srv, struct cu_err *err);
 void api_exports_stop(void);
 
-/* The retention scheduler (h_retention.c): reads the "retention" object
+/* The retention scheduler (retention_sched.c): reads the "retention" object
  * of the configuration file and starts the scheduler thread, which runs
  * ret_run_automatic shortly after start and then every
  * retention.interval_seconds. A bad "retention" object is an error (a
