@@ -268,40 +268,5 @@ int api_tokens_reload(struct api_server *srv, struct cu_err *err) CU_MUST_CHECK;
 
 /* Background verification: waits for a running job (server stop). */
 void api_verify_shutdown(struct api_server *srv);
-/* Search index: open at start (may be NULL when unavailable), close at stop. */
-int api_search_open(struct api_server *srv, struct cu_err *err) CU_MUST_CHECK;
-void api_search_close(struct api_server *srv);
-/* The commit queue's after-commit hook (ctx = the server): wakes the
- * index catch-up. */
-void api_search_after_commit(void *ctx, size_t records);
-/* Index lag in records for /metrics, -1 when unknown. */
-long long api_search_lag(struct api_server *srv);
-/* The commit queue's admit hook: 1 while the index is within
- * index_max_lag records of the log (ingest may be committed); above a
- * quarter of that, ingest is paced at the index's rate. Committer thread
- * only, as is api_search_committed, which charges a commit to the pacing. */
-int api_search_admit(void *srv);
-void api_search_committed(struct api_server *srv, size_t records);
-/* Hands the commit queue to the index thread (after cq_new), or takes it
- * back (NULL, before cq_free). */
-void api_search_set_queue(struct api_server *srv, struct commit_queue *cq);
-/* Runs a query for r's caller on a pooled read-only index handle:
- * idx_search_json with q->kinds replaced by what the caller may see
- * (api_vis_kinds_of), so results and counts hold nothing else. CU_ESTATE
- * when there is no index, CU_EDENIED when the caller sees no records. */
-struct idx_query;
-int api_search_run(struct api_req *r, const struct idx_query *q, json_t **out,
-		   struct cu_err *err) CU_MUST_CHECK;
-/* idx_context (a record's neighbours in its conversation) on a pooled
- * read-only index handle. CU_ESTATE when there is no index. */
-struct idx_ctx_side;
-int api_search_context(struct api_server *srv, const char *conv, uint64_t anchor, int64_t *anchor_ts,
-		       struct idx_ctx_side *before, struct idx_ctx_side *after, uint64_t *hwm,
-		       struct cu_err *err) CU_MUST_CHECK;
-/* Waits (at most timeout_ms) until the index holds the log's first size
- * records; 1 if it does. */
-int api_search_wait(struct api_server *srv, uint64_t size, unsigned timeout_ms);
-/* "newest" (or NULL), "oldest", "relevance" -> enum idx_sort; -1 if unknown. */
-int api_search_sort(const char *s);
 
 #endif

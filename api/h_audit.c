@@ -13,6 +13,7 @@
 #include "api/audit.h"
 #include "api/api_int.h"
 #include "api/handlers.h"
+#include "api/search_index.h"
 #include "archiver/record_json.h"
 #include "common/timeutil.h"
 #include "search/index.h"

@@ -9,6 +9,7 @@
 
 #include "api/api_int.h"
 #include "api/handlers.h"
+#include "api/search_index.h"
 #include "archiver/proof_json.h"
 #include "archiver/record_json.h"
 #include "search/index.h"

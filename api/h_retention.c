@@ -18,6 +18,7 @@
 
 #include "api/api_int.h"
 #include "api/handlers.h"
+#include "api/search_index.h"
 #include "api/json_body.h"
 #include "api/retention_sched.h"
 #include "common/timeutil.h"

@@ -7,6 +7,7 @@
 
 #include "api/api_int.h"
 #include "api/handlers.h"
+#include "api/search_index.h"
 #include "common/timeutil.h"
 
 /* Status codes with their own counter slot; the last slot is "other". */

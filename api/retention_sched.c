@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "api/api_int.h"
+#include "api/search_index.h"
 #include "api/subsystems.h"
 #include "common/timeutil.h"
 #include "retention/ret.h"

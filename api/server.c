@@ -16,6 +16,7 @@
 #include "api/audit.h"
 #include "api/conn_guard.h"
 #include "api/api_int.h"
+#include "api/search_index.h"
 #include "api/subsystems.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"

@@ -19,6 +19,7 @@
  * count or page a record its caller may not see. */
 
 #include "api/api_int.h"
+#include "api/search_index.h"
 #include "archiver/record.h"
 
 uint64_t api_vis_kinds_of(const struct api_req *r)
