@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "api/api.h"
 #include "api/audit.h"
@@ -200,7 +201,7 @@ struct api_req {
 	char audit_source[64];
 };
 
-/* Replies. api_reply_json takes ownership of j. */
+/* Replies (reply.c). api_reply_json takes ownership of j. */
 void api_reply_json(struct api_req *r, unsigned status, json_t *j);
 void api_reply_text(struct api_req *r, unsigned status, const char *ctype, const char *text, size_t len);
 void api_reply_error(struct api_req *r, unsigned status, const char *code, const char *fmt, ...)
@@ -231,6 +232,8 @@ void api_escape_in_place(char *s, size_t cap);
  * without '='. The audit record shows r->args, so what a handler reads
  * here is what the record says was asked. */
 const char *api_query(struct api_req *r, const char *key);
+/* An unsigned decimal of 1 to 19 digits and nothing else: 0, or CU_EINVAL. */
+int api_parse_u64(const char *s, uint64_t *out) CU_MUST_CHECK;
 /* Parses an unsigned decimal query parameter in [min, max]; def when
  * absent. On a bad value replies 400 and returns CU_EINVAL. */
 int api_query_u64(struct api_req *r, const char *key, uint64_t def, uint64_t min, uint64_t max,
@@ -266,7 +269,25 @@ void api_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reloads tokens (after the admin endpoints changed the file). */
 int api_tokens_reload(struct api_server *srv, struct cu_err *err) CU_MUST_CHECK;
 
-/* Background verification: waits for a running job (server stop). */
-void api_verify_shutdown(struct api_server *srv);
+/* The HTTP layer (http.c), started and stopped by the application
+ * layer (server.c) in this order: init, prepare (the listen address is
+ * resolved and the TLS files read, before anything is opened), start
+ * (the connection guard and the daemon, serving at once), setup_release
+ * (wipes the key), and at the end quiesce (new connections and requests
+ * refused, in-flight requests given grace_ms to finish) and stop (the
+ * daemon and the guard; safe when start failed or never ran). */
+#define API_TLS_FILE_MAX (1u << 20)
+struct api_http_setup {
+	struct sockaddr_storage ss;     /* the listen address */
+	int v6;                         /* 1: ss is IPv6 */
+	struct buf cert, key;           /* PEM texts for TLS; empty: plain HTTP */
+	struct MHD_OptionItem opts[4];  /* the TLS options of the daemon */
+};
+void api_http_setup_init(struct api_http_setup *hs);
+int api_http_prepare(const struct api_config *cfg, struct api_http_setup *hs, struct cu_err *err) CU_MUST_CHECK;
+void api_http_setup_release(struct api_http_setup *hs);
+int api_http_start(struct api_server *srv, struct api_http_setup *hs, struct cu_err *err) CU_MUST_CHECK;
+void api_http_quiesce(struct api_server *srv, unsigned grace_ms);
+void api_http_stop(struct api_server *srv);
 
 #endif

@@ -196,8 +196,9 @@ int api_retention_start(struct api_server *srv, struct cu_err *err)
 	return 0;
 }
 
-void api_retention_stop(void)
+void api_retention_stop(struct api_server *srv)
 {
+	(void)srv;
 	if (ra.started) {
 		pthread_mutex_lock(&ra.mu);
 		ra.stop = 1;

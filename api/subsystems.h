@@ -30,6 +30,12 @@ void api_exports_stop(void);
  * logged. Stop waits for a run under way and closes the index handle the
  * retention endpoints share: call before the store is closed. */
 int api_retention_start(struct api_server *srv, struct cu_err *err) CU_MUST_CHECK;
-void api_retention_stop(void);
+void api_retention_stop(struct api_server *srv);
+
+/* Verification jobs (h_verify.c): start makes the job slot; stop waits
+ * for a running job (verify_archive cannot be interrupted; it only reads)
+ * and frees the last result. */
+int api_verify_start(struct api_server *srv, struct cu_err *err) CU_MUST_CHECK;
+void api_verify_stop(struct api_server *srv);
 
 #endif
