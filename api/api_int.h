@@ -1,7 +1,17 @@
-/* api_int.h - what the server core, the routing table and the handlers
- * share inside api/. Nothing outside api/ includes this.
+/* api_int.h - what the layers of api/ share: the application layer
+ * (server.c: the server object, its commit queue and subsystems), the
+ * HTTP layer (http.c, reply.c, args.c: requests and replies), the routing
+ * table (routes.c) and the handlers (handlers.h). Nothing outside api/
+ * includes this.
  *
- * A request goes through these states (server.c):
+ * Threads: libmicrohttpd's worker threads run a request from its first
+ * call to its reply, handlers included; the commit queue's committer
+ * thread answers commits (the request is resumed in its worker); the
+ * subsystems (subsystems.h) run their own threads. The server object is
+ * made before any of them starts and freed after all have stopped;
+ * srv->lock guards what a reload replaces (tokens, live limits).
+ *
+ * A request goes through these states (http.c):
  *   READING   headers seen, route matched, caller authenticated and
  *             authorised; the body (if any) is collected up to the cap;
  *   handler   runs once the body is complete; it either sets the reply
@@ -138,7 +148,7 @@ struct api_server {
 	atomic_int commit_failing;   /* 1 while the last commit failed (healthz 503) */
 	struct api_metrics metrics;
 	struct api_verify_job verify;
-	void *search;                /* search index handle (h_search.c), or NULL */
+	void *search;                /* search index (search_index.h), or NULL */
 };
 
 enum api_req_state {
