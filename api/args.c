@@ -3,7 +3,8 @@
  * r->args, one value per name, and the path, its captures and the
  * recorded headers are checked. Handlers read parameters only through
  * api_query, and the audit record is built from the same r->args, so the
- * record names exactly the values the handler used. */
+ * record names exactly the values the handler used. Numbers in query and
+ * path parameters are read with api_query_u64 and api_param_u64. */
 #include <stdio.h>
 #include <string.h>
 
