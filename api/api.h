@@ -4,6 +4,9 @@
  * ingest through the commit queue, metrics.
  *
  * This is what `custos serve` uses; everything else lives in api/.
+ * api_server_start, _reload and _stop are called from one thread (the
+ * command's main loop), never at the same time; the server runs its own
+ * threads in between (api/api_int.h "Threads").
  */
 #ifndef CUSTOS_API_API_H
 #define CUSTOS_API_API_H

@@ -1,13 +1,14 @@
 /* args.c - what a request asks, checked once before any handler runs
- * (internal.h "Request inputs"): the query parameters are collected into
+ * (api_int.h "Request inputs"): the query parameters are collected into
  * r->args, one value per name, and the path, its captures and the
  * recorded headers are checked. Handlers read parameters only through
  * api_query, and the audit record is built from the same r->args, so the
- * record names exactly the values the handler used. */
+ * record names exactly the values the handler used. Numbers in query and
+ * path parameters are read with api_query_u64 and api_param_u64. */
 #include <stdio.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "common/utf8.h"
 
 /* Request headers whose values are copied into records (the payload type
@@ -189,4 +190,50 @@ int api_check_args(struct api_req *r)
 const char *api_query(struct api_req *r, const char *key)
 {
 	return json_string_value(json_object_get(r->args, key));
+}
+
+/* ---- numbers ---------------------------------------------------------- */
+
+int api_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s || strlen(s) > 19)
+		return CU_EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return CU_EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int api_query_u64(struct api_req *r, const char *key, uint64_t def, uint64_t min, uint64_t max,
+		  uint64_t *out)
+{
+	const char *s = api_query(r, key);
+	uint64_t v;
+
+	if (!s) {
+		*out = def;
+		return 0;
+	}
+	if (api_parse_u64(s, &v) != 0 || v < min || v > max) {
+		api_reply_error(r, 400, "bad_request", "query parameter '%s' must be an integer from %llu to %llu",
+				key, (unsigned long long)min, (unsigned long long)max);
+		return CU_EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int api_param_u64(struct api_req *r, int idx, uint64_t *out)
+{
+	if (idx < 0 || idx >= API_MAX_PARAMS || api_parse_u64(r->params[idx], out) != 0) {
+		api_reply_error(r, 400, "bad_request", "'%s' is not a decimal number",
+				idx >= 0 && idx < API_MAX_PARAMS && r->params[idx] ? r->params[idx] : "");
+		return CU_EINVAL;
+	}
+	return 0;
 }

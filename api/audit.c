@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "common/timeutil.h"
 
 void api_audit_info(struct api_req *r, json_t *details)

@@ -6,7 +6,11 @@
  * with "query_received": [[name, value], ...] instead of "query" when the
  * parameters were refused, and "path_escaped": true when the path was not
  * UTF-8 (then shown escaped, args.c api_escape).
- * appended through the commit queue before the reply is sent. */
+ * appended through the commit queue before the reply is sent.
+ *
+ * Threads and ownership: called in the request's worker thread (http.c);
+ * what is built lives in the request (r->audit_*) until
+ * api_audit_release, after its commit answered. */
 #ifndef CUSTOS_API_AUDIT_H
 #define CUSTOS_API_AUDIT_H
 

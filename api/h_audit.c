@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "api/audit.h"
-#include "api/internal.h"
+#include "api/api_int.h"
+#include "api/handlers.h"
+#include "api/search_index.h"
 #include "archiver/record_json.h"
 #include "common/timeutil.h"
 #include "search/index.h"

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
+#include "api/handlers.h"
 #include "archiver/proof_json.h"
 
 int h_checkpoint(struct api_req *r)

@@ -2,7 +2,8 @@
  * GET /v1/exports/{job}/file over export/job.h. The job set is made on
  * first use for the server's archive; every append of an export (the
  * custody and "produced" records) goes through the commit queue. */
-#include "api/h_exports.h"
+#include "api/handlers.h"
+#include "api/subsystems.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 
 #include <openssl/crypto.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "common/fileio.h"
 #include "export/job.h"
 #include "export/pkgfiles.h"

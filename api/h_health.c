@@ -1,5 +1,6 @@
-/* h_health.c - GET /healthz (no token) and GET /metrics. */
-#include "api/internal.h"
+/* h_health.c - GET /healthz (no token). */
+#include "api/api_int.h"
+#include "api/handlers.h"
 
 int h_healthz(struct api_req *r)
 {
@@ -16,16 +17,5 @@ int h_healthz(struct api_req *r)
 	}
 	j = json_pack("{s:s, s:I}", "status", "ok", "records", (json_int_t)store_size(srv->st));
 	api_reply_json(r, 200, j);
-	return 0;
-}
-
-int h_metrics(struct api_req *r)
-{
-	if (api_metrics_render(r->srv, &r->out) != 0) {
-		api_reply_error(r, 500, "internal", "metrics could not be rendered");
-		return 0;
-	}
-	r->status = 200;
-	r->ctype = "text/plain; version=0.0.4; charset=utf-8";
 	return 0;
 }

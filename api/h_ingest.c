@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "api/hooks.h"
-#include "api/internal.h"
+#include "api/api_int.h"
+#include "api/handlers.h"
 #include "archiver/envelope.h"
 
 /* What the request holds while its records are committed. */

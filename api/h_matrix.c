@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "api/hooks.h"
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/matrix.h"
 #include "archiver/sources.h"
 

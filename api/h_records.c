@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
+#include "api/handlers.h"
+#include "api/search_index.h"
 #include "archiver/proof_json.h"
 #include "archiver/record_json.h"
 #include "search/index.h"

@@ -1,6 +1,7 @@
 /* h_retention.c - the retention endpoints (holds, policies, classes,
  * dispositions, erasure orders, offers, certificates) over
- * retention/ret.h, and the scheduler of automatic retention runs.
+ * retention/ret.h. The scheduler of automatic runs is
+ * retention_sched.c.
  *
  * The engine appends its records itself (store_append, serialised inside
  * the store with the commit queue's appends) and takes its own
@@ -9,157 +10,26 @@
  * the index catch-up is woken so that the new records become searchable.
  *
  * The engine needs a search index writer for hold queries, erasure
- * queries and the index deletions of an execution: one handle, opened on
- * first use and shared (index handles serialise their calls inside), is
- * kept here beside the catch-up thread's own; SQLite's write lock orders
- * the two. If it cannot be opened the engine opens one per call. */
-#include "api/h_retention.h"
-
-#include <errno.h>
+ * queries and the index deletions of an execution: the one shared handle
+ * of api_retention_index (retention_sched.h). */
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
+#include "api/handlers.h"
+#include "api/search_index.h"
+#include "api/json_body.h"
+#include "api/retention_sched.h"
 #include "common/timeutil.h"
 #include "retention/ret.h"
 #include "search/index.h"
 
-#define RETAPI_DEFAULT_INTERVAL_S 86400u /* retention.interval_seconds default: daily */
-#define RETAPI_MAX_INTERVAL_S 31622400u  /* at most a (leap) year between runs */
-#define RETAPI_DEFAULT_DELAY_S 5u        /* retention.first_run_delay_seconds default */
-#define RETAPI_MAX_DELAY_S 86400u
 #define RETAPI_MAX_SEQS 20000            /* seqs in one erasure order (RET_PLAN_MAX_ITEMS) */
 #define RETAPI_HOLD_SEQS_DEFAULT 100     /* seqs GET /v1/holds/{id} lists by default */
 #define RETAPI_HOLD_SEQS_MAX 10000
 
-/* The state shared by the handlers and the scheduler (one server per
- * process, like the export jobs). */
-struct retapi {
-	pthread_mutex_t ix_mu;     /* guards ix and ix_failed */
-	struct idx *ix;            /* index writer for the engine, or NULL */
-	int ix_failed;             /* 1: opening failed once (logged), engine opens its own */
-
-	pthread_mutex_t mu;        /* guards stop */
-	pthread_cond_t cv;         /* signalled on stop */
-	int stop;                  /* 1: the scheduler exits */
-	pthread_t thread;          /* the scheduler */
-	int started;               /* 1: thread runs and must be joined */
-	struct api_server *srv;    /* for the scheduler */
-	unsigned interval_s;       /* between the starts of two runs */
-	unsigned delay_s;          /* from start-up to the first run */
-};
-
-static struct retapi ra = {
-	.ix_mu = PTHREAD_MUTEX_INITIALIZER,
-	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.cv = PTHREAD_COND_INITIALIZER,
-};
-
-/* The shared index writer, or NULL (the engine then opens one itself). */
-static struct idx *get_ix(struct api_server *srv)
-{
-	struct cu_err err;
-	struct idx *ix;
-
-	pthread_mutex_lock(&ra.ix_mu);
-	if (!ra.ix && !ra.ix_failed) {
-		cu_err_clear(&err);
-		if (idx_open(srv->dir, 0, &ra.ix, &err) != 0) {
-			ra.ix = NULL;
-			ra.ix_failed = 1;
-			api_log("retention: cannot open the search index (%s); each operation opens its own", err.msg);
-		}
-	}
-	ix = ra.ix;
-	pthread_mutex_unlock(&ra.ix_mu);
-	return ix;
-}
-
 /* ---- request helpers -------------------------------------------------- */
-
-/* The body as a JSON object; an empty body is {} when allow_empty. NULL
- * with a 400 reply set otherwise. */
-static json_t *body_object(struct api_req *r, int allow_empty)
-{
-	json_error_t jerr;
-	json_t *j;
-
-	if (!r->body.len) {
-		if (allow_empty)
-			return json_object();
-		api_reply_error(r, 400, "bad_request", "a JSON object is required as the request body");
-		return NULL;
-	}
-	j = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!j || !json_is_object(j)) {
-		api_reply_error(r, 400, "bad_request", "the body is not a JSON object%s%s", j ? "" : ": ",
-				j ? "" : jerr.text);
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
-/* Optional string member: 0 (*out NULL when absent or null), or CU_EINVAL
- * with a 400 reply. */
-static int opt_str(struct api_req *r, const json_t *o, const char *key, const char **out)
-{
-	const json_t *v = json_object_get(o, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		api_reply_error(r, 400, "bad_request", "'%s' must be a string", key);
-		return CU_EINVAL;
-	}
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* Optional boolean member (def when absent). */
-static int opt_bool(struct api_req *r, const json_t *o, const char *key, int def, int *out)
-{
-	const json_t *v = json_object_get(o, key);
-
-	*out = def;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_boolean(v)) {
-		api_reply_error(r, 400, "bad_request", "'%s' must be true or false", key);
-		return CU_EINVAL;
-	}
-	*out = json_is_true(v);
-	return 0;
-}
-
-/* Optional array of strings, at most max: pointers into o. */
-static int opt_strs(struct api_req *r, const json_t *o, const char *key, const char **out, size_t max,
-		    size_t *n)
-{
-	const json_t *v = json_object_get(o, key);
-	size_t i;
-
-	*n = 0;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_array(v) || json_array_size(v) > max) {
-		api_reply_error(r, 400, "bad_request", "'%s' must be an array of at most %zu strings", key, max);
-		return CU_EINVAL;
-	}
-	for (i = 0; i < json_array_size(v); i++) {
-		if (!json_is_string(json_array_get(v, i))) {
-			api_reply_error(r, 400, "bad_request", "'%s' must hold strings only", key);
-			return CU_EINVAL;
-		}
-		out[i] = json_string_value(json_array_get(v, i));
-	}
-	*n = i;
-	return 0;
-}
 
 /* The scope members shared by holds and policies: "conversations" and
  * "senders" hold exact ids, "conversation_patterns" and "sender_patterns"
@@ -185,7 +55,7 @@ static int opt_scope(struct api_req *r, const json_t *o, struct scope_buf *buf, 
 		return CU_EINVAL;
 	}
 	for (k = 0; k < 4; k++)
-		if (opt_strs(r, o, keys[k], buf->v[k], RET_HOLD_MAX_SCOPE, &n[k]) != 0)
+		if (api_json_opt_strs(r, o, keys[k], buf->v[k], RET_HOLD_MAX_SCOPE, &n[k]) != 0)
 			return CU_EINVAL;
 	sc->conversations = buf->v[0];
 	sc->nconversations = n[0];
@@ -206,7 +76,7 @@ static int opt_date(struct api_req *r, const json_t *o, const char *key, int end
 	struct cu_err err;
 	int date_only = 0;
 
-	if (opt_str(r, o, key, &s) != 0)
+	if (api_json_opt_str(r, o, key, &s) != 0)
 		return CU_EINVAL;
 	if (!s)
 		return 0;
@@ -230,8 +100,8 @@ static json_t *id_with_reason(struct api_req *r, uint64_t *id, const char **reas
 	*reason = NULL;
 	if (api_param_u64(r, 0, id) != 0)
 		return NULL;
-	b = body_object(r, 1);
-	if (!b || opt_str(r, b, "reason", reason) != 0) {
+	b = api_body_object(r, 1);
+	if (!b || api_json_opt_str(r, b, "reason", reason) != 0) {
 		json_decref(b);
 		return NULL;
 	}
@@ -278,7 +148,7 @@ int h_holds_list(struct api_req *r)
 	int rc;
 
 	cu_err_clear(&err);
-	rc = ret_holds_json(r->srv->st, get_ix(r->srv), query_all(r), &j, &err);
+	rc = ret_holds_json(r->srv->st, api_retention_index(r->srv), query_all(r), &j, &err);
 	reply_list(r, rc, &err, j, "holds");
 	return 0;
 }
@@ -297,14 +167,14 @@ int h_holds_add(struct api_req *r)
 		api_reply_cu(r, CU_ENOMEM, "out of memory");
 		return 0;
 	}
-	b = body_object(r, 0);
+	b = api_body_object(r, 0);
 	if (!b)
 		goto done;
 	memset(&spec, 0, sizeof(spec));
 	spec.from_ms = INT64_MIN;
 	spec.to_ms = INT64_MAX;
-	if (opt_str(r, b, "matter", &spec.matter) || opt_str(r, b, "reason", &spec.reason) ||
-	    opt_str(r, b, "query", &spec.query) || opt_bool(r, b, "all", 0, &spec.all) ||
+	if (api_json_opt_str(r, b, "matter", &spec.matter) || api_json_opt_str(r, b, "reason", &spec.reason) ||
+	    api_json_opt_str(r, b, "query", &spec.query) || api_json_opt_bool(r, b, "all", 0, &spec.all) ||
 	    opt_scope(r, b, buf, &spec.scope) ||
 	    opt_date(r, b, "from", 0, &spec.from_ms) || opt_date(r, b, "to", 1, &spec.to_ms))
 		goto done;
@@ -313,7 +183,7 @@ int h_holds_add(struct api_req *r)
 		goto done;
 	}
 	cu_err_clear(&err);
-	rc = ret_hold_add(r->srv->st, get_ix(r->srv), &spec, r->who.name, time_now_ms(), &id, &records, &err);
+	rc = ret_hold_add(r->srv->st, api_retention_index(r->srv), &spec, r->who.name, time_now_ms(), &id, &records, &err);
 	if (rc) {
 		api_reply_cu(r, rc, err.msg);
 		goto done;
@@ -343,7 +213,7 @@ int h_hold_get(struct api_req *r)
 	    api_query_u64(r, "limit", RETAPI_HOLD_SEQS_DEFAULT, 0, RETAPI_HOLD_SEQS_MAX, &max) != 0)
 		return 0;
 	cu_err_clear(&err);
-	rc = ret_hold_json(r->srv->st, get_ix(r->srv), id, (size_t)max, &j, &err);
+	rc = ret_hold_json(r->srv->st, api_retention_index(r->srv), id, (size_t)max, &j, &err);
 	if (rc) {
 		api_reply_cu(r, rc, err.msg);
 		return 0;
@@ -427,15 +297,15 @@ int h_policies_add(struct api_req *r)
 		api_reply_cu(r, CU_ENOMEM, "out of memory");
 		return 0;
 	}
-	b = body_object(r, 0);
+	b = api_body_object(r, 0);
 	if (!b)
 		goto done;
 	memset(&spec, 0, sizeof(spec));
 	memset(&ch, 0, sizeof(ch));
-	if (opt_str(r, b, "name", &spec.name) || opt_str(r, b, "platform", &spec.platform) ||
+	if (api_json_opt_str(r, b, "name", &spec.name) || api_json_opt_str(r, b, "platform", &spec.platform) ||
 	    opt_scope(r, b, buf, &spec.scope) ||
-	    opt_str(r, b, "class", &spec.class_label) || opt_str(r, b, "keep", &keep) ||
-	    opt_str(r, b, "action", &action) || opt_str(r, b, "approval", &approval))
+	    api_json_opt_str(r, b, "class", &spec.class_label) || api_json_opt_str(r, b, "keep", &keep) ||
+	    api_json_opt_str(r, b, "action", &action) || api_json_opt_str(r, b, "approval", &approval))
 		goto done;
 	if (!spec.name || !keep || !action) {
 		api_reply_error(r, 400, "bad_request", "'name', 'keep' and 'action' are required");
@@ -495,8 +365,8 @@ int h_classes_set(struct api_req *r)
 	json_t *b;
 	int rc;
 
-	b = body_object(r, 0);
-	if (!b || opt_str(r, b, "conversation", &conv) || opt_str(r, b, "label", &label))
+	b = api_body_object(r, 0);
+	if (!b || api_json_opt_str(r, b, "conversation", &conv) || api_json_opt_str(r, b, "label", &label))
 		goto done;
 	if (!conv) {
 		api_reply_error(r, 400, "bad_request", "'conversation' is required ('label' null or \"\" removes it)");
@@ -537,11 +407,11 @@ int h_dispositions_plan(struct api_req *r)
 	json_t *b, *out = NULL;
 	int dry = 0, rc;
 
-	b = body_object(r, 1);
-	if (!b || opt_bool(r, b, "dry_run", 0, &dry) != 0)
+	b = api_body_object(r, 1);
+	if (!b || api_json_opt_bool(r, b, "dry_run", 0, &dry) != 0)
 		goto done;
 	cu_err_clear(&err);
-	rc = ret_plan(r->srv->st, get_ix(r->srv), r->who.name, dry, time_now_ms(), &plan, &out, &err);
+	rc = ret_plan(r->srv->st, api_retention_index(r->srv), r->who.name, dry, time_now_ms(), &plan, &out, &err);
 	if (rc) {
 		json_decref(out);
 		api_reply_cu(r, rc, err.msg);
@@ -582,8 +452,8 @@ int h_erasures_add(struct api_req *r)
 	size_t i, n = 0;
 	int rc;
 
-	b = body_object(r, 0);
-	if (!b || opt_str(r, b, "query", &query) || opt_str(r, b, "reason", &reason))
+	b = api_body_object(r, 0);
+	if (!b || api_json_opt_str(r, b, "query", &query) || api_json_opt_str(r, b, "reason", &reason))
 		goto done;
 	arr = json_object_get(b, "seqs");
 	if (arr && !json_is_null(arr)) {
@@ -624,7 +494,7 @@ int h_erasures_add(struct api_req *r)
 			*(i ? &eo.exclude_reactions : &eo.exclude_edits) = 1;
 	}
 	cu_err_clear(&err);
-	rc = ret_erase_order_opts(r->srv->st, get_ix(r->srv), seqs, n, query, reason, r->who.name, &eo,
+	rc = ret_erase_order_opts(r->srv->st, api_retention_index(r->srv), seqs, n, query, reason, r->who.name, &eo,
 				  time_now_ms(), &plan, &out, &err);
 	if (rc == CU_EDENIED && out) {
 		/* Refused for records under hold: say which, in the error. */
@@ -720,7 +590,7 @@ int h_plan_execute(struct api_req *r)
 	memset(&opts, 0, sizeof(opts));
 	opts.by = r->who.name;
 	cu_err_clear(&err);
-	rc = ret_execute(r->srv->st, get_ix(r->srv), id, &opts, time_now_ms(), &out, &err);
+	rc = ret_execute(r->srv->st, api_retention_index(r->srv), id, &opts, time_now_ms(), &out, &err);
 	if (rc) {
 		json_decref(out);
 		api_reply_cu(r, rc, err.msg);
@@ -798,7 +668,7 @@ int h_offer_answer(struct api_req *r)
 
 	if (api_param_u64(r, 0, &id) != 0)
 		return 0;
-	b = body_object(r, 0);
+	b = api_body_object(r, 0);
 	if (!b)
 		return 0;
 	v = json_object_get(b, "accept");
@@ -819,155 +689,4 @@ int h_offer_answer(struct api_req *r)
 done:
 	json_decref(b);
 	return 0;
-}
-
-/* ---- the scheduler ---------------------------------------------------- */
-
-/* Reads an unsigned integer member of the "retention" object. */
-static int cfg_uint(const json_t *o, const char *key, unsigned min, unsigned max, unsigned *out,
-		    struct cu_err *err)
-{
-	const json_t *v = json_object_get(o, key);
-
-	if (!v)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return cu_err_set(err, CU_EINVAL, "retention.%s must be an integer from %u to %u", key, min, max);
-	*out = (unsigned)json_integer_value(v);
-	return 0;
-}
-
-static int load_config(const char *path, struct cu_err *err)
-{
-	json_error_t jerr;
-	const char *key;
-	json_t *root, *o, *v;
-	int rc = 0;
-
-	ra.interval_s = RETAPI_DEFAULT_INTERVAL_S;
-	ra.delay_s = RETAPI_DEFAULT_DELAY_S;
-	if (!path || !*path)
-		return 0;
-	root = json_load_file(path, 0, &jerr);
-	if (!root) {
-		if (errno == ENOENT)
-			return 0; /* no file: the server settings said the same */
-		return cu_err_set(err, CU_EINVAL, "%s: %s", path, jerr.text);
-	}
-	o = json_object_get(root, "retention");
-	if (o && !json_is_object(o)) {
-		rc = cu_err_set(err, CU_EINVAL, "%s: \"retention\" must be an object", path);
-		goto out;
-	}
-	json_object_foreach(o, key, v) {
-		if (strcmp(key, "interval_seconds") != 0 && strcmp(key, "first_run_delay_seconds") != 0) {
-			rc = cu_err_set(err, CU_EINVAL, "%s: unknown key retention.%s", path, key);
-			goto out;
-		}
-	}
-	rc = cfg_uint(o, "interval_seconds", 1, RETAPI_MAX_INTERVAL_S, &ra.interval_s, err);
-	if (rc == 0)
-		rc = cfg_uint(o, "first_run_delay_seconds", 0, RETAPI_MAX_DELAY_S, &ra.delay_s, err);
-out:
-	json_decref(root);
-	return rc;
-}
-
-static void run_once(struct api_server *srv)
-{
-	struct cu_err err;
-	json_t *out = NULL;
-	int rc;
-
-	cu_err_clear(&err);
-	rc = ret_run_automatic(srv->st, get_ix(srv), time_now_ms(), &out, &err);
-	if (rc) {
-		api_log("retention: automatic run failed (tried again in %u s): %s", ra.interval_s,
-			err.msg[0] ? err.msg : cu_err_name(rc));
-	} else if (json_is_integer(json_object_get(out, "plan"))) {
-		json_t *ex = json_object_get(out, "execution");
-
-		api_log("retention: automatic run: plan %lld, %lld records, certificate %lld",
-			(long long)json_integer_value(json_object_get(out, "plan")),
-			(long long)json_integer_value(json_object_get(out, "count")),
-			(long long)json_integer_value(json_object_get(ex, "certificate")));
-		api_search_after_commit(srv, 0);
-	}
-	json_decref(out);
-}
-
-/* Adds s seconds to the monotonic time t. */
-static void ts_add(struct timespec *t, unsigned s)
-{
-	t->tv_sec += (time_t)s;
-}
-
-static void *scheduler_main(void *arg)
-{
-	struct api_server *srv = arg;
-	struct timespec next;
-	int stop;
-
-	pthread_setname_np(pthread_self(), "custos-retain"); /* for top -H, ps -L */
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	ts_add(&next, ra.delay_s);
-	for (;;) {
-		pthread_mutex_lock(&ra.mu);
-		/* 0 is a signal or a spurious wake-up: look at stop and wait
-		 * on; anything else (ETIMEDOUT) means the time has come. */
-		while (!ra.stop && pthread_cond_timedwait(&ra.cv, &ra.mu, &next) == 0)
-			;
-		stop = ra.stop;
-		pthread_mutex_unlock(&ra.mu);
-		if (stop)
-			break;
-		/* The next run is counted from this one's start; a run longer
-		 * than the interval is followed by the next at once. */
-		clock_gettime(CLOCK_MONOTONIC, &next);
-		ts_add(&next, ra.interval_s);
-		run_once(srv);
-	}
-	return NULL;
-}
-
-int api_retention_start(struct api_server *srv, struct cu_err *err)
-{
-	pthread_condattr_t ca;
-	int rc;
-
-	rc = load_config(srv->config_path, err);
-	if (rc)
-		return rc;
-	/* A condition variable on the monotonic clock: setting the wall
-	 * clock does not move the schedule. */
-	pthread_cond_destroy(&ra.cv);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ra.cv, &ca);
-	pthread_condattr_destroy(&ca);
-	ra.stop = 0;
-	ra.srv = srv;
-	rc = pthread_create(&ra.thread, NULL, scheduler_main, srv);
-	if (rc)
-		return cu_err_errno(err, rc, "cannot start the retention scheduler");
-	ra.started = 1;
-	api_log("retention: automatic runs every %u s, the first in %u s", ra.interval_s, ra.delay_s);
-	return 0;
-}
-
-void api_retention_stop(void)
-{
-	if (ra.started) {
-		pthread_mutex_lock(&ra.mu);
-		ra.stop = 1;
-		pthread_cond_broadcast(&ra.cv);
-		pthread_mutex_unlock(&ra.mu);
-		pthread_join(ra.thread, NULL);
-		ra.started = 0;
-	}
-	pthread_mutex_lock(&ra.ix_mu);
-	idx_close(ra.ix);
-	ra.ix = NULL;
-	ra.ix_failed = 0;
-	pthread_mutex_unlock(&ra.ix_mu);
 }

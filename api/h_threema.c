@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "api/hooks.h"
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/rejected.h"
 #include "archiver/sources.h"
 #include "archiver/threema.h"

@@ -3,7 +3,9 @@
  * reply, once; never in the audit record), DELETE /v1/tokens/{name}. */
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
+#include "api/handlers.h"
+#include "api/json_body.h"
 #include "common/timeutil.h"
 
 int h_tokens_list(struct api_req *r)
@@ -44,11 +46,9 @@ int h_tokens_add(struct api_req *r)
 	int rc;
 
 	cu_err_clear(&err);
-	body = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!body) {
-		api_reply_error(r, 400, "bad_json", "invalid JSON: %s", jerr.text);
+	body = api_body_json(r);
+	if (!body)
 		return 0;
-	}
 	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s, s:s, s?s}", "name", &name, "role", &role,
 			   "source", &source) != 0) {
 		api_reply_error(r, 400, "bad_request", "expected {\"name\", \"role\", \"source\"?}: %s", jerr.text);

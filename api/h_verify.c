@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
+#include "api/handlers.h"
+#include "api/subsystems.h"
 #include "archiver/verify.h"
 #include "common/encode.h"
 #include "common/timeutil.h"
@@ -169,7 +171,14 @@ int h_verify_status(struct api_req *r)
 	return 0;
 }
 
-void api_verify_shutdown(struct api_server *srv)
+int api_verify_start(struct api_server *srv, struct cu_err *err)
+{
+	(void)err;
+	pthread_mutex_init(&srv->verify.mu, NULL);
+	return 0;
+}
+
+void api_verify_stop(struct api_server *srv)
 {
 	struct api_verify_job *v = &srv->verify;
 
@@ -181,4 +190,5 @@ void api_verify_shutdown(struct api_server *srv)
 	}
 	json_decref(v->result);
 	v->result = NULL;
+	pthread_mutex_destroy(&v->mu);
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "api/hooks.h"
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/sources.h"
 #include "archiver/xmpp.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "api/hooks.h"
-#include "api/internal.h"
+#include "api/api_int.h"
 
 void api_hook_unauthorized(struct api_req *r)
 {

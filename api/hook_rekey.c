@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "api/hooks.h"
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/hash.h"
 #include "common/encode.h"
 

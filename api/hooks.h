@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "api/handlers.h" /* the hook handlers */
 #include "archiver/sources.h"
 #include "archiver/store.h"
 #include "common/error.h"
@@ -29,21 +30,6 @@ struct api_req;
 void api_hook_unauthorized(struct api_req *r);
 const struct src_entry *api_hook_source(const struct src_set *set, const char *name, enum src_type type,
 					struct src_entry *decoy);
-
-/* Matrix (h_matrix.c). */
-int h_matrix_txn(struct api_req *r);      /* PUT .../transactions/{txnId} */
-int h_matrix_ping(struct api_req *r);     /* POST /_matrix/app/v1/ping */
-int h_matrix_get(struct api_req *r);      /* GET users, rooms, thirdparty, else M_UNRECOGNIZED */
-int h_matrix_other(struct api_req *r);    /* any other method under /_matrix */
-/* 1 when the request presents the hs_token of a registered source: only
- * then may a transaction's body exceed server.max_body_bytes (server.c). */
-int h_matrix_caller_known(struct api_req *r);
-
-/* Prosody (h_xmpp.c): POST /v1/hooks/xmpp/{source}. */
-int h_xmpp_hook(struct api_req *r);
-
-/* Threema Gateway (h_threema.c): POST /v1/hooks/threema/{source}. */
-int h_threema_hook(struct api_req *r);
 
 /* Header carrying a source's signature over the exact request body:
  * "ed25519=<base64 signature>" or "hmac-sha256=<hex>". */

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "api/hooks.h"
-#include "api/internal.h"
+#include "api/api_int.h"
 #include "archiver/sources.h"
 #include "common/encode.h"
 

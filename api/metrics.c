@@ -1,11 +1,13 @@
-/* metrics.c - counters and the Prometheus text exposition format
+/* metrics.c - GET /metrics: counters and the Prometheus text exposition format
  * (https://prometheus.io/docs/instrumenting/exposition_formats/). The
  * metric names are listed in docs/API.md "Metrics". */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
+#include "api/handlers.h"
+#include "api/search_index.h"
 #include "common/timeutil.h"
 
 /* Status codes with their own counter slot; the last slot is "other". */
@@ -193,4 +195,15 @@ int api_metrics_render(struct api_server *srv, struct buf *out)
 	}
 out:
 	return rc;
+}
+
+int h_metrics(struct api_req *r)
+{
+	if (api_metrics_render(r->srv, &r->out) != 0) {
+		api_reply_error(r, 500, "internal", "metrics could not be rendered");
+		return 0;
+	}
+	r->status = 200;
+	r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+	return 0;
 }

@@ -5,77 +5,89 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/hooks.h"
-#include "api/h_exports.h"
-#include "api/h_retention.h"
-#include "api/internal.h"
+#include "api/api_int.h"
+#include "api/handlers.h"
+#include "archiver/matrix.h"
 
 const struct api_route api_routes[] = {
-	/* method  pattern                                   handler          roles                        name           body */
-	{"GET",    "/healthz",                               h_healthz,       0,                           "healthz",     0},
-	{"GET",    "/metrics",                               h_metrics,       ROLE_ADMIN | ROLE_AUDITOR,   "metrics",     0},
-	{"POST",   "/v1/ingest",                             h_ingest,        ROLE_INGEST,                 "ingest",      1},
-	{"GET",    "/v1/search",                             h_search,        ROLE_OFFICER,                "search",      0},
-	{"GET",    "/v1/records/{seq}",                      h_record,        ROLE_OFFICER,                "record",      0},
-	{"GET",    "/v1/conversations/{id*}/messages",       h_context,       ROLE_OFFICER,                "context",     0},
-	{"GET",    "/v1/checkpoint",                         h_checkpoint,    ROLE_AUDITOR | ROLE_OFFICER, "checkpoint",  0},
-	{"GET",    "/v1/proof/consistency",                  h_consistency,   ROLE_AUDITOR | ROLE_OFFICER, "consistency", 0},
-	{"GET",    "/v1/audit",                              h_audit,         ROLE_AUDITOR,                "audit",       0},
-	{"POST",   "/v1/verify",                             h_verify_start,  ROLE_AUDITOR,                "verify",      1},
-	{"GET",    "/v1/verify/{job}",                       h_verify_status, ROLE_AUDITOR,                "verify_job",  0},
-	{"POST",   "/v1/exports",                            h_exports_start, ROLE_OFFICER,                "export_start", 1},
-	{"GET",    "/v1/exports/{job}",                      h_exports_status, ROLE_OFFICER,               "export_job",  0},
-	{"GET",    "/v1/exports/{job}/file",                 h_exports_file,  ROLE_OFFICER,                "export_file", 0},
-	{"GET",    "/v1/tokens",                             h_tokens_list,   ROLE_ADMIN,                  "tokens",      0},
-	{"POST",   "/v1/tokens",                             h_tokens_add,    ROLE_ADMIN,                  "token_add",   1},
-	{"DELETE", "/v1/tokens/{name}",                      h_tokens_revoke, ROLE_ADMIN,                  "token_revoke", 0},
-	/* retention and holds (api/h_retention.h, docs/RETENTION.md) */
-	{"GET",    "/v1/holds",                              h_holds_list,    ROLE_OFFICER,                "holds",       0},
-	{"POST",   "/v1/holds",                              h_holds_add,     ROLE_OFFICER,                "hold_add",    1},
-	{"GET",    "/v1/holds/{id}",                         h_hold_get,      ROLE_OFFICER,                "hold",        0},
-	{"POST",   "/v1/holds/{id}/release",                 h_hold_release,  ROLE_OFFICER,                "hold_release", 1},
-	{"GET",    "/v1/policies",                           h_policies_list, ROLE_ADMIN,                  "policies",    0},
-	{"POST",   "/v1/policies",                           h_policies_add,  ROLE_ADMIN,                  "policy_add",  1},
-	{"POST",   "/v1/policies/{name}/retire",             h_policy_retire, ROLE_ADMIN,                  "policy_retire", 0},
-	{"GET",    "/v1/classes",                            h_classes_list,  ROLE_ADMIN,                  "classes",     0},
-	{"PUT",    "/v1/classes",                            h_classes_set,   ROLE_ADMIN,                  "class_set",   1},
-	{"GET",    "/v1/dispositions",                       h_dispositions_list, ROLE_OFFICER,            "plans",       0},
-	{"POST",   "/v1/dispositions",                       h_dispositions_plan, ROLE_OFFICER,            "plan",        1},
-	{"POST",   "/v1/dispositions/{id}/approve",          h_plan_approve,  ROLE_OFFICER,                "plan_approve", 0},
-	{"POST",   "/v1/dispositions/{id}/reject",           h_plan_reject,   ROLE_OFFICER,                "plan_reject", 1},
-	{"POST",   "/v1/dispositions/{id}/execute",          h_plan_execute,  ROLE_OFFICER,                "plan_execute", 0},
-	{"POST",   "/v1/erasures",                           h_erasures_add,  ROLE_OFFICER,                "erasure",     1},
-	{"GET",    "/v1/certificates",                       h_certificates_list, ROLE_AUDITOR | ROLE_OFFICER, "certificates", 0},
-	{"GET",    "/v1/certificates/{id}",                  h_certificate_get, ROLE_AUDITOR | ROLE_OFFICER, "certificate", 0},
-	{"GET",    "/v1/offers",                             h_offers_list,   ROLE_OFFICER,                "offers",      0},
-	{"POST",   "/v1/offers/{id}/answer",                 h_offer_answer,  ROLE_OFFICER,                "offer_answer", 1},
-	/* messenger hooks (api/hooks.h): each authenticates its caller itself */
-	{"PUT",    "/_matrix/app/v1/transactions/{txn}",     h_matrix_txn,    0,                           "matrix_txn",  1},
-	{"PUT",    "/transactions/{txn}",                    h_matrix_txn,    0,                           "matrix_txn_legacy", 1},
-	{"POST",   "/_matrix/app/v1/ping",                   h_matrix_ping,   0,                           "matrix_ping", 0},
-	{"GET",    "/users/{user}",                          h_matrix_get,    0,                           "matrix_user_legacy", 0},
-	{"GET",    "/rooms/{alias}",                         h_matrix_get,    0,                           "matrix_room_legacy", 0},
-	{"GET",    "/_matrix/{path*}",                       h_matrix_get,    0,                           "matrix_get",  0},
-	{"PUT",    "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_put", 0},
-	{"POST",   "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_post", 0},
-	{"DELETE", "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_delete", 0},
-	{"POST",   "/v1/hooks/xmpp/{source}",                h_xmpp_hook,     0,                           "xmpp_hook",   1},
-	{"POST",   "/v1/hooks/threema/{source}",             h_threema_hook,  0,                           "threema_hook", 1},
+	/* method  pattern                                   handler          roles                        name           body flags */
+	{"GET",    "/healthz",                               h_healthz,       0,                           "healthz",     0, 0},
+	{"GET",    "/metrics",                               h_metrics,       ROLE_ADMIN | ROLE_AUDITOR,   "metrics",     0, API_ROUTE_METRICS_PUBLIC},
+	{"POST",   "/v1/ingest",                             h_ingest,        ROLE_INGEST,                 "ingest",      1, 0},
+	{"GET",    "/v1/search",                             h_search,        ROLE_OFFICER,                "search",      0, 0},
+	{"GET",    "/v1/records/{seq}",                      h_record,        ROLE_OFFICER,                "record",      0, 0},
+	{"GET",    "/v1/conversations/{id*}/messages",       h_context,       ROLE_OFFICER,                "context",     0, 0},
+	{"GET",    "/v1/checkpoint",                         h_checkpoint,    ROLE_AUDITOR | ROLE_OFFICER, "checkpoint",  0, 0},
+	{"GET",    "/v1/proof/consistency",                  h_consistency,   ROLE_AUDITOR | ROLE_OFFICER, "consistency", 0, 0},
+	{"GET",    "/v1/audit",                              h_audit,         ROLE_AUDITOR,                "audit",       0, 0},
+	{"POST",   "/v1/verify",                             h_verify_start,  ROLE_AUDITOR,                "verify",      1, 0},
+	{"GET",    "/v1/verify/{job}",                       h_verify_status, ROLE_AUDITOR,                "verify_job",  0, 0},
+	{"POST",   "/v1/exports",                            h_exports_start, ROLE_OFFICER,                "export_start", 1, 0},
+	{"GET",    "/v1/exports/{job}",                      h_exports_status, ROLE_OFFICER,               "export_job",  0, 0},
+	{"GET",    "/v1/exports/{job}/file",                 h_exports_file,  ROLE_OFFICER,                "export_file", 0, 0},
+	{"GET",    "/v1/tokens",                             h_tokens_list,   ROLE_ADMIN,                  "tokens",      0, 0},
+	{"POST",   "/v1/tokens",                             h_tokens_add,    ROLE_ADMIN,                  "token_add",   1, 0},
+	{"DELETE", "/v1/tokens/{name}",                      h_tokens_revoke, ROLE_ADMIN,                  "token_revoke", 0, 0},
+	/* retention and holds (api/handlers.h, docs/RETENTION.md) */
+	{"GET",    "/v1/holds",                              h_holds_list,    ROLE_OFFICER,                "holds",       0, 0},
+	{"POST",   "/v1/holds",                              h_holds_add,     ROLE_OFFICER,                "hold_add",    1, 0},
+	{"GET",    "/v1/holds/{id}",                         h_hold_get,      ROLE_OFFICER,                "hold",        0, 0},
+	{"POST",   "/v1/holds/{id}/release",                 h_hold_release,  ROLE_OFFICER,                "hold_release", 1, 0},
+	{"GET",    "/v1/policies",                           h_policies_list, ROLE_ADMIN,                  "policies",    0, 0},
+	{"POST",   "/v1/policies",                           h_policies_add,  ROLE_ADMIN,                  "policy_add",  1, 0},
+	{"POST",   "/v1/policies/{name}/retire",             h_policy_retire, ROLE_ADMIN,                  "policy_retire", 0, 0},
+	{"GET",    "/v1/classes",                            h_classes_list,  ROLE_ADMIN,                  "classes",     0, 0},
+	{"PUT",    "/v1/classes",                            h_classes_set,   ROLE_ADMIN,                  "class_set",   1, 0},
+	{"GET",    "/v1/dispositions",                       h_dispositions_list, ROLE_OFFICER,            "plans",       0, 0},
+	{"POST",   "/v1/dispositions",                       h_dispositions_plan, ROLE_OFFICER,            "plan",        1, 0},
+	{"POST",   "/v1/dispositions/{id}/approve",          h_plan_approve,  ROLE_OFFICER,                "plan_approve", 0, 0},
+	{"POST",   "/v1/dispositions/{id}/reject",           h_plan_reject,   ROLE_OFFICER,                "plan_reject", 1, 0},
+	{"POST",   "/v1/dispositions/{id}/execute",          h_plan_execute,  ROLE_OFFICER,                "plan_execute", 0, 0},
+	{"POST",   "/v1/erasures",                           h_erasures_add,  ROLE_OFFICER,                "erasure",     1, 0},
+	{"GET",    "/v1/certificates",                       h_certificates_list, ROLE_AUDITOR | ROLE_OFFICER, "certificates", 0, 0},
+	{"GET",    "/v1/certificates/{id}",                  h_certificate_get, ROLE_AUDITOR | ROLE_OFFICER, "certificate", 0, 0},
+	{"GET",    "/v1/offers",                             h_offers_list,   ROLE_OFFICER,                "offers",      0, 0},
+	{"POST",   "/v1/offers/{id}/answer",                 h_offer_answer,  ROLE_OFFICER,                "offer_answer", 1, 0},
+	/* messenger hooks (api/handlers.h): each authenticates its caller itself */
+	{"PUT",    "/_matrix/app/v1/transactions/{txn}",     h_matrix_txn,    0,                           "matrix_txn",  1, API_ROUTE_HOOK_LARGE_BODY},
+	{"PUT",    "/transactions/{txn}",                    h_matrix_txn,    0,                           "matrix_txn_legacy", 1, API_ROUTE_HOOK_LARGE_BODY},
+	{"POST",   "/_matrix/app/v1/ping",                   h_matrix_ping,   0,                           "matrix_ping", 0, 0},
+	{"GET",    "/users/{user}",                          h_matrix_get,    0,                           "matrix_user_legacy", 0, 0},
+	{"GET",    "/rooms/{alias}",                         h_matrix_get,    0,                           "matrix_room_legacy", 0, 0},
+	{"GET",    "/_matrix/{path*}",                       h_matrix_get,    0,                           "matrix_get",  0, 0},
+	{"PUT",    "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_put", 0, 0},
+	{"POST",   "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_post", 0, 0},
+	{"DELETE", "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_delete", 0, 0},
+	{"POST",   "/v1/hooks/xmpp/{source}",                h_xmpp_hook,     0,                           "xmpp_hook",   1, 0},
+	{"POST",   "/v1/hooks/threema/{source}",             h_threema_hook,  0,                           "threema_hook", 1, 0},
 	/* Any other method on the Matrix paths: M_UNRECOGNIZED (404, or 405
 	 * on a known path) in Matrix form, as the AS API says. Method "*"
 	 * matches every method; these come last, so a route naming the
 	 * method wins. Not listed by --list-routes (no OpenAPI operation). */
-	{"*",      "/_matrix",                               h_matrix_other,  0,                           "matrix_other_root", 0},
-	{"*",      "/_matrix/",                              h_matrix_other,  0,                           "matrix_other_root_slash", 0},
-	{"*",      "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_any", 0},
-	{"*",      "/transactions/{txn}",                    h_matrix_other,  0,                           "matrix_txn_legacy_other", 0},
-	{"*",      "/users/{user}",                          h_matrix_other,  0,                           "matrix_user_legacy_other", 0},
-	{"*",      "/rooms/{alias}",                         h_matrix_other,  0,                           "matrix_room_legacy_other", 0},
+	{"*",      "/_matrix",                               h_matrix_other,  0,                           "matrix_other_root", 0, 0},
+	{"*",      "/_matrix/",                              h_matrix_other,  0,                           "matrix_other_root_slash", 0, 0},
+	{"*",      "/_matrix/{path*}",                       h_matrix_other,  0,                           "matrix_other_any", 0, 0},
+	{"*",      "/transactions/{txn}",                    h_matrix_other,  0,                           "matrix_txn_legacy_other", 0, 0},
+	{"*",      "/users/{user}",                          h_matrix_other,  0,                           "matrix_user_legacy_other", 0, 0},
+	{"*",      "/rooms/{alias}",                         h_matrix_other,  0,                           "matrix_room_legacy_other", 0, 0},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
 
 _Static_assert(sizeof(api_routes) / sizeof(api_routes[0]) <= API_MAX_ROUTES,
 	       "raise API_MAX_ROUTES");
+
+/* A Matrix transaction takes what a homeserver can legally send
+ * (MX_MAX_BODY), whatever server.max_body_bytes says: a refusal would be
+ * resent for ever, holding back every later event. Only for a caller with
+ * a registered hs_token: anyone else keeps the ordinary cap, so that
+ * nobody can make the server hold 64 MiB per connection before the
+ * handler refuses them. */
+size_t api_route_large_body(struct api_req *r)
+{
+	if (r->lim.max_body_bytes < MX_MAX_BODY && h_matrix_caller_known(r))
+		return MX_MAX_BODY;
+	return 0;
+}
 
 /* Matches path against pattern; on success stores the captures. */
 static int match_pattern(const char *pattern, const char *path, char *caps[API_MAX_PARAMS])

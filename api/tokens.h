@@ -14,6 +14,10 @@
  * commands and the daemon's admin endpoints do not lose each other's
  * changes. Lookups hash the presented token and compare with every entry
  * in constant time (CRYPTO_memcmp).
+ *
+ * Threads: a struct tok_set is plain data owned by its loader; the
+ * daemon replaces its set on reload under srv->lock (api_int.h) and
+ * looks tokens up under the same lock.
  */
 #ifndef CUSTOS_API_TOKENS_H
 #define CUSTOS_API_TOKENS_H

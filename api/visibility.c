@@ -18,7 +18,8 @@
  * export job's query), which apply the rule, so that a route cannot show,
  * count or page a record its caller may not see. */
 
-#include "api/internal.h"
+#include "api/api_int.h"
+#include "api/search_index.h"
 #include "archiver/record.h"
 
 uint64_t api_vis_kinds_of(const struct api_req *r)

@@ -21,7 +21,7 @@ allow=(
 	# the job table of the one server in the process, read and written only under jobs_mu
 	api/h_exports.o:jobs
 	# scheduler state: every field is guarded by ra.mu or ra.ix_mu (see struct retapi)
-	api/h_retention.o:ra
+	api/retention_sched.o:ra
 	# _Atomic progress counters of the one running verify, read by GET /v1/verify
 	api/h_verify.o:progress_done
 	api/h_verify.o:progress_total

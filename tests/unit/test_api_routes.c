@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "api/api_int.h"
 
 static void test_static_and_params(void **state)
 {

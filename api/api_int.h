@@ -1,7 +1,17 @@
-/* internal.h - what the server core, the routing table and the handlers
- * share inside api/. Nothing outside api/ includes this.
+/* api_int.h - what the layers of api/ share: the application layer
+ * (server.c: the server object, its commit queue and subsystems), the
+ * HTTP layer (http.c, reply.c, args.c: requests and replies), the routing
+ * table (routes.c) and the handlers (handlers.h). Nothing outside api/
+ * includes this.
  *
- * A request goes through these states (server.c):
+ * Threads: libmicrohttpd's worker threads run a request from its first
+ * call to its reply, handlers included; the commit queue's committer
+ * thread answers commits (the request is resumed in its worker); the
+ * subsystems (subsystems.h) run their own threads. The server object is
+ * made before any of them starts and freed after all have stopped;
+ * srv->lock guards what a reload replaces (tokens, live limits).
+ *
+ * A request goes through these states (http.c):
  *   READING   headers seen, route matched, caller authenticated and
  *             authorised; the body (if any) is collected up to the cap;
  *   handler   runs once the body is complete; it either sets the reply
@@ -17,14 +27,15 @@
  *             durable the reply becomes 503 and nothing is shown;
  *   SENT      the reply is queued to libmicrohttpd.
  */
-#ifndef CUSTOS_API_INTERNAL_H
-#define CUSTOS_API_INTERNAL_H
+#ifndef CUSTOS_API_API_INT_H
+#define CUSTOS_API_API_INT_H
 
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "api/api.h"
 #include "api/audit.h"
@@ -54,7 +65,14 @@ struct api_route {
 	unsigned roles;             /* ROLE_* bits allowed; 0: no token needed */
 	const char *name;           /* short label for metrics and audit */
 	int takes_body;             /* 1: the request body is read and kept */
+	unsigned flags;             /* API_ROUTE_* */
 };
+
+/* Route flags: what the HTTP layer (http.c) decides by route, without
+ * knowing the feature behind it. */
+#define API_ROUTE_METRICS_PUBLIC 0x1u  /* no token needed when server.metrics_public */
+#define API_ROUTE_HOOK_LARGE_BODY 0x2u /* a recognised hook caller gets a larger body
+					* cap than server.max_body_bytes (api_route_large_body) */
 
 extern const struct api_route api_routes[];
 extern const size_t api_nroutes;
@@ -70,6 +88,10 @@ struct api_match {
  * CU_ESTATE (405) when patterns match the path but not the method. */
 int api_route_match(const char *method, const char *path, struct api_match *m);
 void api_match_release(struct api_match *m);
+/* For an API_ROUTE_HOOK_LARGE_BODY route: the body cap r's caller gets
+ * when it is above r->lim.max_body_bytes and the hook recognises the
+ * caller (the hook's check runs only then), else 0. */
+size_t api_route_large_body(struct api_req *r);
 
 /* Counters for /metrics (metrics.c). All atomic: updated from every
  * request thread without a lock. */
@@ -126,7 +148,7 @@ struct api_server {
 	atomic_int commit_failing;   /* 1 while the last commit failed (healthz 503) */
 	struct api_metrics metrics;
 	struct api_verify_job verify;
-	void *search;                /* search index handle (h_search.c), or NULL */
+	void *search;                /* search index (search_index.h), or NULL */
 };
 
 enum api_req_state {
@@ -189,7 +211,7 @@ struct api_req {
 	char audit_source[64];
 };
 
-/* Replies. api_reply_json takes ownership of j. */
+/* Replies (reply.c). api_reply_json takes ownership of j. */
 void api_reply_json(struct api_req *r, unsigned status, json_t *j);
 void api_reply_text(struct api_req *r, unsigned status, const char *ctype, const char *text, size_t len);
 void api_reply_error(struct api_req *r, unsigned status, const char *code, const char *fmt, ...)
@@ -220,6 +242,8 @@ void api_escape_in_place(char *s, size_t cap);
  * without '='. The audit record shows r->args, so what a handler reads
  * here is what the record says was asked. */
 const char *api_query(struct api_req *r, const char *key);
+/* An unsigned decimal of 1 to 19 digits and nothing else: 0, or CU_EINVAL. */
+int api_parse_u64(const char *s, uint64_t *out) CU_MUST_CHECK;
 /* Parses an unsigned decimal query parameter in [min, max]; def when
  * absent. On a bad value replies 400 and returns CU_EINVAL. */
 int api_query_u64(struct api_req *r, const char *key, uint64_t def, uint64_t min, uint64_t max,
@@ -255,58 +279,25 @@ void api_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reloads tokens (after the admin endpoints changed the file). */
 int api_tokens_reload(struct api_server *srv, struct cu_err *err) CU_MUST_CHECK;
 
-/* Handlers (one file per area). */
-int h_healthz(struct api_req *r);
-int h_metrics(struct api_req *r);
-int h_ingest(struct api_req *r);
-int h_search(struct api_req *r);
-int h_record(struct api_req *r);
-int h_context(struct api_req *r);
-int h_checkpoint(struct api_req *r);
-int h_consistency(struct api_req *r);
-int h_audit(struct api_req *r);
-int h_verify_start(struct api_req *r);
-int h_verify_status(struct api_req *r);
-int h_tokens_list(struct api_req *r);
-int h_tokens_add(struct api_req *r);
-int h_tokens_revoke(struct api_req *r);
-
-/* Background verification: waits for a running job (server stop). */
-void api_verify_shutdown(struct api_server *srv);
-/* Search index: open at start (may be NULL when unavailable), close at stop. */
-int api_search_open(struct api_server *srv, struct cu_err *err) CU_MUST_CHECK;
-void api_search_close(struct api_server *srv);
-/* The commit queue's after-commit hook (ctx = the server): wakes the
- * index catch-up. */
-void api_search_after_commit(void *ctx, size_t records);
-/* Index lag in records for /metrics, -1 when unknown. */
-long long api_search_lag(struct api_server *srv);
-/* The commit queue's admit hook: 1 while the index is within
- * index_max_lag records of the log (ingest may be committed); above a
- * quarter of that, ingest is paced at the index's rate. Committer thread
- * only, as is api_search_committed, which charges a commit to the pacing. */
-int api_search_admit(void *srv);
-void api_search_committed(struct api_server *srv, size_t records);
-/* Hands the commit queue to the index thread (after cq_new), or takes it
- * back (NULL, before cq_free). */
-void api_search_set_queue(struct api_server *srv, struct commit_queue *cq);
-/* Runs a query for r's caller on a pooled read-only index handle:
- * idx_search_json with q->kinds replaced by what the caller may see
- * (api_vis_kinds_of), so results and counts hold nothing else. CU_ESTATE
- * when there is no index, CU_EDENIED when the caller sees no records. */
-struct idx_query;
-int api_search_run(struct api_req *r, const struct idx_query *q, json_t **out,
-		   struct cu_err *err) CU_MUST_CHECK;
-/* idx_context (a record's neighbours in its conversation) on a pooled
- * read-only index handle. CU_ESTATE when there is no index. */
-struct idx_ctx_side;
-int api_search_context(struct api_server *srv, const char *conv, uint64_t anchor, int64_t *anchor_ts,
-		       struct idx_ctx_side *before, struct idx_ctx_side *after, uint64_t *hwm,
-		       struct cu_err *err) CU_MUST_CHECK;
-/* Waits (at most timeout_ms) until the index holds the log's first size
- * records; 1 if it does. */
-int api_search_wait(struct api_server *srv, uint64_t size, unsigned timeout_ms);
-/* "newest" (or NULL), "oldest", "relevance" -> enum idx_sort; -1 if unknown. */
-int api_search_sort(const char *s);
+/* The HTTP layer (http.c), started and stopped by the application
+ * layer (server.c) in this order: init, prepare (the listen address is
+ * resolved and the TLS files read, before anything is opened), start
+ * (the connection guard and the daemon, serving at once), setup_release
+ * (wipes the key), and at the end quiesce (new connections and requests
+ * refused, in-flight requests given grace_ms to finish) and stop (the
+ * daemon and the guard; safe when start failed or never ran). */
+#define API_TLS_FILE_MAX (1u << 20)
+struct api_http_setup {
+	struct sockaddr_storage ss;     /* the listen address */
+	int v6;                         /* 1: ss is IPv6 */
+	struct buf cert, key;           /* PEM texts for TLS; empty: plain HTTP */
+	struct MHD_OptionItem opts[4];  /* the TLS options of the daemon */
+};
+void api_http_setup_init(struct api_http_setup *hs);
+int api_http_prepare(const struct api_config *cfg, struct api_http_setup *hs, struct cu_err *err) CU_MUST_CHECK;
+void api_http_setup_release(struct api_http_setup *hs);
+int api_http_start(struct api_server *srv, struct api_http_setup *hs, struct cu_err *err) CU_MUST_CHECK;
+void api_http_quiesce(struct api_server *srv, unsigned grace_ms);
+void api_http_stop(struct api_server *srv);
 
 #endif
