@@ -271,7 +271,7 @@ def transfer_scenario():
     with open("tr.jsonl", "w") as f:
         f.write("".join(json.dumps(x) + "\n" for x in lines))
     run("ingest", "-d", arch.dir, "tr.jsonl")
-    run("policy", "add", "-d", arch.dir, "--name", "min", "--conversation", "!minister:*", "--keep", "5y",
+    run("policy", "add", "-d", arch.dir, "--name", "min", "--conversation-pattern", "!minister:*", "--keep", "5y",
         "--action", "transfer", "--by", "admin")
     _, out, _ = run("retention", "plan", "-d", arch.dir, "--by", "alice", "--json")
     plan = json.loads(out)["plan"]
