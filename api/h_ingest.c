@@ -1,5 +1,5 @@
 /* h_ingest.c - POST /v1/ingest: a JSON array or JSON Lines of generic
- * envelopes (archiver/envelope.h), archived as the token's source and
+ * envelopes (ingest/envelope.h), archived as the token's source and
  * answered only when durable (docs/API.md "Ingest").
  *
  * A request is all or nothing: one malformed envelope refuses the whole
@@ -12,7 +12,7 @@
 
 #include "api/hooks.h"
 #include "api/internal.h"
-#include "archiver/envelope.h"
+#include "ingest/envelope.h"
 
 /* What the request holds while its records are committed. */
 struct ingest_ctx {

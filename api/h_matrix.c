@@ -3,7 +3,7 @@
  * rooms:
  *
  *   PUT  /_matrix/app/v1/transactions/{txnId}  (and legacy /transactions/{txnId})
- *        events -> records (archiver/matrix.h); 200 {} only once durable;
+ *        events -> records (ingest/matrix.h); 200 {} only once durable;
  *        a txnId already archived -> 200 {} and nothing archived again;
  *        an event (or a body) that cannot be archived as such is archived
  *        as a "rejected" record and answered 200 all the same: the
@@ -29,8 +29,8 @@
 
 #include "api/hooks.h"
 #include "api/internal.h"
-#include "archiver/matrix.h"
-#include "archiver/sources.h"
+#include "ingest/matrix.h"
+#include "ingest/sources.h"
 
 #define MX_V1 "/_matrix/app/v1"
 

@@ -1,5 +1,5 @@
 /* h_threema.c - POST /v1/hooks/threema/{source}: the Threema Gateway's
- * E2E callback (archiver/threema.h). The Gateway retries a callback that
+ * E2E callback (ingest/threema.h). The Gateway retries a callback that
  * is not answered 200, so 200 is sent only once the record is durable; a
  * message that cannot be decrypted is archived (flagged encrypted) and
  * answered 200 too. A wrong MAC is 401 and nothing is archived: the
@@ -16,9 +16,9 @@
 
 #include "api/hooks.h"
 #include "api/internal.h"
-#include "archiver/rejected.h"
-#include "archiver/sources.h"
-#include "archiver/threema.h"
+#include "ingest/rejected.h"
+#include "ingest/sources.h"
+#include "ingest/threema.h"
 
 /* The callback: a message, or a "rejected" record of the form body. */
 struct th_ctx {

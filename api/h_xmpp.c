@@ -1,5 +1,5 @@
 /* h_xmpp.c - POST /v1/hooks/xmpp/{source}: what mod_custos.lua sends
- * (archiver/xmpp.h has the body). The request carries
+ * (ingest/xmpp.h has the body). The request carries
  *   X-Custos-Signature: hmac-sha256=<hex HMAC-SHA256 of the exact body>
  * under the source's secret. All items of a request are committed
  * together and answered 200 {"accepted", "duplicates", "rejected"} once
@@ -14,8 +14,8 @@
 
 #include "api/hooks.h"
 #include "api/internal.h"
-#include "archiver/sources.h"
-#include "archiver/xmpp.h"
+#include "ingest/sources.h"
+#include "ingest/xmpp.h"
 
 struct xmpp_ctx {
 	struct xmpp_batch b;        /* the parsed items (own the strings) */

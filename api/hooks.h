@@ -4,7 +4,7 @@
  *
  * These routes need no custos bearer token: each authenticates its caller
  * the way its messenger does (hs_token, HMAC, Gateway MAC) against
- * DIR/sources.json (archiver/sources.h), and answers 200 only once the
+ * DIR/sources.json (ingest/sources.h), and answers 200 only once the
  * records are durable (api_commit_async). Nothing outside api/ includes
  * this.
  */
@@ -13,9 +13,9 @@
 
 #include <stddef.h>
 
-#include "archiver/sources.h"
 #include "archiver/store.h"
 #include "common/error.h"
+#include "ingest/sources.h"
 
 struct api_req;
 

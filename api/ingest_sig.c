@@ -12,8 +12,8 @@
 
 #include "api/hooks.h"
 #include "api/internal.h"
-#include "archiver/sources.h"
 #include "common/encode.h"
+#include "ingest/sources.h"
 
 void api_sig_evidence_release(struct api_sig_evidence *ev)
 {

@@ -19,10 +19,10 @@
 #include "api/h_retention.h"
 #include "api/hooks.h"
 #include "api/internal.h"
-#include "archiver/matrix.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
+#include "ingest/matrix.h"
 
 /* ---- logging ---------------------------------------------------------- */
 

@@ -18,15 +18,15 @@
  * Event id = "<from>:<messageId>", so a redelivered callback is archived
  * once.
  */
-#ifndef CUSTOS_ARCHIVER_THREEMA_H
-#define CUSTOS_ARCHIVER_THREEMA_H
+#ifndef CUSTOS_INGEST_THREEMA_H
+#define CUSTOS_INGEST_THREEMA_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "archiver/sources.h"
 #include "archiver/store.h"
 #include "common/error.h"
+#include "ingest/sources.h"
 
 #define TH_MAX_BODY (64u * 1024) /* cap on a callback body */
 #define TH_MAX_BOX 8192          /* cap on the box, bytes (the Gateway sends at most ~4000) */

@@ -26,8 +26,8 @@
  * The archiver knows nothing of HTTP: the api/ handlers load the set and
  * call the verifiers below.
  */
-#ifndef CUSTOS_ARCHIVER_SOURCES_H
-#define CUSTOS_ARCHIVER_SOURCES_H
+#ifndef CUSTOS_INGEST_SOURCES_H
+#define CUSTOS_INGEST_SOURCES_H
 
 #include <stddef.h>
 #include <stdint.h>

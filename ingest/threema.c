@@ -1,6 +1,6 @@
 /* threema.c - the Gateway callback: form decoding, MAC (OpenSSL EVP_MAC
  * through sources.c), box opening (libsodium), padding, message types. */
-#include "archiver/threema.h"
+#include "ingest/threema.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
