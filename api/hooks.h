@@ -86,13 +86,4 @@ int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec
 		   struct cu_err *err) CU_MUST_CHECK;
 void api_hook_rekey_release(struct hook_rekey *k);
 
-/* The Matrix transactions already processed, DIR/matrix-txns.db
- * (matrix_txn.c): (source, txnId) -> SHA-256 of the body. Returns 1 if
- * known with the same hash, 0 if unknown, 2 if known with another body,
- * negative on error. */
-int api_mx_txn_seen(const char *dir, const char *source, const char *txn_id, const uint8_t sha[32],
-		    struct cu_err *err) CU_MUST_CHECK;
-int api_mx_txn_record(const char *dir, const char *source, const char *txn_id, const uint8_t sha[32],
-		      size_t events, struct cu_err *err) CU_MUST_CHECK;
-
 #endif
