@@ -17,6 +17,7 @@
 #include "api/hooks.h"
 #include "api/internal.h"
 #include "ingest/rejected.h"
+#include "ingest/hook_source.h"
 #include "ingest/sources.h"
 #include "ingest/threema.h"
 
@@ -27,7 +28,7 @@ struct th_ctx {
 	char *rej_auth;
 	int rejected;
 	int rechecked;              /* a duplicate compared with the archive */
-	struct hook_rekey rk;       /* a duplicate that was not, re-keyed */
+	struct rekey rk;            /* a duplicate that was not, re-keyed */
 };
 
 static void th_ctx_free(void *p)
@@ -36,7 +37,7 @@ static void th_ctx_free(void *p)
 
 	if (!c)
 		return;
-	api_hook_rekey_release(&c->rk);
+	rekey_release(&c->rk);
 	th_msg_release(&c->m);
 	rej_release(&c->rej);
 	free(c->rej_auth);
@@ -127,7 +128,7 @@ int h_threema_hook(struct api_req *r)
 	 * 401), which never names it (hooks.h). A known source's callback
 	 * that carries the Gateway's MAC but cannot be read is archived as a
 	 * rejected record. */
-	e = api_hook_source(&set, name, SRC_THREEMA, &decoy);
+	e = src_for_hook(&set, name, SRC_THREEMA, &decoy);
 	rc = th_parse_callback(body, r->body.len, e, &c->m, &err);
 	if ((rc == CU_EINVAL || rc == CU_ETOOBIG) && e->api_secret_len &&
 	    th_check_mac_raw(body, r->body.len, e->api_secret, e->api_secret_len) == 0 && e != &decoy) {

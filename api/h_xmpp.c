@@ -14,6 +14,7 @@
 
 #include "api/hooks.h"
 #include "api/internal.h"
+#include "ingest/hook_source.h"
 #include "ingest/sources.h"
 #include "ingest/xmpp.h"
 
@@ -22,7 +23,7 @@ struct xmpp_ctx {
 	struct store_input *in;     /* copies for the commit queue */
 	char source[SRC_NAME_MAX + 1];
 	int rechecked;              /* duplicates compared with the archive */
-	struct hook_rekey rk;       /* duplicates that were not, re-keyed */
+	struct rekey rk;            /* duplicates that were not, re-keyed */
 };
 
 static void xmpp_ctx_free(void *p)
@@ -31,7 +32,7 @@ static void xmpp_ctx_free(void *p)
 
 	if (!c)
 		return;
-	api_hook_rekey_release(&c->rk);
+	rekey_release(&c->rk);
 	xmpp_batch_release(&c->b);
 	free(c->in);
 	free(c);
@@ -48,7 +49,7 @@ static int xmpp_done(struct api_req *r)
 	}
 	if (!c->rechecked) {
 		/* An old module took the id from the stanza: a different
-		 * stanza under a known id is no duplicate (hook_rekey.c). */
+		 * stanza under a known id is no duplicate (ingest/rekey.h). */
 		struct cu_err err;
 
 		c->rechecked = 1;
@@ -93,7 +94,7 @@ static int check_source(struct api_req *r, const char *name, char *mac_out, size
 	}
 	/* The same answer for every failure, whether the source exists or
 	 * not (hooks.h). */
-	e = api_hook_source(&set, name, SRC_XMPP, &decoy);
+	e = src_for_hook(&set, name, SRC_XMPP, &decoy);
 	if (!h || strncmp(h, "hmac-sha256=", 12) != 0) {
 		api_hook_unauthorized(r);
 		goto out;

@@ -15,20 +15,16 @@
 
 #include "archiver/store.h"
 #include "common/error.h"
+#include "ingest/rekey.h"
 #include "ingest/sources.h"
 
 struct api_req;
 
-/* Refusing an unauthenticated hook caller (hook_auth.c). Every failure of
- * a hook's authentication (unknown source, source of another type or
- * without a secret, missing or wrong MAC) gets the same 401, which never
- * names the source, and costs the same work: api_hook_source returns the
- * registered source of that type with a secret, or else fills decoy with
- * a random secret and returns it, so that the caller checks the MAC all
- * the same and refuses when the source it got is the decoy. */
+/* Refusing an unauthenticated hook caller (hooks.c): the same 401,
+ * which never names the source, for every failure of a hook's
+ * authentication; the source to check is picked by src_for_hook
+ * (ingest/hook_source.h), so that each failure costs the same work. */
 void api_hook_unauthorized(struct api_req *r);
-const struct src_entry *api_hook_source(const struct src_set *set, const char *name, enum src_type type,
-					struct src_entry *decoy);
 
 /* Matrix (h_matrix.c). */
 int h_matrix_txn(struct api_req *r);      /* PUT .../transactions/{txnId} */
@@ -69,21 +65,10 @@ int api_ingest_sig(struct api_req *r, char *auth, size_t cap, int *is_signed, st
 	CU_MUST_CHECK;
 void api_sig_evidence_release(struct api_sig_evidence *ev);
 
-/* Duplicates that are not (hook_rekey.c): after a commit, every input
- * of in[0..n) that was skipped as a duplicate is compared on field f
- * with the record it was taken for; one whose content differs reused an
- * id a messenger's user can choose (a Threema message id; a stanza-id an
- * old Prosody module used) and is copied into k under the event id
- * "<id>#<16 hex of SHA-256(f)>" with meta "id_reused", to be committed
- * in turn. 0 (k->n may be 0), or an error reading the archive. The
- * copies point into in's strings: in must outlive k's commit. */
-struct hook_rekey {
-	struct store_input *in;   /* the re-keyed copies */
-	size_t n;
-	char **ids, **metas;      /* their event ids and metas (owned) */
-};
-int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec_field f, struct hook_rekey *k,
+/* Duplicates that are not (hooks.c): rekey_reused (ingest/rekey.h) on
+ * the archive, logging each re-keyed copy. k is released with
+ * rekey_release. */
+int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec_field f, struct rekey *k,
 		   struct cu_err *err) CU_MUST_CHECK;
-void api_hook_rekey_release(struct hook_rekey *k);
 
 #endif

@@ -1,20 +1,12 @@
-/* hook_auth.c - how the messenger hooks refuse a caller they cannot
- * authenticate (hooks.h): one answer, whatever failed, so that a 401
- * never tells which sources exist. */
+/* hook_source.c - the source a hook request is checked against, or a
+ * decoy (ingest/hook_source.h). */
+#include "ingest/hook_source.h"
+
 #include <openssl/rand.h>
 #include <string.h>
 
-#include "api/hooks.h"
-#include "api/internal.h"
-
-void api_hook_unauthorized(struct api_req *r)
-{
-	atomic_fetch_add(&r->srv->metrics.auth_failures, 1);
-	api_reply_error(r, 401, "unauthorized", "the request is not authenticated as a registered source");
-}
-
-const struct src_entry *api_hook_source(const struct src_set *set, const char *name, enum src_type type,
-					struct src_entry *decoy)
+const struct src_entry *src_for_hook(const struct src_set *set, const char *name, enum src_type type,
+				     struct src_entry *decoy)
 {
 	const struct src_entry *e = src_find(set, name);
 
