@@ -15,6 +15,7 @@
 #include "api/hooks.h"
 #include "api/internal.h"
 #include "ingest/hook_source.h"
+#include "ingest/ingest_sig.h"
 #include "ingest/sources.h"
 #include "ingest/xmpp.h"
 
@@ -78,7 +79,7 @@ static int xmpp_done(struct api_req *r)
  * set. mac_out receives the hex MAC. */
 static int check_source(struct api_req *r, const char *name, char *mac_out, size_t mac_cap)
 {
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, API_SIG_HEADER);
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, ISIG_HEADER);
 	const struct src_entry *e;
 	struct src_entry decoy;
 	struct src_set set;

@@ -41,30 +41,6 @@ int h_xmpp_hook(struct api_req *r);
 /* Threema Gateway (h_threema.c): POST /v1/hooks/threema/{source}. */
 int h_threema_hook(struct api_req *r);
 
-/* Header carrying a source's signature over the exact request body:
- * "ed25519=<base64 signature>" or "hmac-sha256=<hex>". */
-#define API_SIG_HEADER "X-Custos-Signature"
-
-/* A signed generic ingest request keeps its whole body as one extra
- * record (kind other, event id "body:<sha256>") so that the signature can
- * be checked later against exactly the bytes it covers; each message
- * record's auth names the same signature and body hash. */
-struct api_sig_evidence {
-	int present;              /* 1: in is to be appended with the batch */
-	struct store_input in;    /* payload points into the request body */
-	char *meta, *auth, *event_id;
-};
-
-/* For POST /v1/ingest (h_ingest.c), before parsing: when the token's
- * source is registered as a generic source with a key, the signature
- * header is required and checked. On success returns 0, sets *is_signed
- * and, if signed, rewrites auth (cap bytes, JSON) to name the method, key
- * and body hash, and fills ev. On failure the reply is set (401 missing or
- * wrong signature, 400 malformed header) and a negative code returned. */
-int api_ingest_sig(struct api_req *r, char *auth, size_t cap, int *is_signed, struct api_sig_evidence *ev)
-	CU_MUST_CHECK;
-void api_sig_evidence_release(struct api_sig_evidence *ev);
-
 /* Duplicates that are not (hooks.c): rekey_reused (ingest/rekey.h) on
  * the archive, logging each re-keyed copy. k is released with
  * rekey_release. */
