@@ -16,7 +16,6 @@
 
 #include "api/hooks.h"
 #include "api/internal.h"
-#include "ingest/rejected.h"
 #include "ingest/hook_source.h"
 #include "ingest/sources.h"
 #include "ingest/threema.h"
@@ -24,8 +23,7 @@
 /* The callback: a message, or a "rejected" record of the form body. */
 struct th_ctx {
 	struct th_msg m;
-	struct rej_rec rej;
-	char *rej_auth;
+	struct th_rejected rej;
 	int rejected;
 	int rechecked;              /* a duplicate compared with the archive */
 	struct rekey rk;            /* a duplicate that was not, re-keyed */
@@ -39,28 +37,20 @@ static void th_ctx_free(void *p)
 		return;
 	rekey_release(&c->rk);
 	th_msg_release(&c->m);
-	rej_release(&c->rej);
-	free(c->rej_auth);
+	th_rejected_release(&c->rej);
 	free(c);
 }
 
 /* Archives the Gateway-authenticated body that th_parse_callback refused
- * (why) as a "rejected" record. 0, or the reply is set. */
+ * (why) as a "rejected" record (th_reject_fill). 0, or the reply is set. */
 static int th_reject(struct api_req *r, struct th_ctx *c, const struct src_entry *e, const char *why)
 {
 	const char *body = r->body.data ? (const char *)r->body.data : "";
-	json_t *auth = json_pack("{s:s, s:s}", "method", "threema-mac", "source", e->name);
 
-	c->rej_auth = auth ? json_dumps(auth, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(auth);
-	if (!c->rej_auth || rej_fill(&c->m.in, &c->rej, "threema", e->name, "application/x-www-form-urlencoded", body,
-				    r->body.len, "threema callback", why, c->rej_auth, REC_F_SIGNED)) {
+	if (th_reject_fill(&c->m, &c->rej, e, body, r->body.len, why)) {
 		api_reply_error(r, 503, "no_memory", "out of memory");
 		return -1;
 	}
-	/* RF_SOURCE points at the source's name, which goes with the set. */
-	snprintf(c->m.source, sizeof(c->m.source), "%s", e->name);
-	rec_set(&c->m.in.rec, RF_SOURCE, c->m.source);
 	c->rejected = 1;
 	api_log("threema: a callback with a valid MAC archived as a rejected record: %s", why);
 	return 0;
@@ -130,8 +120,7 @@ int h_threema_hook(struct api_req *r)
 	 * rejected record. */
 	e = src_for_hook(&set, name, SRC_THREEMA, &decoy);
 	rc = th_parse_callback(body, r->body.len, e, &c->m, &err);
-	if ((rc == CU_EINVAL || rc == CU_ETOOBIG) && e->api_secret_len &&
-	    th_check_mac_raw(body, r->body.len, e->api_secret, e->api_secret_len) == 0 && e != &decoy) {
+	if (th_is_rejectable(rc, body, r->body.len, e, e == &decoy)) {
 		rc = th_reject(r, c, e, err.msg);
 		OPENSSL_cleanse(&decoy, sizeof(decoy));
 		src_set_release(&set);

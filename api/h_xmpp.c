@@ -7,7 +7,6 @@
  * cannot be archived as a message is archived as a "rejected" record
  * (counted in "accepted" and in "rejected"), never refused: a refusal
  * would make the module resend it, and hold back every later message. */
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,17 +74,16 @@ static int xmpp_done(struct api_req *r)
 	return 0;
 }
 
-/* Checks the HMAC header against source name's secret. 0, or the reply is
- * set. mac_out receives the hex MAC. */
+/* Checks the HMAC header against source name's secret
+ * (src_check_hook_hmac). 0, or the reply is set. mac_out receives the hex
+ * MAC. */
 static int check_source(struct api_req *r, const char *name, char *mac_out, size_t mac_cap)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, ISIG_HEADER);
-	const struct src_entry *e;
-	struct src_entry decoy;
+	const char *body = r->body.data ? (const char *)r->body.data : "";
 	struct src_set set;
 	struct cu_err err;
-	const char *body = r->body.data ? (const char *)r->body.data : "";
-	int rc = -1, v;
+	int rc;
 
 	cu_err_clear(&err);
 	if (src_load(r->srv->dir, &set, &err) != 0) {
@@ -94,24 +92,12 @@ static int check_source(struct api_req *r, const char *name, char *mac_out, size
 		return -1;
 	}
 	/* The same answer for every failure, whether the source exists or
-	 * not (hooks.h). */
-	e = src_for_hook(&set, name, SRC_XMPP, &decoy);
-	if (!h || strncmp(h, "hmac-sha256=", 12) != 0) {
+	 * not (ingest/hook_source.h). */
+	rc = src_check_hook_hmac(&set, name, SRC_XMPP, h, body, r->body.len, mac_out, mac_cap);
+	if (rc)
 		api_hook_unauthorized(r);
-		goto out;
-	}
-	h += 12;
-	v = src_check_hmac_hex(e->hmac_secret, e->hmac_secret_len, body, r->body.len, h, strlen(h));
-	if (v || e == &decoy) {
-		api_hook_unauthorized(r);
-		goto out;
-	}
-	snprintf(mac_out, mac_cap, "%s", h);
-	rc = 0;
-out:
-	OPENSSL_cleanse(&decoy, sizeof(decoy));
 	src_set_release(&set);
-	return rc;
+	return rc ? -1 : 0;
 }
 
 int h_xmpp_hook(struct api_req *r)

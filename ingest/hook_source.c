@@ -2,7 +2,9 @@
  * decoy (ingest/hook_source.h). */
 #include "ingest/hook_source.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <string.h>
 
 const struct src_entry *src_for_hook(const struct src_set *set, const char *name, enum src_type type,
@@ -22,4 +24,23 @@ const struct src_entry *src_for_hook(const struct src_set *set, const char *name
 	    RAND_bytes((unsigned char *)decoy->api_secret, 32) != 1)
 		decoy->hmac_secret[0] ^= 1; /* still not a secret anyone holds */
 	return decoy;
+}
+
+int src_check_hook_hmac(const struct src_set *set, const char *name, enum src_type type, const char *header,
+			const char *body, size_t len, char *mac_out, size_t mac_cap)
+{
+	struct src_entry decoy;
+	const struct src_entry *e = src_for_hook(set, name, type, &decoy);
+	int rc = CU_EDENIED;
+
+	if (header && strncmp(header, "hmac-sha256=", 12) == 0) {
+		header += 12;
+		if (src_check_hmac_hex(e->hmac_secret, e->hmac_secret_len, body, len, header, strlen(header)) == 0 &&
+		    e != &decoy) {
+			snprintf(mac_out, mac_cap, "%s", header);
+			rc = 0;
+		}
+	}
+	OPENSSL_cleanse(&decoy, sizeof(decoy));
+	return rc;
 }
