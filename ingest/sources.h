@@ -23,7 +23,7 @@
  * SHA-256 is kept. Every comparison of a presented secret is constant-time
  * (CRYPTO_memcmp) and visits every candidate.
  *
- * The archiver knows nothing of HTTP: the api/ handlers load the set and
+ * ingest/ knows nothing of HTTP: the api/ handlers load the set and
  * call the verifiers below.
  */
 #ifndef CUSTOS_INGEST_SOURCES_H
