@@ -1,12 +1,14 @@
 /* hooks.h - the ingest hooks on the messenger servers (docs/INTEGRATIONS.md):
- * the Matrix Application Service API, the Prosody module's endpoint, the
- * Threema Gateway callback, and signatures on the generic POST /v1/ingest.
+ * the Matrix Application Service API, the Prosody module's endpoint and
+ * the Threema Gateway callback.
  *
  * These routes need no custos bearer token: each authenticates its caller
  * the way its messenger does (hs_token, HMAC, Gateway MAC) against
  * DIR/sources.json (ingest/sources.h), and answers 200 only once the
- * records are durable (api_commit_async). Nothing outside api/ includes
- * this.
+ * records are durable (api_commit_async). The handlers are HTTP glue:
+ * parsing, authenticating and building records is ingest/'s (matrix.h,
+ * xmpp.h, threema.h, hook_source.h, rekey.h, matrix_txn.h). Nothing
+ * outside api/ includes this.
  */
 #ifndef CUSTOS_API_HOOKS_H
 #define CUSTOS_API_HOOKS_H
@@ -16,7 +18,6 @@
 #include "archiver/store.h"
 #include "common/error.h"
 #include "ingest/rekey.h"
-#include "ingest/sources.h"
 
 struct api_req;
 
