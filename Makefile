@@ -29,7 +29,7 @@ BIN := custos
 endif
 CFLAGS := $(CFLAGS_BASE) $(CFLAGS_OPT) $(EXTRA_CFLAGS)
 
-LIB_SRC := $(sort $(wildcard common/*.c archiver/*.c search/*.c retention/*.c export/*.c api/*.c))
+LIB_SRC := $(sort $(wildcard common/*.c archiver/*.c ingest/*.c search/*.c retention/*.c export/*.c api/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))

@@ -39,8 +39,8 @@
 
 #include "api/api.h"
 #include "api/audit.h"
+#include "api/commit_queue.h"
 #include "api/tokens.h"
-#include "archiver/commit_queue.h"
 #include "archiver/store.h"
 #include "common/buf.h"
 #include "common/error.h"

@@ -12,7 +12,7 @@
 #include "common/utf8.h"
 
 /* Request headers whose values are copied into records (the payload type
- * of signed-ingest evidence, api/ingest_sig.c). */
+ * of signed-ingest evidence, ingest/ingest_sig.c). */
 static const char *const recorded_headers[] = {
 	MHD_HTTP_HEADER_CONTENT_TYPE,
 };

@@ -3,7 +3,7 @@
  * rooms:
  *
  *   PUT  /_matrix/app/v1/transactions/{txnId}  (and legacy /transactions/{txnId})
- *        events -> records (archiver/matrix.h); 200 {} only once durable;
+ *        events -> records (ingest/matrix.h); 200 {} only once durable;
  *        a txnId already archived -> 200 {} and nothing archived again;
  *        an event (or a body) that cannot be archived as such is archived
  *        as a "rejected" record and answered 200 all the same: the
@@ -29,8 +29,9 @@
 
 #include "api/hooks.h"
 #include "api/api_int.h"
-#include "archiver/matrix.h"
-#include "archiver/sources.h"
+#include "ingest/matrix.h"
+#include "ingest/matrix_txn.h"
+#include "ingest/sources.h"
 
 #define MX_V1 "/_matrix/app/v1"
 
@@ -170,7 +171,7 @@ static void txn_remember(struct api_req *r, struct mx_ctx *c)
 
 	cu_err_clear(&err);
 	/* Not fatal: a replay is still deduplicated event by event. */
-	if (api_mx_txn_record(r->srv->dir, c->source, c->txn_id, c->sha, c->t.n, &err) != 0)
+	if (mx_txns_record(r->srv->dir, c->source, c->txn_id, c->sha, c->t.n, &err) != 0)
 		api_log("matrix: transaction %s of %s archived, but not remembered: %s", c->txn_id, c->source,
 			err.msg);
 }
@@ -224,7 +225,7 @@ int h_matrix_txn(struct api_req *r)
 		return 0;
 	}
 	cu_err_clear(&err);
-	seen = api_mx_txn_seen(r->srv->dir, c->source, c->txn_id, c->sha, &err);
+	seen = mx_txns_seen(r->srv->dir, c->source, c->txn_id, c->sha, &err);
 	if (seen == 1) {
 		atomic_fetch_add(&r->srv->metrics.ingest_requests, 1);
 		mx_ok(r);

@@ -1,5 +1,5 @@
 /* h_threema.c - POST /v1/hooks/threema/{source}: the Threema Gateway's
- * E2E callback (archiver/threema.h). The Gateway retries a callback that
+ * E2E callback (ingest/threema.h). The Gateway retries a callback that
  * is not answered 200, so 200 is sent only once the record is durable; a
  * message that cannot be decrypted is archived (flagged encrypted) and
  * answered 200 too. A wrong MAC is 401 and nothing is archived: the
@@ -16,18 +16,17 @@
 
 #include "api/hooks.h"
 #include "api/api_int.h"
-#include "archiver/rejected.h"
-#include "archiver/sources.h"
-#include "archiver/threema.h"
+#include "ingest/hook_source.h"
+#include "ingest/sources.h"
+#include "ingest/threema.h"
 
 /* The callback: a message, or a "rejected" record of the form body. */
 struct th_ctx {
 	struct th_msg m;
-	struct rej_rec rej;
-	char *rej_auth;
+	struct th_rejected rej;
 	int rejected;
 	int rechecked;              /* a duplicate compared with the archive */
-	struct hook_rekey rk;       /* a duplicate that was not, re-keyed */
+	struct rekey rk;            /* a duplicate that was not, re-keyed */
 };
 
 static void th_ctx_free(void *p)
@@ -36,30 +35,22 @@ static void th_ctx_free(void *p)
 
 	if (!c)
 		return;
-	api_hook_rekey_release(&c->rk);
+	rekey_release(&c->rk);
 	th_msg_release(&c->m);
-	rej_release(&c->rej);
-	free(c->rej_auth);
+	th_rejected_release(&c->rej);
 	free(c);
 }
 
 /* Archives the Gateway-authenticated body that th_parse_callback refused
- * (why) as a "rejected" record. 0, or the reply is set. */
+ * (why) as a "rejected" record (th_reject_fill). 0, or the reply is set. */
 static int th_reject(struct api_req *r, struct th_ctx *c, const struct src_entry *e, const char *why)
 {
 	const char *body = r->body.data ? (const char *)r->body.data : "";
-	json_t *auth = json_pack("{s:s, s:s}", "method", "threema-mac", "source", e->name);
 
-	c->rej_auth = auth ? json_dumps(auth, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(auth);
-	if (!c->rej_auth || rej_fill(&c->m.in, &c->rej, "threema", e->name, "application/x-www-form-urlencoded", body,
-				    r->body.len, "threema callback", why, c->rej_auth, REC_F_SIGNED)) {
+	if (th_reject_fill(&c->m, &c->rej, e, body, r->body.len, why)) {
 		api_reply_error(r, 503, "no_memory", "out of memory");
 		return -1;
 	}
-	/* RF_SOURCE points at the source's name, which goes with the set. */
-	snprintf(c->m.source, sizeof(c->m.source), "%s", e->name);
-	rec_set(&c->m.in.rec, RF_SOURCE, c->m.source);
 	c->rejected = 1;
 	api_log("threema: a callback with a valid MAC archived as a rejected record: %s", why);
 	return 0;
@@ -127,10 +118,9 @@ int h_threema_hook(struct api_req *r)
 	 * 401), which never names it (hooks.h). A known source's callback
 	 * that carries the Gateway's MAC but cannot be read is archived as a
 	 * rejected record. */
-	e = api_hook_source(&set, name, SRC_THREEMA, &decoy);
+	e = src_for_hook(&set, name, SRC_THREEMA, &decoy);
 	rc = th_parse_callback(body, r->body.len, e, &c->m, &err);
-	if ((rc == CU_EINVAL || rc == CU_ETOOBIG) && e->api_secret_len &&
-	    th_check_mac_raw(body, r->body.len, e->api_secret, e->api_secret_len) == 0 && e != &decoy) {
+	if (th_is_rejectable(rc, body, r->body.len, e, e == &decoy)) {
 		rc = th_reject(r, c, e, err.msg);
 		OPENSSL_cleanse(&decoy, sizeof(decoy));
 		src_set_release(&set);

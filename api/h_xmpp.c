@@ -1,5 +1,5 @@
 /* h_xmpp.c - POST /v1/hooks/xmpp/{source}: what mod_custos.lua sends
- * (archiver/xmpp.h has the body). The request carries
+ * (ingest/xmpp.h has the body). The request carries
  *   X-Custos-Signature: hmac-sha256=<hex HMAC-SHA256 of the exact body>
  * under the source's secret. All items of a request are committed
  * together and answered 200 {"accepted", "duplicates", "rejected"} once
@@ -7,22 +7,23 @@
  * cannot be archived as a message is archived as a "rejected" record
  * (counted in "accepted" and in "rejected"), never refused: a refusal
  * would make the module resend it, and hold back every later message. */
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/hooks.h"
 #include "api/api_int.h"
-#include "archiver/sources.h"
-#include "archiver/xmpp.h"
+#include "ingest/hook_source.h"
+#include "ingest/ingest_sig.h"
+#include "ingest/sources.h"
+#include "ingest/xmpp.h"
 
 struct xmpp_ctx {
 	struct xmpp_batch b;        /* the parsed items (own the strings) */
 	struct store_input *in;     /* copies for the commit queue */
 	char source[SRC_NAME_MAX + 1];
 	int rechecked;              /* duplicates compared with the archive */
-	struct hook_rekey rk;       /* duplicates that were not, re-keyed */
+	struct rekey rk;            /* duplicates that were not, re-keyed */
 };
 
 static void xmpp_ctx_free(void *p)
@@ -31,7 +32,7 @@ static void xmpp_ctx_free(void *p)
 
 	if (!c)
 		return;
-	api_hook_rekey_release(&c->rk);
+	rekey_release(&c->rk);
 	xmpp_batch_release(&c->b);
 	free(c->in);
 	free(c);
@@ -48,7 +49,7 @@ static int xmpp_done(struct api_req *r)
 	}
 	if (!c->rechecked) {
 		/* An old module took the id from the stanza: a different
-		 * stanza under a known id is no duplicate (hook_rekey.c). */
+		 * stanza under a known id is no duplicate (ingest/rekey.h). */
 		struct cu_err err;
 
 		c->rechecked = 1;
@@ -73,17 +74,16 @@ static int xmpp_done(struct api_req *r)
 	return 0;
 }
 
-/* Checks the HMAC header against source name's secret. 0, or the reply is
- * set. mac_out receives the hex MAC. */
+/* Checks the HMAC header against source name's secret
+ * (src_check_hook_hmac). 0, or the reply is set. mac_out receives the hex
+ * MAC. */
 static int check_source(struct api_req *r, const char *name, char *mac_out, size_t mac_cap)
 {
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, API_SIG_HEADER);
-	const struct src_entry *e;
-	struct src_entry decoy;
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, ISIG_HEADER);
+	const char *body = r->body.data ? (const char *)r->body.data : "";
 	struct src_set set;
 	struct cu_err err;
-	const char *body = r->body.data ? (const char *)r->body.data : "";
-	int rc = -1, v;
+	int rc;
 
 	cu_err_clear(&err);
 	if (src_load(r->srv->dir, &set, &err) != 0) {
@@ -92,24 +92,12 @@ static int check_source(struct api_req *r, const char *name, char *mac_out, size
 		return -1;
 	}
 	/* The same answer for every failure, whether the source exists or
-	 * not (hooks.h). */
-	e = api_hook_source(&set, name, SRC_XMPP, &decoy);
-	if (!h || strncmp(h, "hmac-sha256=", 12) != 0) {
+	 * not (ingest/hook_source.h). */
+	rc = src_check_hook_hmac(&set, name, SRC_XMPP, h, body, r->body.len, mac_out, mac_cap);
+	if (rc)
 		api_hook_unauthorized(r);
-		goto out;
-	}
-	h += 12;
-	v = src_check_hmac_hex(e->hmac_secret, e->hmac_secret_len, body, r->body.len, h, strlen(h));
-	if (v || e == &decoy) {
-		api_hook_unauthorized(r);
-		goto out;
-	}
-	snprintf(mac_out, mac_cap, "%s", h);
-	rc = 0;
-out:
-	OPENSSL_cleanse(&decoy, sizeof(decoy));
 	src_set_release(&set);
-	return rc;
+	return rc ? -1 : 0;
 }
 
 int h_xmpp_hook(struct api_req *r)

@@ -1,12 +1,14 @@
 /* hooks.h - the ingest hooks on the messenger servers (docs/INTEGRATIONS.md):
- * the Matrix Application Service API, the Prosody module's endpoint, the
- * Threema Gateway callback, and signatures on the generic POST /v1/ingest.
+ * the Matrix Application Service API, the Prosody module's endpoint and
+ * the Threema Gateway callback.
  *
  * These routes need no custos bearer token: each authenticates its caller
  * the way its messenger does (hs_token, HMAC, Gateway MAC) against
- * DIR/sources.json (archiver/sources.h), and answers 200 only once the
- * records are durable (api_commit_async). Nothing outside api/ includes
- * this.
+ * DIR/sources.json (ingest/sources.h), and answers 200 only once the
+ * records are durable (api_commit_async). The handlers are HTTP glue:
+ * parsing, authenticating and building records is ingest/'s (matrix.h,
+ * xmpp.h, threema.h, hook_source.h, rekey.h, matrix_txn.h). Nothing
+ * outside api/ includes this.
  */
 #ifndef CUSTOS_API_HOOKS_H
 #define CUSTOS_API_HOOKS_H
@@ -14,71 +16,22 @@
 #include <stddef.h>
 
 #include "api/handlers.h" /* the hook handlers */
-#include "archiver/sources.h"
 #include "archiver/store.h"
 #include "common/error.h"
+#include "ingest/rekey.h"
 
 struct api_req;
 
-/* Refusing an unauthenticated hook caller (hook_auth.c). Every failure of
- * a hook's authentication (unknown source, source of another type or
- * without a secret, missing or wrong MAC) gets the same 401, which never
- * names the source, and costs the same work: api_hook_source returns the
- * registered source of that type with a secret, or else fills decoy with
- * a random secret and returns it, so that the caller checks the MAC all
- * the same and refuses when the source it got is the decoy. */
+/* Refusing an unauthenticated hook caller (hooks.c): the same 401,
+ * which never names the source, for every failure of a hook's
+ * authentication; the source to check is picked by src_for_hook
+ * (ingest/hook_source.h), so that each failure costs the same work. */
 void api_hook_unauthorized(struct api_req *r);
-const struct src_entry *api_hook_source(const struct src_set *set, const char *name, enum src_type type,
-					struct src_entry *decoy);
 
-/* Header carrying a source's signature over the exact request body:
- * "ed25519=<base64 signature>" or "hmac-sha256=<hex>". */
-#define API_SIG_HEADER "X-Custos-Signature"
-
-/* A signed generic ingest request keeps its whole body as one extra
- * record (kind other, event id "body:<sha256>") so that the signature can
- * be checked later against exactly the bytes it covers; each message
- * record's auth names the same signature and body hash. */
-struct api_sig_evidence {
-	int present;              /* 1: in is to be appended with the batch */
-	struct store_input in;    /* payload points into the request body */
-	char *meta, *auth, *event_id;
-};
-
-/* For POST /v1/ingest (h_ingest.c), before parsing: when the token's
- * source is registered as a generic source with a key, the signature
- * header is required and checked. On success returns 0, sets *is_signed
- * and, if signed, rewrites auth (cap bytes, JSON) to name the method, key
- * and body hash, and fills ev. On failure the reply is set (401 missing or
- * wrong signature, 400 malformed header) and a negative code returned. */
-int api_ingest_sig(struct api_req *r, char *auth, size_t cap, int *is_signed, struct api_sig_evidence *ev)
-	CU_MUST_CHECK;
-void api_sig_evidence_release(struct api_sig_evidence *ev);
-
-/* Duplicates that are not (hook_rekey.c): after a commit, every input
- * of in[0..n) that was skipped as a duplicate is compared on field f
- * with the record it was taken for; one whose content differs reused an
- * id a messenger's user can choose (a Threema message id; a stanza-id an
- * old Prosody module used) and is copied into k under the event id
- * "<id>#<16 hex of SHA-256(f)>" with meta "id_reused", to be committed
- * in turn. 0 (k->n may be 0), or an error reading the archive. The
- * copies point into in's strings: in must outlive k's commit. */
-struct hook_rekey {
-	struct store_input *in;   /* the re-keyed copies */
-	size_t n;
-	char **ids, **metas;      /* their event ids and metas (owned) */
-};
-int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec_field f, struct hook_rekey *k,
+/* Duplicates that are not (hooks.c): rekey_reused (ingest/rekey.h) on
+ * the archive, logging each re-keyed copy. k is released with
+ * rekey_release. */
+int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec_field f, struct rekey *k,
 		   struct cu_err *err) CU_MUST_CHECK;
-void api_hook_rekey_release(struct hook_rekey *k);
-
-/* The Matrix transactions already processed, DIR/matrix-txns.db
- * (matrix_txn.c): (source, txnId) -> SHA-256 of the body. Returns 1 if
- * known with the same hash, 0 if unknown, 2 if known with another body,
- * negative on error. */
-int api_mx_txn_seen(const char *dir, const char *source, const char *txn_id, const uint8_t sha[32],
-		    struct cu_err *err) CU_MUST_CHECK;
-int api_mx_txn_record(const char *dir, const char *source, const char *txn_id, const uint8_t sha[32],
-		      size_t events, struct cu_err *err) CU_MUST_CHECK;
 
 #endif

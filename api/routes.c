@@ -7,7 +7,7 @@
 
 #include "api/api_int.h"
 #include "api/handlers.h"
-#include "archiver/matrix.h"
+#include "ingest/matrix.h"
 
 const struct api_route api_routes[] = {
 	/* method  pattern                                   handler          roles                        name           body flags */

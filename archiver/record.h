@@ -40,7 +40,7 @@ enum rec_kind {
 	REC_STATE = 6,        /* room name, topic and other state */
 	REC_ATTACHMENT = 7,   /* attachment metadata */
 	REC_REJECTED = 8,     /* bytes an authenticated hook sent that could not be
-			       * archived as a message (archiver/rejected.h) */
+			       * archived as a message (ingest/rejected.h) */
 	REC_AUDIT = 16,       /* a person's request to the archive */
 	REC_HOLD = 17,        /* legal hold placed or released */
 	REC_POLICY = 18,      /* retention policy change */

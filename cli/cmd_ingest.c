@@ -22,11 +22,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "archiver/envelope.h"
 #include "archiver/store.h"
 #include "cli/cli.h"
-#include "search/index.h"
 #include "cli/lines.h"
+#include "ingest/envelope.h"
+#include "search/index.h"
 
 #define DEFAULT_BATCH 8192
 #define MAX_BATCH 100000

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "archiver/sources.h"
 #include "cli/cli.h"
 #include "common/buf.h"
 #include "common/fileio.h"
+#include "ingest/sources.h"
 
 static void usage(FILE *f)
 {

@@ -1,5 +1,5 @@
 /* cmd_source.c - `custos source add|list|remove|peer-key -d DIR ...`: the
- * messenger hooks and how each authenticates (archiver/sources.h,
+ * messenger hooks and how each authenticates (ingest/sources.h,
  * docs/INTEGRATIONS.md). A generated secret is printed once, on a line of
  * its own. The daemon rereads DIR/sources.json on every hook request, so
  * no reload is needed. Matrix sources are made by `custos
@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archiver/sources.h"
 #include "cli/cli.h"
 #include "common/buf.h"
 #include "common/encode.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
+#include "ingest/sources.h"
 
 static void usage(FILE *f)
 {

@@ -1,4 +1,4 @@
-/* fuzz_envelope.c - the generic JSON envelope parser (archiver/envelope.h
+/* fuzz_envelope.c - the generic JSON envelope parser (ingest/envelope.h
  * env_parse). A parsed envelope must encode to record bytes that decode
  * back to the same fields (the record model's canonical encoding). The
  * array splitter of ingest requests (env_split_array) gets the same bytes. */
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archiver/envelope.h"
 #include "archiver/record.h"
 #include "common/buf.h"
+#include "ingest/envelope.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* fuzz_matrix.c - Application Service transactions (archiver/matrix.h
+/* fuzz_matrix.c - Application Service transactions (ingest/matrix.h
  * mx_parse_txn). Every accepted transaction's event payloads must be
  * byte-exact, in-order slices of the input, every record must encode and
  * decode back to the same fields, and a refusal must say why. */
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archiver/matrix.h"
 #include "archiver/record.h"
 #include "common/buf.h"
+#include "ingest/matrix.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* fuzz_threema.c - Threema Gateway callbacks (archiver/threema.h). The
+/* fuzz_threema.c - Threema Gateway callbacks (ingest/threema.h). The
  * input is parsed as a callback form twice: with a source whose API
  * secret is fixed (the MAC check refuses almost everything, which must be
  * CU_EDENIED or a named form error), and through the form decoder, box
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archiver/threema.h"
 #include "common/encode.h"
+#include "ingest/threema.h"
 
 #define SECRET "fuzz-secret"
 

@@ -1,4 +1,4 @@
-/* fuzz_xmpp.c - stanzas with expat (archiver/xmpp.h). The input is used
+/* fuzz_xmpp.c - stanzas with expat (ingest/xmpp.h). The input is used
  * twice: as a stanza on its own (xmpp_parse_stanza: never crashes, a
  * failure names its reason), and wrapped as the stanza of a hook document
  * (xmpp_parse_hook: every stanza, parsed or not, becomes a record whose
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archiver/xmpp.h"
+#include "ingest/xmpp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "archiver/commit_queue.h"
+#include "api/commit_queue.h"
 
 /* The fake log: assigns dense seqs, can be told to fail or to block. */
 struct fake_log {

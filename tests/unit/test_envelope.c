@@ -1,4 +1,4 @@
-/* test_envelope.c - the generic JSON envelope (archiver/envelope.h): the
+/* test_envelope.c - the generic JSON envelope (ingest/envelope.h): the
  * fields it takes, the payload it keeps byte for byte, and every refusal a
  * source can run into, with the field named. */
 #include <stdarg.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archiver/envelope.h"
 #include "archiver/record.h"
+#include "ingest/envelope.h"
 
 static int parse(const char *text, struct env_msg *m, struct cu_err *err)
 {

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "archiver/matrix.h"
 #include "archiver/record_json.h"
 #include "archiver/store.h"
 #include "common/encode.h"
+#include "ingest/matrix.h"
 
 /* A transaction as Synapse writes it, with odd spacing and escapes that a
  * re-serialisation would change. */

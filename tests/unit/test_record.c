@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "archiver/envelope.h"
 #include "archiver/record.h"
+#include "ingest/envelope.h"
 
 static size_t count_of(const struct buf *b, const char *needle)
 {

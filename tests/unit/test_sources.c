@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archiver/sources.h"
 #include "common/encode.h"
 #include "common/fileio.h"
+#include "ingest/sources.h"
 
 static char dir[256];
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archiver/threema.h"
 #include "common/encode.h"
+#include "ingest/threema.h"
 
 #define SECRET "Wq3s9ZhZ2Zz7kLpQ"
 

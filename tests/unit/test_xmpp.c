@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archiver/xmpp.h"
+#include "ingest/xmpp.h"
 
 static int field_eq(const struct rec_view *v, enum rec_field f, const char *s)
 {

@@ -1,6 +1,6 @@
 /* sources.c - DIR/sources.json, and the HMAC and Ed25519 checks of what
  * the sources send (OpenSSL 3 EVP). */
-#include "archiver/sources.h"
+#include "ingest/sources.h"
 
 #include <errno.h>
 #include <fcntl.h>

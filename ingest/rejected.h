@@ -17,8 +17,8 @@
  * "truncated", with the length and SHA-256 of the whole. The event id is
  * "rejected:<SHA-256 of all the bytes>", so a resend is archived once.
  */
-#ifndef CUSTOS_ARCHIVER_REJECTED_H
-#define CUSTOS_ARCHIVER_REJECTED_H
+#ifndef CUSTOS_INGEST_REJECTED_H
+#define CUSTOS_INGEST_REJECTED_H
 
 #include <stddef.h>
 

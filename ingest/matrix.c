@@ -1,7 +1,7 @@
 /* matrix.c - Application Service transaction -> records, with jansson.
  * The byte range of each event inside the body is found with jansson too
- * (common/json_slice.h). */
-#include "archiver/matrix.h"
+ * (ingest/json_slice.h). */
+#include "ingest/matrix.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 #include "archiver/record_json.h"
 #include "common/encode.h"
-#include "common/json_slice.h"
+#include "ingest/json_slice.h"
 
 void mx_event_release(struct mx_event *e)
 {

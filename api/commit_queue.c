@@ -1,6 +1,6 @@
 /* commit_queue.c - one committer thread merging waiting submissions into
  * one commit (see commit_queue.h for the guarantees). */
-#include "archiver/commit_queue.h"
+#include "api/commit_queue.h"
 
 #include <pthread.h>
 #include <stdlib.h>

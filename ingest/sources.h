@@ -23,11 +23,11 @@
  * SHA-256 is kept. Every comparison of a presented secret is constant-time
  * (CRYPTO_memcmp) and visits every candidate.
  *
- * The archiver knows nothing of HTTP: the api/ handlers load the set and
+ * ingest/ knows nothing of HTTP: the api/ handlers load the set and
  * call the verifiers below.
  */
-#ifndef CUSTOS_ARCHIVER_SOURCES_H
-#define CUSTOS_ARCHIVER_SOURCES_H
+#ifndef CUSTOS_INGEST_SOURCES_H
+#define CUSTOS_INGEST_SOURCES_H
 
 #include <stddef.h>
 #include <stdint.h>

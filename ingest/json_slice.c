@@ -1,6 +1,6 @@
 /* json_slice.c - byte ranges of array elements in a JSON body, with
  * jansson (json_slice.h). */
-#include "common/json_slice.h"
+#include "ingest/json_slice.h"
 
 #include <jansson.h>
 #include <string.h>

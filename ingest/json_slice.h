@@ -9,8 +9,8 @@
  * ('{', ':', ',', '[', ']', '}') are looked at here. No state is kept
  * between calls: safe from any thread.
  */
-#ifndef CUSTOS_COMMON_JSON_SLICE_H
-#define CUSTOS_COMMON_JSON_SLICE_H
+#ifndef CUSTOS_INGEST_JSON_SLICE_H
+#define CUSTOS_INGEST_JSON_SLICE_H
 
 #include <stddef.h>
 

@@ -1,8 +1,8 @@
 /* envelope_split.c - finds the envelopes of a JSON array (the body of an
  * ingest request) in one pass of yajl's event parser, so that each one's
  * exact bytes can go to env_parse (envelope.h). */
-#include "archiver/envelope.h"
-#include "archiver/envelope_int.h"
+#include "ingest/envelope.h"
+#include "ingest/envelope_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

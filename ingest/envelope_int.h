@@ -1,7 +1,7 @@
 /* envelope_int.h - what the envelope parser (envelope.c) and the array
  * splitter (envelope_split.c) share; nothing else includes it. */
-#ifndef CUSTOS_ARCHIVER_ENVELOPE_INT_H
-#define CUSTOS_ARCHIVER_ENVELOPE_INT_H
+#ifndef CUSTOS_INGEST_ENVELOPE_INT_H
+#define CUSTOS_INGEST_ENVELOPE_INT_H
 
 #include <yajl/yajl_parse.h>
 

@@ -22,16 +22,16 @@
  * Replies (m.in_reply_to) fill RF_REPLY_TO, threads (rel_type m.thread)
  * RF_THREAD, on every kind.
  */
-#ifndef CUSTOS_ARCHIVER_MATRIX_H
-#define CUSTOS_ARCHIVER_MATRIX_H
+#ifndef CUSTOS_INGEST_MATRIX_H
+#define CUSTOS_INGEST_MATRIX_H
 
 #include <jansson.h>
 #include <stddef.h>
 
 #include "archiver/hash.h"
-#include "archiver/rejected.h"
 #include "archiver/store.h"
 #include "common/error.h"
+#include "ingest/rejected.h"
 
 /* What a homeserver can legally send (docs/INTEGRATIONS.md "Limits"): an
  * event is at most 64 KiB as canonical JSON (UTF-8, the spec's PDU limit);

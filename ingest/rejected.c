@@ -1,5 +1,5 @@
 /* rejected.c - records of kind "rejected" (rejected.h). */
-#include "archiver/rejected.h"
+#include "ingest/rejected.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * attribute names arrive as "namespace-uri local-name"), and hook items ->
  * records. XMPP forbids DTDs, so a DOCTYPE or an entity declaration stops
  * the parser. */
-#include "archiver/xmpp.h"
+#include "ingest/xmpp.h"
 
 #include <expat.h>
 #include <stdio.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "common/encode.h"
-#include "common/json_slice.h"
 #include "common/timeutil.h"
+#include "ingest/json_slice.h"
 
 #define NS_SEP ' '
 #define NS_XML "http://www.w3.org/XML/1998/namespace"

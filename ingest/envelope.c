@@ -14,8 +14,8 @@
  * a text with a surrogate escape through jansson too (yajl turns a lone
  * one into '?'). The fields are checked after the parse, in a fixed
  * order, so the same envelope always gets the same error. */
-#include "archiver/envelope.h"
-#include "archiver/envelope_int.h"
+#include "ingest/envelope.h"
+#include "ingest/envelope_int.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
-/* matrix_txn.c - DIR/matrix-txns.db: the Matrix transactions already
- * archived, so that a transaction the homeserver sends again (after a
+/* matrix_txn.c - DIR/matrix-txns.db (ingest/matrix_txn.h): the Matrix
+ * transactions already archived, so that a transaction the homeserver sends again (after a
  * lost reply, or after a restart of either side) is answered 200 at once
  * and archives nothing again.
  *
@@ -15,13 +15,14 @@
  * homeserver reused an id.
  *
  * The homeserver sends one transaction at a time per application service,
- * so the database is opened per request; WAL and a busy timeout cover
+ * so the database is opened per call; WAL and a busy timeout cover
  * the rare overlap. */
+#include "ingest/matrix_txn.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "api/hooks.h"
 #include "common/timeutil.h"
 
 #define TXN_BUSY_MS 5000
@@ -57,8 +58,8 @@ static int txn_open(const char *dir, sqlite3 **out, struct cu_err *err)
 	return 0;
 }
 
-int api_mx_txn_seen(const char *dir, const char *source, const char *txn_id, const uint8_t sha[32],
-		    struct cu_err *err)
+int mx_txns_seen(const char *dir, const char *source, const char *txn_id, const uint8_t sha[32],
+		 struct cu_err *err)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
@@ -90,8 +91,8 @@ out:
 	return rc;
 }
 
-int api_mx_txn_record(const char *dir, const char *source, const char *txn_id, const uint8_t sha[32],
-		      size_t events, struct cu_err *err)
+int mx_txns_record(const char *dir, const char *source, const char *txn_id, const uint8_t sha[32],
+		   size_t events, struct cu_err *err)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;

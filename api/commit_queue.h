@@ -20,10 +20,13 @@
  *
  * The queue knows nothing of HTTP: the server submits ingest batches and
  * audit records, the search index registers an after-commit hook to catch
- * up with the log.
+ * up with the log. It lives in api/ because the daemon is its only user:
+ * only there do many threads append at once. The CLI appends from one
+ * thread (cmd_ingest.c calls store_append per batch), so it has nothing to
+ * group and waits for no one.
  */
-#ifndef CUSTOS_ARCHIVER_COMMIT_QUEUE_H
-#define CUSTOS_ARCHIVER_COMMIT_QUEUE_H
+#ifndef CUSTOS_API_COMMIT_QUEUE_H
+#define CUSTOS_API_COMMIT_QUEUE_H
 
 #include <stddef.h>
 #include <stdint.h>

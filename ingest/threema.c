@@ -1,6 +1,6 @@
 /* threema.c - the Gateway callback: form decoding, MAC (OpenSSL EVP_MAC
  * through sources.c), box opening (libsodium), padding, message types. */
-#include "archiver/threema.h"
+#include "ingest/threema.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -619,4 +619,35 @@ out:
 	if (rc)
 		th_msg_release(m);
 	return rc;
+}
+
+int th_is_rejectable(int rc, const char *body, size_t len, const struct src_entry *src, int is_decoy)
+{
+	return (rc == CU_EINVAL || rc == CU_ETOOBIG) && src->api_secret_len &&
+	       th_check_mac_raw(body, len, src->api_secret, src->api_secret_len) == 0 && !is_decoy;
+}
+
+void th_rejected_release(struct th_rejected *r)
+{
+	if (!r)
+		return;
+	rej_release(&r->rec);
+	free(r->auth);
+	r->auth = NULL;
+}
+
+int th_reject_fill(struct th_msg *m, struct th_rejected *r, const struct src_entry *src, const char *body,
+		   size_t len, const char *why)
+{
+	json_t *auth = json_pack("{s:s, s:s}", "method", "threema-mac", "source", src->name);
+
+	r->auth = auth ? json_dumps(auth, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(auth);
+	if (!r->auth || rej_fill(&m->in, &r->rec, "threema", src->name, "application/x-www-form-urlencoded", body,
+				 len, "threema callback", why, r->auth, REC_F_SIGNED))
+		return CU_ENOMEM;
+	/* RF_SOURCE points at the source's name, which goes with the set. */
+	snprintf(m->source, sizeof(m->source), "%s", src->name);
+	rec_set(&m->in.rec, RF_SOURCE, m->source);
+	return 0;
 }

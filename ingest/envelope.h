@@ -5,8 +5,8 @@
  * turned into a record whose payload is the envelope's exact bytes, so that
  * unknown fields are kept, never dropped.
  */
-#ifndef CUSTOS_ARCHIVER_ENVELOPE_H
-#define CUSTOS_ARCHIVER_ENVELOPE_H
+#ifndef CUSTOS_INGEST_ENVELOPE_H
+#define CUSTOS_INGEST_ENVELOPE_H
 
 #include <stddef.h>
 

@@ -18,15 +18,16 @@
  * Event id = "<from>:<messageId>", so a redelivered callback is archived
  * once.
  */
-#ifndef CUSTOS_ARCHIVER_THREEMA_H
-#define CUSTOS_ARCHIVER_THREEMA_H
+#ifndef CUSTOS_INGEST_THREEMA_H
+#define CUSTOS_INGEST_THREEMA_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "archiver/sources.h"
 #include "archiver/store.h"
 #include "common/error.h"
+#include "ingest/rejected.h"
+#include "ingest/sources.h"
 
 #define TH_MAX_BODY (64u * 1024) /* cap on a callback body */
 #define TH_MAX_BOX 8192          /* cap on the box, bytes (the Gateway sends at most ~4000) */
@@ -82,5 +83,28 @@ struct th_msg {
 int th_parse_callback(const char *body, size_t len, const struct src_entry *src, struct th_msg *out,
 		      struct cu_err *err) CU_MUST_CHECK;
 void th_msg_release(struct th_msg *m);
+
+/* A callback that th_parse_callback refused (rc) but that carries the
+ * Gateway's MAC is not refused but archived as a "rejected" record of the
+ * form body (ingest/rejected.h): a refusal would be retried and then
+ * dropped by the Gateway, and what the citizen sent would be lost. 1 when
+ * this is such a callback: rc is a form error (CU_EINVAL, CU_ETOOBIG), src
+ * is a registered source (is_decoy 0, see ingest/hook_source.h) with an
+ * API secret, and the leniently read fields carry its MAC. Else 0. */
+int th_is_rejectable(int rc, const char *body, size_t len, const struct src_entry *src, int is_decoy);
+
+/* The strings a rejected callback record owns. */
+struct th_rejected {
+	struct rej_rec rec;
+	char *auth;             /* {"method": "threema-mac", "source": ...} */
+};
+
+/* Fills m->in as the rejected record of body[0..len) for source src, with
+ * reason why (m->source is set; the payload points into body, which must
+ * outlive the commit). 0, or CU_ENOMEM. Release r with
+ * th_rejected_release and m with th_msg_release. */
+int th_reject_fill(struct th_msg *m, struct th_rejected *r, const struct src_entry *src, const char *body,
+		   size_t len, const char *why) CU_MUST_CHECK;
+void th_rejected_release(struct th_rejected *r);
 
 #endif

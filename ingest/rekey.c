@@ -1,4 +1,4 @@
-/* hook_rekey.c - duplicates that are not (hooks.h, api_hook_rekey).
+/* rekey.c - duplicates that are not (ingest/rekey.h).
  *
  * The store skips a record whose (platform, source, event id) it already
  * holds. For most hooks the id is the server's, but some ids reach us
@@ -12,17 +12,18 @@
  * archived too, under "<id>#<16 hex digits of the SHA-256 of that field>"
  * with meta "id_reused": "<id>", and a redelivery of it is in turn a
  * duplicate of that. */
+#include "ingest/rekey.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/hooks.h"
-#include "api/api_int.h"
 #include "archiver/hash.h"
+#include "common/buf.h"
 #include "common/encode.h"
 
-void api_hook_rekey_release(struct hook_rekey *k)
+void rekey_release(struct rekey *k)
 {
 	size_t i;
 
@@ -33,6 +34,7 @@ void api_hook_rekey_release(struct hook_rekey *k)
 		free(k->metas[i]);
 	}
 	free(k->in);
+	free(k->from);
 	free(k->ids);
 	free(k->metas);
 	memset(k, 0, sizeof(*k));
@@ -55,8 +57,8 @@ static char *meta_with(const struct rec_str *meta, const char *old_id, size_t ol
 	return s;
 }
 
-int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec_field f, struct hook_rekey *k,
-		   struct cu_err *err)
+int rekey_reused(struct store *st, struct store_input *in, size_t n, enum rec_field f, struct rekey *k,
+		 struct cu_err *err)
 {
 	struct store_entry e;
 	struct rec_view old;
@@ -74,7 +76,7 @@ int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec
 
 		if (!in[i].duplicate)
 			continue;
-		if ((rc = store_get(r->srv->st, in[i].seq, &rb, &e, err)))
+		if ((rc = store_get(st, in[i].seq, &rb, &e, err)))
 			goto out;
 		if (e.is_stub)
 			continue; /* erased: nothing to compare with, and nothing to bring back */
@@ -86,7 +88,8 @@ int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec
 			k->in = calloc(n, sizeof(*k->in));
 			k->ids = calloc(n, sizeof(*k->ids));
 			k->metas = calloc(n, sizeof(*k->metas));
-			if (!k->in || !k->ids || !k->metas) {
+			k->from = calloc(n, sizeof(*k->from));
+			if (!k->in || !k->ids || !k->metas || !k->from) {
 				rc = cu_err_set(err, CU_ENOMEM, "out of memory");
 				goto out;
 			}
@@ -96,6 +99,7 @@ int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec
 		hex_encode(sha, 8, hex);
 		ni = &k->in[k->n];
 		*ni = in[i];
+		k->from[k->n] = i;
 		ni->has_key = 0;
 		ni->duplicate = 0;
 		if (asprintf(&k->ids[k->n], "%.*s#%s", (int)v->f[RF_EVENT_ID].len, v->f[RF_EVENT_ID].ptr, hex) < 0) {
@@ -111,13 +115,10 @@ int api_hook_rekey(struct api_req *r, struct store_input *in, size_t n, enum rec
 		}
 		rec_set(&ni->rec, RF_EVENT_ID, k->ids[k->n - 1]);
 		rec_set(&ni->rec, RF_META, k->metas[k->n - 1]);
-		api_log("%.*s: id %.*s of source %.*s reused for another message: archived as %s",
-			(int)v->f[RF_PLATFORM].len, v->f[RF_PLATFORM].ptr, (int)v->f[RF_EVENT_ID].len,
-			v->f[RF_EVENT_ID].ptr, (int)v->f[RF_SOURCE].len, v->f[RF_SOURCE].ptr, k->ids[k->n - 1]);
 	}
 out:
 	buf_release(&rb);
 	if (rc)
-		api_hook_rekey_release(k);
+		rekey_release(k);
 	return rc;
 }

@@ -18,7 +18,7 @@
  * An item that cannot be turned into a message record (not an item, a
  * stanza over the cap, a record over REC_MAX_BYTES) does not fail the
  * request: it is archived as a record of kind "rejected" holding the
- * item's exact bytes (archiver/rejected.h), and the others go on. A body
+ * item's exact bytes (ingest/rejected.h), and the others go on. A body
  * with a valid HMAC that is not a hook document at all is archived whole
  * the same way when it fits in a record, else refused with CU_ETOOBIG
  * (the module then sends its items one by one).
@@ -34,17 +34,17 @@
  * notice; it stays in the payload). A stanza that does not parse is still
  * archived, as "other", with the reason in meta.
  */
-#ifndef CUSTOS_ARCHIVER_XMPP_H
-#define CUSTOS_ARCHIVER_XMPP_H
+#ifndef CUSTOS_INGEST_XMPP_H
+#define CUSTOS_INGEST_XMPP_H
 
 #include <jansson.h>
 #include <stddef.h>
 
 #include "archiver/hash.h"
-#include "archiver/rejected.h"
 #include "archiver/store.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "ingest/rejected.h"
 
 /* The caps take anything Prosody can legally route (docs/INTEGRATIONS.md
  * "Limits"): its stanza size limits are 256 KiB from clients and 512 KiB
