@@ -203,7 +203,7 @@ int ret_derive(struct store *st, const uint64_t *named, size_t n, const struct r
 		const char *why = NULL;
 		struct ret_item x;
 
-		if (e.is_stub || e.len < 2 || e.bytes[1] >= REC_AUDIT || rec_decode(e.bytes, e.len, &v, NULL) != 0)
+		if (e.is_stub || e.len < 2 || rec_kind_is_archive(e.bytes[1]) || rec_decode(e.bytes, e.len, &v, NULL) != 0)
 			continue;
 		if (ret_u64_has(named, n, e.seq)) {
 			rc = take(d, &v, e.seq);

@@ -97,7 +97,7 @@ static int recheck(void *arg, size_t idx, const struct store_entry *e, struct cu
 	rc = rec_decode(e->bytes, e->len, &v, err);
 	if (rc)
 		return rc;
-	if (v.kind >= REC_AUDIT)
+	if (rec_kind_is_archive(v.kind))
 		return cu_err_set(err, CU_ECORRUPT, "plan %llu names record %llu, an archive record",
 				  (unsigned long long)c->p->id, (unsigned long long)x->seq);
 	ret_recinfo_from(&v, e->seq, c->sc, &ri);

@@ -233,7 +233,7 @@ int ret_plan_make(struct store *st, struct idx *ix, struct ret_state *s, const c
 		int64_t due;
 		size_t nh;
 
-		if (e.is_stub || e.len < 2 || e.bytes[1] >= REC_AUDIT)
+		if (e.is_stub || e.len < 2 || rec_kind_is_archive(e.bytes[1]))
 			continue;
 		if (rec_decode(e.bytes, e.len, &v, NULL) != 0)
 			continue;
@@ -405,7 +405,7 @@ static int erase_check(void *arg, size_t idx, const struct store_entry *e, struc
 	rc = rec_decode(e->bytes, e->len, &v, err);
 	if (rc)
 		return rc;
-	if (v.kind >= REC_AUDIT)
+	if (rec_kind_is_archive(v.kind))
 		return cu_err_set(err, CU_EDENIED, "record %llu is the archive's own %s record: it is evidence of"
 				  " what the archive did and cannot be erased",
 				  (unsigned long long)e->seq, rec_kind_name(v.kind));
