@@ -213,7 +213,8 @@ int ret_derive(struct store *st, const uint64_t *named, size_t n, const struct r
 		struct ret_item x;
 		uint64_t from = 0;
 
-		if (e.is_stub || e.len < 2 || rec_kind_is_archive(e.bytes[1]) || rec_decode(e.bytes, e.len, &v, NULL) != 0)
+		if (e.is_stub || e.len < 2 || rec_kind_is_archive(e.bytes[1]) ||
+		    rec_decode(e.bytes, e.len, &v, NULL) != 0)
 			continue;
 		req = ret_sigreq_next(&cur, &v);
 		if (req == 1)

@@ -124,7 +124,8 @@ static int recheck(void *arg, size_t idx, const struct store_entry *e, struct cu
 		} else {
 			w = ret_rules_winner(c->rules, &ri, &due);
 			still_due = w && due <= c->now_ms && !(c->p->automatic && w->approval_required) &&
-				    w->action != RET_REVIEW && !(x->action == RET_TRANSFER && w->action != RET_TRANSFER) &&
+				    w->action != RET_REVIEW &&
+				    !(x->action == RET_TRANSFER && w->action != RET_TRANSFER) &&
 				    !(x->action == RET_DESTROY && !x->offer && w->action != RET_DESTROY);
 		}
 		if (!still_due) {

@@ -437,8 +437,8 @@ static int erase_check(void *arg, size_t idx, const struct store_entry *e, struc
 			else if (!c->nrefused && k == 0)
 				snprintf(c->first, sizeof(c->first), "record %llu, the evidence of a signed request, is"
 					 " held with record %llu of that request under hold %llu (matter %s)",
-					 (unsigned long long)e->seq, (unsigned long long)held, (unsigned long long)ids[k],
-					 h ? h->matter : "?");
+					 (unsigned long long)e->seq, (unsigned long long)held,
+					 (unsigned long long)ids[k], h ? h->matter : "?");
 		}
 		json_array_append_new(c->refused, json_pack("{s:I, s:o, s:I}", "seq", (json_int_t)e->seq, "holds", hl,
 							    "held_record", (json_int_t)held));
