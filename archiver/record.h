@@ -59,8 +59,20 @@ enum rec_kind {
 #define REC_KINDS_ALL UINT64_MAX
 /* The archive's own records (kinds 16..31: audit, holds, policies, plans,
  * approvals, certificates, exports, checkpoints, admin changes), as
- * opposed to what the messengers sent. */
-#define REC_KINDS_ARCHIVE (REC_KIND_BIT(32) - REC_KIND_BIT(16))
+ * opposed to what the messengers sent (every other kind, REC_OTHER and
+ * REC_REJECTED included). This is the one definition: retention, search,
+ * visibility and export all decide "the archive's own" with it, never with
+ * a comparison of their own (a `kind >= REC_AUDIT` once made kind 63 an
+ * archive record nothing could dispose of or erase). */
+#define REC_KIND_ARCHIVE_MIN 16
+#define REC_KIND_ARCHIVE_MAX 31
+#define REC_KINDS_ARCHIVE (REC_KIND_BIT(REC_KIND_ARCHIVE_MAX + 1) - REC_KIND_BIT(REC_KIND_ARCHIVE_MIN))
+
+/* 1 if kind is one of the archive's own (REC_KINDS_ARCHIVE). */
+static inline int rec_kind_is_archive(unsigned kind)
+{
+	return kind < 64 && (REC_KINDS_ARCHIVE & REC_KIND_BIT(kind)) != 0;
+}
 
 /* Flags (bit set) in a record. */
 #define REC_F_ENCRYPTED 0x0001u  /* payload is end-to-end encrypted: no readable body */

@@ -129,12 +129,6 @@ static int event_key(const struct rec_view *v, const struct rec_str *id, uint8_t
 	return rc;
 }
 
-/* The record kinds a messenger sends (as opposed to the archive's own). */
-static int is_messenger_kind(unsigned kind)
-{
-	return (kind >= REC_MESSAGE && kind <= REC_REJECTED) || kind == REC_OTHER;
-}
-
 static int str_eq(const struct rec_str *s, const char *c)
 {
 	size_t n = strlen(c);
@@ -243,7 +237,7 @@ int exp_select(const struct exp_request *req, struct exp_set *s, struct cu_err *
 		rc = rec_decode(e.bytes, e.len, &v, err);
 		if (rc)
 			goto out;
-		if (!is_messenger_kind(v.kind) || str_eq(&v.f[RF_PLATFORM], EXP_PLATFORM))
+		if (rec_kind_is_archive(v.kind) || str_eq(&v.f[RF_PLATFORM], EXP_PLATFORM))
 			continue;
 		if (primary && req->conversation && !str_eq(&v.f[RF_CONVERSATION], req->conversation))
 			primary = 0;

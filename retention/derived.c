@@ -18,6 +18,11 @@
  * edit's reaction or a reply quoting a quoting reply go too. Relations
  * only lead forward (from a record to those that point at it): naming
  * one's own edit never takes along the message it claims to edit.
+ *
+ * A signed ingest request's evidence record (the whole signed body, so
+ * the text of each of its messages) goes with any record of the request
+ * taken: found by what the archive wrote, not by a relation a client
+ * chose (retention/sigreq.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +32,7 @@
 #include "archiver/record.h"
 #include "retention/plan_int.h"
 #include "retention/ret_int.h"
+#include "retention/sigreq.h"
 
 #define BODY_KEEP 4096            /* bytes of a taken record's text kept for the quote check */
 #define TABLE_SIZE (1u << 16)     /* > 2 x RET_PLAN_MAX_ITEMS: open addressing stays short */
@@ -185,10 +191,13 @@ int ret_derive(struct store *st, const uint64_t *named, size_t n, const struct r
 	struct store_iter *it = NULL;
 	struct store_entry e;
 	struct rec_view v;
+	struct ret_sigreq_cur cur;
+	uint64_t req_taken = 0; /* a taken record of the current signed request, + 1 */
 	size_t i;
-	int rc = 0, r = 0;
+	int rc = 0, r = 0, req;
 
 	*nrelated = 0;
+	memset(&cur, 0, sizeof(cur));
 	if (!d || !(d->md = EVP_MD_CTX_new())) {
 		rc = cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 		goto out;
@@ -202,12 +211,23 @@ int ret_derive(struct store *st, const uint64_t *named, size_t n, const struct r
 		const struct taken *t = NULL;
 		const char *why = NULL;
 		struct ret_item x;
+		uint64_t from = 0;
 
-		if (e.is_stub || e.len < 2 || e.bytes[1] >= REC_AUDIT || rec_decode(e.bytes, e.len, &v, NULL) != 0)
+		if (e.is_stub || e.len < 2 || rec_kind_is_archive(e.bytes[1]) ||
+		    rec_decode(e.bytes, e.len, &v, NULL) != 0)
 			continue;
+		req = ret_sigreq_next(&cur, &v);
+		if (req == 1)
+			req_taken = 0;
 		if (ret_u64_has(named, n, e.seq)) {
 			rc = take(d, &v, e.seq);
+			if (req >= 0 && !req_taken)
+				req_taken = e.seq + 1;
 			continue;
+		}
+		if (req == 0 && req_taken && ret_sigreq_is_evidence(&v)) {
+			why = "evidence of the signed request, holds the text";
+			from = req_taken - 1;
 		}
 		if (v.f[RF_TARGET].len && (v.kind == REC_EDIT || v.kind == REC_REACTION || v.kind == REC_REDACTION)) {
 			t = lookup(d, &v, &v.f[RF_TARGET], v.kind == REC_EDIT);
@@ -246,15 +266,19 @@ int ret_derive(struct store *st, const uint64_t *named, size_t n, const struct r
 		}
 		if (!why)
 			continue;
+		if (t)
+			from = t->seq;
 		memset(&x, 0, sizeof(x));
 		x.seq = e.seq;
 		memcpy(x.leaf, e.leaf, HASH_LEN);
 		x.action = RET_DESTROY;
 		json_array_append_new(derived, json_pack("{s:I, s:I, s:s}", "seq", (json_int_t)e.seq, "from",
-							 (json_int_t)t->seq, "relation", why));
+							 (json_int_t)from, "relation", why));
 		rc = ret_items_add(extra, &x);
 		if (rc == 0)
 			rc = take(d, &v, e.seq);
+		if (req >= 0 && !req_taken)
+			req_taken = e.seq + 1;
 	}
 	if (rc == 0 && r < 0)
 		rc = r;

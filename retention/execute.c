@@ -33,6 +33,7 @@
 #include "export/pkgfiles.h"
 #include "retention/plan_int.h"
 #include "retention/ret_int.h"
+#include "retention/sigreq.h"
 #include "search/index.h"
 
 #define SKIP_LIST_MAX 1000 /* seqs listed per skip reason in reports and certificates */
@@ -62,6 +63,7 @@ static json_t *skips_json(const struct skips *k)
 
 /* What the execution re-check needs for each planned record. */
 struct check_ctx {
+	struct store *st;
 	struct ret_state *s;
 	const struct ret_plan *p;
 	const struct ret_rules *rules;
@@ -69,6 +71,7 @@ struct check_ctx {
 	struct ret_scratch *sc;
 	struct skips *k;
 	const struct ret_item *items;  /* sorted by seq, parallel to the walked seqs */
+	struct ret_sigreq_follow fw;   /* a signed request's evidence goes only with all of it */
 	struct ret_items *del;         /* still to delete */
 	struct ret_items *tr;          /* still to offer */
 };
@@ -82,10 +85,10 @@ static int recheck(void *arg, size_t idx, const struct store_entry *e, struct cu
 	const struct ret_policy *w;
 	struct rec_view v;
 	struct ret_recinfo ri;
-	uint64_t ids[16];
+	uint64_t ids[16], held;
 	int64_t due;
 	size_t nh, i;
-	int rc;
+	int rc, evidence, still_due;
 
 	if (e->is_stub) {
 		skip_add(c->k->deleted, &c->k->ndeleted, json_integer((json_int_t)x->seq));
@@ -97,11 +100,15 @@ static int recheck(void *arg, size_t idx, const struct store_entry *e, struct cu
 	rc = rec_decode(e->bytes, e->len, &v, err);
 	if (rc)
 		return rc;
-	if (v.kind >= REC_AUDIT)
+	if (rec_kind_is_archive(v.kind))
 		return cu_err_set(err, CU_ECORRUPT, "plan %llu names record %llu, an archive record",
 				  (unsigned long long)c->p->id, (unsigned long long)x->seq);
 	ret_recinfo_from(&v, e->seq, c->sc, &ri);
-	nh = ret_holds_covering(c->s, &ri, ids, 16);
+	evidence = ret_sigreq_begin(&c->fw, &v);
+	rc = ret_sigreq_holds(c->st, c->s, &ri, &v, ids, 16, &held, err);
+	if (rc < 0)
+		return rc;
+	nh = (size_t)rc;
 	if (nh) {
 		json_t *hl = json_array();
 		for (i = 0; hl && i < nh && i < 16; i++)
@@ -110,10 +117,18 @@ static int recheck(void *arg, size_t idx, const struct store_entry *e, struct cu
 		return 0;
 	}
 	if (!strcmp(c->p->type, "disposition")) {
-		w = ret_rules_winner(c->rules, &ri, &due);
-		if (!w || due > c->now_ms || (c->p->automatic && w->approval_required) || w->action == RET_REVIEW ||
-		    (x->action == RET_TRANSFER && w->action != RET_TRANSFER) ||
-		    (x->action == RET_DESTROY && !x->offer && w->action != RET_DESTROY)) {
+		/* the evidence of a signed request was planned with its
+		 * request: it goes if every record of it planned still goes */
+		if (evidence) {
+			still_due = c->fw.all_in;
+		} else {
+			w = ret_rules_winner(c->rules, &ri, &due);
+			still_due = w && due <= c->now_ms && !(c->p->automatic && w->approval_required) &&
+				    w->action != RET_REVIEW &&
+				    !(x->action == RET_TRANSFER && w->action != RET_TRANSFER) &&
+				    !(x->action == RET_DESTROY && !x->offer && w->action != RET_DESTROY);
+		}
+		if (!still_due) {
 			skip_add(c->k->not_due, &c->k->nnot_due, json_integer((json_int_t)x->seq));
 			return 0;
 		}
@@ -128,6 +143,7 @@ static int recheck(void *arg, size_t idx, const struct store_entry *e, struct cu
 	/* an erasure order does not depend on the policies */
 	if (ret_items_add(x->action == RET_TRANSFER ? c->tr : c->del, x) != 0)
 		return cu_err_set(err, CU_ENOMEM, "retention: out of memory");
+	ret_sigreq_went(&c->fw, x, 0);
 	return 0;
 }
 
@@ -138,7 +154,8 @@ static int held_now(void *arg, size_t idx, const struct store_entry *e, struct c
 	struct check_ctx *c = arg;
 	struct rec_view v;
 	struct ret_recinfo ri;
-	uint64_t ids[16];
+	uint64_t ids[16], held;
+	int rc;
 	size_t nh;
 
 	(void)idx;
@@ -147,7 +164,10 @@ static int held_now(void *arg, size_t idx, const struct store_entry *e, struct c
 	if (rec_decode(e->bytes, e->len, &v, err) != 0)
 		return CU_ECORRUPT;
 	ret_recinfo_from(&v, e->seq, c->sc, &ri);
-	nh = ret_holds_covering(c->s, &ri, ids, 16);
+	rc = ret_sigreq_holds(c->st, c->s, &ri, &v, ids, 16, &held, err);
+	if (rc < 0)
+		return rc;
+	nh = (size_t)rc;
 	if (nh)
 		skip_add(c->k->held, &c->k->nheld, json_pack("{s:I}", "seq", (json_int_t)e->seq));
 	return 0;
@@ -434,6 +454,7 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 		}
 		for (i = 0; i < del.n; i++)
 			seqs[i] = del.v[i].seq;
+		cc.st = st;
 		cc.s = s;
 		cc.sc = sc;
 		cc.k = &k;
@@ -477,6 +498,7 @@ int ret_execute_locked(struct store *st, struct idx *ix, uint64_t plan_id, const
 		}
 		for (i = 0; i < planned.n; i++)
 			seqs[i] = planned.v[i].seq;
+		cc.st = st;
 		cc.s = s;
 		cc.p = p;
 		cc.rules = &rules;

@@ -15,6 +15,7 @@
 #include "common/timeutil.h"
 #include "retention/ret_int.h"
 #include "retention/plan_int.h"
+#include "retention/sigreq.h"
 #include "search/index.h"
 
 #define OUT_LIST_MAX 1000 /* entries of held/review lists in a plan's output */
@@ -204,6 +205,7 @@ int ret_plan_make(struct store *st, struct idx *ix, struct ret_state *s, const c
 	struct rec_view v;
 	struct ret_recinfo ri;
 	struct ret_scratch *sc = malloc(sizeof(*sc));
+	struct ret_sigreq_follow fw;
 	json_t *o = NULL, *list = NULL, *held = NULL, *review = NULL, *waiting = NULL, *m = NULL, *groups = NULL;
 	uint64_t nheld = 0, nreview = 0, nwaiting = 0, ids[16], counts[4] = {0, 0, 0, 0};
 	char hex[2 * HASH_LEN + 1], body[400], when[40];
@@ -213,6 +215,7 @@ int ret_plan_make(struct store *st, struct idx *ix, struct ret_state *s, const c
 	*out = NULL;
 	memset(&rules, 0, sizeof(rules));
 	memset(&items, 0, sizeof(items));
+	memset(&fw, 0, sizeof(fw));
 	list = json_array();
 	held = json_array();
 	review = json_array();
@@ -233,12 +236,17 @@ int ret_plan_make(struct store *st, struct idx *ix, struct ret_state *s, const c
 		int64_t due;
 		size_t nh;
 
-		if (e.is_stub || e.len < 2 || e.bytes[1] >= REC_AUDIT)
+		if (e.is_stub || e.len < 2 || rec_kind_is_archive(e.bytes[1]))
 			continue;
 		if (rec_decode(e.bytes, e.len, &v, NULL) != 0)
 			continue;
 		ret_recinfo_from(&v, e.seq, sc, &ri);
-		p = ret_rules_winner(&rules, &ri, &due);
+		if (ret_sigreq_begin(&fw, &v)) { /* a signed request's evidence: goes with its request */
+			p = fw.all_in ? fw.policy : NULL;
+			due = fw.due;
+		} else {
+			p = ret_rules_winner(&rules, &ri, &due);
+		}
 		if (!p || due > now_ms || (automatic && p->approval_required))
 			continue;
 		nh = ret_holds_covering(s, &ri, ids, 16);
@@ -278,6 +286,7 @@ int ret_plan_make(struct store *st, struct idx *ix, struct ret_state *s, const c
 			goto out;
 		}
 		counts[x.action]++;
+		ret_sigreq_went(&fw, p, due);
 		hex_encode(e.leaf, HASH_LEN, hex);
 		json_array_append_new(list, json_pack("{s:I, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o}",
 						      "seq", (json_int_t)e.seq, "leaf", hex, "ts", (json_int_t)ri.ts,
@@ -380,6 +389,7 @@ static int add_seqs(uint64_t **v, size_t *n, size_t *alloc, const uint64_t *add,
 
 /* Checks one record named by an erasure order. */
 struct erase_ctx {
+	struct store *st;
 	struct ret_state *s;
 	struct ret_scratch *sc;
 	json_t *refused;          /* [{"seq", "holds": [{"id", "matter"}]}] */
@@ -394,7 +404,7 @@ static int erase_check(void *arg, size_t idx, const struct store_entry *e, struc
 	struct ret_recinfo ri;
 	struct rec_view v;
 	struct ret_item x;
-	uint64_t ids[16];
+	uint64_t ids[16], held;
 	size_t nh, k;
 	int rc;
 
@@ -405,12 +415,15 @@ static int erase_check(void *arg, size_t idx, const struct store_entry *e, struc
 	rc = rec_decode(e->bytes, e->len, &v, err);
 	if (rc)
 		return rc;
-	if (v.kind >= REC_AUDIT)
+	if (rec_kind_is_archive(v.kind))
 		return cu_err_set(err, CU_EDENIED, "record %llu is the archive's own %s record: it is evidence of"
 				  " what the archive did and cannot be erased",
 				  (unsigned long long)e->seq, rec_kind_name(v.kind));
 	ret_recinfo_from(&v, e->seq, c->sc, &ri);
-	nh = ret_holds_covering(c->s, &ri, ids, 16);
+	rc = ret_sigreq_holds(c->st, c->s, &ri, &v, ids, 16, &held, err);
+	if (rc < 0)
+		return rc;
+	nh = (size_t)rc;
 	if (nh) {
 		json_t *hl = json_array();
 
@@ -418,11 +431,17 @@ static int erase_check(void *arg, size_t idx, const struct store_entry *e, struc
 			const struct ret_hold *h = ret_state_hold(c->s, ids[k]);
 			json_array_append_new(hl, json_pack("{s:I, s:s}", "id", (json_int_t)ids[k], "matter",
 							    h ? h->matter : "?"));
-			if (!c->nrefused && k == 0)
+			if (!c->nrefused && k == 0 && held == e->seq)
 				snprintf(c->first, sizeof(c->first), "record %llu is under hold %llu (matter %s)",
 					 (unsigned long long)e->seq, (unsigned long long)ids[k], h ? h->matter : "?");
+			else if (!c->nrefused && k == 0)
+				snprintf(c->first, sizeof(c->first), "record %llu, the evidence of a signed request, is"
+					 " held with record %llu of that request under hold %llu (matter %s)",
+					 (unsigned long long)e->seq, (unsigned long long)held,
+					 (unsigned long long)ids[k], h ? h->matter : "?");
 		}
-		json_array_append_new(c->refused, json_pack("{s:I, s:o}", "seq", (json_int_t)e->seq, "holds", hl));
+		json_array_append_new(c->refused, json_pack("{s:I, s:o, s:I}", "seq", (json_int_t)e->seq, "holds", hl,
+							    "held_record", (json_int_t)held));
 		c->nrefused++;
 		return 0;
 	}
@@ -517,6 +536,7 @@ int ret_erase_order_opts(struct store *st, struct idx *ix, const uint64_t *seqs,
 	if (rc)
 		goto unlock;
 	qsort(all, nall, sizeof(*all), ret_u64_cmp);
+	ec.st = st;
 	ec.s = s;
 	ec.sc = sc;
 	ec.refused = refused;

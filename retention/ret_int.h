@@ -258,7 +258,7 @@ json_t *ret_pending_json(const struct ret_state *s, const char *const *ops, size
  * the state. */
 int ret_state_apply_change(struct ret_state *s, json_t *op, uint64_t seq, const char *by, int64_t at_ms);
 
-/* Calls fn for every content record (kind below REC_AUDIT, not deleted)
+/* Calls fn for every content record (not rec_kind_is_archive, not deleted)
  * of the log below seq upto, in seq order; fn returns 0 to go on. */
 typedef int (*ret_content_fn)(void *arg, const struct ret_recinfo *ri, struct cu_err *err);
 int ret_walk_content(struct store *st, uint64_t upto, ret_content_fn fn, void *arg,

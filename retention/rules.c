@@ -1,7 +1,7 @@
 /* rules.c - which policy governs a record, which holds cover it, and
  * what a change to the rules would do to existing records.
  *
- * Policies apply to content records only (kinds below REC_AUDIT): the
+ * Policies apply to content records only (not rec_kind_is_archive): the
  * archive's own records (audit, holds, policies, plans, certificates ...)
  * are the evidence of what happened and are never disposed of.
  */
@@ -65,7 +65,7 @@ int ret_policy_matches(const struct ret_policy *p, const struct ret_rules *r, co
 {
 	const char *label;
 
-	if (ri->kind >= REC_AUDIT)
+	if (rec_kind_is_archive(ri->kind))
 		return 0;
 	if (p->platform && strcmp(p->platform, ri->platform) != 0)
 		return 0;
@@ -124,7 +124,7 @@ int ret_walk_content(struct store *st, uint64_t upto, ret_content_fn fn, void *a
 		return cu_err_set(err, CU_ENOMEM, "retention: out of memory");
 	rc = store_iter_open(st, 0, &it, err);
 	while (rc == 0 && (r = store_iter_next(it, &e, err)) == 1 && e.seq < upto) {
-		if (e.is_stub || e.len < 2 || e.bytes[1] >= REC_AUDIT)
+		if (e.is_stub || e.len < 2 || rec_kind_is_archive(e.bytes[1]))
 			continue; /* kind is byte 1: the archive's own records are never ruled */
 		if (rec_decode(e.bytes, e.len, &v, NULL) != 0)
 			continue;

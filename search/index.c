@@ -27,7 +27,7 @@ static const char schema_sql[] =
 	" kind INTEGER NOT NULL, plat INTEGER NOT NULL, conv INTEGER NOT NULL,"
 	" sender INTEGER NOT NULL);"
 	/* the archive's own records (few): to leave them out of counts */
-	"CREATE INDEX IF NOT EXISTS meta_sys ON meta(kind) WHERE kind BETWEEN 16 AND 31;"
+	"CREATE INDEX IF NOT EXISTS meta_sys ON meta(kind) WHERE kind " IDX_SYS_KINDS_SQL ";"
 	"CREATE TABLE IF NOT EXISTS blocks(blk INTEGER PRIMARY KEY, mints INTEGER NOT NULL,"
 	" maxts INTEGER NOT NULL);"
 	/* the words of the bodies, exact forms only (contentless), and on
@@ -794,7 +794,7 @@ static int has_words(const struct rec_view *v)
 
 void idx_tags(char *out, int64_t conv, int64_t sender, int kind)
 {
-	int sys = kind >= IDX_SYS_KIND_MIN && kind <= IDX_SYS_KIND_MAX;
+	int sys = rec_kind_is_archive((unsigned)kind);
 
 	snprintf(out, IDX_TAGS_MAX, "%c%lld %c%lld%s%c", Q_TAG_CONV, (long long)conv, Q_TAG_SENDER,
 		 (long long)sender, sys ? " +" : "", sys ? Q_TAG_SYSTEM : '\0');
@@ -853,7 +853,7 @@ static int index_rec(struct idx *ix, uint64_t seq, const struct rec_view *v, siz
 	sqlite3_reset(ix->st_meta);
 	if (fts_row(ix, ix->st_fts, seq, v, conv, sender, v->kind) != 0)
 		return db_fail(ix, err, "adding words");
-	if (v->kind >= IDX_SYS_KIND_MIN && v->kind <= IDX_SYS_KIND_MAX)
+	if (rec_kind_is_archive(v->kind))
 		ix->sysw_delta++;
 	if (ix->pending.n > 20000) {
 		rc = stems_flush(ix, err);
@@ -1451,7 +1451,7 @@ static int delete_one(struct idx *ix, struct store *st, uint64_t seq, struct buf
 		q = NULL;
 		if (rc)
 			return rc;
-		if (kind >= IDX_SYS_KIND_MIN && kind <= IDX_SYS_KIND_MAX)
+		if (rec_kind_is_archive((unsigned)kind))
 			ix->sysw_delta--;
 	}
 	if (sqlite3_prepare_v2(ix->db, "DELETE FROM meta WHERE seq = ?", -1, &q, NULL) != SQLITE_OK)
@@ -1503,7 +1503,7 @@ static int rebuild_words(struct idx *ix, struct store *st, struct cu_err *err)
 			if (fts_row(ix, ix->st_fts, e.seq, words ? &v : NULL, sqlite3_column_int64(q, 1),
 				    sqlite3_column_int64(q, 2), kind) != 0)
 				rc = db_fail(ix, err, "rebuilding words");
-			if (kind >= IDX_SYS_KIND_MIN && kind <= IDX_SYS_KIND_MAX)
+			if (rec_kind_is_archive((unsigned)kind))
 				sysw++;
 			if (rc == 0 && ix->pending.n > 20000)
 				rc = stems_flush(ix, err);
@@ -1724,7 +1724,7 @@ int idx_reconcile(struct idx *ix, struct store *st, struct idx_report *rep, idx_
 
 			idx_tags(tags, sqlite3_column_int64(qm, 6), sqlite3_column_int64(qm, 7), 0);
 			snprintf(tq, sizeof(tq), "\"%s\" %s \"%c\"", tags,
-				 kind >= IDX_SYS_KIND_MIN && kind <= IDX_SYS_KIND_MAX ? "AND" : "NOT", Q_TAG_SYSTEM);
+				 rec_kind_is_archive((unsigned)kind) ? "AND" : "NOT", Q_TAG_SYSTEM);
 			sqlite3_bind_text(qw, 1, tq, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(qw, 2, (sqlite3_int64)e.seq);
 			bad = sqlite3_step(qw) != SQLITE_ROW;

@@ -107,10 +107,12 @@ struct idx {
 				      * not (idx_working: for pacing ingest, read lock-free) */
 };
 
-/* Kinds 16..31 are the archive's own records (audit, hold ...): searches
- * leave them out unless the query names a kind. */
-#define IDX_SYS_KIND_MIN 16
-#define IDX_SYS_KIND_MAX 31
+/* The archive's own kinds (rec_kind_is_archive: audit, hold ...) as an
+ * SQL range, built from the one definition in archiver/record.h:
+ * searches leave them out unless the query names a kind. */
+#define IDX_STR_(x) #x
+#define IDX_STR(x) IDX_STR_(x)
+#define IDX_SYS_KINDS_SQL "BETWEEN " IDX_STR(REC_KIND_ARCHIVE_MIN) " AND " IDX_STR(REC_KIND_ARCHIVE_MAX)
 
 /* Writes the fts tags of a record (its conversation and sender name ids,
  * its kind) to out, IDX_TAGS_MAX bytes: "C<conv> S<sender>", and for the

@@ -15,7 +15,7 @@
 
 #define CURSOR_VERSION 1
 #define SNIPPET_LEAD 60            /* bytes of text kept before the first match */
-#define DEFAULT_KINDS "(+m.kind NOT BETWEEN 16 AND 31)" /* archive-internal records */
+#define DEFAULT_KINDS "(+m.kind NOT " IDX_SYS_KINDS_SQL ")" /* archive-internal records */
 
 /* A decoded cursor: where the previous page ended. */
 struct cursor {
@@ -321,7 +321,7 @@ static int count_rows(struct idx *ix, const struct exec *x, uint64_t *total, str
 	st = NULL;
 	buf_reset(&sql);
 	rc = buf_printf(&sql, "SELECT count(*) FROM (SELECT seq FROM meta INDEXED BY meta_sys WHERE"
-			" kind BETWEEN 16 AND 31 AND seq >= ? AND seq < ?) s CROSS JOIN meta m ON m.seq = s.seq"
+			" kind " IDX_SYS_KINDS_SQL " AND seq >= ? AND seq < ?) s CROSS JOIN meta m ON m.seq = s.seq"
 			" WHERE (%s)", (const char *)x->p->where.data);
 	rc = prepare(ix, &sql, rc, &st, err);
 	if (rc)
@@ -345,9 +345,6 @@ out:
  * kind: (*hide_sys: FTS5 or the metadata leave them out); any other set
  * becomes a condition on the metadata, ANDed to the query's. Either way
  * the count sees exactly what the pages may show. */
-_Static_assert(REC_KINDS_ARCHIVE == REC_KIND_BIT(IDX_SYS_KIND_MAX + 1) - REC_KIND_BIT(IDX_SYS_KIND_MIN),
-	       "the system tag marks exactly the archive's own kinds");
-
 static int restrict_kinds(struct q_plan *p, uint64_t kinds, int *hide_sys)
 {
 	struct buf w;

@@ -14,11 +14,20 @@ and 8), against the real daemon and commands:
 - packages expire (exports.package_ttl_seconds): the daemon's sweeper and
   the retention run remove them;
 - a transfer package (encrypted, readable with custos export-file) holding
-  an erased record is removed and named in the certificate.
+  an erased record is removed and named in the certificate;
+- a signed ingest request: erasing one of its messages takes along the
+  request's evidence record (the whole signed body, so the text), listed
+  for the approver and named in the certificate; the other message stays;
+  a disposition by policy takes the evidence record with the last record
+  of its request, never before;
+- records of kind other (here Matrix events of an unknown type) are the
+  messengers', not the archive's own: a policy disposes of them and an
+  erasure order erases them.
 """
 
 import glob
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -116,15 +125,19 @@ def wait_job(cl, job, limit=60):
     return None
 
 
-def matrix_scenario(name, encrypted):
-    arch = EncArchive(name) if encrypted else Archive(name)
+def matrix_as(arch):
+    """A daemon with a registered Application Service: the server, the
+    homeserver's client, two officers."""
     off2 = arch.add_token("officer", "officer2")
     _, out, _ = run("matrix-registration", "-d", arch.dir, "--url", "http://127.0.0.1:8080", "--source", "synapse")
     hs = dict(re.findall(r'^(\w+): "([^"]*)"$', open(out.strip()).read(), re.M))["hs_token"]
     srv = Server(arch)
-    hsc = Client(srv, hs)
-    off = Client(srv, arch.tokens["officer"])
-    off_b = Client(srv, off2)
+    return srv, Client(srv, hs), Client(srv, arch.tokens["officer"]), Client(srv, off2)
+
+
+def matrix_scenario(name, encrypted):
+    arch = EncArchive(name) if encrypted else Archive(name)
+    srv, hsc, off, off_b = matrix_as(arch)
     hsc.json("PUT", "/_matrix/app/v1/transactions/t1", {"events": EVENTS}, expect=200, error_shape=False)
     seq = {r["id"]: r["seq"] for r in arch.log() if r.get("platform") == "matrix"}
     check(len(seq) == len(EVENTS), "archived: %r" % seq)
@@ -300,8 +313,149 @@ def transfer_scenario():
     print("transfer: encrypted package removed with the erased record")
 
 
+def signed_scenario():
+    """The evidence record of a signed request goes with its messages."""
+    arch = Archive("sig")
+    off2 = arch.add_token("officer", "officer2")
+    tok = arch.add_token("ingest", "partner-hook", source="partner")
+    _, secret, _ = run("source", "add", "-d", arch.dir, "partner", "--type", "generic", "--hmac")
+    srv = Server(arch)
+    off = Client(srv, arch.tokens["officer"])
+    off_b = Client(srv, off2)
+
+    def post(lines):
+        body = json.dumps(lines)
+        mac = hmac.new(secret.strip().encode(), body.encode(), hashlib.sha256).hexdigest()
+        c = Client(srv, tok)
+        st, _, data = c.request("POST", "/v1/ingest", body,
+                                headers={"Content-Type": "application/json",
+                                         "X-Custos-Signature": "hmac-sha256=" + mac})
+        c.close()
+        check(st == 200 and json.loads(data)["accepted"] == len(lines), "signed ingest: %d %r" % (st, data))
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    env = lambda i, conv, body: {"platform": "generic", "conversation": conv, "sender": "anna@example.org",
+                                 "ts": 1714564800000 + i, "id": "s%d" % i, "body": body}
+    sha = post([env(1, "amt", "Sauerampferernte im Mai"), env(2, "rat", "Brennnesseljauche ansetzen")])
+    seq = {r["id"]: r["seq"] for r in arch.log() if r.get("source") == "partner"}
+    check(set(seq) == {"s1", "s2", "body:" + sha}, "archived: %r" % seq)
+    evid = seq["body:" + sha]
+    # A later unsigned message with the same text is no part of the request.
+    ing = Client(srv, arch.tokens["ingest"])
+    ing.json("POST", "/v1/ingest", [env(3, "amt", "Brennnesseljauche bleibt")], expect=200)
+
+    # The evidence record is held with any record of its request: while
+    # the other message is under hold, the order is refused, naming why.
+    _, hold = off.json("POST", "/v1/holds", {"matter": "M-7", "reason": "Klage", "conversations": ["rat"]},
+                       expect=201)
+    _, refused = off.json("POST", "/v1/erasures", {"seqs": [seq["s1"]], "reason": "Art. 17 DSGVO"}, expect=403)
+    check([(r["seq"], r["held_record"]) for r in refused["error"]["refused"]] == [(evid, seq["s2"])] and
+          "the evidence of a signed request" in refused["error"]["message"], "held evidence: %r" % refused)
+    _, rel = off.json("POST", "/v1/holds/%d/release" % hold["hold"], {"reason": "erledigt"}, expect=202)
+    off_b.json("POST", "/v1/dispositions/%d/approve" % rel["plan"], expect=200)
+    st, order = off.json("POST", "/v1/erasures", {"seqs": [seq["s1"]], "reason": "Art. 17 DSGVO"}, expect=201)
+    check([(d["seq"], d["from"], d["relation"]) for d in order.get("derived", [])] ==
+          [(evid, seq["s1"], "evidence of the signed request, holds the text")], "derived: %r" % order)
+    check(order["count"] == 2, "the order's records: %r" % order)
+    _, plans = off_b.json("GET", "/v1/dispositions", expect=200)
+    shown = [p for p in plans["plans"] if p["id"] == order["plan"]][0]
+    check(shown["derived"] == order["derived"], "what the approver sees: %r" % shown)
+    off_b.json("POST", "/v1/dispositions/%d/approve" % order["plan"], expect=200)
+    _, ex = off.json("POST", "/v1/dispositions/%d/execute" % order["plan"], expect=200)
+    check(ex["erased_now"] == 2, "execution: %r" % ex)
+    _, cert = off.json("GET", "/v1/certificates/%d" % ex["certificate"], expect=200)
+    c = json.loads(cert["text"])
+    check(sorted(s for g in c["groups"] for s in g["seqs"]) == sorted([seq["s1"], evid]) and
+          [d["seq"] for d in c["derived"]] == [evid], "the certificate names the evidence record: %r" % c)
+    srv.stop()
+    check(scan(arch.dir, ["Sauerampferernte"]) == "", "erased text left: " + scan(arch.dir, ["Sauerampferernte"]))
+    # The other message stays, still signed; its proof shows the record
+    # (its auth names the body's hash and the signature), no longer the body.
+    _, out, _ = run("search", "-d", arch.dir, "--json", "Brennnesseljauche")
+    check(json.loads(out)["total"] == 2, "the other messages stay: %s" % out)
+    _, out, _ = run("show", "-d", arch.dir, str(seq["s2"]), "--json", "--proof")
+    doc = json.loads(out)
+    rec = doc.get("record", doc)
+    check(rec["signed"] is True and rec["auth"]["body_sha256"] == sha, "the kept message: %r" % rec)
+    with open("sig-proof.json", "w") as f:
+        f.write(out)
+    _, pem, _ = run("pubkey", "-d", arch.dir)
+    with open("sig-pub.pem", "w") as f:
+        f.write(pem)
+    run("verify-proof", "--pubkey", "sig-pub.pem", "sig-proof.json")
+    run("verify", "-d", arch.dir)
+
+    # By policy: the evidence record of a request goes with the last of its
+    # records, under that record's policy, and not before.
+    arch2 = Archive("sigpol")
+    tok = arch2.add_token("ingest", "partner-hook", source="partner")
+    _, secret, _ = run("source", "add", "-d", arch2.dir, "partner", "--type", "generic", "--hmac")
+    srv = Server(arch2)
+    old = [dict(env(1, "kurz", "Holzapfelgelee"), ts="2015-01-01T09:00:00Z"),
+           dict(env(2, "lang", "Ebereschenmus"), ts="2015-01-02T09:00:00Z")]
+    sha = post(old)
+    srv.stop()
+    seq = {r["id"]: r["seq"] for r in arch2.log()}
+    evid = seq["body:" + sha]
+    run("policy", "add", "-d", arch2.dir, "--name", "kurz", "--platform", "generic", "--conversation", "kurz",
+        "--keep", "1y", "--action", "destroy", "--by", "admin")
+    _, out, _ = run("retention", "plan", "-d", arch2.dir, "--by", "alice", "--dry-run", "--json")
+    items = sorted(i["seq"] for i in json.loads(out)["items"])
+    check(items == [seq["s1"]], "only the due message, not the evidence of the request: %s" % out)
+    run("policy", "add", "-d", arch2.dir, "--name", "lang", "--platform", "generic", "--conversation", "lang",
+        "--keep", "5y", "--action", "destroy", "--by", "admin")
+    # A hold on one message of the request keeps the evidence record too.
+    _, hold, _ = run("hold", "add", "-d", arch2.dir, "--matter", "M-1", "--reason", "Klage", "--by", "carol",
+                     "--conversation", "lang")
+    _, out, _ = run("retention", "plan", "-d", arch2.dir, "--by", "alice", "--dry-run", "--json")
+    items = sorted(i["seq"] for i in json.loads(out)["items"])
+    check(items == [seq["s1"]], "the evidence of a request with a held record stays: %s" % out)
+    _, out, _ = run("hold", "release", "-d", arch2.dir, hold.strip(), "--by", "carol", "--reason", "erledigt")
+    run("retention", "approve", "-d", arch2.dir, re.search(r"change plan (\d+)", out).group(1), "--by", "dave")
+    _, out, _ = run("retention", "plan", "-d", arch2.dir, "--by", "alice", "--json")
+    doc = json.loads(out)
+    items = {i["seq"]: i["policy"] for i in doc["items"]}
+    check(items == {seq["s1"]: "kurz", seq["s2"]: "lang", evid: "lang"},
+          "the evidence record goes with the last record of its request: %s" % out)
+    run("retention", "approve", "-d", arch2.dir, str(doc["plan"]), "--by", "bob")
+    _, out, _ = run("retention", "execute", "-d", arch2.dir, str(doc["plan"]), "--json")
+    check(json.loads(out)["erased_now"] == 3, "execution: %s" % out)
+    words = ["Holzapfelgelee", "Ebereschenmus"]
+    check(scan(arch2.dir, words) == "", "disposed text left: " + scan(arch2.dir, words))
+    print("signed: the evidence record is erased and disposed with its request")
+
+
+def other_scenario():
+    """Kind other is a messenger's kind: disposed by policy, erasable."""
+    arch = Archive("other")
+    srv, hsc, off, off_b = matrix_as(arch)
+    events = [ev("$u1", "@alice:example.org", {"frage": "Gurkenhobel oder Reibe"}, typ="org.example.umfrage", ts=1),
+              ev("$u2", "@alice:example.org", {"frage": "Pastinakensuppe"}, room="!alt:example.org",
+                 typ="org.example.umfrage", ts=2)]
+    hsc.json("PUT", "/_matrix/app/v1/transactions/t1", {"events": events}, expect=200, error_shape=False)
+    recs = {r["id"]: r for r in arch.log() if r.get("platform") == "matrix"}
+    check(recs["$u1"]["kind"] == "other" and recs["$u2"]["kind"] == "other", "kinds: %r" % recs)
+    st, order = off.json("POST", "/v1/erasures", {"seqs": [recs["$u1"]["seq"]], "reason": "Art. 17"}, expect=201)
+    off_b.json("POST", "/v1/dispositions/%d/approve" % order["plan"], expect=200)
+    _, ex = off.json("POST", "/v1/dispositions/%d/execute" % order["plan"], expect=200)
+    check(ex["erased_now"] == 1, "execution: %r" % ex)
+    srv.stop()
+    check(scan(arch.dir, ["Gurkenhobel"]) == "", "erased text left: " + scan(arch.dir, ["Gurkenhobel"]))
+    run("policy", "add", "-d", arch.dir, "--name", "alt", "--platform", "matrix", "--conversation",
+        "!alt:example.org", "--keep", "1y", "--action", "destroy", "--by", "admin")
+    _, out, _ = run("retention", "plan", "-d", arch.dir, "--by", "alice", "--json")
+    doc = json.loads(out)
+    check([i["seq"] for i in doc["items"]] == [recs["$u2"]["seq"]], "the policy disposes of it: %s" % out)
+    run("retention", "approve", "-d", arch.dir, str(doc["plan"]), "--by", "bob")
+    run("retention", "execute", "-d", arch.dir, str(doc["plan"]), "--json")
+    check(scan(arch.dir, ["Pastinakensuppe"]) == "", "disposed text left: " + scan(arch.dir, ["Pastinakensuppe"]))
+    run("verify", "-d", arch.dir)
+    print("other: records of kind other are erased and disposed of")
+
+
 SCENARIOS = {"package": package_scenario, "plain": lambda: matrix_scenario("plain", False), "enc": lambda: matrix_scenario("enc", True),
-             "expiry": expiry_scenario, "transfer": transfer_scenario}
+             "expiry": expiry_scenario, "transfer": transfer_scenario, "signed": signed_scenario,
+             "other": other_scenario}
 # ERASE_COPIES="enc expiry" runs some (to show each failing on an old build).
 for name in os.environ.get("ERASE_COPIES", " ".join(SCENARIOS)).split():
     SCENARIOS[name]()

@@ -28,7 +28,9 @@
 #include "archiver/store.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
+#include "common/encode.h"
 #include "retention/ret.h"
+#include "retention/sigreq.h"
 
 #define DAY 86400000LL
 
@@ -895,6 +897,99 @@ static uint64_t msg_raw_conv(struct store *st, const char *conv, size_t n)
 /* A pattern sees the whole id: one longer than the matcher's copy, or one
  * with a NUL byte, cannot slip out of `*:example.org`, and `A` does not
  * match "A\0B" by stopping at the NUL. */
+/* One definition of the archive's own kinds: kind other and rejected are
+ * the messengers'. */
+static void test_archive_kinds(void **state)
+{
+	unsigned k;
+
+	(void)state;
+	for (k = 0; k < 256; k++)
+		assert_int_equal(rec_kind_is_archive(k), k >= 16 && k <= 31);
+	assert_false(rec_kind_is_archive(REC_OTHER));
+	assert_false(rec_kind_is_archive(REC_REJECTED));
+	assert_true(rec_kind_is_archive(REC_AUDIT));
+	assert_true(rec_kind_is_archive(REC_ADMIN));
+}
+
+static void sig_rec(struct rec_view *v, unsigned kind, const char *auth, const char *id, const char *payload)
+{
+	memset(v, 0, sizeof(*v));
+	v->kind = (uint8_t)kind;
+	v->flags = auth ? REC_F_SIGNED : 0;
+	rec_set(v, RF_PLATFORM, "generic");
+	rec_set(v, RF_EVENT_ID, id);
+	if (auth)
+		rec_set(v, RF_AUTH, auth);
+	v->f[RF_PAYLOAD].ptr = payload;
+	v->f[RF_PAYLOAD].len = strlen(payload);
+}
+
+/* The evidence record of a signed request is told by what the archive
+ * wrote: a client's envelope cannot pass for it, and the walk follows
+ * one request at a time. */
+static void test_sigreq(void **state)
+{
+	const char *body = "[{\"id\":\"s1\"},{\"id\":\"s2\"}]";
+	uint8_t h[HASH_LEN];
+	char id[5 + 2 * HASH_LEN + 1], other[5 + 2 * HASH_LEN + 1];
+	struct rec_view m1, m2, ev, forged, unsigned_rec, next;
+	struct ret_sigreq_follow f;
+
+	(void)state;
+	assert_int_equal(hash_sha256(body, strlen(body), h), 0);
+	memcpy(id, "body:", 5);
+	hex_encode(h, HASH_LEN, id + 5);
+	assert_int_equal(hash_sha256("x", 1, h), 0);
+	memcpy(other, "body:", 5);
+	hex_encode(h, HASH_LEN, other + 5);
+	sig_rec(&m1, REC_MESSAGE, "{\"sig\":\"A\"}", "s1", "{\"id\":\"s1\"}");
+	sig_rec(&m2, REC_MESSAGE, "{\"sig\":\"A\"}", "s2", "{\"id\":\"s2\"}");
+	sig_rec(&ev, REC_OTHER, "{\"sig\":\"A\"}", id, body);
+	assert_true(ret_sigreq_is_evidence(&ev));
+	/* a client's envelope of kind other, named like evidence: its payload
+	 * is not the body whose hash it names */
+	sig_rec(&forged, REC_OTHER, "{\"sig\":\"A\"}", id, "{\"id\":\"x\"}");
+	assert_false(ret_sigreq_is_evidence(&forged));
+	sig_rec(&forged, REC_OTHER, "{\"sig\":\"A\"}", other, body);
+	assert_false(ret_sigreq_is_evidence(&forged));
+	sig_rec(&forged, REC_MESSAGE, "{\"sig\":\"A\"}", id, body);
+	assert_false(ret_sigreq_is_evidence(&forged));
+	sig_rec(&forged, REC_OTHER, NULL, id, body);
+	assert_false(ret_sigreq_is_evidence(&forged));
+
+	/* the walk: a request's records, then its evidence */
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(ret_sigreq_begin(&f, &m1), 0);
+	ret_sigreq_went(&f, "p1", 10);
+	assert_int_equal(ret_sigreq_begin(&f, &m2), 0);
+	ret_sigreq_went(&f, "p2", 5);
+	assert_int_equal(ret_sigreq_begin(&f, &ev), 1);
+	assert_true(f.all_in);
+	assert_string_equal((const char *)f.policy, "p1"); /* the latest due */
+	assert_int_equal(f.due, 10);
+	/* one record of the request does not go: neither does its evidence */
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(ret_sigreq_begin(&f, &m1), 0);
+	ret_sigreq_went(&f, "p1", 10);
+	assert_int_equal(ret_sigreq_begin(&f, &m2), 0);
+	assert_int_equal(ret_sigreq_begin(&f, &ev), 1);
+	assert_false(f.all_in);
+	/* evidence after another request or an unsigned record: not this
+	 * request's (it falls under the policies by its own fields) */
+	sig_rec(&next, REC_MESSAGE, "{\"sig\":\"B\"}", "t1", "{}");
+	sig_rec(&unsigned_rec, REC_MESSAGE, NULL, "u1", "{}");
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(ret_sigreq_begin(&f, &m1), 0);
+	ret_sigreq_went(&f, "p1", 10);
+	assert_int_equal(ret_sigreq_begin(&f, &unsigned_rec), 0);
+	assert_int_equal(ret_sigreq_begin(&f, &ev), 0);
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(ret_sigreq_begin(&f, &m1), 0);
+	assert_int_equal(ret_sigreq_begin(&f, &next), 0);
+	assert_int_equal(ret_sigreq_begin(&f, &ev), 0);
+}
+
 static void test_scope_whole_field(void **state)
 {
 	struct fixture *f = *state;
@@ -953,6 +1048,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scope_first_wave_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_four_eyes_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scope_whole_field, setup, teardown),
+		cmocka_unit_test(test_archive_kinds),
+		cmocka_unit_test(test_sigreq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
