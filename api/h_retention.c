@@ -24,7 +24,7 @@
 
 #include "api/internal.h"
 #include "common/timeutil.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 #include "search/index.h"
 
 #define RETAPI_DEFAULT_INTERVAL_S 86400u /* retention.interval_seconds default: daily */

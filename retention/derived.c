@@ -26,7 +26,7 @@
 
 #include "archiver/record.h"
 #include "retention/plan_int.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 
 #define BODY_KEEP 4096            /* bytes of a taken record's text kept for the quote check */
 #define TABLE_SIZE (1u << 16)     /* > 2 x RET_PLAN_MAX_ITEMS: open addressing stays short */

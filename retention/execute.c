@@ -32,7 +32,7 @@
 #include "common/timeutil.h"
 #include "export/pkgfiles.h"
 #include "retention/plan_int.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 #include "search/index.h"
 
 #define SKIP_LIST_MAX 1000 /* seqs listed per skip reason in reports and certificates */

@@ -1,4 +1,4 @@
-/* ret.h - the retention engine: policies, conversation classes, legal
+/* retention.h - the retention engine: policies, conversation classes, legal
  * holds, disposition (plan -> approve -> execute), erasure orders, transfer
  * offers to the public archive and signed deletion certificates (DESIGN.md
  * "Retention and holds", "Deletion without breaking the proofs";
@@ -20,8 +20,8 @@
  * daemon may call them from several threads (two approvals of one plan
  * cannot both pass). One writer process per archive is the store's rule.
  */
-#ifndef CUSTOS_RETENTION_RET_H
-#define CUSTOS_RETENTION_RET_H
+#ifndef CUSTOS_RETENTION_RETENTION_H
+#define CUSTOS_RETENTION_RETENTION_H
 
 #include <jansson.h>
 #include <stddef.h>

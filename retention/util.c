@@ -12,7 +12,7 @@
 #include "common/encode.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 
 pthread_mutex_t ret_lock = PTHREAD_MUTEX_INITIALIZER;
 

@@ -28,7 +28,7 @@
 #include "archiver/store.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 
 #define DAY 86400000LL
 
