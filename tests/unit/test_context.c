@@ -18,6 +18,7 @@
 #include "archiver/record.h"
 #include "archiver/store.h"
 #include "search/index_int.h"
+#include "tests/unit/test_util.h"
 
 #define T0 1714564800000LL
 
@@ -32,24 +33,12 @@ static struct fx *F;
 static uint64_t add(const char *conv, int64_t ts)
 {
 	static unsigned n;
-	struct store_input in;
-	struct cu_err err;
 	char id[32];
+	struct tu_rec r = {.platform = "matrix", .conversation = conv, .sender = "@a:x", .event_id = id,
+			   .body = "hallo", .ts = ts, .kind = REC_MESSAGE};
 
 	snprintf(id, sizeof(id), "$c%u", n++);
-	memset(&in, 0, sizeof(in));
-	in.rec.kind = REC_MESSAGE;
-	in.rec.origin_ts = ts;
-	rec_set(&in.rec, RF_PLATFORM, "matrix");
-	rec_set(&in.rec, RF_SOURCE, "test");
-	rec_set(&in.rec, RF_CONVERSATION, conv);
-	rec_set(&in.rec, RF_SENDER, "@a:x");
-	rec_set(&in.rec, RF_EVENT_ID, id);
-	rec_set(&in.rec, RF_BODY, "hallo");
-	cu_err_clear(&err);
-	if (store_append(F->st, &in, 1, &err) != 0)
-		fail_msg("append: %s", err.msg);
-	return in.seq;
+	return tu_append(F->st, &r, NULL);
 }
 
 static void catch_up(void)
@@ -63,17 +52,14 @@ static void catch_up(void)
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct cu_err err;
 
 	(void)state;
 	F = calloc(1, sizeof(*F));
-	snprintf(F->dir, sizeof(F->dir), "%s/custos_ctx_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(F->dir));
+	tu_tmpdir(F->dir, sizeof(F->dir), "ctx");
 	strcat(F->dir, "/a");
+	tu_store_new(F->dir, "context.test/log", &F->st);
 	cu_err_clear(&err);
-	assert_int_equal(store_init(F->dir, "context.test/log", &err), 0);
-	assert_int_equal(store_open(F->dir, NULL, 0, &F->st, &err), 0);
 	if (idx_open(F->dir, 0, &F->ix, &err) != 0)
 		fail_msg("idx_open: %s", err.msg);
 	return 0;
@@ -81,15 +67,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[600], *slash;
+	char *slash;
 
 	(void)state;
 	idx_close(F->ix);
 	store_close(F->st);
 	slash = strrchr(F->dir, '/');
 	*slash = '\0';
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tu_rm_rf(F->dir), 0);
 	free(F);
 	return 0;
 }

@@ -34,6 +34,7 @@
 #include "export/job.h"
 #include "export/mime.h"
 #include "export/pkgfiles.h"
+#include "tests/unit/test_util.h"
 
 #define T0 1714564800000LL /* 2024-05-01T12:00:00Z */
 #define DAY 86400000LL
@@ -47,36 +48,14 @@ struct fx {
 
 static struct fx *F;
 
-static void rm_rf(const char *path)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	assert_int_equal(system(cmd), 0);
-}
-
 /* Appends one record; returns its seq. */
 static uint64_t add(const char *plat, const char *conv, const char *sender, int64_t ts, const char *id,
 		    const char *body, unsigned kind, const char *target, const char *reply_to)
 {
-	struct store_input in;
-	struct cu_err err;
+	struct tu_rec r = {.platform = plat, .conversation = conv, .sender = sender, .event_id = id, .body = body,
+			   .target = target, .reply_to = reply_to, .ts = ts, .kind = kind};
 
-	memset(&in, 0, sizeof(in));
-	in.rec.kind = (uint8_t)kind;
-	in.rec.origin_ts = ts;
-	rec_set(&in.rec, RF_PLATFORM, plat);
-	rec_set(&in.rec, RF_SOURCE, "test");
-	rec_set(&in.rec, RF_CONVERSATION, conv);
-	rec_set(&in.rec, RF_SENDER, sender);
-	rec_set(&in.rec, RF_EVENT_ID, id);
-	rec_set(&in.rec, RF_BODY, body);
-	rec_set(&in.rec, RF_TARGET, target);
-	rec_set(&in.rec, RF_REPLY_TO, reply_to);
-	cu_err_clear(&err);
-	if (store_append(F->st, &in, 1, &err) != 0)
-		fail_msg("append: %s", err.msg);
-	return in.seq;
+	return tu_append(F->st, &r, NULL);
 }
 
 static uint64_t msg(const char *conv, const char *sender, int64_t ts, const char *body)
@@ -117,17 +96,11 @@ static void fill(unsigned n, const char *conv, int64_t ts)
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct cu_err err;
-
 	(void)state;
 	F = calloc(1, sizeof(*F));
-	snprintf(F->tmp, sizeof(F->tmp), "%s/custos_export_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(F->tmp));
+	tu_tmpdir(F->tmp, sizeof(F->tmp), "export");
 	snprintf(F->dir, sizeof(F->dir), "%s/a", F->tmp);
-	cu_err_clear(&err);
-	assert_int_equal(store_init(F->dir, "export.test/log", &err), 0);
-	assert_int_equal(store_open(F->dir, NULL, 0, &F->st, &err), 0);
+	tu_store_new(F->dir, "export.test/log", &F->st);
 	return 0;
 }
 
@@ -135,7 +108,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	store_close(F->st);
-	rm_rf(F->tmp);
+	assert_int_equal(tu_rm_rf(F->tmp), 0);
 	free(F);
 	exp_read_caps.members = EXP_READ_MAX_MEMBERS;
 	exp_read_caps.member_bytes = EXP_READ_MAX_MEMBER;

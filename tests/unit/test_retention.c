@@ -29,6 +29,7 @@
 #include "common/fileio.h"
 #include "common/timeutil.h"
 #include "retention/retention.h"
+#include "tests/unit/test_util.h"
 
 #define DAY 86400000LL
 
@@ -45,27 +46,15 @@ static int64_t ts(const char *s)
 	return ms;
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
 	char path[300];
-	struct cu_err err;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s/custos_ret_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	tu_tmpdir(f->dir, sizeof(f->dir), "ret");
 	snprintf(path, sizeof(path), "%s/a", f->dir);
-	assert_int_equal(store_init(path, "test.example/ret", &err), 0);
-	assert_int_equal(store_open(path, NULL, 0, &f->st, &err), 0);
+	tu_store_new(path, "test.example/ret", &f->st);
 	*state = f;
 	return 0;
 }
@@ -75,7 +64,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	store_close(f->st);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_rf(f->dir);
 	free(f);
 	return 0;
 }
@@ -84,22 +73,12 @@ static int teardown(void **state)
 static uint64_t msg(struct store *st, const char *conv, const char *sender, int64_t when, const char *body)
 {
 	static int n;
-	struct store_input in;
-	struct cu_err err;
 	char id[32];
+	struct tu_rec r = {.platform = "matrix", .conversation = conv, .sender = sender, .event_id = id,
+			   .body = body, .ts = when, .kind = REC_MESSAGE};
 
-	memset(&in, 0, sizeof(in));
 	snprintf(id, sizeof(id), "m%d", n++);
-	in.rec.kind = REC_MESSAGE;
-	in.rec.origin_ts = when;
-	rec_set(&in.rec, RF_PLATFORM, "matrix");
-	rec_set(&in.rec, RF_SOURCE, "test");
-	rec_set(&in.rec, RF_CONVERSATION, conv);
-	rec_set(&in.rec, RF_SENDER, sender);
-	rec_set(&in.rec, RF_EVENT_ID, id);
-	rec_set(&in.rec, RF_BODY, body);
-	assert_int_equal(store_append(st, &in, 1, &err), 0);
-	return in.seq;
+	return tu_append(st, &r, NULL);
 }
 
 /* Adds a policy by "admin" (conv: a conversation pattern or NULL); one
