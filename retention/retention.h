@@ -1,8 +1,8 @@
 /* retention.h - the retention engine: policies, conversation classes, legal
  * holds, disposition (plan -> approve -> execute), erasure orders, transfer
- * offers to the public archive and signed deletion certificates (DESIGN.md
- * "Retention and holds", "Deletion without breaking the proofs";
- * docs/RETENTION.md has the exact record contents).
+ * offers to the public archive and signed deletion certificates
+ * (docs/RETENTION.md, with the exact record contents; docs/ARCHITECTURE.md
+ * "Deletion without breaking the proofs").
  *
  * State lives in the log. Every change is a record appended with
  * store_append (platform "custos", source "retention", the acting person
