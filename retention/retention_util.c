@@ -1,4 +1,4 @@
-/* util.c - the retention module's small helpers: durations, dates, names
+/* retention_util.c - the retention module's small helpers: durations, dates, names
  * of persons, appending a retention record, arrays. */
 #include <ctype.h>
 #include <stdlib.h>
