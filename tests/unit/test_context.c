@@ -22,13 +22,7 @@
 
 #define T0 1714564800000LL
 
-struct fx {
-	char dir[256];
-	struct store *st;
-	struct idx *ix;
-};
-
-static struct fx *F;
+static struct tu_archive *F; /* F->dir: the archive, F->ix: its index */
 
 static uint64_t add(const char *conv, int64_t ts)
 {
@@ -43,38 +37,22 @@ static uint64_t add(const char *conv, int64_t ts)
 
 static void catch_up(void)
 {
-	struct cu_err err;
-
-	cu_err_clear(&err);
-	if (idx_catch_up(F->ix, F->st, NULL, NULL, &err) != 0)
-		fail_msg("catch-up: %s", err.msg);
+	tu_catch_up(F);
 }
 
 static int setup(void **state)
 {
-	struct cu_err err;
-
 	(void)state;
 	F = calloc(1, sizeof(*F));
-	tu_tmpdir(F->dir, sizeof(F->dir), "ctx");
-	strcat(F->dir, "/a");
-	tu_store_new(F->dir, "context.test/log", &F->st);
-	cu_err_clear(&err);
-	if (idx_open(F->dir, 0, &F->ix, &err) != 0)
-		fail_msg("idx_open: %s", err.msg);
+	assert_non_null(F);
+	tu_archive_new(F, "ctx", "context.test/log", 1);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char *slash;
-
 	(void)state;
-	idx_close(F->ix);
-	store_close(F->st);
-	slash = strrchr(F->dir, '/');
-	*slash = '\0';
-	assert_int_equal(tu_rm_rf(F->dir), 0);
+	assert_int_equal(tu_archive_free(F), 0);
 	free(F);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* test_util.h - fixtures the unit tests share: a fresh temporary
- * directory, its recursive removal (no shell: nftw), a new archive in it,
- * and one record appended to it.
+ * directory, its recursive removal (no shell: nftw), a new archive in it
+ * (with its search index if asked), and one record appended to it.
  *
  * Header-only: each tests/unit/test_*.c is its own binary and includes
  * this after <cmocka.h>. The helpers fail the running test (cmocka's
@@ -21,6 +21,7 @@
 #include "archiver/record.h"
 #include "archiver/store.h"
 #include "common/error.h"
+#include "search/index.h"
 
 #define TU_UNUSED __attribute__((unused))
 
@@ -98,6 +99,48 @@ static TU_UNUSED uint64_t tu_append(struct store *st, const struct tu_rec *r, in
 	if (duplicate)
 		*duplicate = in.duplicate;
 	return in.seq;
+}
+
+/* An archive in a temporary directory: top is the directory, dir = top/a
+ * the archive, ix its search index (opened for writing) or NULL. */
+struct tu_archive {
+	char top[256];
+	char dir[300];
+	struct store *st;
+	struct idx *ix;
+};
+
+static TU_UNUSED void tu_archive_new(struct tu_archive *a, const char *tag, const char *log_id, int with_index)
+{
+	struct cu_err err;
+
+	memset(a, 0, sizeof(*a));
+	tu_tmpdir(a->top, sizeof(a->top), tag);
+	snprintf(a->dir, sizeof(a->dir), "%s/a", a->top);
+	tu_store_new(a->dir, log_id, &a->st);
+	cu_err_clear(&err);
+	if (with_index && idx_open(a->dir, 0, &a->ix, &err) != 0)
+		fail_msg("idx_open: %s", err.msg);
+}
+
+/* Closes what is open and removes the directory; tu_rm_rf's result. */
+static TU_UNUSED int tu_archive_free(struct tu_archive *a)
+{
+	idx_close(a->ix);
+	store_close(a->st);
+	a->ix = NULL;
+	a->st = NULL;
+	return tu_rm_rf(a->top);
+}
+
+/* Brings a->ix up to the log. */
+static TU_UNUSED void tu_catch_up(struct tu_archive *a)
+{
+	struct cu_err err;
+
+	cu_err_clear(&err);
+	if (idx_catch_up(a->ix, a->st, NULL, NULL, &err) != 0)
+		fail_msg("catch-up: %s", err.msg);
 }
 
 #endif
