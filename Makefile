@@ -40,7 +40,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB := $(BUILD)/libcustos.a
 
-.PHONY: all deps run test unit integration static-state test-tsan bench clean fuzz fuzz-run fuzz-replay valgrind
+.PHONY: all deps run test unit integration layers static-state test-tsan bench clean fuzz fuzz-run fuzz-replay valgrind
 all: $(BIN)
 
 deps:
@@ -96,7 +96,12 @@ integration: $(BIN) $(BENCH_BIN)
 static-state: $(LIB)
 	@bash tests/check_static_state.sh $(BUILD)
 
-test: static-state unit integration
+# No #include against the layers or into another module's internal header
+# (docs/ARCHITECTURE.md "Dependency direction"); reads the sources only.
+layers:
+	@bash tests/check_layers.sh
+
+test: layers static-state unit integration
 
 # The integration tests whose daemon serves concurrent requests, on the
 # ThreadSanitizer build (use with TSAN=1); any report fails the test

@@ -22,7 +22,7 @@
 #include "api/json_body.h"
 #include "api/retention_sched.h"
 #include "common/timeutil.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 #include "search/index.h"
 
 #define RETAPI_MAX_SEQS 20000            /* seqs in one erasure order (RET_PLAN_MAX_ITEMS) */

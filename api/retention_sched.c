@@ -13,7 +13,7 @@
 #include "api/search_index.h"
 #include "api/subsystems.h"
 #include "common/timeutil.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 #include "search/index.h"
 
 #define RETAPI_DEFAULT_INTERVAL_S 86400u /* retention.interval_seconds default: daily */

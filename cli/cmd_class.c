@@ -16,7 +16,7 @@
 #include "archiver/store.h"
 #include "cli/cli.h"
 #include "common/timeutil.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 
 static const char *person(const char *opt)
 {

@@ -15,7 +15,7 @@
 #include "archiver/store.h"
 #include "cli/cli.h"
 #include "common/timeutil.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 
 #define MAX_SEQS 20000
 

@@ -25,7 +25,7 @@
 #include "cli/cli.h"
 #include "cli/scope_opts.h"
 #include "common/timeutil.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 #include "search/index.h"
 
 static void usage(FILE *f)

@@ -22,7 +22,7 @@
 #include "cli/cli.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 
 static void usage(FILE *f)
 {

@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "retention/ret.h"
+#include "retention/retention.h"
 
 /* getopt_long values of the four options (outside the ASCII letters). */
 enum { SCOPE_OPT_CONV = 0x200, SCOPE_OPT_CONV_PAT, SCOPE_OPT_SENDER, SCOPE_OPT_SENDER_PAT };

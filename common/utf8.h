@@ -1,7 +1,7 @@
 /* utf8.h - the one strict UTF-8 validator (RFC 3629). Every input that can
  * reach an index, a record or an audit entry goes through it: API query
  * and path parameters (api/server.c), search queries (search/query.c),
- * retention texts from the CLI and the API (retention/util.c), and the
+ * retention texts from the CLI and the API (retention/retention_util.c), and the
  * decoders that need code points (checkpoint notes, the tokenizer).
  *
  * Strict means: shortest form only (no overlongs such as C0 AF for '/'),

@@ -31,7 +31,7 @@
 
 #include "archiver/record.h"
 #include "retention/plan_int.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 #include "retention/sigreq.h"
 
 #define BODY_KEEP 4096            /* bytes of a taken record's text kept for the quote check */

@@ -32,7 +32,7 @@
 #include "common/timeutil.h"
 #include "export/pkgfiles.h"
 #include "retention/plan_int.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 #include "retention/sigreq.h"
 #include "search/index.h"
 

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "archiver/record.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 #include "search/index.h"
 
 static const char *const SCOPE_NAMES[4] = {"--conversation (conversations)",

@@ -13,7 +13,7 @@
 #include "archiver/record.h"
 #include "common/encode.h"
 #include "common/timeutil.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 #include "retention/plan_int.h"
 #include "retention/sigreq.h"
 #include "search/index.h"

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "archiver/hash.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 
 /* One record a plan names. */
 struct ret_item {

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "common/timeutil.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 
 static int check_name(const char *what, const char *s, struct cu_err *err)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "archiver/record.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 #include "search/index.h"
 
 static void copy_field(const struct rec_str *f, char *out, size_t cap)

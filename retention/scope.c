@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 
 /* The four lists of a scope, by index: 0 conversation ids, 1 conversation
  * patterns, 2 sender ids, 3 sender patterns. */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "common/encode.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 #include "retention/sigreq.h"
 
 #define EVIDENCE_PREFIX "body:" /* api/ingest_sig.c make_evidence */

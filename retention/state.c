@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "archiver/record.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 
 static const char *jstr(const json_t *o, const char *key)
 {

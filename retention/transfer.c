@@ -17,7 +17,7 @@
 #include "export/export.h"
 #include "export/pkgfiles.h"
 #include "retention/plan_int.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 
 /* Hands the export the plan's records as the "query result". */
 struct seq_src {

@@ -1,5 +1,5 @@
 /* index.h - the search index: SQLite FTS5 beside the segments, following
- * the log in seq order (DESIGN.md "Search", docs/SEARCH.md).
+ * the log in seq order (docs/SEARCH.md "The index never falls out of step").
  *
  * The index lives in DATADIR/index/index.db (WAL). It holds a contentless
  * FTS5 table of the record bodies (tokenizer "custos", search/tokenizer.h),

@@ -16,23 +16,21 @@
 #include "api/tokens.h"
 #include "common/buf.h"
 #include "common/fileio.h"
+#include "tests/unit/test_util.h"
 
 static char dir[256];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/custos-test-tokens-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	tu_tmpdir(dir, sizeof(dir), "tokens");
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[512];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_rm_rf(dir);
 }
 
 static void read_file(const char *name, struct buf *b)

@@ -18,78 +18,41 @@
 #include "archiver/record.h"
 #include "archiver/store.h"
 #include "search/index_int.h"
+#include "tests/unit/test_util.h"
 
 #define T0 1714564800000LL
 
-struct fx {
-	char dir[256];
-	struct store *st;
-	struct idx *ix;
-};
-
-static struct fx *F;
+static struct tu_archive *F; /* F->dir: the archive, F->ix: its index */
 
 static uint64_t add(const char *conv, int64_t ts)
 {
 	static unsigned n;
-	struct store_input in;
-	struct cu_err err;
 	char id[32];
+	struct tu_rec r = {.platform = "matrix", .conversation = conv, .sender = "@a:x", .event_id = id,
+			   .body = "hallo", .ts = ts, .kind = REC_MESSAGE};
 
 	snprintf(id, sizeof(id), "$c%u", n++);
-	memset(&in, 0, sizeof(in));
-	in.rec.kind = REC_MESSAGE;
-	in.rec.origin_ts = ts;
-	rec_set(&in.rec, RF_PLATFORM, "matrix");
-	rec_set(&in.rec, RF_SOURCE, "test");
-	rec_set(&in.rec, RF_CONVERSATION, conv);
-	rec_set(&in.rec, RF_SENDER, "@a:x");
-	rec_set(&in.rec, RF_EVENT_ID, id);
-	rec_set(&in.rec, RF_BODY, "hallo");
-	cu_err_clear(&err);
-	if (store_append(F->st, &in, 1, &err) != 0)
-		fail_msg("append: %s", err.msg);
-	return in.seq;
+	return tu_append(F->st, &r, NULL);
 }
 
 static void catch_up(void)
 {
-	struct cu_err err;
-
-	cu_err_clear(&err);
-	if (idx_catch_up(F->ix, F->st, NULL, NULL, &err) != 0)
-		fail_msg("catch-up: %s", err.msg);
+	tu_catch_up(F);
 }
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct cu_err err;
-
 	(void)state;
 	F = calloc(1, sizeof(*F));
-	snprintf(F->dir, sizeof(F->dir), "%s/custos_ctx_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(F->dir));
-	strcat(F->dir, "/a");
-	cu_err_clear(&err);
-	assert_int_equal(store_init(F->dir, "context.test/log", &err), 0);
-	assert_int_equal(store_open(F->dir, NULL, 0, &F->st, &err), 0);
-	if (idx_open(F->dir, 0, &F->ix, &err) != 0)
-		fail_msg("idx_open: %s", err.msg);
+	assert_non_null(F);
+	tu_archive_new(F, "ctx", "context.test/log", 1);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[600], *slash;
-
 	(void)state;
-	idx_close(F->ix);
-	store_close(F->st);
-	slash = strrchr(F->dir, '/');
-	*slash = '\0';
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tu_archive_free(F), 0);
 	free(F);
 	return 0;
 }

@@ -34,49 +34,26 @@
 #include "export/job.h"
 #include "export/mime.h"
 #include "export/pkgfiles.h"
+#include "tests/unit/test_util.h"
 
 #define T0 1714564800000LL /* 2024-05-01T12:00:00Z */
 #define DAY 86400000LL
 
 struct fx {
-	char tmp[256];   /* the temporary directory */
-	char dir[300];   /* the archive in it */
-	struct store *st;
-	unsigned ids;    /* event ids handed out */
+	struct tu_archive a; /* a.top: the temporary directory, a.dir: the archive in it */
+	unsigned ids;        /* event ids handed out */
 };
 
 static struct fx *F;
-
-static void rm_rf(const char *path)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	assert_int_equal(system(cmd), 0);
-}
 
 /* Appends one record; returns its seq. */
 static uint64_t add(const char *plat, const char *conv, const char *sender, int64_t ts, const char *id,
 		    const char *body, unsigned kind, const char *target, const char *reply_to)
 {
-	struct store_input in;
-	struct cu_err err;
+	struct tu_rec r = {.platform = plat, .conversation = conv, .sender = sender, .event_id = id, .body = body,
+			   .target = target, .reply_to = reply_to, .ts = ts, .kind = kind};
 
-	memset(&in, 0, sizeof(in));
-	in.rec.kind = (uint8_t)kind;
-	in.rec.origin_ts = ts;
-	rec_set(&in.rec, RF_PLATFORM, plat);
-	rec_set(&in.rec, RF_SOURCE, "test");
-	rec_set(&in.rec, RF_CONVERSATION, conv);
-	rec_set(&in.rec, RF_SENDER, sender);
-	rec_set(&in.rec, RF_EVENT_ID, id);
-	rec_set(&in.rec, RF_BODY, body);
-	rec_set(&in.rec, RF_TARGET, target);
-	rec_set(&in.rec, RF_REPLY_TO, reply_to);
-	cu_err_clear(&err);
-	if (store_append(F->st, &in, 1, &err) != 0)
-		fail_msg("append: %s", err.msg);
-	return in.seq;
+	return tu_append(F->a.st, &r, NULL);
 }
 
 static uint64_t msg(const char *conv, const char *sender, int64_t ts, const char *body)
@@ -109,7 +86,7 @@ static void fill(unsigned n, const char *conv, int64_t ts)
 		rec_set(&in[i].rec, RF_BODY, "Füllnachricht");
 	}
 	cu_err_clear(&err);
-	if (store_append(F->st, in, n, &err) != 0)
+	if (store_append(F->a.st, in, n, &err) != 0)
 		fail_msg("append: %s", err.msg);
 	free(in);
 	free(ids);
@@ -117,25 +94,17 @@ static void fill(unsigned n, const char *conv, int64_t ts)
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct cu_err err;
-
 	(void)state;
 	F = calloc(1, sizeof(*F));
-	snprintf(F->tmp, sizeof(F->tmp), "%s/custos_export_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(F->tmp));
-	snprintf(F->dir, sizeof(F->dir), "%s/a", F->tmp);
-	cu_err_clear(&err);
-	assert_int_equal(store_init(F->dir, "export.test/log", &err), 0);
-	assert_int_equal(store_open(F->dir, NULL, 0, &F->st, &err), 0);
+	assert_non_null(F);
+	tu_archive_new(&F->a, "export", "export.test/log", 0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(F->st);
-	rm_rf(F->tmp);
+	assert_int_equal(tu_archive_free(&F->a), 0);
 	free(F);
 	exp_read_caps.members = EXP_READ_MAX_MEMBERS;
 	exp_read_caps.member_bytes = EXP_READ_MAX_MEMBER;
@@ -145,13 +114,13 @@ static int teardown(void **state)
 
 static void path_in_tmp(const char *name, char *out, size_t len)
 {
-	snprintf(out, len, "%s/%s", F->tmp, name);
+	snprintf(out, len, "%s/%s", F->a.top, name);
 }
 
 static void req_init(struct exp_request *r, enum exp_format f, const char *out)
 {
 	memset(r, 0, sizeof(*r));
-	r->st = F->st;
+	r->st = F->a.st;
 	r->from_ms = INT64_MIN;
 	r->to_ms = INT64_MAX;
 	r->format = f;
@@ -173,7 +142,7 @@ static void verify_ok(const char *path, struct exp_verify_result *vr)
 	struct cu_err err;
 
 	cu_err_clear(&err);
-	if (exp_verify(path, store_key(F->st), vr, NULL, NULL, &err) != 0)
+	if (exp_verify(path, store_key(F->a.st), vr, NULL, NULL, &err) != 0)
 		fail_msg("exp_verify %s: %s", path, err.msg);
 }
 
@@ -193,8 +162,8 @@ static void check_prover(uint64_t n)
 		if (i % 3 == 0 || i == n - 1 || i % 256 == 255 || i % 256 == 0)
 			seqs[cnt++] = i;
 	cu_err_clear(&err);
-	if (exp_prover_new(F->st, n, seqs, cnt, 1, NULL, NULL, NULL, &bulk, &err) != 0 ||
-	    exp_prover_new(F->st, n, seqs, cnt, 0, NULL, NULL, NULL, &one, &err) != 0)
+	if (exp_prover_new(F->a.st, n, seqs, cnt, 1, NULL, NULL, NULL, &bulk, &err) != 0 ||
+	    exp_prover_new(F->a.st, n, seqs, cnt, 0, NULL, NULL, NULL, &one, &err) != 0)
 		fail_msg("prover n=%llu: %s", (unsigned long long)n, err.msg);
 	for (i = 0; i < cnt; i++) {
 		assert_int_equal(exp_prover_path(bulk, i, a, &ca, &err), 0);
@@ -220,7 +189,7 @@ static void test_prover_matches_store(void **state)
 			fill((unsigned)(sizes[i] - have), "room@muc.x.org", T0 + (int64_t)have);
 			have = sizes[i];
 		}
-		assert_int_equal(store_size(F->st), have);
+		assert_int_equal(store_size(F->a.st), have);
 		check_prover(sizes[i]);
 	}
 }
@@ -234,9 +203,9 @@ static void test_prover_rejects_bad_seqs(void **state)
 	(void)state;
 	fill(10, "room@muc.x.org", T0);
 	cu_err_clear(&err);
-	assert_int_equal(exp_prover_new(F->st, 10, seqs, 2, 1, NULL, NULL, NULL, &p, &err), CU_EINVAL);
+	assert_int_equal(exp_prover_new(F->a.st, 10, seqs, 2, 1, NULL, NULL, NULL, &p, &err), CU_EINVAL);
 	seqs[1] = 10;
-	assert_int_equal(exp_prover_new(F->st, 10, seqs, 2, 1, NULL, NULL, NULL, &p, &err), CU_EINVAL);
+	assert_int_equal(exp_prover_new(F->a.st, 10, seqs, 2, 1, NULL, NULL, NULL, &p, &err), CU_EINVAL);
 	assert_null(p);
 }
 
@@ -310,7 +279,7 @@ static void test_selection(void **state)
 	stub_seq = msg("!a:x", "@ben:x", T0 + 7 * DAY, "wird gelöscht");
 	del_seq = add("custos", "retention", "officer", T0 + 7 * DAY, "del1", "deletion", REC_DELETION,
 		      NULL, NULL);
-	assert_int_equal(store_erase(F->st, &stub_seq, 1, del_seq, &erased, &err), 0);
+	assert_int_equal(store_erase(F->a.st, &stub_seq, 1, del_seq, &erased, &err), 0);
 	assert_int_equal(erased, 1);
 	qseqs[0] = stub_seq;
 	qseqs[1] = m1;
@@ -368,9 +337,9 @@ static void test_round_trip_every_format(void **state)
 	assert_int_equal(key_load_private(keypath, &other, &err), 0);
 	for (i = 0; i < 4; i++) {
 		for (j = 0; j < 2; j++) {
-			uint64_t before = store_size(F->st);
+			uint64_t before = store_size(F->a.st);
 
-			snprintf(out, sizeof(out), "%s/p-%s.%s", F->tmp, exp_format_name(fmts[i]),
+			snprintf(out, sizeof(out), "%s/p-%s.%s", F->a.top, exp_format_name(fmts[i]),
 				 exp_container_name(conts[j]));
 			req_init(&r, fmts[i], out);
 			r.container = conts[j];
@@ -380,7 +349,7 @@ static void test_round_trip_every_format(void **state)
 			assert_int_equal(res.request_seq, before);
 			assert_int_equal(res.tree_size, before + 1);
 			assert_int_equal(res.produced_seq, before + 1);
-			assert_int_equal(store_size(F->st), before + 2);
+			assert_int_equal(store_size(F->a.st), before + 2);
 			verify_ok(out, &vr);
 			assert_int_equal(vr.records, 7);
 			assert_int_equal(vr.format, fmts[i]);
@@ -429,7 +398,7 @@ static void test_produced_record(void **state)
 	assert_string_equal(hex, res.package_sha256);
 	assert_int_equal(file.len, res.package_bytes);
 	buf_init(&rb, 1);
-	assert_int_equal(store_get(F->st, res.produced_seq, &rb, &e, &err), 0);
+	assert_int_equal(store_get(F->a.st, res.produced_seq, &rb, &e, &err), 0);
 	assert_int_equal(rec_decode(e.bytes, e.len, &v, &err), 0);
 	assert_int_equal(v.kind, REC_EXPORT);
 	meta = json_loadb(v.f[RF_META].ptr, v.f[RF_META].len, 0, NULL);
@@ -457,14 +426,14 @@ static void test_refusals(void **state)
 
 	(void)state;
 	sample_conversation();
-	before = store_size(F->st);
+	before = store_size(F->a.st);
 	path_in_tmp("none.zip", out, sizeof(out));
 	/* Nothing matches: no custody record, no file. */
 	req_init(&r, EXP_BAGIT, out);
 	r.conversation = "!nobody:x";
 	cu_err_clear(&err);
 	assert_int_equal(exp_run(&r, &res, &err), CU_ENOTFOUND);
-	assert_int_equal(store_size(F->st), before);
+	assert_int_equal(store_size(F->a.st), before);
 	assert_int_not_equal(stat(out, &sb), 0);
 	/* No selection at all, no requester, an empty range. */
 	req_init(&r, EXP_BAGIT, out);
@@ -485,7 +454,7 @@ static void test_refusals(void **state)
 	r.conversation = "!room:x";
 	cu_err_clear(&err);
 	assert_int_equal(exp_run(&r, &res, &err), CU_EEXIST);
-	assert_int_equal(store_size(F->st), before);
+	assert_int_equal(store_size(F->a.st), before);
 	assert_int_equal(stat(out, &sb), 0);
 	assert_int_equal(sb.st_size, 8);
 }
@@ -634,7 +603,7 @@ static void test_damaged_packages(void **state)
 	buf_init(&file, 1u << 30);
 	cu_err_clear(&err);
 	assert_int_equal(fio_read_file(out, &file, &err), 0);
-	assert_int_equal(exp_verify_buffer(file.data, file.len, store_key(F->st), NULL, &err), 0);
+	assert_int_equal(exp_verify_buffer(file.data, file.len, store_key(F->a.st), NULL, &err), 0);
 	assert_int_not_equal(exp_verify_buffer(file.data, file.len / 2, NULL, NULL, &err), 0);
 	assert_int_not_equal(exp_verify_buffer("PK\3\4garbage", 11, NULL, NULL, &err), 0);
 	assert_int_not_equal(exp_verify_buffer("", 0, NULL, NULL, &err), 0);
@@ -642,7 +611,7 @@ static void test_damaged_packages(void **state)
 	for (i = 0; i < file.len; i += step) {
 		file.data[i] ^= 0x01;
 		cu_err_clear(&err);
-		if (exp_verify_buffer(file.data, file.len, store_key(F->st), NULL, &err) == 0)
+		if (exp_verify_buffer(file.data, file.len, store_key(F->a.st), NULL, &err) == 0)
 			passes++; /* zip metadata (times, attributes) carries no evidence */
 		else
 			assert_true(err.msg[0] != '\0');
@@ -704,8 +673,8 @@ static void test_jobs(void **state)
 	(void)state;
 	sample_conversation();
 	memset(&env, 0, sizeof(env));
-	env.st = F->st;
-	env.datadir = F->dir;
+	env.st = F->a.st;
+	env.datadir = F->a.dir;
 	env.max_kept = 2;
 	cu_err_clear(&err);
 	assert_int_equal(exp_jobs_new(&env, &jobs, &err), 0);
@@ -968,7 +937,7 @@ static void test_atrest(void **state)
 		p[i] = (uint8_t)("Geheimnisvoll "[i % 14]);
 	memset(k.key, 7, sizeof(k.key));
 	memset(k2.key, 8, sizeof(k2.key));
-	snprintf(path, sizeof(path), "%s/pkg.tar", F->tmp);
+	snprintf(path, sizeof(path), "%s/pkg.tar", F->a.top);
 	buf_init(&back, 4 * ATREST_CHUNK);
 	buf_init(&raw, 4 * ATREST_CHUNK);
 
@@ -1050,7 +1019,7 @@ static void test_package_lists(void **state)
 
 	(void)state;
 	memset(k.key, 3, sizeof(k.key));
-	snprintf(dir, sizeof(dir), "%s/exports", F->tmp);
+	snprintf(dir, sizeof(dir), "%s/exports", F->a.top);
 	assert_int_equal(fio_mkdir(dir, 0700, &err), 0);
 	snprintf(path, sizeof(path), "%s/p1.zip", dir);
 	assert_int_equal(exp_pkg_list_write(path, &k, time_now_ms(), s1, 3, &err), 0);
@@ -1108,7 +1077,7 @@ static void erase_on_write(void *arg, const char *phase, uint64_t done, uint64_t
 		return;
 	m->done = 1;
 	cu_err_clear(&err);
-	assert_int_equal(store_erase(F->st, &m->victim, 1, m->cert, &n, &err), 0);
+	assert_int_equal(store_erase(F->a.st, &m->victim, 1, m->cert, &n, &err), 0);
 	assert_int_equal(n, 1);
 }
 
@@ -1186,7 +1155,7 @@ static void test_encrypted_package_with_spool(void **state)
 	assert_int_equal(hash_sha256(plain.data, plain.len, d), 0);
 	hex_encode(d, 32, hex);
 	assert_string_equal(hex, res.package_sha256);
-	assert_int_equal(exp_verify_buffer(plain.data, plain.len, store_key(F->st), &vr, &err), 0);
+	assert_int_equal(exp_verify_buffer(plain.data, plain.len, store_key(F->a.st), &vr, &err), 0);
 	assert_int_equal(vr.records, 20);
 	buf_release(&raw);
 	buf_release(&plain);

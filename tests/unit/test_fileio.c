@@ -18,23 +18,21 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "tests/unit/test_util.h"
 
 static char dir[256];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/custos-fileio-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	tu_tmpdir(dir, sizeof(dir), "fileio");
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_rm_rf(dir);
 }
 
 static void put(const char *path, const char *text, int mode)

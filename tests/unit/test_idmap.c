@@ -19,26 +19,22 @@
 #include "archiver/idmap.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "tests/unit/test_util.h"
 
 static char top[64], path[128];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(top, sizeof(top), "/tmp/custos-test-idmap-XXXXXX");
-	if (!mkdtemp(top))
-		return -1;
+	tu_tmpdir(top, sizeof(top), "idmap");
 	snprintf(path, sizeof(path), "%s/idmap", top);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[200];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_rm_rf(top);
 }
 
 static void make_key(uint8_t key[IDMAP_KEY_LEN], uint8_t head, uint8_t tail)

@@ -20,6 +20,7 @@
 #include "archiver/keys.h"
 #include "common/encode.h"
 #include "common/fileio.h"
+#include "tests/unit/test_util.h"
 
 struct fixture {
 	char dir[256];  /* fresh temporary directory */
@@ -29,11 +30,9 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s/custos_keys_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	tu_tmpdir(f->dir, sizeof(f->dir), "keys");
 	snprintf(f->path, sizeof(f->path), "%s/archive.key", f->dir);
 	*state = f;
 	return 0;
@@ -42,14 +41,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[400];
 
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s/other.key", f->dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/pub.pem", f->dir);
-	unlink(p);
-	rmdir(f->dir);
+	tu_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

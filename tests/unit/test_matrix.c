@@ -18,6 +18,7 @@
 #include "archiver/store.h"
 #include "common/encode.h"
 #include "ingest/matrix.h"
+#include "tests/unit/test_util.h"
 
 /* A transaction as Synapse writes it, with odd spacing and escapes that a
  * re-serialisation would change. */
@@ -351,7 +352,6 @@ static void test_duplicate_keys(void **state)
 static void test_store_roundtrip_duplicates(void **state)
 {
 	char dir[256];
-	const char *tmp = getenv("TMPDIR");
 	struct store *st = NULL;
 	struct mx_txn t;
 	struct cu_err err;
@@ -360,12 +360,9 @@ static void test_store_roundtrip_duplicates(void **state)
 
 	(void)state;
 	cu_err_clear(&err);
-	snprintf(dir, sizeof(dir), "%s/custos_mx_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	tu_tmpdir(dir, sizeof(dir), "mx");
 	rmdir(dir);
-	cu_err_clear(&err);
-	assert_int_equal(store_init(dir, "test.example/mx", &err), 0);
-	assert_int_equal(store_open(dir, NULL, 0, &st, &err), 0);
+	tu_store_new(dir, "test.example/mx", &st);
 	for (round = 0; round < 2; round++) {
 		assert_int_equal(mx_parse_txn(TXN, sizeof(TXN) - 1, "synapse", "txn42", "hs_token", &t, &err), 0);
 		in = calloc(t.n, sizeof(*in));
@@ -380,12 +377,7 @@ static void test_store_roundtrip_duplicates(void **state)
 		mx_txn_release(&t);
 	}
 	store_close(st);
-	{
-		char cmd[400];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	assert_int_equal(tu_rm_rf(dir), 0);
 }
 
 int main(void)

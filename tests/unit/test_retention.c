@@ -29,15 +29,11 @@
 #include "common/fileio.h"
 #include "common/timeutil.h"
 #include "common/encode.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 #include "retention/sigreq.h"
+#include "tests/unit/test_util.h"
 
 #define DAY 86400000LL
-
-struct fixture {
-	char dir[256];        /* fresh temporary data directory */
-	struct store *st;     /* opened as writer */
-};
 
 static int64_t ts(const char *s)
 {
@@ -47,37 +43,21 @@ static int64_t ts(const char *s)
 	return ms;
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
-	char path[300];
-	struct cu_err err;
+	struct tu_archive *f = calloc(1, sizeof(*f)); /* f->top: the temporary directory, f->st: its archive */
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s/custos_ret_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(path, sizeof(path), "%s/a", f->dir);
-	assert_int_equal(store_init(path, "test.example/ret", &err), 0);
-	assert_int_equal(store_open(path, NULL, 0, &f->st, &err), 0);
+	tu_archive_new(f, "ret", "test.example/ret", 0);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 
-	store_close(f->st);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_archive_free(f);
 	free(f);
 	return 0;
 }
@@ -86,22 +66,12 @@ static int teardown(void **state)
 static uint64_t msg(struct store *st, const char *conv, const char *sender, int64_t when, const char *body)
 {
 	static int n;
-	struct store_input in;
-	struct cu_err err;
 	char id[32];
+	struct tu_rec r = {.platform = "matrix", .conversation = conv, .sender = sender, .event_id = id,
+			   .body = body, .ts = when, .kind = REC_MESSAGE};
 
-	memset(&in, 0, sizeof(in));
 	snprintf(id, sizeof(id), "m%d", n++);
-	in.rec.kind = REC_MESSAGE;
-	in.rec.origin_ts = when;
-	rec_set(&in.rec, RF_PLATFORM, "matrix");
-	rec_set(&in.rec, RF_SOURCE, "test");
-	rec_set(&in.rec, RF_CONVERSATION, conv);
-	rec_set(&in.rec, RF_SENDER, sender);
-	rec_set(&in.rec, RF_EVENT_ID, id);
-	rec_set(&in.rec, RF_BODY, body);
-	assert_int_equal(store_append(st, &in, 1, &err), 0);
-	return in.seq;
+	return tu_append(st, &r, NULL);
 }
 
 /* Adds a policy by "admin" (conv: a conversation pattern or NULL); one
@@ -194,7 +164,7 @@ static void test_calendar(void **state)
 
 static void test_due_boundary_and_longest(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	int64_t t0 = ts("2020-01-01T09:00:00.250Z");
 	char due[128];
 
@@ -213,7 +183,7 @@ static void test_due_boundary_and_longest(void **state)
 
 static void test_tie_prefers_caution(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	struct cu_err err;
 	json_t *j = NULL;
 	uint64_t id;
@@ -234,7 +204,7 @@ static void test_tie_prefers_caution(void **state)
 
 static void test_four_eyes(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	struct ret_exec_opts eo;
 	struct store_input in;
 	struct cu_err err;
@@ -289,7 +259,7 @@ static void *approve_thread(void *arg)
 
 static void test_concurrent_approvals(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	struct racer r[4];
 	pthread_t t[4];
 	const char *who[4] = {"bob", "carol", "dave", "erin"};
@@ -320,7 +290,7 @@ static void test_concurrent_approvals(void **state)
 
 static void test_transfer_deadline(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	struct ret_exec_opts eo;
 	struct cu_err err;
 	json_t *j = NULL, *items;
@@ -334,7 +304,7 @@ static void test_transfer_deadline(void **state)
 	json_decref(j);
 	assert_int_equal(ret_approve(f->st, plan, "bob", now, NULL, &err), 0);
 	memset(&eo, 0, sizeof(eo));
-	snprintf(pk, sizeof(pk), "%s/packages", f->dir);
+	snprintf(pk, sizeof(pk), "%s/packages", f->top);
 	eo.package_dir = pk;
 	eo.respond_ms = 10 * DAY;
 	assert_int_equal(ret_execute(f->st, NULL, plan, &eo, now, &j, &err), 0);
@@ -429,7 +399,7 @@ static void order_of(struct store *st, uint64_t named, const struct ret_erase_op
  * stay; relations lead forward only. */
 static void test_erase_derived(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	struct ret_erase_opts no_edits = {1, 0};
 	char seqs[200], derived[400], related[400], want[400];
 	uint64_t a1, e1, e2, r1, d1, q1, n1, t1, r3;
@@ -480,7 +450,7 @@ static void test_erase_derived(void **state)
 
 static void test_certificate_signature(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	struct ret_exec_opts eo;
 	struct cu_err err;
 	json_t *j = NULL;
@@ -515,7 +485,7 @@ static void test_certificate_signature(void **state)
 
 static void test_automatic_run(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	struct cu_err err;
 	json_t *j = NULL;
 	uint64_t before;
@@ -535,16 +505,16 @@ static void test_automatic_run(void **state)
 	json_decref(j);
 }
 
-/* A fresh archive in f->dir/NAME with one due record and an approved
+/* A fresh archive in f->top/NAME with one due record and an approved
  * plan for it; returns the plan. */
-static uint64_t due_scenario(struct fixture *f, const char *name, struct store **st)
+static uint64_t due_scenario(struct tu_archive *f, const char *name, struct store **st)
 {
 	struct cu_err err;
 	char path[400];
 	json_t *j = NULL;
 	uint64_t plan;
 
-	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	snprintf(path, sizeof(path), "%s/%s", f->top, name);
 	assert_int_equal(store_init(path, "test.example/ret", &err), 0);
 	assert_int_equal(store_open(path, NULL, 0, st, &err), 0);
 	msg(*st, "!a:ex.org", "@x:ex.org", ts("2015-01-01T00:00:00Z"), "Haltwort");
@@ -559,7 +529,7 @@ static uint64_t due_scenario(struct fixture *f, const char *name, struct store *
  * on the records: the re-run must not delete them while the hold lasts. */
 static void test_resume_honours_new_hold(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	struct ret_hold_spec hs;
 	struct ret_change ch;
 	struct ret_exec_opts eo;
@@ -665,7 +635,7 @@ static uint64_t hold_on(struct store *st, const char *const *ids, size_t nids, c
  * erasure order; a pattern still works where given as one; counts. */
 static void test_scope_exact_ids(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	const char *room[1] = {"!evid:[2001:db8::1]"}, *star[1] = {"!evid:*"}, *other[1] = {"!other:*"};
 	const char *odd[1] = {"!q:a\\*?"}, *sender[1] = {"@a:[2001:db8::1]"};
 	struct ret_policy_spec ps;
@@ -764,7 +734,7 @@ static void old_record(struct store *st, unsigned kind, const char *by, const ch
  * pattern: they keep that meaning. */
 static void test_scope_first_wave_records(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	struct cu_err err;
 	json_t *j = NULL, *h, *p;
 	uint64_t id;
@@ -804,7 +774,7 @@ static void test_scope_first_wave_records(void **state)
 /* Four eyes for the changes that can delete sooner. */
 static void test_four_eyes_changes(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	const char *conv[1] = {"!a:ex.org"};
 	struct ret_policy_spec ps;
 	struct ret_change ch;
@@ -992,7 +962,7 @@ static void test_sigreq(void **state)
 
 static void test_scope_whole_field(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_archive *f = *state;
 	static char longc[6000];
 	const char *suffix[1] = {"*:example.org"}, *a[1] = {"A"}, *aid[1] = {"A"};
 	struct ret_policy_spec ps;

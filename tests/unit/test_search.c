@@ -24,47 +24,23 @@
 #include "archiver/store.h"
 #include "search/index.h"
 #include "search/tokenizer.h"
+#include "tests/unit/test_util.h"
 
 #define T0 1714564800000LL /* 2024-05-01T12:00:00Z */
 
-struct fx {
-	char dir[256];
-	struct store *st;
-	struct idx *ix;
-};
-
-static struct fx *F;
-
-static void rm_rf(const char *path)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	assert_int_equal(system(cmd), 0);
-}
+static struct tu_archive *F; /* F->dir: the archive, F->ix: its index */
 
 /* Appends one record; returns its seq. */
 static uint64_t add(const char *plat, const char *conv, const char *sender, int64_t ts, const char *id,
 		    const char *body, unsigned kind, unsigned flags)
 {
-	struct store_input in;
-	struct cu_err err;
+	struct tu_rec r = {.platform = plat, .conversation = conv, .sender = sender, .event_id = id,
+			   .body = body, .ts = ts, .kind = kind, .flags = flags};
+	int dup;
+	uint64_t seq = tu_append(F->st, &r, &dup);
 
-	memset(&in, 0, sizeof(in));
-	in.rec.kind = (uint8_t)kind;
-	in.rec.flags = (uint16_t)flags;
-	in.rec.origin_ts = ts;
-	rec_set(&in.rec, RF_PLATFORM, plat);
-	rec_set(&in.rec, RF_SOURCE, "test");
-	rec_set(&in.rec, RF_CONVERSATION, conv);
-	rec_set(&in.rec, RF_SENDER, sender);
-	rec_set(&in.rec, RF_EVENT_ID, id);
-	rec_set(&in.rec, RF_BODY, body);
-	cu_err_clear(&err);
-	if (store_append(F->st, &in, 1, &err) != 0)
-		fail_msg("append: %s", err.msg);
-	assert_false(in.duplicate);
-	return in.seq;
+	assert_false(dup);
+	return seq;
 }
 
 static uint64_t msg(const char *sender, int64_t ts, const char *body)
@@ -78,41 +54,22 @@ static uint64_t msg(const char *sender, int64_t ts, const char *body)
 
 static void catch_up(void)
 {
-	struct cu_err err;
-
-	cu_err_clear(&err);
-	if (idx_catch_up(F->ix, F->st, NULL, NULL, &err) != 0)
-		fail_msg("catch-up: %s", err.msg);
+	tu_catch_up(F);
 }
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct cu_err err;
-
 	(void)state;
 	F = calloc(1, sizeof(*F));
-	snprintf(F->dir, sizeof(F->dir), "%s/custos_search_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(F->dir));
-	strcat(F->dir, "/a");
-	cu_err_clear(&err);
-	assert_int_equal(store_init(F->dir, "search.test/log", &err), 0);
-	assert_int_equal(store_open(F->dir, NULL, 0, &F->st, &err), 0);
-	if (idx_open(F->dir, 0, &F->ix, &err) != 0)
-		fail_msg("idx_open: %s", err.msg);
+	assert_non_null(F);
+	tu_archive_new(F, "search", "search.test/log", 1);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char *slash;
-
 	(void)state;
-	idx_close(F->ix);
-	store_close(F->st);
-	slash = strrchr(F->dir, '/');
-	*slash = '\0';
-	rm_rf(F->dir);
+	assert_int_equal(tu_archive_free(F), 0);
 	free(F);
 	return 0;
 }

@@ -16,26 +16,21 @@
 #include "common/encode.h"
 #include "common/fileio.h"
 #include "ingest/sources.h"
+#include "tests/unit/test_util.h"
 
 static char dir[256];
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/custos_src_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	tu_tmpdir(dir, sizeof(dir), "src");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[400];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
+	return tu_rm_rf(dir);
 }
 
 static void write_file(const char *name, const char *text)

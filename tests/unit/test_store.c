@@ -18,6 +18,7 @@
 #include "archiver/store.h"
 #include "archiver/verify.h"
 #include "common/fileio.h"
+#include "tests/unit/test_util.h"
 
 static char dir[300];
 static char top[256]; /* the temporary directory holding dir */
@@ -26,8 +27,7 @@ static void make_dir(void)
 {
 	struct cu_err err;
 
-	snprintf(top, sizeof(top), "/tmp/custos-test-store-XXXXXX");
-	assert_non_null(mkdtemp(top));
+	tu_tmpdir(top, sizeof(top), "store");
 	snprintf(dir, sizeof(dir), "%s/a", top);
 	cu_err_clear(&err);
 	assert_int_equal(store_init(dir, "test.example/log", &err), 0);
@@ -35,10 +35,7 @@ static void make_dir(void)
 
 static void remove_dir(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tu_rm_rf(top), 0);
 }
 
 /* Appends n messages with ids "<tag>-<i>" and a body containing the id. */
@@ -215,8 +212,8 @@ static void test_duplicates(void **state)
 	assert_int_equal(store_size(st), 6);
 	store_close(st);
 	/* After a reopen, and after the id map is deleted (derived data). */
-	snprintf(err.msg, sizeof(err.msg), "rm -rf '%s/idmap'", dir);
-	assert_int_equal(system(err.msg), 0);
+	snprintf(err.msg, sizeof(err.msg), "%s/idmap", dir);
+	assert_int_equal(tu_rm_rf(err.msg), 0);
 	cu_err_clear(&err);
 	assert_int_equal(store_open(dir, NULL, 0, &st, &err), 0);
 	assert_int_equal(append_n(st, "d", 3, 4, NULL), 0); /* d-3, d-4 dup; d-5, d-6 new */

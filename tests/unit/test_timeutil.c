@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "common/timeutil.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 
 static int64_t ts(const char *s)
 {

@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "archiver/tree_store.h"
 #include "common/bytes.h"
 #include "common/fileio.h"
+#include "tests/unit/test_util.h"
 
 #define REF_LEVELS 20   /* enough for 2^19 leaves */
 #define BIG 100000      /* leaves of the large tree */
@@ -131,40 +131,19 @@ static void ref_root(struct ref *r, uint64_t n, uint8_t out[HASH_LEN])
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s/custos_ts_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	tu_tmpdir(f->dir, sizeof(f->dir), "ts");
 	snprintf(f->tree, sizeof(f->tree), "%s/tree", f->dir);
 	*state = f;
 	return 0;
-}
-
-static void remove_tree(const char *path)
-{
-	char p[600];
-	struct dirent *de;
-	DIR *d = opendir(path);
-
-	if (!d)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(path);
 }
 
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	remove_tree(f->tree);
-	rmdir(f->dir);
+	tu_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

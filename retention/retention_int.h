@@ -1,15 +1,15 @@
-/* ret_int.h - internals shared by the retention module's files: the state
+/* retention_int.h - internals shared by the retention module's files: the state
  * replayed from the log, rule evaluation and record writing. Not for use
  * outside retention/. */
-#ifndef CUSTOS_RETENTION_RET_INT_H
-#define CUSTOS_RETENTION_RET_INT_H
+#ifndef CUSTOS_RETENTION_RETENTION_INT_H
+#define CUSTOS_RETENTION_RETENTION_INT_H
 
 #include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
 
 #include "archiver/store.h"
-#include "retention/ret.h"
+#include "retention/retention.h"
 
 #define RET_PLATFORM "custos"
 #define RET_SOURCE "retention"

@@ -1,4 +1,4 @@
-/* util.c - the retention module's small helpers: durations, dates, names
+/* retention_util.c - the retention module's small helpers: durations, dates, names
  * of persons, appending a retention record, arrays. */
 #include <ctype.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "common/encode.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
-#include "retention/ret_int.h"
+#include "retention/retention_int.h"
 
 pthread_mutex_t ret_lock = PTHREAD_MUTEX_INITIALIZER;
 

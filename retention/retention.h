@@ -1,8 +1,8 @@
-/* ret.h - the retention engine: policies, conversation classes, legal
+/* retention.h - the retention engine: policies, conversation classes, legal
  * holds, disposition (plan -> approve -> execute), erasure orders, transfer
- * offers to the public archive and signed deletion certificates (DESIGN.md
- * "Retention and holds", "Deletion without breaking the proofs";
- * docs/RETENTION.md has the exact record contents).
+ * offers to the public archive and signed deletion certificates
+ * (docs/RETENTION.md, with the exact record contents; docs/ARCHITECTURE.md
+ * "Deletion without breaking the proofs").
  *
  * State lives in the log. Every change is a record appended with
  * store_append (platform "custos", source "retention", the acting person
@@ -20,8 +20,8 @@
  * daemon may call them from several threads (two approvals of one plan
  * cannot both pass). One writer process per archive is the store's rule.
  */
-#ifndef CUSTOS_RETENTION_RET_H
-#define CUSTOS_RETENTION_RET_H
+#ifndef CUSTOS_RETENTION_RETENTION_H
+#define CUSTOS_RETENTION_RETENTION_H
 
 #include <jansson.h>
 #include <stddef.h>
