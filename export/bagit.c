@@ -7,7 +7,7 @@
 
 #include "archiver/record_json.h"
 #include "common/encode.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 /* data/records.jsonl: `custos show --json` of each record, compact, in seq
  * order: every field by name, the original payload included. */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "export/internal.h"
+#include "export/export_int.h"
 
 /* "Name: value\r\n": printable ASCII is folded at spaces near 76 columns;
  * anything else (or a word over 900 characters) is written as RFC 2047

@@ -33,7 +33,7 @@
 #include "common/encode.h"
 #include "common/fileio.h"
 #include "export/atrest.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 #define SPOOL_MEM (16u << 20)      /* file content kept in memory before spilling to disk */
 #define MANIFEST_MAX (1ull << 30)  /* cap on a manifest's text */

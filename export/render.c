@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/encode.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 /* ---- grouping by conversation ---- */
 

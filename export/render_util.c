@@ -9,7 +9,7 @@
 #include "common/encode.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 #define FILE_FLUSH (256u << 10)  /* flush a rendered file to its sink in chunks this size */
 #define FILE_CAP (64u << 20)     /* cap on one printf/put before a flush */

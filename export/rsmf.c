@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "common/encode.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 #include "export/mime.h"
 
 #define BOUNDARY "custos-rsmf-boundary" /* base64 never contains '-': cannot occur in a part */

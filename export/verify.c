@@ -34,7 +34,7 @@
 #include "archiver/merkle.h"
 #include "archiver/proof_json.h"
 #include "common/encode.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 #define READ_CHUNK (1u << 20)       /* bytes per archive_read_data call */
 #define SMALL_MAX (64u << 10)       /* key, checkpoint */

@@ -30,7 +30,7 @@
 #include "common/timeutil.h"
 #include "export/atrest.h"
 #include "export/export.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 #include "export/job.h"
 #include "export/mime.h"
 #include "export/pkgfiles.h"

@@ -1,4 +1,4 @@
-/* internal.h - what the exporter, the renderers and the verifier share
+/* export_int.h - what the exporter, the renderers and the verifier share
  * inside export/. Nothing outside export/ includes this.
  *
  * The central idea: every file of a package except the proof material and
@@ -11,8 +11,8 @@
  * them, and a renderer change cannot make export and verification drift
  * apart unnoticed (meta.version names the rendering rules).
  */
-#ifndef CUSTOS_EXPORT_INTERNAL_H
-#define CUSTOS_EXPORT_INTERNAL_H
+#ifndef CUSTOS_EXPORT_EXPORT_INT_H
+#define CUSTOS_EXPORT_EXPORT_INT_H
 
 #include <jansson.h>
 #include <stddef.h>
