@@ -196,7 +196,7 @@ void exp_payload_path(enum exp_format f, const char *rel, char *out, size_t outl
 /* Fills s with the selected records (bytes, leaves) in seq order. */
 int exp_select(const struct exp_request *req, struct exp_set *s, struct cu_err *err) CU_MUST_CHECK;
 
-/* ---- verification (verify.c) ---- */
+/* ---- verification (verify_package.c) ---- */
 
 /* The caps exp_verify reads a package with: EXP_READ_* of export.h;
  * tests lower them to try bombs without writing gigabytes. */

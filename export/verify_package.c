@@ -1,4 +1,4 @@
-/* verify.c - exp_verify: checking a package offline (docs/EXPORTS.md
+/* verify_package.c - exp_verify: checking a package offline (docs/EXPORTS.md
  * "Verification"), in this order, stopping at the first failure:
  *
  *   1. reading: every member is a regular file (or directory) under one
