@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "archiver/hash.h"
 #include "archiver/merkle.h"
@@ -43,6 +44,13 @@
 #define EXP_INCLUSION "proof/inclusion.jsonl"
 #define EXP_SUMS "SHA256SUMS"
 #define EXP_BAG_DATA "data/"
+/* The BagIt tag files (RFC 8493): bagit.c renders the first two, the
+ * package writer (package.c) keeps the manifests while it writes. */
+#define EXP_BAGIT_TXT "bagit.txt"
+#define EXP_BAG_INFO "bag-info.txt"
+#define EXP_BAG_MANIFEST256 "manifest-sha256.txt"
+#define EXP_BAG_MANIFEST512 "manifest-sha512.txt"
+#define EXP_BAG_TAGMANIFEST "tagmanifest-sha256.txt"
 
 /* One exported record. */
 struct exp_rec {
@@ -161,6 +169,11 @@ int exp_slug(const char *platform, const char *conversation, char out[80]) CU_MU
 void exp_ctl(uint32_t ctl, char out[32]);
 /* The base directory of the package: "custos-export-<export_id>". */
 void exp_base_dir(const struct exp_meta *m, char out[96]);
+/* The recipients field (a JSON array of strings) joined with "; ", as a
+ * malloc'd C string; NULL when out of memory. */
+char *exp_recipients_text(const struct rec_str *s);
+
+/* ---- grouping by conversation (group.c) ---- */
 
 /* Records grouped by conversation for transcripts and RSMF: order holds
  * indexes into s->recs sorted by (platform, conversation, origin time,
@@ -171,20 +184,38 @@ struct exp_group {
 };
 int exp_group_conversations(const struct exp_set *s, size_t **order, struct exp_group **groups,
 			    size_t *ngroups, struct cu_err *err) CU_MUST_CHECK;
+/* The order of record fields in grouping and look-ups: bytes, then length. */
+static inline int exp_rs_cmp(const struct rec_str *a, const struct rec_str *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = n ? memcmp(a->ptr, b->ptr, n) : 0;
 
-/* ---- renderers: each writes its format's files ---- */
+	return c ? c : (a->len < b->len ? -1 : a->len > b->len);
+}
 
+/* ---- renderers: each writes its format's files ----
+ * One file per format; render.c only dispatches. A renderer reads the set
+ * (never changes it), keeps no state between calls and may run in several
+ * threads at once on different sets (an export job and a transfer). */
+
+/* rsmf.c: rsmf/<conversation>/<day>[_<part>].rsmf */
 int exp_render_rsmf(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
+/* dat.c: loadfile.dat */
 int exp_render_dat(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
+/* edrm.c: edrm.xml */
 int exp_render_edrm(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
+/* text_files.c: text/<control>.txt of DAT and EDRM */
 int exp_render_text_files(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
+/* bagit.c: data/records.jsonl and data/transcripts/, bagit.txt, bag-info.txt
+ * (bag-info after the proofs: its Payload-Oxum counts every payload file
+ * the sink has seen, the proofs under data/ included) */
 int exp_render_bag_payload(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
 int exp_render_bagit_txt(struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
 int exp_render_bag_info(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
-/* README.txt and custody.txt (under data/ for BagIt). */
+/* readme.c: README.txt and custody.txt (under data/ for BagIt). */
 int exp_render_readme(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
-/* Everything rendered before the proofs, in package order: the format's
- * payload, README and custody statement. */
+/* render.c: everything rendered before the proofs, in package order: the
+ * format's payload, README and custody statement. */
 int exp_render_payload(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
 
 /* The path of a file as it sits in the package relative to the base:
