@@ -10,6 +10,27 @@
  * say exactly what the proven records say" is the same code as producing
  * them, and a renderer change cannot make export and verification drift
  * apart unnoticed (meta.version names the rendering rules).
+ *
+ * The files of export/ and what they do:
+ *   export.c       exp_run: select, custody record, checkpoint, proofs, package
+ *   select.c       the selection; prover.c the inclusion paths of many records
+ *   meta.c         the set of records and the custody metadata (struct exp_meta)
+ *   render.c       the dispatch by format; render_util.c the text helpers
+ *   group.c        records grouped by conversation (RSMF, BagIt transcripts)
+ *   rsmf.c, dat.c, edrm.c, bagit.c   one format each (mime.c is RSMF's MIME)
+ *   text_files.c   the per-record text files of DAT and EDRM
+ *   readme.c       README.txt and custody.txt, in every package
+ *   package.c      the package writer (zip/tar, digests, manifests)
+ *   verify_package.c  exp_verify: a package checked offline
+ *   job.c          exports as background jobs of the daemon (job.h)
+ *   pkgfiles.c, atrest.c  packages kept in the data directory
+ * Calls go down this list's dependencies without cycles: the formats call
+ * group.c and render_util.c, render.c calls the formats, export.c and
+ * verify_package.c call render.c.
+ *
+ * Threads: nothing here has mutable static state except exp_read_caps
+ * (set by tests before any thread runs); a set, a sink and a file belong
+ * to the thread that made them. Ownership is noted at each struct.
  */
 #ifndef CUSTOS_EXPORT_EXPORT_INT_H
 #define CUSTOS_EXPORT_EXPORT_INT_H

@@ -1,5 +1,6 @@
 /* mime.h - writing the RFC 5322 / MIME parts of an RSMF file (rsmf.c).
- * Output only: custos never parses MIME. Lines end in CRLF. */
+ * Output only: custos never parses MIME. Lines end in CRLF. Threads: no
+ * state; the functions write to the caller's exp_file. */
 #ifndef CUSTOS_EXPORT_MIME_H
 #define CUSTOS_EXPORT_MIME_H
 
