@@ -51,13 +51,10 @@ static int render_records(const struct exp_set *s, struct exp_sink *sink, struct
 
 static void html_rs(struct exp_file *f, const struct rec_str *s)
 {
-	char *v = exp_str(s);
+	char *v = exp_file_str(f, s);
 
-	if (!v) {
-		if (!f->rc)
-			f->rc = cu_err_set(f->err, CU_ENOMEM, "out of memory");
+	if (!v)
 		return;
-	}
 	exp_file_xml(f, v, 0);
 	free(v);
 }

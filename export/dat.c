@@ -56,13 +56,10 @@ static void dat_field(struct exp_file *f, const char *v, int first)
 
 static void dat_rs(struct exp_file *f, const struct rec_str *s)
 {
-	char *v = exp_str(s);
+	char *v = exp_file_str(f, s);
 
-	if (!v) {
-		if (!f->rc)
-			f->rc = cu_err_set(f->err, CU_ENOMEM, "out of memory");
+	if (!v)
 		return;
-	}
 	dat_field(f, v, 0);
 	free(v);
 }

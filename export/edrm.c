@@ -24,12 +24,9 @@ static void edrm_tag_rs(struct exp_file *f, const char *name, const struct rec_s
 
 	if (!s->len)
 		return;
-	v = exp_str(s);
-	if (!v) {
-		if (!f->rc)
-			f->rc = cu_err_set(f->err, CU_ENOMEM, "out of memory");
+	v = exp_file_str(f, s);
+	if (!v)
 		return;
-	}
 	edrm_tag(f, name, "Text", v);
 	free(v);
 }

@@ -175,6 +175,9 @@ void exp_file_abort(struct exp_file *f);
 int exp_utf8_clean(struct buf *out, const char *s, size_t n) CU_MUST_CHECK;
 /* A rec_str as a malloc'd valid UTF-8 C string ("" when absent). */
 char *exp_str(const struct rec_str *s);
+/* exp_str for a renderer: NULL when out of memory, which becomes the
+ * file's error (f->rc), so the caller only skips its output. */
+char *exp_file_str(struct exp_file *f, const struct rec_str *s);
 /* XML 1.0 / HTML escaping of valid UTF-8: & < > " ' and characters XML
  * cannot carry (control characters other than tab, LF, CR become U+FFFD;
  * in attributes tab, LF, CR become character references). */

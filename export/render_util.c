@@ -116,6 +116,15 @@ int exp_utf8_clean(struct buf *out, const char *s, size_t n)
 	return rc;
 }
 
+char *exp_file_str(struct exp_file *f, const struct rec_str *s)
+{
+	char *v = exp_str(s);
+
+	if (!v && !f->rc)
+		f->rc = cu_err_set(f->err, CU_ENOMEM, "out of memory");
+	return v;
+}
+
 char *exp_str(const struct rec_str *s)
 {
 	struct buf b;
