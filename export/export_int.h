@@ -73,6 +73,13 @@
 #define EXP_BAG_MANIFEST512 "manifest-sha512.txt"
 #define EXP_BAG_TAGMANIFEST "tagmanifest-sha256.txt"
 
+/* 1 if path (relative to the bag's base) is BagIt payload, which the
+ * payload manifests list and Payload-Oxum counts; else a tag file. */
+static inline int exp_bag_is_payload(const char *path)
+{
+	return !strncmp(path, EXP_BAG_DATA, strlen(EXP_BAG_DATA));
+}
+
 /* One exported record. */
 struct exp_rec {
 	uint64_t seq;                 /* the record's seq = leaf index */

@@ -101,7 +101,7 @@ static int la_fail(struct pkg_writer *w, const char *what, struct cu_err *err)
 
 static int is_payload(const struct pkg_writer *w, const char *path)
 {
-	return w->bagit && !strncmp(path, EXP_BAG_DATA, strlen(EXP_BAG_DATA));
+	return w->bagit && exp_bag_is_payload(path);
 }
 
 static int sink_begin(struct exp_sink *s, const char *path, struct cu_err *err)

@@ -145,7 +145,7 @@ static int safe_name(const char *s)
 /* The kept copy for a member path, if it is one of the small files. */
 static struct buf *kept_for(struct vpkg *p, const char *rel, size_t *cap)
 {
-	const char *r = !strncmp(rel, EXP_BAG_DATA, strlen(EXP_BAG_DATA)) ? rel + strlen(EXP_BAG_DATA) : rel;
+	const char *r = exp_bag_is_payload(rel) ? rel + strlen(EXP_BAG_DATA) : rel;
 	int in_data = r != rel;
 
 	*cap = SMALL_MAX;
@@ -401,10 +401,10 @@ static int check_manifest(struct vpkg *p, const struct buf *text, const char *na
 		memcpy(path, s + 2 * dlen + 2, plen);
 		path[plen] = '\0';
 		s = nl + 1;
-		if (payload_only && strncmp(path, EXP_BAG_DATA, strlen(EXP_BAG_DATA)))
+		if (payload_only && !exp_bag_is_payload(path))
 			return cu_err_set(err, CU_ECORRUPT, "%s: line %lu names %s, which is not payload",
 					  name, line, path);
-		if (tag_only && !strncmp(path, EXP_BAG_DATA, strlen(EXP_BAG_DATA)))
+		if (tag_only && exp_bag_is_payload(path))
 			return cu_err_set(err, CU_ECORRUPT, "%s: line %lu names payload file %s", name, line,
 					  path);
 		m = find_member(p, path);
@@ -450,7 +450,7 @@ static int check_manifests(struct vpkg *p, struct cu_err *err)
 		return rc;
 	for (i = 0; i < p->n; i++) {
 		const struct vmember *m = &p->m[i];
-		int payload = !strncmp(m->path, EXP_BAG_DATA, strlen(EXP_BAG_DATA));
+		int payload = exp_bag_is_payload(m->path);
 
 		if (payload && (!m->listed || !m->listed512))
 			return cu_err_set(err, CU_ECORRUPT, "%s: in the payload but not listed in %s (an "
@@ -839,7 +839,7 @@ static int vs_oxum(struct exp_sink *s, uint64_t *bytes, uint64_t *files)
 
 	*bytes = *files = 0;
 	for (i = 0; i < v->p->n; i++) {
-		if (strncmp(v->p->m[i].path, EXP_BAG_DATA, strlen(EXP_BAG_DATA)))
+		if (!exp_bag_is_payload(v->p->m[i].path))
 			continue;
 		*bytes += v->p->m[i].size;
 		(*files)++;
