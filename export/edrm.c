@@ -1,4 +1,4 @@
-/* edrm.c - the EDRM XML 1.2 load file, edrm.xml (docs/EXPORTS.md "EDRM");
+/* edrm.c - the EDRM XML 1.2 load file, edrm.xml (docs/EXPORTS.md "EDRM XML");
  * its text files are text_files.c. */
 #include <stdio.h>
 #include <stdlib.h>
