@@ -2,9 +2,6 @@
  * GET /v1/exports/{job}/file over export/job.h. The job set is made on
  * first use for the server's archive; every append of an export (the
  * custody and "produced" records) goes through the commit queue. */
-#include "api/handlers.h"
-#include "api/subsystems.h"
-
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +10,116 @@
 #include <openssl/crypto.h>
 
 #include "api/api_int.h"
+#include "api/h_exports.h"
+#include "api/handlers.h"
+#include "api/subsystems.h"
 #include "common/fileio.h"
 #include "export/job.h"
 #include "export/pkgfiles.h"
+
+/* ---- the body of POST /v1/exports ---- */
+
+/* An optional string member of at most max bytes. */
+static int opt_str(json_t *o, const char *key, size_t max, char **out, struct cu_err *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return cu_err_set(err, CU_EINVAL, "\"%s\" must be a string of 1 to %zu bytes", key, max);
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : cu_err_set(err, CU_ENOMEM, "out of memory");
+}
+
+int api_exports_parse_body(const char *body, size_t len, struct exp_job_request *j, struct cu_err *err)
+{
+	static const char *const known[] = {"format", "container", "query", "conversation", "from", "to",
+					    "organization"};
+	json_error_t jerr;
+	json_t *o = NULL;
+	const char *key;
+	json_t *v;
+	char *s = NULL;
+	size_t i;
+	int rc = 0;
+
+	memset(j, 0, sizeof(*j));
+	if (len > API_EXPORTS_MAX_BODY) {
+		rc = cu_err_set(err, CU_EINVAL, "the request body is larger than %d bytes", API_EXPORTS_MAX_BODY);
+		goto out;
+	}
+	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(o)) {
+		rc = cu_err_set(err, CU_EINVAL, "the body must be a JSON object");
+		goto out;
+	}
+	json_object_foreach(o, key, v) {
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (!strcmp(key, known[i]))
+				break;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			rc = cu_err_set(err, CU_EINVAL, "unknown member \"%.64s\"", key);
+			goto out;
+		}
+	}
+	if ((rc = opt_str(o, "format", 16, &s, err)))
+		goto out;
+	j->format = exp_format_from_name(s);
+	free(s);
+	s = NULL;
+	if (!j->format) {
+		rc = cu_err_set(err, CU_EINVAL, "\"format\" must be rsmf, dat, edrm or bagit");
+		goto out;
+	}
+	if ((rc = opt_str(o, "container", 16, &s, err)))
+		goto out;
+	j->container = s ? exp_container_from_name(s) : EXP_ZIP;
+	free(s);
+	s = NULL;
+	if (!j->container) {
+		rc = cu_err_set(err, CU_EINVAL, "\"container\" must be zip or tar");
+		goto out;
+	}
+	if ((rc = opt_str(o, "query", EXP_MAX_QUERY, &j->query, err)) ||
+	    (rc = opt_str(o, "conversation", EXP_MAX_NAME, &j->conversation, err)) ||
+	    (rc = opt_str(o, "organization", EXP_MAX_NAME, &j->organization, err)))
+		goto out;
+	j->from_ms = INT64_MIN;
+	j->to_ms = INT64_MAX;
+	if ((rc = opt_str(o, "from", 64, &s, err)))
+		goto out;
+	if (s && exp_parse_time(s, 0, &j->from_ms) != 0)
+		rc = cu_err_set(err, CU_EINVAL, "\"from\" must be an RFC 3339 time or a date");
+	free(s);
+	s = NULL;
+	if (!rc && (rc = opt_str(o, "to", 64, &s, err)) == 0 && s && exp_parse_time(s, 1, &j->to_ms) != 0)
+		rc = cu_err_set(err, CU_EINVAL, "\"to\" must be an RFC 3339 time or a date");
+	free(s);
+	if (rc)
+		goto out;
+	/* Whether it names something, and from before to, exp_jobs_start
+	 * checks: that is the export's rule, not the body's shape. */
+	json_object_del(o, "organization");
+	j->echo = o;
+	o = NULL;
+out:
+	json_decref(o);
+	if (rc)
+		api_exports_body_release(j);
+	return rc;
+}
+
+void api_exports_body_release(struct exp_job_request *req)
+{
+	free(req->query);
+	free(req->conversation);
+	free(req->organization);
+	json_decref(req->echo);
+	memset(req, 0, sizeof(*req));
+}
 
 static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct exp_jobs *jobs; /* one server per process */
@@ -64,6 +168,7 @@ void api_exports_stop(void)
 
 int h_exports_start(struct api_req *r)
 {
+	struct exp_job_request req;
 	struct exp_jobs *j;
 	struct cu_err err;
 	char loc[64];
@@ -83,8 +188,11 @@ int h_exports_start(struct api_req *r)
 		api_reply_error(r, 403, "forbidden", "this role reads no records");
 		return 0;
 	}
-	rc = exp_jobs_start(j, r->body.data ? (const char *)r->body.data : "", r->body.len, r->who.name,
-			    api_vis_kinds_of(r), &id, &err);
+	rc = api_exports_parse_body(r->body.data ? (const char *)r->body.data : "", r->body.len, &req, &err);
+	if (!rc) {
+		rc = exp_jobs_start(j, &req, r->who.name, api_vis_kinds_of(r), &id, &err);
+		api_exports_body_release(&req);
+	}
 	if (rc == CU_ETOOBIG) {
 		r->retry_after = 10;
 		api_reply_error(r, 429, "busy", "%s", err.msg);

@@ -1,13 +1,16 @@
-/* bagit.c - the payload of a BagIt package: the records as JSON Lines and
- * one readable HTML transcript per conversation (docs/EXPORTS.md). The
- * tag files are in render.c, the manifests in package.c. */
+/* bagit.c - a BagIt 1.0 bag (RFC 8493, docs/EXPORTS.md "BagIt"): the
+ * payload (the records as JSON Lines and one readable HTML transcript per
+ * conversation) and the tag files bagit.txt and bag-info.txt. The
+ * manifests are digests of the files as written, so the package writer
+ * (package.c) keeps them while it streams; the tag files' names are in
+ * export_int.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "archiver/record_json.h"
 #include "common/encode.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 /* data/records.jsonl: `custos show --json` of each record, compact, in seq
  * order: every field by name, the original payload included. */
@@ -48,13 +51,10 @@ static int render_records(const struct exp_set *s, struct exp_sink *sink, struct
 
 static void html_rs(struct exp_file *f, const struct rec_str *s)
 {
-	char *v = exp_str(s);
+	char *v = exp_file_str(f, s);
 
-	if (!v) {
-		if (!f->rc)
-			f->rc = cu_err_set(f->err, CU_ENOMEM, "out of memory");
+	if (!v)
 		return;
-	}
 	exp_file_xml(f, v, 0);
 	free(v);
 }
@@ -159,4 +159,97 @@ int exp_render_bag_payload(const struct exp_set *s, struct exp_sink *sink, struc
 	free(order);
 	free(groups);
 	return rc;
+}
+
+int exp_render_bagit_txt(struct exp_sink *sink, struct cu_err *err)
+{
+	struct exp_file f;
+
+	if (exp_file_open(&f, sink, EXP_BAGIT_TXT, err) != 0) {
+		exp_file_abort(&f);
+		return f.rc;
+	}
+	exp_file_puts(&f, "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n");
+	return exp_file_close(&f);
+}
+
+/* A bag-info element: control characters become spaces, and the line is
+ * folded at spaces near 79 columns (RFC 8493 section 2.2.2). */
+static void bag_info_line(struct exp_file *f, const char *label, const char *value)
+{
+	size_t col, llen = strlen(label) + 2, i, n = strlen(value), start = 0, last_space = 0;
+	char *v = strdup(value);
+
+	if (!v) {
+		if (!f->rc)
+			f->rc = cu_err_set(f->err, CU_ENOMEM, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7F)
+			v[i] = ' ';
+	exp_file_printf(f, "%s: ", label);
+	col = llen;
+	for (i = 0; i < n; i++) {
+		if (v[i] == ' ')
+			last_space = i;
+		if (col + (i - start) >= 79 && last_space > start) {
+			exp_file_put(f, v + start, last_space - start);
+			exp_file_puts(f, "\n  ");
+			start = last_space + 1;
+			col = 2;
+		}
+	}
+	exp_file_put(f, v + start, n - start);
+	exp_file_puts(f, "\n");
+	free(v);
+}
+
+int exp_render_bag_info(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err)
+{
+	const struct exp_meta *m = &s->meta;
+	char day[16], oxum[48], t1[32], t2[32];
+	uint64_t bytes = 0, files = 0;
+	struct exp_file f;
+	struct buf d;
+	int rc;
+
+	rc = sink->payload_oxum(sink, &bytes, &files);
+	if (rc)
+		return rc;
+	buf_init(&d, 3 * EXP_MAX_QUERY + 4 * EXP_MAX_NAME + 1024);
+	rc = buf_printf(&d, "Export of %llu record(s) from the archive %s for the query: %s",
+			(unsigned long long)m->count, m->origin, m->query ? m->query : "(none)");
+	if (!rc && m->conversation)
+		rc = buf_printf(&d, "; conversation: %s", m->conversation);
+	if (!rc && m->has_from) {
+		exp_time_iso(m->from_ms, t1);
+		rc = buf_printf(&d, "; origin time from %s", t1);
+	}
+	if (!rc && m->has_to) {
+		exp_time_iso(m->to_ms, t2);
+		rc = buf_printf(&d, "; origin time before %s", t2);
+	}
+	if (rc) {
+		buf_release(&d);
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	}
+	if (exp_file_open(&f, sink, EXP_BAG_INFO, err) != 0) {
+		exp_file_abort(&f);
+		buf_release(&d);
+		return f.rc;
+	}
+	exp_time_day(m->created_ms, day);
+	snprintf(oxum, sizeof(oxum), "%llu.%llu", (unsigned long long)bytes, (unsigned long long)files);
+	bag_info_line(&f, "Source-Organization", m->organization);
+	bag_info_line(&f, "Bagging-Date", day);
+	bag_info_line(&f, "Payload-Oxum", oxum);
+	bag_info_line(&f, "External-Identifier", m->export_id);
+	bag_info_line(&f, "External-Description", (const char *)d.data);
+	bag_info_line(&f, "Internal-Sender-Identifier", m->origin);
+	bag_info_line(&f, "Internal-Sender-Description", "Requested by the records officer named in data/custody.txt");
+	bag_info_line(&f, "Contact-Name", m->by);
+	bag_info_line(&f, "Bag-Software-Agent", EXP_GENERATOR);
+	buf_release(&d);
+	return exp_file_close(&f);
 }

@@ -16,7 +16,7 @@
 #include "common/encode.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 #include "export/pkgfiles.h"
 
 #define PROGRESS_EVERY 1024 /* records between progress calls while proving */

@@ -18,6 +18,14 @@
  * Both the command (`custos export`) and the API (POST /v1/exports) call
  * exp_run; the verifier (`custos verify-export`, exp_verify) needs nothing
  * but the package and, preferably, the archive's public key.
+ *
+ * Threads: exp_run and exp_verify keep no state between calls and may run
+ * in several threads at once (export jobs, a transfer, the command);
+ * exp_run's appends go through req->append, so the caller decides how
+ * they are serialised with other writers of the store. Durability: the
+ * package is fsynced and renamed into place before the "produced" record
+ * is appended. Ownership: what a call takes is borrowed for the call;
+ * results are plain structs owned by the caller.
  */
 #ifndef CUSTOS_EXPORT_EXPORT_H
 #define CUSTOS_EXPORT_EXPORT_H

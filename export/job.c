@@ -262,101 +262,27 @@ static void *job_main(void *arg)
 	return NULL;
 }
 
-/* An optional string member of at most max bytes. */
-static int opt_str(json_t *o, const char *key, size_t max, char **out, struct cu_err *err)
+/* Copies req's selection into j and checks that it names something. */
+static int take_request(struct job *j, const struct exp_job_request *req, struct cu_err *err)
 {
-	json_t *v = json_object_get(o, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > max ||
-	    strlen(json_string_value(v)) != json_string_length(v))
-		return cu_err_set(err, CU_EINVAL, "\"%s\" must be a string of 1 to %zu bytes", key, max);
-	*out = strdup(json_string_value(v));
-	return *out ? 0 : cu_err_set(err, CU_ENOMEM, "out of memory");
-}
-
-/* Fills j's selection and format from the body. */
-static int parse_body(struct job *j, const char *body, size_t len, struct cu_err *err)
-{
-	static const char *const known[] = {"format", "container", "query", "conversation", "from", "to",
-					    "organization"};
-	json_error_t jerr;
-	json_t *o = NULL;
-	const char *key;
-	json_t *v;
-	char *s = NULL;
-	size_t i;
-	int rc = 0;
-
-	if (len > EXP_JOB_MAX_BODY) {
-		rc = cu_err_set(err, CU_EINVAL, "the request body is larger than %d bytes", EXP_JOB_MAX_BODY);
-		goto out;
-	}
-	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(o)) {
-		rc = cu_err_set(err, CU_EINVAL, "the body must be a JSON object");
-		goto out;
-	}
-	json_object_foreach(o, key, v) {
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (!strcmp(key, known[i]))
-				break;
-		if (i == sizeof(known) / sizeof(known[0])) {
-			rc = cu_err_set(err, CU_EINVAL, "unknown member \"%.64s\"", key);
-			goto out;
-		}
-	}
-	if ((rc = opt_str(o, "format", 16, &s, err)))
-		goto out;
-	j->format = exp_format_from_name(s);
-	free(s);
-	s = NULL;
-	if (!j->format) {
-		rc = cu_err_set(err, CU_EINVAL, "\"format\" must be rsmf, dat, edrm or bagit");
-		goto out;
-	}
-	if ((rc = opt_str(o, "container", 16, &s, err)))
-		goto out;
-	j->container = s ? exp_container_from_name(s) : EXP_ZIP;
-	free(s);
-	s = NULL;
-	if (!j->container) {
-		rc = cu_err_set(err, CU_EINVAL, "\"container\" must be zip or tar");
-		goto out;
-	}
-	if ((rc = opt_str(o, "query", EXP_MAX_QUERY, &j->query, err)) ||
-	    (rc = opt_str(o, "conversation", EXP_MAX_NAME, &j->conversation, err)) ||
-	    (rc = opt_str(o, "organization", EXP_MAX_NAME, &j->organization, err)))
-		goto out;
-	j->from_ms = INT64_MIN;
-	j->to_ms = INT64_MAX;
-	if ((rc = opt_str(o, "from", 64, &s, err)))
-		goto out;
-	if (s && exp_parse_time(s, 0, &j->from_ms) != 0)
-		rc = cu_err_set(err, CU_EINVAL, "\"from\" must be an RFC 3339 time or a date");
-	free(s);
-	s = NULL;
-	if (!rc && (rc = opt_str(o, "to", 64, &s, err)) == 0 && s && exp_parse_time(s, 1, &j->to_ms) != 0)
-		rc = cu_err_set(err, CU_EINVAL, "\"to\" must be an RFC 3339 time or a date");
-	free(s);
-	if (rc)
-		goto out;
-	if (!j->query && !j->conversation && j->from_ms == INT64_MIN && j->to_ms == INT64_MAX) {
-		rc = cu_err_set(err, CU_EINVAL, "name what to export: query, conversation, from or to");
-		goto out;
-	}
-	if (j->from_ms >= j->to_ms) {
-		rc = cu_err_set(err, CU_EINVAL, "\"from\" must be before \"to\"");
-		goto out;
-	}
-	json_object_del(o, "organization");
-	j->request = o;
-	o = NULL;
-out:
-	json_decref(o);
-	return rc;
+	j->format = req->format;
+	j->container = req->container ? req->container : EXP_ZIP;
+	j->from_ms = req->from_ms;
+	j->to_ms = req->to_ms;
+	if ((req->query && !(j->query = strdup(req->query))) ||
+	    (req->conversation && !(j->conversation = strdup(req->conversation))) ||
+	    (req->organization && !(j->organization = strdup(req->organization))))
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	if (!j->format)
+		return cu_err_set(err, CU_EINVAL, "no export format");
+	if (!j->query && !j->conversation && j->from_ms == INT64_MIN && j->to_ms == INT64_MAX)
+		return cu_err_set(err, CU_EINVAL, "name what to export: query, conversation, from or to");
+	if (j->from_ms >= j->to_ms)
+		return cu_err_set(err, CU_EINVAL, "\"from\" must be before \"to\"");
+	j->request = req->echo ? json_incref(req->echo) : json_object();
+	if (!j->request)
+		return cu_err_set(err, CU_ENOMEM, "out of memory");
+	return 0;
 }
 
 /* Forgets finished jobs beyond max_kept (oldest first); under mu. */
@@ -376,7 +302,7 @@ static void prune(struct exp_jobs *s)
 	}
 }
 
-int exp_jobs_start(struct exp_jobs *s, const char *body, size_t len, const char *by, uint64_t kinds,
+int exp_jobs_start(struct exp_jobs *s, const struct exp_job_request *req, const char *by, uint64_t kinds,
 		   uint64_t *id, struct cu_err *err)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -394,7 +320,7 @@ int exp_jobs_start(struct exp_jobs *s, const char *body, size_t len, const char 
 	}
 	snprintf(j->by, sizeof(j->by), "%s", by);
 	j->kinds = kinds;
-	rc = parse_body(j, body, len, err);
+	rc = take_request(j, req, err);
 	if (rc)
 		goto fail;
 	pthread_mutex_lock(&s->mu);

@@ -3,8 +3,15 @@
  * "Jobs"). Each job runs exp_run in its own thread against the daemon's
  * store, appending through the daemon's commit queue, and writes its
  * package to DATADIR/exports/ with the list of its records (encrypted at
- * rest when the archive is); a sweeper thread removes expired packages. The HTTP side only parses, authorises,
- * audits and serves; everything about exports is here.
+ * rest when the archive is); a sweeper thread removes expired packages.
+ * The HTTP side parses the request body into a struct exp_job_request
+ * (api/h_exports.c), authorises, audits and serves; everything about
+ * exports is here, and nothing here reads HTTP.
+ *
+ * Threads: every exp_jobs_* call may come from any thread at once (one
+ * mutex guards the job list and each job's state); exp_jobs_free must be
+ * the last call. Ownership: what a call takes is borrowed and copied; what
+ * it returns (JSON, paths) belongs to the caller.
  */
 #ifndef CUSTOS_EXPORT_JOB_H
 #define CUSTOS_EXPORT_JOB_H
@@ -14,8 +21,6 @@
 #include <stdint.h>
 
 #include "export/export.h"
-
-#define EXP_JOB_MAX_BODY 16384   /* bytes of a request body */
 
 /* What the jobs run against. */
 struct exp_job_env {
@@ -38,16 +43,25 @@ int exp_jobs_new(const struct exp_job_env *env, struct exp_jobs **out, struct cu
  * them and frees everything. */
 void exp_jobs_free(struct exp_jobs *jobs);
 
-/* Starts an export described by a JSON body
- *   {"format": "rsmf"|"dat"|"edrm"|"bagit", "container": "zip"|"tar",
- *    "query": "...", "conversation": "...", "from": DATE, "to": DATE,
- *    "organization": "..."}
- * (format required; at least one of query, conversation, from, to; DATE
- * as for `custos export`) on behalf of by (the token's name), whose query
- * sees only records of the kinds in kinds (idx_query.kinds; 0: all). *id
- * is the new job's number. CU_EINVAL with a message for a bad body (HTTP
- * 400), CU_ETOOBIG when max_running jobs run already (HTTP 429). */
-int exp_jobs_start(struct exp_jobs *jobs, const char *body, size_t len, const char *by, uint64_t kinds,
+/* What one export job is asked to do: the selection and the package. */
+struct exp_job_request {
+	enum exp_format format;       /* required */
+	enum exp_container container; /* EXP_ZIP or EXP_TAR */
+	char *query;                  /* search query, or NULL */
+	char *conversation;           /* exact conversation id, or NULL */
+	char *organization;           /* BagIt Source-Organization, or NULL (the origin) */
+	int64_t from_ms, to_ms;       /* origin time in [from_ms, to_ms); INT64_MIN / INT64_MAX: open */
+	json_t *echo;                 /* the selection as asked, shown as "request" in the
+				       * job's status; NULL: none */
+};
+
+/* Starts the export req describes (at least one of query, conversation,
+ * from, to; from before to) on behalf of by (the token's name), whose
+ * query sees only records of the kinds in kinds (idx_query.kinds; 0: all).
+ * req is borrowed: its strings are copied and echo gets a reference. *id
+ * is the new job's number. CU_EINVAL with a message for a bad request
+ * (HTTP 400), CU_ETOOBIG when max_running jobs run already (HTTP 429). */
+int exp_jobs_start(struct exp_jobs *jobs, const struct exp_job_request *req, const char *by, uint64_t kinds,
 		   uint64_t *id, struct cu_err *err) CU_MUST_CHECK;
 
 /* The job's state as a new JSON object, or NULL for an unknown id:

@@ -9,7 +9,7 @@
 #include "common/bytes.h"
 #include "common/encode.h"
 #include "common/timeutil.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 void exp_set_init(struct exp_set *s)
 {

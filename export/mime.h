@@ -1,12 +1,13 @@
 /* mime.h - writing the RFC 5322 / MIME parts of an RSMF file (rsmf.c).
- * Output only: custos never parses MIME. Lines end in CRLF. */
+ * Output only: custos never parses MIME. Lines end in CRLF. Threads: no
+ * state; the functions write to the caller's exp_file. */
 #ifndef CUSTOS_EXPORT_MIME_H
 #define CUSTOS_EXPORT_MIME_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "export/internal.h"
+#include "export/export_int.h"
 
 /* "Name: value\r\n": printable ASCII is folded at spaces near 76 columns;
  * anything else (or a word over 900 characters) is written as RFC 2047

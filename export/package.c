@@ -33,7 +33,7 @@
 #include "common/encode.h"
 #include "common/fileio.h"
 #include "export/atrest.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 #define SPOOL_MEM (16u << 20)      /* file content kept in memory before spilling to disk */
 #define MANIFEST_MAX (1ull << 30)  /* cap on a manifest's text */
@@ -101,7 +101,7 @@ static int la_fail(struct pkg_writer *w, const char *what, struct cu_err *err)
 
 static int is_payload(const struct pkg_writer *w, const char *path)
 {
-	return w->bagit && !strncmp(path, EXP_BAG_DATA, strlen(EXP_BAG_DATA));
+	return w->bagit && exp_bag_is_payload(path);
 }
 
 static int sink_begin(struct exp_sink *s, const char *path, struct cu_err *err)
@@ -260,7 +260,7 @@ static int sink_end(struct exp_sink *s, struct cu_err *err)
 			return rc;
 		w->oxum_bytes += w->size;
 		w->oxum_files++;
-	} else if (strcmp(w->path, "tagmanifest-sha256.txt") != 0) {
+	} else if (strcmp(w->path, EXP_BAG_TAGMANIFEST) != 0) {
 		if ((rc = add_line(&w->tag256, hex, w->path, err)))
 			return rc;
 	}
@@ -415,11 +415,11 @@ int pkg_writer_finish(struct pkg_writer *w, const struct exp_set *s, struct cu_e
 	if (!w->bagit) {
 		rc = put_file(w, EXP_SUMS, &w->sums256, err);
 	} else {
-		rc = put_file(w, "manifest-sha256.txt", &w->sums256, err);
+		rc = put_file(w, EXP_BAG_MANIFEST256, &w->sums256, err);
 		if (!rc)
-			rc = put_file(w, "manifest-sha512.txt", &w->sums512, err);
+			rc = put_file(w, EXP_BAG_MANIFEST512, &w->sums512, err);
 		if (!rc)
-			rc = put_file(w, "tagmanifest-sha256.txt", &w->tag256, err);
+			rc = put_file(w, EXP_BAG_TAGMANIFEST, &w->tag256, err);
 	}
 	if (rc)
 		return rc;

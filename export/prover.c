@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "archiver/merkle.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 #define BLOCK_SHIFT 8
 #define BLOCK (1u << BLOCK_SHIFT)  /* leaves per block */

@@ -9,7 +9,7 @@
 #include "common/encode.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 #define FILE_FLUSH (256u << 10)  /* flush a rendered file to its sink in chunks this size */
 #define FILE_CAP (64u << 20)     /* cap on one printf/put before a flush */
@@ -114,6 +114,15 @@ int exp_utf8_clean(struct buf *out, const char *s, size_t n)
 		}
 	}
 	return rc;
+}
+
+char *exp_file_str(struct exp_file *f, const struct rec_str *s)
+{
+	char *v = exp_str(s);
+
+	if (!v && !f->rc)
+		f->rc = cu_err_set(f->err, CU_ENOMEM, "out of memory");
+	return v;
 }
 
 char *exp_str(const struct rec_str *s)
@@ -228,4 +237,38 @@ void exp_base_dir(const struct exp_meta *m, char out[96])
 void exp_payload_path(enum exp_format f, const char *rel, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s%s", f == EXP_BAGIT ? EXP_BAG_DATA : "", rel);
+}
+
+/* The recipients (a JSON array of strings) joined with "; ". */
+char *exp_recipients_text(const struct rec_str *s)
+{
+	struct buf b;
+	json_t *a;
+	size_t i;
+	int rc = 0;
+
+	buf_init(&b, REC_MAX_BYTES * 3 + 16);
+	a = s->len ? json_loadb(s->ptr, s->len, 0, NULL) : NULL;
+	if (json_is_array(a)) {
+		for (i = 0; i < json_array_size(a) && !rc; i++) {
+			json_t *e = json_array_get(a, i);
+
+			if (!json_is_string(e))
+				continue;
+			if (b.len)
+				rc = buf_append_str(&b, "; ");
+			if (!rc)
+				rc = buf_append_str(&b, json_string_value(e));
+		}
+	} else if (s->len) {
+		rc = exp_utf8_clean(&b, s->ptr, s->len);
+	}
+	json_decref(a);
+	if (!rc)
+		rc = buf_append(&b, "", 1);
+	if (rc) {
+		buf_release(&b);
+		return NULL;
+	}
+	return (char *)buf_take(&b, NULL);
 }

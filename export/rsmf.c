@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "common/encode.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 #include "export/mime.h"
 
 #define BOUNDARY "custos-rsmf-boundary" /* base64 never contains '-': cannot occur in a part */
@@ -56,14 +56,6 @@ struct rs_conv {
 	int direct;             /* 1: "direct", 0: "channel" */
 };
 
-static int rs_cmp(const struct rec_str *a, const struct rec_str *b)
-{
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = n ? memcmp(a->ptr, b->ptr, n) : 0;
-
-	return c ? c : (a->len < b->len ? -1 : a->len > b->len);
-}
-
 static int folds(unsigned kind)
 {
 	return kind == REC_EDIT || kind == REC_REDACTION || kind == REC_REACTION;
@@ -76,7 +68,7 @@ static int cand_cmp(const void *pa, const void *pb, void *ctx)
 	const struct rs_conv *conv = ctx;
 	const struct exp_rec *a = conv->it[*(const size_t *)pa].r;
 	const struct exp_rec *b = conv->it[*(const size_t *)pb].r;
-	int c = rs_cmp(&a->v.f[RF_EVENT_ID], &b->v.f[RF_EVENT_ID]);
+	int c = exp_rs_cmp(&a->v.f[RF_EVENT_ID], &b->v.f[RF_EVENT_ID]);
 
 	if (c)
 		return c;
@@ -93,12 +85,12 @@ static size_t cand_find(const struct rs_conv *c, const struct rec_str *id)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (rs_cmp(&c->it[c->cand[mid]].r->v.f[RF_EVENT_ID], id) < 0)
+		if (exp_rs_cmp(&c->it[c->cand[mid]].r->v.f[RF_EVENT_ID], id) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < c->ncand && !rs_cmp(&c->it[c->cand[lo]].r->v.f[RF_EVENT_ID], id))
+	if (lo < c->ncand && !exp_rs_cmp(&c->it[c->cand[lo]].r->v.f[RF_EVENT_ID], id))
 		return c->cand[lo];
 	return SIZE_MAX;
 }
@@ -239,8 +231,8 @@ static int conv_prepare(struct rs_conv *c, const struct exp_set *s, const size_t
 	for (k = 0; k < np; k++) {
 		const struct rec_str *id = &c->it[prim[k]].r->v.f[RF_EVENT_ID];
 
-		if ((k > 0 && !rs_cmp(&c->it[prim[k - 1]].r->v.f[RF_EVENT_ID], id)) ||
-		    (k + 1 < np && !rs_cmp(&c->it[prim[k + 1]].r->v.f[RF_EVENT_ID], id)))
+		if ((k > 0 && !exp_rs_cmp(&c->it[prim[k - 1]].r->v.f[RF_EVENT_ID], id)) ||
+		    (k + 1 < np && !exp_rs_cmp(&c->it[prim[k + 1]].r->v.f[RF_EVENT_ID], id)))
 			continue; /* shared: gets the seq-based id below */
 		c->it[prim[k]].id = exp_str(id);
 		if (!c->it[prim[k]].id)

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "archiver/hash.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 #define KEY_LEN 16           /* bytes of SHA-256 kept as a set key */
 #define PROGRESS_EVERY 4096  /* records between progress calls and cancel checks */

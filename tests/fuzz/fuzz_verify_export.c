@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "export/export.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -28,9 +28,10 @@
 #include "common/encode.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
+#include "api/h_exports.h"
 #include "export/atrest.h"
 #include "export/export.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 #include "export/job.h"
 #include "export/mime.h"
 #include "export/pkgfiles.h"
@@ -641,12 +642,26 @@ static json_t *wait_job(struct exp_jobs *jobs, uint64_t id)
 	return NULL;
 }
 
+/* A job as the daemon starts one: the API parses the body into the
+ * request (api/h_exports.c), the job checks and runs it. */
+static int start_body(struct exp_jobs *jobs, const char *body, const char *by, uint64_t *id, struct cu_err *err)
+{
+	struct exp_job_request req;
+	int rc = api_exports_parse_body(body, strlen(body), &req, err);
+
+	if (!rc) {
+		rc = exp_jobs_start(jobs, &req, by, 0, id, err);
+		api_exports_body_release(&req);
+	}
+	return rc;
+}
+
 static void start_ok(struct exp_jobs *jobs, const char *body, uint64_t *id)
 {
 	struct cu_err err;
 
 	cu_err_clear(&err);
-	if (exp_jobs_start(jobs, body, strlen(body), "officer anna", 0, id, &err) != 0)
+	if (start_body(jobs, body, "officer anna", id, &err) != 0)
 		fail_msg("start %s: %s", body, err.msg);
 }
 
@@ -680,7 +695,7 @@ static void test_jobs(void **state)
 	assert_int_equal(exp_jobs_new(&env, &jobs, &err), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cu_err_clear(&err);
-		if (exp_jobs_start(jobs, bad[i], strlen(bad[i]), "x", 0, &id, &err) != CU_EINVAL || !err.msg[0])
+		if (start_body(jobs, bad[i], "x", &id, &err) != CU_EINVAL || !err.msg[0])
 			fail_msg("body %s was not refused", bad[i]);
 	}
 	start_ok(jobs, "{\"format\":\"bagit\",\"conversation\":\"!room:x\",\"to\":\"2024-05-01\"}", &id);

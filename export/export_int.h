@@ -1,4 +1,4 @@
-/* internal.h - what the exporter, the renderers and the verifier share
+/* export_int.h - what the exporter, the renderers and the verifier share
  * inside export/. Nothing outside export/ includes this.
  *
  * The central idea: every file of a package except the proof material and
@@ -10,13 +10,35 @@
  * say exactly what the proven records say" is the same code as producing
  * them, and a renderer change cannot make export and verification drift
  * apart unnoticed (meta.version names the rendering rules).
+ *
+ * The files of export/ and what they do:
+ *   export.c       exp_run: select, custody record, checkpoint, proofs, package
+ *   select.c       the selection; prover.c the inclusion paths of many records
+ *   meta.c         the set of records and the custody metadata (struct exp_meta)
+ *   render.c       the dispatch by format; render_util.c the text helpers
+ *   group.c        records grouped by conversation (RSMF, BagIt transcripts)
+ *   rsmf.c, dat.c, edrm.c, bagit.c   one format each (mime.c is RSMF's MIME)
+ *   text_files.c   the per-record text files of DAT and EDRM
+ *   readme.c       README.txt and custody.txt, in every package
+ *   package.c      the package writer (zip/tar, digests, manifests)
+ *   verify_package.c  exp_verify: a package checked offline
+ *   job.c          exports as background jobs of the daemon (job.h)
+ *   pkgfiles.c, atrest.c  packages kept in the data directory
+ * Calls go down this list's dependencies without cycles: the formats call
+ * group.c and render_util.c, render.c calls the formats, export.c and
+ * verify_package.c call render.c.
+ *
+ * Threads: nothing here has mutable static state except exp_read_caps
+ * (set by tests before any thread runs); a set, a sink and a file belong
+ * to the thread that made them. Ownership is noted at each struct.
  */
-#ifndef CUSTOS_EXPORT_INTERNAL_H
-#define CUSTOS_EXPORT_INTERNAL_H
+#ifndef CUSTOS_EXPORT_EXPORT_INT_H
+#define CUSTOS_EXPORT_EXPORT_INT_H
 
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "archiver/hash.h"
 #include "archiver/merkle.h"
@@ -43,6 +65,20 @@
 #define EXP_INCLUSION "proof/inclusion.jsonl"
 #define EXP_SUMS "SHA256SUMS"
 #define EXP_BAG_DATA "data/"
+/* The BagIt tag files (RFC 8493): bagit.c renders the first two, the
+ * package writer (package.c) keeps the manifests while it writes. */
+#define EXP_BAGIT_TXT "bagit.txt"
+#define EXP_BAG_INFO "bag-info.txt"
+#define EXP_BAG_MANIFEST256 "manifest-sha256.txt"
+#define EXP_BAG_MANIFEST512 "manifest-sha512.txt"
+#define EXP_BAG_TAGMANIFEST "tagmanifest-sha256.txt"
+
+/* 1 if path (relative to the bag's base) is BagIt payload, which the
+ * payload manifests list and Payload-Oxum counts; else a tag file. */
+static inline int exp_bag_is_payload(const char *path)
+{
+	return !strncmp(path, EXP_BAG_DATA, strlen(EXP_BAG_DATA));
+}
 
 /* One exported record. */
 struct exp_rec {
@@ -146,6 +182,9 @@ void exp_file_abort(struct exp_file *f);
 int exp_utf8_clean(struct buf *out, const char *s, size_t n) CU_MUST_CHECK;
 /* A rec_str as a malloc'd valid UTF-8 C string ("" when absent). */
 char *exp_str(const struct rec_str *s);
+/* exp_str for a renderer: NULL when out of memory, which becomes the
+ * file's error (f->rc), so the caller only skips its output. */
+char *exp_file_str(struct exp_file *f, const struct rec_str *s);
 /* XML 1.0 / HTML escaping of valid UTF-8: & < > " ' and characters XML
  * cannot carry (control characters other than tab, LF, CR become U+FFFD;
  * in attributes tab, LF, CR become character references). */
@@ -161,6 +200,11 @@ int exp_slug(const char *platform, const char *conversation, char out[80]) CU_MU
 void exp_ctl(uint32_t ctl, char out[32]);
 /* The base directory of the package: "custos-export-<export_id>". */
 void exp_base_dir(const struct exp_meta *m, char out[96]);
+/* The recipients field (a JSON array of strings) joined with "; ", as a
+ * malloc'd C string; NULL when out of memory. */
+char *exp_recipients_text(const struct rec_str *s);
+
+/* ---- grouping by conversation (group.c) ---- */
 
 /* Records grouped by conversation for transcripts and RSMF: order holds
  * indexes into s->recs sorted by (platform, conversation, origin time,
@@ -171,20 +215,38 @@ struct exp_group {
 };
 int exp_group_conversations(const struct exp_set *s, size_t **order, struct exp_group **groups,
 			    size_t *ngroups, struct cu_err *err) CU_MUST_CHECK;
+/* The order of record fields in grouping and look-ups: bytes, then length. */
+static inline int exp_rs_cmp(const struct rec_str *a, const struct rec_str *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = n ? memcmp(a->ptr, b->ptr, n) : 0;
 
-/* ---- renderers: each writes its format's files ---- */
+	return c ? c : (a->len < b->len ? -1 : a->len > b->len);
+}
 
+/* ---- renderers: each writes its format's files ----
+ * One file per format; render.c only dispatches. A renderer reads the set
+ * (never changes it), keeps no state between calls and may run in several
+ * threads at once on different sets (an export job and a transfer). */
+
+/* rsmf.c: rsmf/<conversation>/<day>[_<part>].rsmf */
 int exp_render_rsmf(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
+/* dat.c: loadfile.dat */
 int exp_render_dat(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
+/* edrm.c: edrm.xml */
 int exp_render_edrm(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
+/* text_files.c: text/<control>.txt of DAT and EDRM */
 int exp_render_text_files(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
+/* bagit.c: data/records.jsonl and data/transcripts/, bagit.txt, bag-info.txt
+ * (bag-info after the proofs: its Payload-Oxum counts every payload file
+ * the sink has seen, the proofs under data/ included) */
 int exp_render_bag_payload(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
 int exp_render_bagit_txt(struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
 int exp_render_bag_info(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
-/* README.txt and custody.txt (under data/ for BagIt). */
+/* readme.c: README.txt and custody.txt (under data/ for BagIt). */
 int exp_render_readme(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
-/* Everything rendered before the proofs, in package order: the format's
- * payload, README and custody statement. */
+/* render.c: everything rendered before the proofs, in package order: the
+ * format's payload, README and custody statement. */
 int exp_render_payload(const struct exp_set *s, struct exp_sink *sink, struct cu_err *err) CU_MUST_CHECK;
 
 /* The path of a file as it sits in the package relative to the base:
@@ -196,7 +258,7 @@ void exp_payload_path(enum exp_format f, const char *rel, char *out, size_t outl
 /* Fills s with the selected records (bytes, leaves) in seq order. */
 int exp_select(const struct exp_request *req, struct exp_set *s, struct cu_err *err) CU_MUST_CHECK;
 
-/* ---- verification (verify.c) ---- */
+/* ---- verification (verify_package.c) ---- */
 
 /* The caps exp_verify reads a package with: EXP_READ_* of export.h;
  * tests lower them to try bombs without writing gigabytes. */

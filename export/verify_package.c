@@ -1,4 +1,4 @@
-/* verify.c - exp_verify: checking a package offline (docs/EXPORTS.md
+/* verify_package.c - exp_verify: checking a package offline (docs/EXPORTS.md
  * "Verification"), in this order, stopping at the first failure:
  *
  *   1. reading: every member is a regular file (or directory) under one
@@ -34,7 +34,7 @@
 #include "archiver/merkle.h"
 #include "archiver/proof_json.h"
 #include "common/encode.h"
-#include "export/internal.h"
+#include "export/export_int.h"
 
 #define READ_CHUNK (1u << 20)       /* bytes per archive_read_data call */
 #define SMALL_MAX (64u << 10)       /* key, checkpoint */
@@ -145,7 +145,7 @@ static int safe_name(const char *s)
 /* The kept copy for a member path, if it is one of the small files. */
 static struct buf *kept_for(struct vpkg *p, const char *rel, size_t *cap)
 {
-	const char *r = !strncmp(rel, EXP_BAG_DATA, strlen(EXP_BAG_DATA)) ? rel + strlen(EXP_BAG_DATA) : rel;
+	const char *r = exp_bag_is_payload(rel) ? rel + strlen(EXP_BAG_DATA) : rel;
 	int in_data = r != rel;
 
 	*cap = SMALL_MAX;
@@ -161,11 +161,11 @@ static struct buf *kept_for(struct vpkg *p, const char *rel, size_t *cap)
 		return NULL;
 	if (!strcmp(rel, EXP_SUMS))
 		return &p->sums;
-	if (!strcmp(rel, "manifest-sha256.txt"))
+	if (!strcmp(rel, EXP_BAG_MANIFEST256))
 		return &p->man256;
-	if (!strcmp(rel, "manifest-sha512.txt"))
+	if (!strcmp(rel, EXP_BAG_MANIFEST512))
 		return &p->man512;
-	if (!strcmp(rel, "tagmanifest-sha256.txt"))
+	if (!strcmp(rel, EXP_BAG_TAGMANIFEST))
 		return &p->tag256;
 	return NULL;
 }
@@ -360,7 +360,7 @@ static int read_members(struct vpkg *p, const struct vsrc *src, struct cu_err *e
 			goto out;
 		}
 	}
-	p->bagit = find_member(p, "bagit.txt") != NULL;
+	p->bagit = find_member(p, EXP_BAGIT_TXT) != NULL;
 out:
 	free(chunk);
 	if (a)
@@ -401,10 +401,10 @@ static int check_manifest(struct vpkg *p, const struct buf *text, const char *na
 		memcpy(path, s + 2 * dlen + 2, plen);
 		path[plen] = '\0';
 		s = nl + 1;
-		if (payload_only && strncmp(path, EXP_BAG_DATA, strlen(EXP_BAG_DATA)))
+		if (payload_only && !exp_bag_is_payload(path))
 			return cu_err_set(err, CU_ECORRUPT, "%s: line %lu names %s, which is not payload",
 					  name, line, path);
-		if (tag_only && !strncmp(path, EXP_BAG_DATA, strlen(EXP_BAG_DATA)))
+		if (tag_only && exp_bag_is_payload(path))
 			return cu_err_set(err, CU_ECORRUPT, "%s: line %lu names payload file %s", name, line,
 					  path);
 		m = find_member(p, path);
@@ -440,23 +440,23 @@ static int check_manifests(struct vpkg *p, struct cu_err *err)
 						  "(an added file)", p->m[i].path, EXP_SUMS);
 		return 0;
 	}
-	if (!find_member(p, "manifest-sha256.txt") || !find_member(p, "manifest-sha512.txt") ||
-	    !find_member(p, "tagmanifest-sha256.txt") || !find_member(p, "bag-info.txt"))
+	if (!find_member(p, EXP_BAG_MANIFEST256) || !find_member(p, EXP_BAG_MANIFEST512) ||
+	    !find_member(p, EXP_BAG_TAGMANIFEST) || !find_member(p, EXP_BAG_INFO))
 		return cu_err_set(err, CU_ECORRUPT, "the bag lacks manifest-sha256.txt, manifest-sha512.txt, "
 				  "tagmanifest-sha256.txt or bag-info.txt");
-	if ((rc = check_manifest(p, &p->man256, "manifest-sha256.txt", 32, 1, 0, err)) ||
-	    (rc = check_manifest(p, &p->man512, "manifest-sha512.txt", 64, 1, 0, err)) ||
-	    (rc = check_manifest(p, &p->tag256, "tagmanifest-sha256.txt", 32, 0, 1, err)))
+	if ((rc = check_manifest(p, &p->man256, EXP_BAG_MANIFEST256, 32, 1, 0, err)) ||
+	    (rc = check_manifest(p, &p->man512, EXP_BAG_MANIFEST512, 64, 1, 0, err)) ||
+	    (rc = check_manifest(p, &p->tag256, EXP_BAG_TAGMANIFEST, 32, 0, 1, err)))
 		return rc;
 	for (i = 0; i < p->n; i++) {
 		const struct vmember *m = &p->m[i];
-		int payload = !strncmp(m->path, EXP_BAG_DATA, strlen(EXP_BAG_DATA));
+		int payload = exp_bag_is_payload(m->path);
 
 		if (payload && (!m->listed || !m->listed512))
 			return cu_err_set(err, CU_ECORRUPT, "%s: in the payload but not listed in %s (an "
 					  "added file)", m->path,
-					  m->listed ? "manifest-sha512.txt" : "manifest-sha256.txt");
-		if (!payload && !m->tagged && strcmp(m->path, "tagmanifest-sha256.txt"))
+					  m->listed ? EXP_BAG_MANIFEST512 : EXP_BAG_MANIFEST256);
+		if (!payload && !m->tagged && strcmp(m->path, EXP_BAG_TAGMANIFEST))
 			return cu_err_set(err, CU_ECORRUPT, "%s: a tag file not listed in "
 					  "tagmanifest-sha256.txt (an added file)", m->path);
 	}
@@ -839,7 +839,7 @@ static int vs_oxum(struct exp_sink *s, uint64_t *bytes, uint64_t *files)
 
 	*bytes = *files = 0;
 	for (i = 0; i < v->p->n; i++) {
-		if (strncmp(v->p->m[i].path, EXP_BAG_DATA, strlen(EXP_BAG_DATA)))
+		if (!exp_bag_is_payload(v->p->m[i].path))
 			continue;
 		*bytes += v->p->m[i].size;
 		(*files)++;
@@ -880,13 +880,13 @@ static int check_rendered(struct vpkg *p, const struct exp_set *s, struct cu_err
 		mark_seen(p, rel);
 	}
 	mark_seen(p, EXP_SUMS);
-	mark_seen(p, "manifest-sha256.txt");
-	mark_seen(p, "manifest-sha512.txt");
-	mark_seen(p, "tagmanifest-sha256.txt");
+	mark_seen(p, EXP_BAG_MANIFEST256);
+	mark_seen(p, EXP_BAG_MANIFEST512);
+	mark_seen(p, EXP_BAG_TAGMANIFEST);
 	/* Added files first: one would also change bag-info's Payload-Oxum,
 	 * and "an added file" says more than "bag-info.txt differs". */
 	for (i = 0; i < p->n; i++) {
-		if (!p->m[i].seen && !(s->meta.format == EXP_BAGIT && !strcmp(p->m[i].path, "bag-info.txt"))) {
+		if (!p->m[i].seen && !(s->meta.format == EXP_BAGIT && !strcmp(p->m[i].path, EXP_BAG_INFO))) {
 			rc = cu_err_set(err, CU_ECORRUPT, "%s: not part of the export (an added file)",
 					p->m[i].path);
 			goto out;
