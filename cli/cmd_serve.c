@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 
 #define SERVE_GRACE_MS 30000 /* in-flight requests get this long on SIGTERM */
 
@@ -59,7 +60,7 @@ int cmd_serve(int argc, char **argv)
 	if (config)
 		snprintf(cfgpath, sizeof(cfgpath), "%s", config);
 	else
-		snprintf(cfgpath, sizeof(cfgpath), "%s/custos.json", dir);
+		snprintf(cfgpath, sizeof(cfgpath), "%s/" LAYOUT_CONFIG, dir);
 	api_config_defaults(&cfg);
 	if (api_config_load(cfgpath, &cfg, &err) != 0)
 		return cli_fail("serve", &err);
@@ -80,7 +81,7 @@ int cmd_serve(int argc, char **argv)
 	/* The pid file lets `custos token` ask the daemon to reload; written
 	 * once the archive's writer lock is ours, so that a second daemon
 	 * refused by the lock does not touch the first one's file. */
-	snprintf(pidpath, sizeof(pidpath), "%s/serve.pid", dir);
+	snprintf(pidpath, sizeof(pidpath), "%s/" LAYOUT_SERVE_PID, dir);
 	snprintf(pidtext, sizeof(pidtext), "%ld\n", (long)getpid());
 	if (fio_atomic_replace(pidpath, pidtext, strlen(pidtext), 0644, &err) != 0) {
 		fprintf(stderr, "custos serve: warning: %s\n", err.msg);
