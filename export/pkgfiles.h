@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "archiver/crypt.h"
+#include "common/config.h"
 #include "common/error.h"
 
 #define EXP_PKG_LIST_SUFFIX ".records"
