@@ -34,9 +34,11 @@ int api_config_listen(struct api_config *cfg, const char *addr, struct cu_err *e
 struct api_server;
 
 /* Opens the store in dir (as its writer), loads tokens, starts the commit
- * queue and the HTTP daemon. config_path names the configuration file that
- * api_server_reload rereads (the "server" object). */
-int api_server_start(const char *dir, const char *config_path, const struct api_config *cfg,
+ * queue and the HTTP daemon, the retention scheduler and export jobs, each
+ * with its section of cfg (loaded once by config_read). config_path names
+ * the configuration file that api_server_reload rereads (the "server"
+ * object). */
+int api_server_start(const char *dir, const char *config_path, const struct custos_config *cfg,
 		     struct api_server **out, struct cu_err *err) CU_MUST_CHECK;
 
 /* The port actually bound (useful with port 0). */

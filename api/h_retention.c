@@ -23,7 +23,6 @@
 #include <time.h>
 
 #include "api/internal.h"
-#include "common/config.h"
 #include "common/timeutil.h"
 #include "retention/ret.h"
 #include "search/index.h"
@@ -820,22 +819,6 @@ done:
 
 /* ---- the scheduler ---------------------------------------------------- */
 
-/* The "retention" section of the configuration, read by the one loader
- * (common/config.h); no file: the defaults. */
-static int load_config(const char *path, struct cu_err *err)
-{
-	struct custos_config *cfg;
-	int rc;
-
-	/* no file: the server settings said the same */
-	if ((rc = config_read(path, 1, &cfg, err)))
-		return rc;
-	ra.interval_s = cfg->retention.interval_s;
-	ra.delay_s = cfg->retention.first_run_delay_s;
-	free(cfg);
-	return rc;
-}
-
 static void run_once(struct api_server *srv)
 {
 	struct cu_err err;
@@ -898,9 +881,9 @@ int api_retention_start(struct api_server *srv, struct cu_err *err)
 	pthread_condattr_t ca;
 	int rc;
 
-	rc = load_config(srv->config_path, err);
-	if (rc)
-		return rc;
+	/* the "retention" section, loaded with the rest at start (common/config.h) */
+	ra.interval_s = srv->retention.interval_s;
+	ra.delay_s = srv->retention.first_run_delay_s;
 	/* A condition variable on the monotonic clock: setting the wall
 	 * clock does not move the schedule. */
 	pthread_cond_destroy(&ra.cv);

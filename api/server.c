@@ -684,9 +684,10 @@ static int tls_load(const struct api_config *cfg, struct buf *cert, struct buf *
 	return 0;
 }
 
-int api_server_start(const char *dir, const char *config_path, const struct api_config *cfg,
+int api_server_start(const char *dir, const char *config_path, const struct custos_config *all,
 		     struct api_server **out, struct cu_err *err)
 {
+	const struct api_config *cfg = &all->server;
 	struct api_server *srv;
 	struct cq_config qc;
 	struct sockaddr_storage ss;
@@ -706,6 +707,8 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	snprintf(srv->config_path, sizeof(srv->config_path), "%s", config_path ? config_path : "");
 	srv->cfg = *cfg;
 	srv->live = *cfg;
+	srv->retention = all->retention;
+	srv->exports = all->exports;
 	srv->started_ms = time_now_ms();
 	pthread_rwlock_init(&srv->lock, NULL);
 	pthread_mutex_init(&srv->verify.mu, NULL);

@@ -37,11 +37,12 @@ int cmd_serve(int argc, char **argv)
 	};
 	const char *dir = NULL, *config = NULL, *listen = NULL;
 	char cfgpath[4096], pidpath[4096], pidtext[32];
+	struct custos_config *all = NULL;
 	struct api_config cfg;
 	struct api_server *srv = NULL;
 	struct cu_err err;
 	sigset_t set;
-	int c, sig;
+	int c, sig, rc;
 
 	cu_err_clear(&err);
 	while ((c = getopt_long(argc, argv, "d:c:h", opts, NULL)) != -1) {
@@ -61,11 +62,14 @@ int cmd_serve(int argc, char **argv)
 		snprintf(cfgpath, sizeof(cfgpath), "%s", config);
 	else
 		snprintf(cfgpath, sizeof(cfgpath), "%s/" LAYOUT_CONFIG, dir);
-	api_config_defaults(&cfg);
-	if (api_config_load(cfgpath, &cfg, &err) != 0)
+	/* the whole file, once, by the one loader; each subsystem gets its section */
+	if (config_read(cfgpath, 0, &all, &err) != 0)
 		return cli_fail("serve", &err);
-	if (listen && api_config_listen(&cfg, listen, &err) != 0)
+	if (listen && api_config_listen(&all->server, listen, &err) != 0) {
+		free(all);
 		return cli_usage("serve", "%s", err.msg);
+	}
+	cfg = all->server;
 
 	/* Every thread started from here on inherits the blocked set, so the
 	 * signals are taken only by sigwait below. */
@@ -76,7 +80,9 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (api_server_start(dir, cfgpath, &cfg, &srv, &err) != 0)
+	rc = api_server_start(dir, cfgpath, all, &srv, &err);
+	free(all);
+	if (rc != 0)
 		return cli_fail("serve", &err);
 	/* The pid file lets `custos token` ask the daemon to reload; written
 	 * once the archive's writer lock is ours, so that a second daemon
