@@ -15,44 +15,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/config.h"
 #include "common/error.h"
 
-/* The "server" object of the configuration file; zero fields take the
- * defaults in brackets (api_config_defaults). Every key is documented in
- * docs/API.md "Configuration". */
-struct api_config {
-	char listen_host[256];          /* address to bind ["127.0.0.1"] */
-	uint16_t port;                  /* TCP port [8080] */
-	unsigned threads;               /* MHD thread pool size [4] */
-	unsigned max_connections;       /* open connections at once [256] */
-	unsigned max_connections_per_address; /* of them from one client address [32] */
-	unsigned connection_timeout_s;  /* idle connection timeout [30] */
-	unsigned header_timeout_s;      /* request line and headers complete within [10] */
-	unsigned request_timeout_s;     /* whole request (headers + body) [60] */
-	size_t max_body_bytes;          /* request body cap, 413 beyond [16 MiB] */
-	size_t max_header_bytes;        /* per-connection memory for request line
-					 * and headers, 431 beyond [32 KiB] */
-	size_t max_records_per_request; /* envelopes in one ingest request [10000] */
-	size_t max_pending_records;     /* records waiting for commit, 429 beyond [100000] */
-	size_t commit_batch_records;    /* records merged into one commit [8192] */
-	size_t index_max_lag;           /* records the search index may be behind the
-					 * log before ingest waits for it; 0: no bound [100000] */
-	unsigned search_max_limit;      /* cap on ?limit= of search and audit [1000] */
-	unsigned context_max;           /* cap on before/after of conversation context [200] */
-	int metrics_public;             /* 1: /metrics needs no token [0] */
-	/* "tls": {"cert_file", "key_file"}: serve HTTPS (libmicrohttpd with
-	 * GnuTLS, TLS 1.2 and 1.3 only). Relative paths are taken from the
-	 * configuration file's directory. Both empty: plain HTTP [""]. */
-	char tls_cert_file[1024];       /* PEM certificate chain, server first */
-	char tls_key_file[1024];        /* PEM private key, unencrypted, mode 0600 */
-};
+/* The "server" section of custos.json, parsed by the one loader
+ * (struct cfg_server, common/config.h); the API's code calls it by its
+ * old name. */
+#define api_config cfg_server
 
 void api_config_defaults(struct api_config *cfg);
 
-/* Reads the "server" object of the JSON configuration file at path (other
- * keys belong to other modules and are ignored) over the values in cfg.
- * A missing "server" object leaves cfg as it is. Unknown keys in "server"
- * are an error, so that a typo does not silently keep a default. */
+/* Loads the configuration file at path with the one loader (config_load:
+ * every section is checked, an unknown key or a bad value anywhere is an
+ * error naming its path) and sets cfg to its "server" section, read over
+ * the values in cfg: a missing "server" object leaves cfg as it is. */
 int api_config_load(const char *path, struct api_config *cfg, struct cu_err *err) CU_MUST_CHECK;
 
 /* Parses "HOST:PORT", "[V6]:PORT" or ":PORT" into cfg. */
@@ -61,9 +37,11 @@ int api_config_listen(struct api_config *cfg, const char *addr, struct cu_err *e
 struct api_server;
 
 /* Opens the store in dir (as its writer), loads tokens, starts the commit
- * queue and the HTTP daemon. config_path names the configuration file that
- * api_server_reload rereads (the "server" object). */
-int api_server_start(const char *dir, const char *config_path, const struct api_config *cfg,
+ * queue and the HTTP daemon, the retention scheduler and export jobs, each
+ * with its section of cfg (loaded once by config_read). config_path names
+ * the configuration file that api_server_reload rereads (the "server"
+ * object). */
+int api_server_start(const char *dir, const char *config_path, const struct custos_config *cfg,
 		     struct api_server **out, struct cu_err *err) CU_MUST_CHECK;
 
 /* The port actually bound (useful with port 0). */

@@ -138,6 +138,8 @@ struct api_server {
 	pthread_rwlock_t lock;       /* guards tokens and live */
 	struct tok_set tokens;       /* current tokens (replaced on reload) */
 	struct api_config live;      /* per-request limits (replaced on reload) */
+	struct cfg_retention retention; /* the scheduler's section, as started */
+	struct cfg_exports exports;  /* the export packages' section, as started */
 	struct store *st;            /* the archive, opened as writer */
 	struct commit_queue *cq;     /* every append goes through here */
 	struct MHD_Daemon *mhd;

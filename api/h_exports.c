@@ -143,9 +143,8 @@ static struct exp_jobs *get_jobs(struct api_server *srv, struct cu_err *err)
 		env.datadir = srv->dir;
 		env.append = cq_append;
 		env.append_arg = srv;
-		if (exp_pkg_ttl(srv->dir, srv->config_path[0] ? srv->config_path : NULL, &env.package_ttl_ms,
-				err) != 0 ||
-		    exp_jobs_new(&env, &jobs, err) != 0)
+		env.package_ttl_ms = (int64_t)srv->exports.package_ttl_s * 1000; /* as started */
+		if (exp_jobs_new(&env, &jobs, err) != 0)
 			jobs = NULL;
 	}
 	j = jobs;

@@ -16,10 +16,6 @@
 #include "retention/retention.h"
 #include "search/index.h"
 
-#define RETAPI_DEFAULT_INTERVAL_S 86400u /* retention.interval_seconds default: daily */
-#define RETAPI_MAX_INTERVAL_S 31622400u  /* at most a (leap) year between runs */
-#define RETAPI_DEFAULT_DELAY_S 5u        /* retention.first_run_delay_seconds default */
-#define RETAPI_MAX_DELAY_S 86400u
 /* The scheduler and the index handle the endpoints share (one server per
  * process, like the export jobs). */
 struct retapi {
@@ -63,56 +59,6 @@ struct idx *api_retention_index(struct api_server *srv)
 }
 
 /* ---- the scheduler ---------------------------------------------------- */
-
-/* Reads an unsigned integer member of the "retention" object. */
-static int cfg_uint(const json_t *o, const char *key, unsigned min, unsigned max, unsigned *out,
-		    struct cu_err *err)
-{
-	const json_t *v = json_object_get(o, key);
-
-	if (!v)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return cu_err_set(err, CU_EINVAL, "retention.%s must be an integer from %u to %u", key, min, max);
-	*out = (unsigned)json_integer_value(v);
-	return 0;
-}
-
-static int load_config(const char *path, struct cu_err *err)
-{
-	json_error_t jerr;
-	const char *key;
-	json_t *root, *o, *v;
-	int rc = 0;
-
-	ra.interval_s = RETAPI_DEFAULT_INTERVAL_S;
-	ra.delay_s = RETAPI_DEFAULT_DELAY_S;
-	if (!path || !*path)
-		return 0;
-	root = json_load_file(path, 0, &jerr);
-	if (!root) {
-		if (errno == ENOENT)
-			return 0; /* no file: the server settings said the same */
-		return cu_err_set(err, CU_EINVAL, "%s: %s", path, jerr.text);
-	}
-	o = json_object_get(root, "retention");
-	if (o && !json_is_object(o)) {
-		rc = cu_err_set(err, CU_EINVAL, "%s: \"retention\" must be an object", path);
-		goto out;
-	}
-	json_object_foreach(o, key, v) {
-		if (strcmp(key, "interval_seconds") != 0 && strcmp(key, "first_run_delay_seconds") != 0) {
-			rc = cu_err_set(err, CU_EINVAL, "%s: unknown key retention.%s", path, key);
-			goto out;
-		}
-	}
-	rc = cfg_uint(o, "interval_seconds", 1, RETAPI_MAX_INTERVAL_S, &ra.interval_s, err);
-	if (rc == 0)
-		rc = cfg_uint(o, "first_run_delay_seconds", 0, RETAPI_MAX_DELAY_S, &ra.delay_s, err);
-out:
-	json_decref(root);
-	return rc;
-}
 
 static void run_once(struct api_server *srv)
 {
@@ -176,9 +122,9 @@ int api_retention_start(struct api_server *srv, struct cu_err *err)
 	pthread_condattr_t ca;
 	int rc;
 
-	rc = load_config(srv->config_path, err);
-	if (rc)
-		return rc;
+	/* the "retention" section, loaded with the rest at start (common/config.h) */
+	ra.interval_s = srv->retention.interval_s;
+	ra.delay_s = srv->retention.first_run_delay_s;
 	/* A condition variable on the monotonic clock: setting the wall
 	 * clock does not move the schedule. */
 	pthread_cond_destroy(&ra.cv);

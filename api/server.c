@@ -141,9 +141,10 @@ static void after_commit(void *ctx, size_t records)
 	api_search_after_commit(ctx, records);
 }
 
-int api_server_start(const char *dir, const char *config_path, const struct api_config *cfg,
+int api_server_start(const char *dir, const char *config_path, const struct custos_config *all,
 		     struct api_server **out, struct cu_err *err)
 {
+	const struct api_config *cfg = &all->server;
 	struct api_server *srv;
 	struct api_http_setup hs;
 	struct cq_config qc;
@@ -158,6 +159,8 @@ int api_server_start(const char *dir, const char *config_path, const struct api_
 	snprintf(srv->config_path, sizeof(srv->config_path), "%s", config_path ? config_path : "");
 	srv->cfg = *cfg;
 	srv->live = *cfg;
+	srv->retention = all->retention;
+	srv->exports = all->exports;
 	srv->started_ms = time_now_ms();
 	pthread_rwlock_init(&srv->lock, NULL);
 

@@ -16,6 +16,7 @@
 #include "common/encode.h"
 #include "common/fileio.h"
 #include "common/jsonlist.h"
+#include "common/layout.h"
 #include "common/timeutil.h"
 
 static const struct {
@@ -116,7 +117,7 @@ int tok_load(const char *dir, struct tok_set *out, struct cu_err *err)
 
 	out->v = NULL;
 	out->n = 0;
-	tok_path(dir, "tokens.json", path, sizeof(path));
+	tok_path(dir, LAYOUT_TOKENS, path, sizeof(path));
 	rc = jsonlist_load(path, "tokens", TOK_FILE_MAX, TOK_MAX_ENTRIES, &root, &arr, err);
 	if (rc || !arr)
 		goto out;
@@ -185,7 +186,7 @@ static int save(const char *dir, const struct tok_set *s, struct cu_err *err)
 			arr = NULL;
 		}
 	}
-	tok_path(dir, "tokens.json", path, sizeof(path));
+	tok_path(dir, LAYOUT_TOKENS, path, sizeof(path));
 	return jsonlist_save(path, "tokens", arr, err); /* NULL arr: out of memory */
 }
 

@@ -14,8 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/encode.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 
 #define DEK_AAD "custos data key v1"
 
@@ -127,7 +129,7 @@ out:
 
 static void dek_path(const char *dir, char *out, size_t outlen)
 {
-	if (snprintf(out, outlen, "%s/keys/data.key", dir) >= (int)outlen)
+	if (snprintf(out, outlen, "%s/" LAYOUT_DATA_KEY, dir) >= (int)outlen)
 		out[0] = '\0';
 }
 
@@ -238,18 +240,17 @@ int crypt_open(const char *dir, const char *kek_path, struct crypt_key *dek, str
 {
 	char path[PATH_MAX];
 	struct crypt_key kek;
-	struct buf b;
-	json_t *cfg = NULL;
+	struct custos_config *cfg = NULL;
 	int rc;
 
 	if (!kek_path || !*kek_path)
 		kek_path = getenv("CUSTOS_KEK_FILE");
-	buf_init(&b, 1u << 20);
 	if (!kek_path || !*kek_path) {
-		snprintf(path, sizeof(path), "%s/custos.json", dir);
-		if (fio_read_file(path, &b, NULL) == 0)
-			cfg = json_loadb((const char *)b.data, b.len, 0, NULL);
-		kek_path = json_string_value(json_object_get(cfg, "kek_file"));
+		/* "kek_file" of custos.json, through the one loader (common/config.h) */
+		snprintf(path, sizeof(path), "%s/" LAYOUT_CONFIG, dir);
+		if ((rc = config_read(path, 1, &cfg, err)))
+			return rc;
+		kek_path = cfg->store.kek_file;
 	}
 	if (!kek_path || !*kek_path) {
 		rc = cu_err_set(err, CU_ENOTFOUND, "%s is encrypted at rest and no key-encryption key "
@@ -267,7 +268,6 @@ int crypt_open(const char *dir, const char *kek_path, struct crypt_key *dek, str
 		rc = crypt_dek_load(dir, &kek, dek, err);
 	OPENSSL_cleanse(&kek, sizeof(kek));
 out:
-	json_decref(cfg);
-	buf_release(&b);
+	free(cfg);
 	return rc;
 }

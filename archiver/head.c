@@ -10,6 +10,7 @@
 
 #include "common/bytes.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 
 /* Decodes one slot; 0 if it is valid. */
 static int slot_decode(const uint8_t *b, struct head_state *h)
@@ -33,7 +34,7 @@ int head_read(const char *dir, struct head_state *h, struct cu_err *err)
 	int ok[2], fd;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/head", dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_HEAD, dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? CU_ENOTFOUND : cu_err_errno(err, errno, "open %s", path);

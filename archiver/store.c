@@ -18,7 +18,9 @@
 #include "archiver/keys.h"
 #include "archiver/store_int.h"
 #include "common/bytes.h"
+#include "common/config.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 #include "common/timeutil.h"
 
 #define DEFAULT_SEGMENT_BYTES (64ull << 20)
@@ -29,7 +31,6 @@
 #define ZS_FEED_BYTES (256u << 10)  /* give zstd the frame's entries in steps this big */
 #define ZS_WORKERS 2                /* zstd's compression threads for a writer */
 #define IDMAP_AHEAD 8               /* records ahead whose duplicate-map slot is prefetched */
-#define CONFIG_MAX (1u << 20)
 
 /* a/b into out; a path too long for PATH_MAX becomes "" (and fails to open). */
 static void path_join(char *out, size_t outlen, const char *a, const char *b)
@@ -47,10 +48,10 @@ int store_init(const char *dir, const char *origin, struct cu_err *err)
 	struct stat sb;
 	int rc;
 
-	path_join(path, sizeof(path), dir, "custos.json");
+	path_join(path, sizeof(path), dir, LAYOUT_CONFIG);
 	if (stat(path, &sb) == 0)
 		return cu_err_set(err, CU_EEXIST, "%s already holds an archive; refusing to touch it", dir);
-	path_join(path, sizeof(path), dir, "segments");
+	path_join(path, sizeof(path), dir, LAYOUT_SEGMENTS_DIR);
 	if (stat(path, &sb) == 0)
 		return cu_err_set(err, CU_EEXIST, "%s already holds segments; refusing to touch it", dir);
 	if (!origin || !*origin) {
@@ -64,16 +65,16 @@ int store_init(const char *dir, const char *origin, struct cu_err *err)
 		return cu_err_set(err, CU_EINVAL, "origin must be one line without spaces, under 200 bytes");
 	if ((rc = fio_mkdir(dir, 0750, err)))
 		return rc;
-	path_join(path, sizeof(path), dir, "keys");
+	path_join(path, sizeof(path), dir, LAYOUT_KEYS_DIR);
 	if ((rc = fio_mkdir(path, 0700, err)))
 		return rc;
-	path_join(path, sizeof(path), dir, "keys/archive.key");
+	path_join(path, sizeof(path), dir, LAYOUT_ARCHIVE_KEY);
 	if ((rc = key_generate(path, err)))
 		return rc;
-	path_join(path, sizeof(path), dir, "segments");
+	path_join(path, sizeof(path), dir, LAYOUT_SEGMENTS_DIR);
 	if ((rc = fio_mkdir(path, 0750, err)))
 		return rc;
-	path_join(path, sizeof(path), dir, "tree");
+	path_join(path, sizeof(path), dir, LAYOUT_TREE_DIR);
 	if ((rc = fio_mkdir(path, 0750, err)))
 		return rc;
 	cfg = json_pack("{s:s, s:I, s:I, s:i}", "origin", origin,
@@ -85,7 +86,7 @@ int store_init(const char *dir, const char *origin, struct cu_err *err)
 		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
 		goto out;
 	}
-	path_join(path, sizeof(path), dir, "custos.json");
+	path_join(path, sizeof(path), dir, LAYOUT_CONFIG);
 	rc = fio_atomic_replace(path, text, strlen(text), 0640, err);
 	if (rc == 0)
 		rc = fio_fsync_dir(dir, err);
@@ -95,46 +96,33 @@ out:
 	return rc;
 }
 
-/* Reads custos.json: origin and the store's tunables (cfg overrides). */
+/* Takes origin and the store's tunables from custos.json (the one loader,
+ * common/config.h); cfg overrides them. */
 static int load_config(struct store *st, const struct store_config *over, struct cu_err *err)
 {
 	char path[PATH_MAX];
-	struct buf b;
-	json_error_t jerr;
-	json_t *root = NULL, *j;
+	struct custos_config *c = NULL;
+	const struct cfg_store *cs;
 	int rc;
 
-	buf_init(&b, CONFIG_MAX);
-	path_join(path, sizeof(path), st->dir, "custos.json");
-	rc = fio_read_file(path, &b, err);
-	if (rc) {
-		if (rc == CU_ENOTFOUND)
-			rc = cu_err_set(err, CU_ENOTFOUND, "%s is not a custos archive (no custos.json); "
-					"create one with `custos init -d %s`", st->dir, st->dir);
-		goto out;
-	}
-	root = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root || !json_is_object(root)) {
-		rc = cu_err_set(err, CU_EINVAL, "%s: invalid JSON at line %d: %s", path, jerr.line, jerr.text);
-		goto out;
-	}
-	j = json_object_get(root, "origin");
-	if (!json_is_string(j) || json_string_length(j) == 0 || json_string_length(j) >= sizeof(st->origin)) {
+	path_join(path, sizeof(path), st->dir, LAYOUT_CONFIG);
+	rc = config_read(path, 0, &c, err);
+	if (rc == CU_ENOTFOUND)
+		return cu_err_set(err, CU_ENOTFOUND, "%s is not a custos archive (no custos.json); "
+				  "create one with `custos init -d %s`", st->dir, st->dir);
+	if (rc)
+		return rc;
+	cs = &c->store;
+	if (!cs->origin[0]) {
 		rc = cu_err_set(err, CU_EINVAL, "%s: \"origin\" must be a non-empty string", path);
 		goto out;
 	}
-	snprintf(st->origin, sizeof(st->origin), "%s", json_string_value(j));
-	j = json_object_get(root, "segment_max_bytes");
-	st->cfg.segment_max_bytes = json_is_integer(j) && json_integer_value(j) > 0 ?
-		(uint64_t)json_integer_value(j) : DEFAULT_SEGMENT_BYTES;
-	j = json_object_get(root, "segment_max_age_seconds");
-	st->cfg.segment_max_age_ms = json_is_integer(j) && json_integer_value(j) > 0 ?
-		time_mul_sat((int64_t)json_integer_value(j), 1000) : DEFAULT_SEGMENT_AGE_MS;
-	j = json_object_get(root, "zstd_level");
-	st->cfg.zstd_level = json_is_integer(j) ? (int)json_integer_value(j) : DEFAULT_ZSTD_LEVEL;
-	j = json_object_get(root, "idmap_run_keys");
-	st->cfg.idmap_run_keys = json_is_integer(j) && json_integer_value(j) > 0 &&
-		json_integer_value(j) <= (1 << 24) ? (size_t)json_integer_value(j) : IDMAP_RUN_KEYS;
+	snprintf(st->origin, sizeof(st->origin), "%s", cs->origin);
+	st->cfg.segment_max_bytes = cs->segment_max_bytes ? cs->segment_max_bytes : DEFAULT_SEGMENT_BYTES;
+	st->cfg.segment_max_age_ms = cs->segment_max_age_s ?
+		time_mul_sat((int64_t)cs->segment_max_age_s, 1000) : DEFAULT_SEGMENT_AGE_MS;
+	st->cfg.zstd_level = cs->zstd_level ? cs->zstd_level : DEFAULT_ZSTD_LEVEL;
+	st->cfg.idmap_run_keys = cs->idmap_run_keys ? cs->idmap_run_keys : IDMAP_RUN_KEYS;
 	if (over && over->segment_max_bytes)
 		st->cfg.segment_max_bytes = over->segment_max_bytes;
 	if (over && over->segment_max_age_ms)
@@ -145,8 +133,7 @@ static int load_config(struct store *st, const struct store_config *over, struct
 		st->cfg.idmap_run_keys = over->idmap_run_keys;
 	rc = 0;
 out:
-	json_decref(root);
-	buf_release(&b);
+	free(c);
 	return rc;
 }
 
@@ -643,12 +630,12 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	buf_init(&st->frame, SEG_FRAME_MAX_COMP + SEG_FRAME_HDR_LEN);
 	buf_init(&st->rec, REC_MAX_BYTES);
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
-	path_join(st->segdir, sizeof(st->segdir), dir, "segments");
+	path_join(st->segdir, sizeof(st->segdir), dir, LAYOUT_SEGMENTS_DIR);
 	rc = load_config(st, cfg, err);
 	if (rc)
 		goto out;
 	if (!st->rdonly) {
-		path_join(path, sizeof(path), dir, "lock");
+		path_join(path, sizeof(path), dir, LAYOUT_LOCK);
 		st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 		if (st->lock_fd < 0) {
 			rc = cu_err_errno(err, errno, "open %s", path);
@@ -660,7 +647,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 			goto out;
 		}
 	}
-	path_join(path, sizeof(path), dir, "keys/archive.key");
+	path_join(path, sizeof(path), dir, LAYOUT_ARCHIVE_KEY);
 	rc = key_load_private(path, &st->key, err);
 	if (rc)
 		goto out;
@@ -691,14 +678,14 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 				"acknowledged: records are missing (run `custos verify`)",
 				(unsigned long long)st->size, (unsigned long long)st->acked);
 	if (rc == 0 && !st->rdonly) {
-		path_join(path, sizeof(path), dir, "head");
+		path_join(path, sizeof(path), dir, LAYOUT_HEAD);
 		st->head_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 		if (st->head_fd < 0)
 			rc = cu_err_errno(err, errno, "open %s", path);
 	}
 	if (rc)
 		goto out;
-	path_join(path, sizeof(path), dir, "tree");
+	path_join(path, sizeof(path), dir, LAYOUT_TREE_DIR);
 	rc = ts_open(path, st->rdonly, st_leaves, st, &st->ts, err);
 	if (rc == 0)
 		rc = tree_check_links(st, err);
@@ -716,7 +703,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 		rc = mt_frontier_root(&st->frontier, head.root);
 		head_encode(&head, two);
 		memcpy(two + HEAD_SLOT_LEN, two, HEAD_SLOT_LEN);
-		path_join(path, sizeof(path), dir, "head");
+		path_join(path, sizeof(path), dir, LAYOUT_HEAD);
 		if (rc == 0)
 			rc = fio_atomic_replace(path, two, sizeof(two), 0640, err);
 		if (rc == 0) {
@@ -734,7 +721,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 			path_join(path, sizeof(path), dir, old_map[k]);
 			(void)unlink(path);
 		}
-		path_join(path, sizeof(path), dir, "idmap");
+		path_join(path, sizeof(path), dir, LAYOUT_IDMAP_DIR);
 		rc = idmap_open(path, st->cfg.idmap_run_keys, &st->ids, err);
 		if (rc == 0)
 			rc = ids_catch_up(st, err);

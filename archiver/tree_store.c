@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/layout.h"
 
 #define TS_LEVELS 64                        /* levels 0..63 of a 2^64-leaf tree */
 #define TS_BLOCK ((uint64_t)1 << TS_LEVEL_MIN) /* leaves per level-8 entry */
@@ -67,7 +68,7 @@ struct ts_done {
 
 static void level_path(const struct tree_store *ts, unsigned level, char path[TS_PATH_MAX])
 {
-	snprintf(path, TS_PATH_MAX, "%s/level-%02u", ts->dir, level);
+	snprintf(path, TS_PATH_MAX, "%s/" LAYOUT_TREE_LEVEL_FMT, ts->dir, level);
 }
 
 /* Hashes the 2^level leaves in buf (level < TS_LEVEL_MIN) in place into buf[0]:
@@ -525,8 +526,8 @@ int ts_check(struct tree_store *ts, uint64_t *vouched, char *msg, size_t len, st
 				/* The parent or a child is wrong: neither is vouched for. */
 				if (((j + k) << l) < *vouched) {
 					*vouched = (j + k) << l;
-					snprintf(msg, len, "tree/level-%02u entry %llu does not match "
-						 "entries %llu and %llu of tree/level-%02u (leaves from "
+					snprintf(msg, len, LAYOUT_TREE_DIR "/" LAYOUT_TREE_LEVEL_FMT " entry %llu does not match "
+						 "entries %llu and %llu of " LAYOUT_TREE_DIR "/" LAYOUT_TREE_LEVEL_FMT " (leaves from "
 						 "%llu on)", l, (unsigned long long)(j + k),
 						 (unsigned long long)(2 * (j + k)),
 						 (unsigned long long)(2 * (j + k) + 1), l - 1,

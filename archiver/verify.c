@@ -21,6 +21,7 @@
 #include "archiver/tree_store.h"
 #include "archiver/verify_pool.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 
 /* Frames checked between two progress reports. */
 #define VPROGRESS 16
@@ -79,7 +80,7 @@ static void on_subtree(void *ctx, uint64_t start, unsigned level, const uint8_t 
 	    memcmp(stored, hash, HASH_LEN) != 0) {
 		v->tree_bad = 1;
 		snprintf(v->tree_reason, sizeof(v->tree_reason),
-			 "tree/level-%02u entry %llu (leaves %llu..%llu) does not match the log", level,
+			 LAYOUT_TREE_DIR "/" LAYOUT_TREE_LEVEL_FMT " entry %llu (leaves %llu..%llu) does not match the log", level,
 			 (unsigned long long)idx, (unsigned long long)start,
 			 (unsigned long long)(start + (1ull << level) - 1));
 	}
@@ -95,7 +96,7 @@ static void open_tree(struct vstate *v, const char *dir)
 		v->tree_fd[l] = -1;
 		if (l < TS_LEVEL_MIN)
 			continue;
-		snprintf(path, sizeof(path), "%s/tree/level-%02u", dir, l);
+		snprintf(path, sizeof(path), "%s/" LAYOUT_TREE_DIR "/" LAYOUT_TREE_LEVEL_FMT, dir, l);
 		v->tree_fd[l] = open(path, O_RDONLY | O_CLOEXEC);
 		if (v->tree_fd[l] >= 0 && fstat(v->tree_fd[l], &sb) == 0)
 			v->tree_entries[l] = (uint64_t)sb.st_size / HASH_LEN;
@@ -209,7 +210,7 @@ static int check_segment(struct vstate *v, const char *dir, uint64_t no, int las
 	int fd, rc = 0, scan = 1, at_seal = 0;
 
 	seg_file_name(no, name, sizeof(name));
-	snprintf(path, sizeof(path), "%s/segments/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_SEGMENTS_DIR "/%s", dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(v, name, -1, (int64_t)v->next_seq, "cannot open: %s", strerror(errno));
@@ -356,7 +357,7 @@ int verify_archive_kek(const char *dir, const char *kek_file, struct verify_resu
 	mt_frontier_init(&v.fr);
 	for (l = 0; l < 64; l++)
 		v.tree_fd[l] = -1;
-	snprintf(path, sizeof(path), "%s/keys/archive.key", dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_ARCHIVE_KEY, dir);
 	rc = key_load_private(path, &v.pub, err);
 	if (rc)
 		goto out;
@@ -370,7 +371,7 @@ int verify_archive_kek(const char *dir, const char *kek_file, struct verify_resu
 		cu_err_clear(err);
 		rc = 0;
 	}
-	snprintf(path, sizeof(path), "%s/segments", dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_SEGMENTS_DIR, dir);
 	d = opendir(path);
 	if (!d) {
 		rc = cu_err_errno(err, errno, "open %s", path);
@@ -388,7 +389,7 @@ int verify_archive_kek(const char *dir, const char *kek_file, struct verify_resu
 			nos = p;
 		}
 		nos[n++] = no;
-		snprintf(path, sizeof(path), "%s/segments/%s", dir, de->d_name);
+		snprintf(path, sizeof(path), "%s/" LAYOUT_SEGMENTS_DIR "/%s", dir, de->d_name);
 		if (stat(path, &sb) == 0)
 			v.total_bytes += (uint64_t)sb.st_size;
 	}
@@ -432,7 +433,7 @@ int verify_archive_kek(const char *dir, const char *kek_file, struct verify_resu
 		/* Level files must not claim subtrees beyond the log. */
 		for (l = TS_LEVEL_MIN; l < 64; l++)
 			if (v.tree_entries[l] > (v.next_seq >> l)) {
-				fail(&v, "", -1, -1, "tree/level-%02u holds subtrees beyond the log "
+				fail(&v, "", -1, -1, LAYOUT_TREE_DIR "/" LAYOUT_TREE_LEVEL_FMT " holds subtrees beyond the log "
 				     "(records removed from the end?)", l);
 				break;
 			}
@@ -442,7 +443,7 @@ int verify_archive_kek(const char *dir, const char *kek_file, struct verify_resu
 		res->derived_damaged++;
 		snprintf(res->derived_reason, sizeof(res->derived_reason), "%s", v.tree_reason);
 	}
-	snprintf(path, sizeof(path), "%s/idmap", dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_IDMAP_DIR, dir);
 	{
 		char msg[512] = "";
 		int bad = idmap_check(path, msg, sizeof(msg));

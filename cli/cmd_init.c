@@ -13,6 +13,7 @@
 #include "archiver/store.h"
 #include "cli/cli.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 
 /* Turns a new, empty archive into one encrypted at rest under the KEK in
  * kek_file: wraps a fresh data key and records the KEK's path. */
@@ -34,7 +35,7 @@ static int enable_encryption(const char *dir, const char *kek_file, struct cu_er
 	OPENSSL_cleanse(&kek, sizeof(kek));
 	if (rc)
 		goto out;
-	snprintf(path, sizeof(path), "%s/custos.json", dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_CONFIG, dir);
 	rc = fio_read_file(path, &b, err);
 	if (rc)
 		goto out;

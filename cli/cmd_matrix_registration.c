@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "common/buf.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 #include "ingest/sources.h"
 
 static void usage(FILE *f)
@@ -118,7 +119,7 @@ int cmd_matrix_registration(int argc, char **argv)
 	if (out)
 		snprintf(path, sizeof(path), "%s", out);
 	else
-		snprintf(path, sizeof(path), "%s/matrix-registration.yaml", dir);
+		snprintf(path, sizeof(path), "%s/" LAYOUT_MATRIX_REGISTRATION, dir);
 	if (!force && stat(path, &sb) == 0) {
 		cu_err_set(&err, CU_EEXIST, "%s exists; --force replaces it with new tokens", path);
 		goto fail;

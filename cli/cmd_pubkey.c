@@ -10,6 +10,7 @@
 
 #include "archiver/keys.h"
 #include "cli/cli.h"
+#include "common/layout.h"
 
 int cmd_pubkey(int argc, char **argv)
 {
@@ -38,7 +39,7 @@ int cmd_pubkey(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("pubkey", "unexpected argument '%s'", argv[optind]);
-	n = snprintf(path, sizeof(path), "%s/keys/archive.key", cli_datadir(dir));
+	n = snprintf(path, sizeof(path), "%s/" LAYOUT_ARCHIVE_KEY, cli_datadir(dir));
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return cli_usage("pubkey", "data directory path too long");
 	if (key_load_private(path, &key, &err) != 0 || key_public_pem(key, &pem, &err) != 0) {

@@ -10,6 +10,7 @@
 
 #include "archiver/store.h"
 #include "cli/cli.h"
+#include "common/layout.h"
 #include "common/timeutil.h"
 #include "search/index.h"
 
@@ -102,7 +103,7 @@ int cli_verify_index(const char *datadir, int json, json_t *into)
 	int ok, rc = EXIT_FAIL;
 
 	cu_err_clear(&err);
-	snprintf(path, sizeof(path), "%s/index/index.db", datadir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_INDEX_DIR "/" LAYOUT_INDEX_DB, datadir);
 	if (stat(path, &sb) != 0) {
 		cu_err_set(&err, CU_ENOTFOUND, "no search index in %s (custos reindex builds it)", datadir);
 		return cli_fail("verify", &err);

@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 
 #define SERVE_GRACE_MS 30000 /* in-flight requests get this long on SIGTERM */
 
@@ -36,11 +37,12 @@ int cmd_serve(int argc, char **argv)
 	};
 	const char *dir = NULL, *config = NULL, *listen = NULL;
 	char cfgpath[4096], pidpath[4096], pidtext[32];
+	struct custos_config *all = NULL;
 	struct api_config cfg;
 	struct api_server *srv = NULL;
 	struct cu_err err;
 	sigset_t set;
-	int c, sig;
+	int c, sig, rc;
 
 	cu_err_clear(&err);
 	while ((c = getopt_long(argc, argv, "d:c:h", opts, NULL)) != -1) {
@@ -59,12 +61,15 @@ int cmd_serve(int argc, char **argv)
 	if (config)
 		snprintf(cfgpath, sizeof(cfgpath), "%s", config);
 	else
-		snprintf(cfgpath, sizeof(cfgpath), "%s/custos.json", dir);
-	api_config_defaults(&cfg);
-	if (api_config_load(cfgpath, &cfg, &err) != 0)
+		snprintf(cfgpath, sizeof(cfgpath), "%s/" LAYOUT_CONFIG, dir);
+	/* the whole file, once, by the one loader; each subsystem gets its section */
+	if (config_read(cfgpath, 0, &all, &err) != 0)
 		return cli_fail("serve", &err);
-	if (listen && api_config_listen(&cfg, listen, &err) != 0)
+	if (listen && api_config_listen(&all->server, listen, &err) != 0) {
+		free(all);
 		return cli_usage("serve", "%s", err.msg);
+	}
+	cfg = all->server;
 
 	/* Every thread started from here on inherits the blocked set, so the
 	 * signals are taken only by sigwait below. */
@@ -75,12 +80,14 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (api_server_start(dir, cfgpath, &cfg, &srv, &err) != 0)
+	rc = api_server_start(dir, cfgpath, all, &srv, &err);
+	free(all);
+	if (rc != 0)
 		return cli_fail("serve", &err);
 	/* The pid file lets `custos token` ask the daemon to reload; written
 	 * once the archive's writer lock is ours, so that a second daemon
 	 * refused by the lock does not touch the first one's file. */
-	snprintf(pidpath, sizeof(pidpath), "%s/serve.pid", dir);
+	snprintf(pidpath, sizeof(pidpath), "%s/" LAYOUT_SERVE_PID, dir);
 	snprintf(pidtext, sizeof(pidtext), "%ld\n", (long)getpid());
 	if (fio_atomic_replace(pidpath, pidtext, strlen(pidtext), 0644, &err) != 0) {
 		fprintf(stderr, "custos serve: warning: %s\n", err.msg);

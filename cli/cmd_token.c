@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "common/buf.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 #include "common/timeutil.h"
 
 static void usage(FILE *f)
@@ -32,7 +33,7 @@ static void notify_daemon(const char *dir)
 	FILE *f;
 	long pid;
 
-	snprintf(path, sizeof(path), "%s/serve.pid", dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_SERVE_PID, dir);
 	buf_init(&b, 64);
 	if (fio_read_file(path, &b, &err) != 0 || b.len == 0)
 		goto out;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/layout.h"
 #include "common/timeutil.h"
 #include "export/atrest.h"
 #include "export/pkgfiles.h"
@@ -91,7 +92,7 @@ static void *sweeper_main(void *arg)
 		json_t *removed = json_array();
 
 		cu_err_clear(&err);
-		if (exp_pkg_sweep(s->outdir, "exports", store_data_key(s->env.st), NULL, 0,
+		if (exp_pkg_sweep(s->outdir, LAYOUT_EXPORTS_DIR, store_data_key(s->env.st), NULL, 0,
 				  time_now_ms() - s->env.package_ttl_ms, 0, removed, &err) != 0)
 			fprintf(stderr, "custos: exports: expired packages could not be removed: %s\n", err.msg);
 		else if (json_array_size(removed))
@@ -128,7 +129,7 @@ int exp_jobs_new(const struct exp_job_env *env, struct exp_jobs **out, struct cu
 	if (!s->env.max_kept)
 		s->env.max_kept = 64;
 	s->next_id = 1;
-	if (!s->env.datadir || asprintf(&s->outdir, "%s/exports", env->datadir) < 0) {
+	if (!s->env.datadir || asprintf(&s->outdir, "%s/" LAYOUT_EXPORTS_DIR, env->datadir) < 0) {
 		s->outdir = NULL;
 		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
 		goto fail;

@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 #include "export/atrest.h"
 #include "export/export.h"
 
@@ -332,39 +334,19 @@ out:
 int exp_pkg_ttl(const char *datadir, const char *config_path, int64_t *ttl_ms, struct cu_err *err)
 {
 	char path[PATH_MAX];
-	json_error_t jerr;
-	json_t *root, *o, *v;
-	const char *key;
-	int rc = 0;
+	struct custos_config *cfg;
+	int rc;
 
 	*ttl_ms = (int64_t)EXP_PKG_TTL_DEFAULT_S * 1000;
 	if (!config_path) {
-		snprintf(path, sizeof(path), "%s/custos.json", datadir);
+		snprintf(path, sizeof(path), "%s/" LAYOUT_CONFIG, datadir);
 		config_path = path;
 	}
-	root = json_load_file(config_path, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
-		return errno == ENOENT ? 0 : cu_err_set(err, CU_EINVAL, "%s: %s", config_path, jerr.text);
-	o = json_object_get(root, "exports");
-	if (o && !json_is_object(o)) {
-		rc = cu_err_set(err, CU_EINVAL, "%s: \"exports\" must be an object", config_path);
-		goto out;
-	}
-	json_object_foreach(o, key, v) {
-		if (strcmp(key, "package_ttl_seconds") != 0) {
-			rc = cu_err_set(err, CU_EINVAL, "%s: unknown key exports.%s", config_path, key);
-			goto out;
-		}
-		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > EXP_PKG_TTL_MAX_S) {
-			rc = cu_err_set(err, CU_EINVAL, "%s: exports.package_ttl_seconds must be an integer from 1"
-					" to %u", config_path, EXP_PKG_TTL_MAX_S);
-			goto out;
-		}
-		*ttl_ms = (int64_t)json_integer_value(v) * 1000;
-	}
-out:
-	json_decref(root);
-	return rc;
+	if ((rc = config_read(config_path, 1, &cfg, err))) /* no file: the defaults */
+		return rc;
+	*ttl_ms = (int64_t)cfg->exports.package_ttl_s * 1000;
+	free(cfg);
+	return 0;
 }
 
 int exp_pkg_expire(const char *datadir, const char *config_path, const struct crypt_key *key, int64_t now_ms,
@@ -377,6 +359,6 @@ int exp_pkg_expire(const char *datadir, const char *config_path, const struct cr
 	rc = exp_pkg_ttl(datadir, config_path, &ttl, err);
 	if (rc)
 		return rc;
-	snprintf(dir, sizeof(dir), "%s/exports", datadir);
-	return exp_pkg_sweep(dir, "exports", key, NULL, 0, now_ms - ttl, 0, removed, err);
+	snprintf(dir, sizeof(dir), "%s/" LAYOUT_EXPORTS_DIR, datadir);
+	return exp_pkg_sweep(dir, LAYOUT_EXPORTS_DIR, key, NULL, 0, now_ms - ttl, 0, removed, err);
 }

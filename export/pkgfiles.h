@@ -22,11 +22,11 @@
 #include <stdint.h>
 
 #include "archiver/crypt.h"
+#include "common/config.h"
 #include "common/error.h"
 
 #define EXP_PKG_LIST_SUFFIX ".records"
-#define EXP_PKG_TTL_DEFAULT_S (7u * 86400u)  /* exports.package_ttl_seconds default */
-#define EXP_PKG_TTL_MAX_S (3650u * 86400u)
+#define EXP_PKG_TTL_DEFAULT_S CFG_EXPORTS_TTL_DEFAULT_S /* exports.package_ttl_seconds default */
 
 /* Writes PKG.records for the package pkg_path: the sorted seqs, the
  * creation time; encrypted with key (NULL: plain). Atomic and durable. */
@@ -48,8 +48,9 @@ int exp_pkg_sweep(const char *dir, const char *label, const struct crypt_key *ke
 		  struct cu_err *err) CU_MUST_CHECK;
 
 /* exports.package_ttl_seconds of DATADIR/custos.json (config_path NULL)
- * or config_path, in ms; EXP_PKG_TTL_DEFAULT_S when not set. CU_EINVAL
- * for a bad value or an unknown key of "exports". */
+ * or config_path, in ms, read by the one loader (common/config.h);
+ * EXP_PKG_TTL_DEFAULT_S when not set or without a file. CU_EINVAL for a
+ * bad value or an unknown key anywhere in the file. */
 int exp_pkg_ttl(const char *datadir, const char *config_path, int64_t *ttl_ms, struct cu_err *err) CU_MUST_CHECK;
 
 /* Removes the export packages of DATADIR/exports older than the

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/layout.h"
 #include "common/timeutil.h"
 
 #define TXN_BUSY_MS 5000
@@ -35,7 +36,7 @@ static int txn_open(const char *dir, sqlite3 **out, struct cu_err *err)
 	int rc;
 
 	*out = NULL;
-	snprintf(path, sizeof(path), "%s/matrix-txns.db", dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_MATRIX_TXNS, dir);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		rc = cu_err_set(err, CU_EIO, "open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");

@@ -19,6 +19,7 @@
 #include "common/encode.h"
 #include "common/fileio.h"
 #include "common/jsonlist.h"
+#include "common/layout.h"
 #include "common/timeutil.h"
 
 static const struct {
@@ -288,7 +289,7 @@ int src_load(const char *dir, struct src_set *out, struct cu_err *err)
 
 	out->v = NULL;
 	out->n = 0;
-	src_path(dir, "sources.json", path, sizeof(path));
+	src_path(dir, LAYOUT_SOURCES, path, sizeof(path));
 	rc = jsonlist_load(path, "sources", SRC_FILE_MAX, SRC_MAX_ENTRIES, &root, &arr, err);
 	if (rc || !arr)
 		goto out;
@@ -380,7 +381,7 @@ static int save(const char *dir, const struct src_set *s, struct cu_err *err)
 			arr = NULL;
 		}
 	}
-	src_path(dir, "sources.json", path, sizeof(path));
+	src_path(dir, LAYOUT_SOURCES, path, sizeof(path));
 	return jsonlist_save(path, "sources", arr, err); /* NULL arr: out of memory */
 }
 
@@ -388,7 +389,7 @@ static int lock_sources(const char *dir, int *fd_out, struct cu_err *err)
 {
 	char path[4096];
 
-	src_path(dir, "sources.lock", path, sizeof(path));
+	src_path(dir, LAYOUT_SOURCES_LOCK, path, sizeof(path));
 	return jsonlist_lock(path, fd_out, err);
 }
 

@@ -29,6 +29,7 @@
 #include "archiver/keys.h"
 #include "archiver/record.h"
 #include "common/encode.h"
+#include "common/layout.h"
 #include "common/timeutil.h"
 #include "export/pkgfiles.h"
 #include "retention/plan_int.h"
@@ -191,7 +192,7 @@ static void add_name(json_t *a, const char *s)
 static int packages_sweep(struct store *st, const struct ret_state *s, const struct ret_items *del, int dry_run,
 			  json_t *names, struct cu_err *err)
 {
-	static const char *const dirs[] = {"exports", "transfers"};
+	static const char *const dirs[] = {LAYOUT_EXPORTS_DIR, LAYOUT_TRANSFERS_DIR};
 	char dir[4096];
 	json_t *found = json_array();
 	uint64_t *seqs = calloc(del->n + 1, sizeof(*seqs));
@@ -209,7 +210,7 @@ static int packages_sweep(struct store *st, const struct ret_state *s, const str
 		snprintf(dir, sizeof(dir), "%s/%s", store_dir(st), dirs[i]);
 		rc = exp_pkg_sweep(dir, dirs[i], store_data_key(st), seqs, n, INT64_MIN, dry_run, found, err);
 	}
-	snprintf(dir, sizeof(dir), "%s/transfers/", store_dir(st));
+	snprintf(dir, sizeof(dir), "%s/" LAYOUT_TRANSFERS_DIR "/", store_dir(st));
 	for (i = 0; rc == 0 && i < s->noffers; i++) {
 		const struct ret_offer *o = &s->offers[i];
 		struct stat sb;
@@ -340,7 +341,7 @@ static int make_offer(struct store *st, const struct ret_plan *p, struct ret_ite
 	if (opts && opts->package_dir && *opts->package_dir)
 		snprintf(dir, sizeof(dir), "%s", opts->package_dir);
 	else
-		snprintf(dir, sizeof(dir), "%s/transfers", store_dir(st));
+		snprintf(dir, sizeof(dir), "%s/" LAYOUT_TRANSFERS_DIR, store_dir(st));
 	snprintf(pkg, sizeof(pkg), "%s/transfer-plan-%llu.tar", dir, (unsigned long long)p->id);
 	rc = ret_package_write(st, dir, pkg, p->id, seqs, tr->n, exec_person(opts, p), hex, err);
 	if (rc)

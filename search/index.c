@@ -14,6 +14,7 @@
 
 #include "archiver/record.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS state(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
@@ -648,7 +649,7 @@ static int open_locked(const char *dir, int flags, int lockfd, struct idx **out,
 	rc = tok_ctx_new(&ix->tc, err);
 	if (rc)
 		goto out;
-	snprintf(path, sizeof(path), "%s/index.db", dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_INDEX_DB, dir);
 	oflags = (flags & IDX_RDONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &ix->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		rc = cu_err_set(err, CU_EIO, "index: cannot open %s: %s", path,
@@ -714,7 +715,7 @@ static int lock_index(const char *dir, int flags, int exclusive, int *fd_out, st
 		if (rc)
 			return rc;
 	}
-	snprintf(path, sizeof(path), "%s/lock", dir);
+	snprintf(path, sizeof(path), "%s/" LAYOUT_INDEX_LOCK, dir);
 	fd = open(path, (flags & IDX_RDONLY) ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -739,7 +740,7 @@ static int lock_index(const char *dir, int flags, int exclusive, int *fd_out, st
  * shared again with shared_after. */
 static int remove_db_locked(const char *dir, int shared_after, int *fd, struct cu_err *err)
 {
-	static const char *const files[] = {"index.db", "index.db-wal", "index.db-shm"};
+	static const char *const files[] = {LAYOUT_INDEX_DB, LAYOUT_INDEX_DB "-wal", LAYOUT_INDEX_DB "-shm"};
 	char path[PATH_MAX + 32];
 	size_t i;
 	int rc;
@@ -765,7 +766,7 @@ int idx_open(const char *datadir, int flags, struct idx **out, struct cu_err *er
 	int fd, rc, damaged = 0;
 
 	*out = NULL;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/index", datadir) >= sizeof(dir))
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" LAYOUT_INDEX_DIR, datadir) >= sizeof(dir))
 		return cu_err_set(err, CU_EINVAL, "index: path too long");
 	rc = lock_index(dir, flags, 0, &fd, err);
 	if (rc)
@@ -1371,7 +1372,7 @@ int idx_reindex(const char *datadir, struct store *st, idx_progress_fn progress,
 	struct idx *ix = NULL;
 	int fd, rc;
 
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/index", datadir) >= sizeof(dir))
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" LAYOUT_INDEX_DIR, datadir) >= sizeof(dir))
 		return cu_err_set(err, CU_EINVAL, "index: path too long");
 	rc = remove_db_locked(dir, 0, &fd, err);
 	if (rc)

@@ -1,7 +1,8 @@
-/* fuzz_config.c - the configuration and token file loaders: the input is
- * written as DIR/custos.json (read by store_open and by the "server" part,
- * api_config_load) and as DIR/tokens.json (tok_load) of an archive made
- * once with store_init. Any bytes must load or be refused with a message. */
+/* fuzz_config.c - the one configuration loader (common/config.h) and the
+ * token file loader: the input is parsed by config_parse, and written as
+ * DIR/custos.json (read through the loader by store_open) and as
+ * DIR/tokens.json (tok_load) of an archive made once with store_init. Any
+ * bytes must load or be refused with a message. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -10,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/api.h"
 #include "api/tokens.h"
 #include "archiver/store.h"
+#include "common/config.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -50,7 +51,7 @@ static void put(const char *path, const uint8_t *p, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct api_config cfg;
+	static struct custos_config cfg; /* large; one fuzzing thread */
 	struct tok_set toks;
 	struct store *st = NULL;
 	struct cu_err err;
@@ -67,11 +68,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	cu_err_clear(&err);
-	api_config_defaults(&cfg);
-	if (api_config_load(cfgpath, &cfg, &err) != 0 && !err.msg[0])
+	config_defaults(&cfg);
+	if (config_parse(cfgpath, (const char *)data, size, &cfg, &err) != 0 && !err.msg[0])
 		abort();
-	if (cfg.threads == 0 || cfg.max_connections == 0 || cfg.max_body_bytes == 0)
+	if (cfg.server.threads == 0 || cfg.server.max_connections == 0 || cfg.server.max_body_bytes == 0 ||
+	    cfg.retention.interval_s == 0 || cfg.exports.package_ttl_s == 0)
 		abort(); /* a loaded limit of 0 would disable the limit */
+	if (memchr(cfg.store.origin, 0, sizeof(cfg.store.origin)) == NULL ||
+	    memchr(cfg.store.kek_file, 0, sizeof(cfg.store.kek_file)) == NULL ||
+	    memchr(cfg.server.tls_key_file, 0, sizeof(cfg.server.tls_key_file)) == NULL)
+		abort(); /* every string ends inside its field */
 
 	cu_err_clear(&err);
 	memset(&toks, 0, sizeof(toks));
