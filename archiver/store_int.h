@@ -1,6 +1,7 @@
 /* store_int.h - internals shared by the store's source files (store.c:
- * open, recovery and append; store_read.c: frame reading, iteration and
- * proofs). Not for use outside archiver/. */
+ * open, recovery and append; store_read.c: frame reading and iteration;
+ * store_proof.c: tree head, proofs, checkpoints). Not for use outside
+ * archiver/. */
 #ifndef CUSTOS_ARCHIVER_STORE_INT_H
 #define CUSTOS_ARCHIVER_STORE_INT_H
 

@@ -1,5 +1,6 @@
 /* store_read.c - reading the log: frames, entries, random access by seq,
- * sequential iteration, and the tree head and proofs. */
+ * and sequential iteration. The tree head and proofs are in
+ * store_proof.c. */
 /* for zstd's buffer-less streaming: a reader decompresses a frame block
  * by block straight into its buffer, and stops after the block it needs */
 #define ZSTD_STATIC_LINKING_ONLY
@@ -10,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "archiver/checkpoint.h"
 #include "archiver/store_int.h"
 #include "common/bytes.h"
 #include "common/fileio.h"
@@ -1046,72 +1046,5 @@ int st_leaves(void *ctx, uint64_t start, uint64_t count, uint8_t (*out)[HASH_LEN
 		}
 	}
 	store_iter_close(it);
-	return rc;
-}
-
-int store_root(struct store *st, uint64_t n, uint8_t out[HASH_LEN], struct cu_err *err)
-{
-	int rc;
-
-	pthread_mutex_lock(&st->tree_lock);
-	if (n > st->frontier.size)
-		rc = cu_err_set(err, CU_EINVAL, "tree size %llu is beyond the archive's %llu",
-				(unsigned long long)n, (unsigned long long)st->frontier.size);
-	else if (n == st->frontier.size)
-		rc = mt_frontier_root(&st->frontier, out);
-	else
-		rc = ts_root(st->ts, n, out);
-	pthread_mutex_unlock(&st->tree_lock);
-	if (rc && (!err || !err->code))
-		cu_err_set(err, rc, "cannot compute the tree head at size %llu", (unsigned long long)n);
-	return rc;
-}
-
-int store_inclusion(struct store *st, uint64_t seq, uint64_t n, uint8_t out[MT_MAX_PROOF][HASH_LEN],
-		    size_t *count, struct cu_err *err)
-{
-	int rc;
-
-	pthread_mutex_lock(&st->tree_lock);
-	if (n > ts_size(st->ts) || seq >= n)
-		rc = cu_err_set(err, CU_EINVAL, "no inclusion proof for seq %llu in tree size %llu",
-				(unsigned long long)seq, (unsigned long long)n);
-	else
-		rc = ts_inclusion(st->ts, seq, n, out, count);
-	pthread_mutex_unlock(&st->tree_lock);
-	if (rc && (!err || !err->code))
-		cu_err_set(err, rc, "cannot compute the inclusion proof");
-	return rc;
-}
-
-int store_consistency(struct store *st, uint64_t m, uint64_t n, uint8_t out[MT_MAX_PROOF][HASH_LEN],
-		      size_t *count, struct cu_err *err)
-{
-	int rc;
-
-	pthread_mutex_lock(&st->tree_lock);
-	if (n > ts_size(st->ts) || m > n || m == 0)
-		rc = cu_err_set(err, CU_EINVAL, "no consistency proof from size %llu to %llu "
-				"(archive holds %llu)", (unsigned long long)m,
-				(unsigned long long)n, (unsigned long long)ts_size(st->ts));
-	else
-		rc = ts_consistency(st->ts, m, n, out, count);
-	pthread_mutex_unlock(&st->tree_lock);
-	if (rc && (!err || !err->code))
-		cu_err_set(err, rc, "cannot compute the consistency proof");
-	return rc;
-}
-
-int store_checkpoint(struct store *st, uint64_t n, char **note_out, struct cu_err *err)
-{
-	struct checkpoint c;
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	snprintf(c.origin, sizeof(c.origin), "%s", st->origin);
-	c.size = n;
-	rc = store_root(st, n, c.root, err);
-	if (rc == 0)
-		rc = ckpt_sign(&c, st->key, note_out, err);
 	return rc;
 }
