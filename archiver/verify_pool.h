@@ -11,16 +11,16 @@
 #include <stdint.h>
 
 #include "archiver/crypt.h"
+#include "archiver/frame.h"
 #include "archiver/hash.h"
 #include "archiver/segment.h"
-#include "archiver/store_int.h"
 #include "common/buf.h"
 
 /* One frame as phase A found it, for phase B to check in log order. */
 struct vframe {
 	uint64_t off;                /* offset of the frame in the segment */
 	struct seg_frame_hdr fh;     /* its header */
-	int read_rc;                 /* st_read_frame result (0 = readable) */
+	int read_rc;                 /* frame_read result (0 = readable) */
 	uint32_t nvalid;             /* entries decoded before entry_err */
 	int sealed_content;          /* 1: encrypted, no key: only stored leaf hashes checked */
 	char entry_err[600];         /* why entry nvalid is malformed, "" if none */
@@ -28,7 +28,7 @@ struct vframe {
 	uint8_t *is_stub;            /* per entry: 1 for a stub */
 	uint8_t (*leaf)[HASH_LEN];   /* per entry: leaf hash */
 	uint8_t (*stub_chain)[HASH_LEN]; /* per stub: its stored chain value */
-	struct st_entry_raw *ents;   /* per entry: where it is in recs */
+	struct frame_entry *ents;    /* per entry: where it is in recs */
 	size_t alloc;                /* entries the arrays hold */
 	struct buf comp, raw, recs;  /* this frame's bytes, and its records reassembled */
 };
