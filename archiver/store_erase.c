@@ -1,5 +1,7 @@
 /* store_erase.c - real deletion: rewrite segments with stubs in place of
- * deleted records (DESIGN.md "Deletion without breaking the proofs").
+ * deleted records (docs/FORMAT.md "Retention rewrites" and, for the stub,
+ * "Frame"; docs/RETENTION.md "Principles" and "Disposition" for why
+ * the proofs stay valid and when it runs).
  *
  * A segment is rewritten into seg-N.cseg.rewrite: the header, every frame
  * without deletions byte for byte, every frame with deletions re-encoded

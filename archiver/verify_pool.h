@@ -4,6 +4,15 @@
  * that the two phases overlap. Frames are handed out and returned in the
  * order they were queued; at most a fixed number are in flight, so memory
  * does not grow with the archive. Internal to archiver/verify.c.
+ *
+ * Contract:
+ * - Threads: all functions are called by one thread (verify's); the
+ *   workers only decode, each into its own slot, and hand it back under
+ *   the pool's mutex.
+ * - Ownership: a struct vframe and its buffers belong to the pool; the
+ *   caller reads the one vpool_next gives out until vpool_done. Frames are
+ *   decoded with the frame codec (frame.h).
+ * - Durability: reads only.
  */
 #ifndef CUSTOS_ARCHIVER_VERIFY_POOL_H
 #define CUSTOS_ARCHIVER_VERIFY_POOL_H
