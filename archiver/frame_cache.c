@@ -14,16 +14,16 @@ void frame_cache_release(struct frame_cache *c)
 {
 	size_t i;
 
-	for (i = 0; i < FCACHE_SLOTS; i++)
+	for (i = 0; i < FRAME_CACHE_SLOTS; i++)
 		frame_prefix_release(&c->slot[i].pf);
 	pthread_mutex_destroy(&c->lock);
 }
 
-struct fcache_slot *frame_cache_put(struct frame_cache *c, uint64_t segno, uint64_t off,
-				    const struct seg_frame_hdr *fh, struct frame_prefix *pf,
-				    uint64_t gen)
+struct frame_cache_slot *frame_cache_put(struct frame_cache *c, uint64_t segno, uint64_t off,
+					 const struct seg_frame_hdr *fh, struct frame_prefix *pf,
+					 uint64_t gen)
 {
-	struct fcache_slot *s = frame_cache_find(c, segno, off);
+	struct frame_cache_slot *s = frame_cache_find(c, segno, off);
 	struct frame_prefix tmp;
 	size_t i;
 
@@ -33,7 +33,7 @@ struct fcache_slot *frame_cache_put(struct frame_cache *c, uint64_t segno, uint6
 		return s;
 	if (!s) {
 		s = &c->slot[0];
-		for (i = 1; i < FCACHE_SLOTS; i++)
+		for (i = 1; i < FRAME_CACHE_SLOTS; i++)
 			if (!c->slot[i].valid || (s->valid && c->slot[i].used < s->used))
 				s = &c->slot[i];
 	}
@@ -54,7 +54,7 @@ void frame_cache_forget(struct frame_cache *c, uint64_t segno)
 	size_t i;
 
 	pthread_mutex_lock(&c->lock);
-	for (i = 0; i < FCACHE_SLOTS; i++)
+	for (i = 0; i < FRAME_CACHE_SLOTS; i++)
 		if (c->slot[i].segno == segno)
 			c->slot[i].valid = 0;
 	c->gen++; /* frames read before now must not come in */

@@ -28,10 +28,10 @@
 #include "archiver/frame.h"
 #include "archiver/segment.h"
 
-#define FCACHE_SLOTS 8
+#define FRAME_CACHE_SLOTS 8
 
 /* One cached frame, or the first entries of one. */
-struct fcache_slot {
+struct frame_cache_slot {
 	int valid;                   /* 1 when the slot holds a frame */
 	uint64_t segno, off;         /* which frame */
 	uint64_t first_seq;          /* its first seq */
@@ -42,7 +42,7 @@ struct fcache_slot {
 
 struct frame_cache {
 	pthread_mutex_t lock;        /* protects all of the below */
-	struct fcache_slot slot[FCACHE_SLOTS];
+	struct frame_cache_slot slot[FRAME_CACHE_SLOTS];
 	uint64_t clock;
 	uint64_t gen;                /* bumped when a segment is rewritten: frames read before stay out */
 };
@@ -53,19 +53,19 @@ void frame_cache_release(struct frame_cache *c);
 
 /* The cached frame of segment segno at offset off, or NULL. Caller holds
  * lock. Inline: it is on the path of every record read. */
-static inline struct fcache_slot *frame_cache_find(struct frame_cache *c, uint64_t segno,
-						   uint64_t off)
+static inline struct frame_cache_slot *frame_cache_find(struct frame_cache *c, uint64_t segno,
+							uint64_t off)
 {
 	size_t i;
 
-	for (i = 0; i < FCACHE_SLOTS; i++)
+	for (i = 0; i < FRAME_CACHE_SLOTS; i++)
 		if (c->slot[i].valid && c->slot[i].segno == segno && c->slot[i].off == off)
 			return &c->slot[i];
 	return NULL;
 }
 
 /* Marks slot s as just used (for LRU). Caller holds lock. */
-static inline void frame_cache_use(struct frame_cache *c, struct fcache_slot *s)
+static inline void frame_cache_use(struct frame_cache *c, struct frame_cache_slot *s)
 {
 	s->used = ++c->clock;
 }
@@ -75,9 +75,9 @@ static inline void frame_cache_use(struct frame_cache *c, struct fcache_slot *s)
  * much of that frame already or the segment was rewritten meanwhile; pf
  * gets the memory of the slot it replaces. Returns the slot holding that
  * frame, or NULL when it was not taken in. Caller holds lock. */
-struct fcache_slot *frame_cache_put(struct frame_cache *c, uint64_t segno, uint64_t off,
-				    const struct seg_frame_hdr *fh, struct frame_prefix *pf,
-				    uint64_t gen);
+struct frame_cache_slot *frame_cache_put(struct frame_cache *c, uint64_t segno, uint64_t off,
+					 const struct seg_frame_hdr *fh, struct frame_prefix *pf,
+					 uint64_t gen);
 /* Drops cached frames of a segment (its file was rewritten). Takes lock. */
 void frame_cache_forget(struct frame_cache *c, uint64_t segno);
 

@@ -204,7 +204,7 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 	      struct cu_err *err)
 {
 	struct frame_prefix pf;
-	struct fcache_slot *c;
+	struct frame_cache_slot *c;
 	struct seg_frame_hdr fh;
 	struct frame_loc loc = {0};
 	struct buf comp;
@@ -353,7 +353,7 @@ int store_reader_get(struct store_reader *r, uint64_t seq, struct buf *out, stru
 		     struct cu_err *err)
 {
 	struct store *st = r->st;
-	struct fcache_slot *c;
+	struct frame_cache_slot *c;
 	struct frame_loc loc = {0};
 	char path[PATH_MAX];
 	uint64_t data_end = 0, segno = 0;
