@@ -246,7 +246,7 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 	struct seg_info si;
 	struct seg_frame_hdr fh;
 	struct buf comp, raw, recs;
-	struct st_entry_raw *ents = NULL;
+	struct frame_entry *ents = NULL;
 	struct store_entry e;
 	struct stat stt;
 	uint8_t chain[HASH_LEN];
@@ -324,8 +324,8 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 		memset(&fh, 0, sizeof(fh));
 		/* A reader needs no chain: checking each frame is enough to find
 		 * where the log ends; the writer recomputes the chain. */
-		rc = st_read_frame(path, fd, off, fsize, &fh, &comp, st->rdonly ? NULL : &raw,
-				   st_key(st), &ferr);
+		rc = frame_read(path, fd, off, fsize, &fh, &comp, st->rdonly ? NULL : &raw,
+				st_key(st), &ferr);
 		if (rc == 0 && fh.first_seq != st->size)
 			rc = cu_err_set(&ferr, CU_ECORRUPT, "%s: frame at offset %llu starts at seq %llu, "
 					"expected %llu", path, (unsigned long long)off,
@@ -333,7 +333,7 @@ static int open_segment(struct store *st, uint64_t no, int last, struct cu_err *
 		if (rc == 0 && !st->rdonly) {
 			free(ents);
 			ents = calloc(fh.count, sizeof(*ents));
-			rc = ents ? st_frame_entries(&fh, &raw, &recs, ents, fh.count, &ferr) : CU_ENOMEM;
+			rc = ents ? frame_entries(&fh, &raw, &recs, ents, fh.count, &ferr) : CU_ENOMEM;
 		}
 		/* The chain advances only once the whole frame is good. */
 		memcpy(chain, st->chain, HASH_LEN);
@@ -622,7 +622,7 @@ int store_open(const char *dir, const struct store_config *cfg, int flags,
 	pthread_mutex_init(&st->write_lock, NULL);
 	pthread_mutex_init(&st->tree_lock, NULL);
 	pthread_mutex_init(&st->meta_lock, NULL);
-	pthread_mutex_init(&st->cache_lock, NULL);
+	frame_cache_init(&st->cache);
 	buf_init(&st->raw, SEG_FRAME_MAX_RAW);
 	buf_init(&st->comp, SEG_FRAME_MAX_COMP);
 	buf_init(&st->scratch, (size_t)1 << 34);
@@ -772,8 +772,7 @@ void store_close(struct store *st)
 	pthread_mutex_destroy(&st->write_lock);
 	pthread_mutex_destroy(&st->tree_lock);
 	pthread_mutex_destroy(&st->meta_lock);
-	st_cache_release(st);
-	pthread_mutex_destroy(&st->cache_lock);
+	frame_cache_release(&st->cache);
 	free(st);
 }
 
@@ -969,8 +968,8 @@ static int write_frame(struct store *st, uint64_t first_seq, uint32_t count,
 	buf_reset(&st->salts);
 	rc = zs_feed(&st->zs, &st->raw, &st->comp, 1, err);
 	if (rc == 0)
-		rc = st_frame_wrap(st_key(st), &st->comp, st->raw.len, leaves, first_seq, count,
-				   &st->frame, err);
+		rc = frame_wrap(st_key(st), &st->comp, st->raw.len, leaves, first_seq, count,
+				&st->frame, err);
 	if (rc == 0)
 		rc = fio_pwrite_all(st->active_fd, st->frame.data, st->frame.len, (off_t)*off,
 				    "segment", err);
@@ -1090,7 +1089,7 @@ int store_append(struct store *st, struct store_input *in, size_t n, struct cu_e
 			v->received_ts = now;
 		buf_reset(&st->rec);
 		if ((rc = rec_encode(v, &st->rec)) ||
-		    (rc = st_frame_add(&st->raw, &st->salts, SEG_ENTRY_RECORD, st->rec.data, st->rec.len))) {
+		    (rc = frame_add(&st->raw, &st->salts, SEG_ENTRY_RECORD, st->rec.data, st->rec.len))) {
 			rc = cu_err_set(err, rc, "record %zu of the batch is too large", i);
 			goto out;
 		}

@@ -1,6 +1,7 @@
 /* store.h - the archive: an append-only log of records in segments, with
- * the hash chain, the Merkle tree, seals and checkpoints (DESIGN.md
- * "Segments, chain, tree, checkpoints"; docs/FORMAT.md for the bytes).
+ * the hash chain, the Merkle tree, seals and checkpoints (docs/FORMAT.md
+ * "Segment file", "tree/level-LL", "Checkpoints" for the bytes;
+ * docs/PROOFS.md for what the proofs and checkpoints prove).
  *
  * One writer per data directory (an exclusive lock on DIR/lock); any number
  * of read-only openers. All functions are safe to call from several threads

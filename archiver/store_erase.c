@@ -1,5 +1,7 @@
 /* store_erase.c - real deletion: rewrite segments with stubs in place of
- * deleted records (DESIGN.md "Deletion without breaking the proofs").
+ * deleted records (docs/FORMAT.md "Retention rewrites" and, for the stub,
+ * "Frame"; docs/RETENTION.md "Principles" and "Disposition" for why
+ * the proofs stay valid and when it runs).
  *
  * A segment is rewritten into seg-N.cseg.rewrite: the header, every frame
  * without deletions byte for byte, every frame with deletions re-encoded
@@ -37,7 +39,7 @@ static int restub_frame(const struct seg_frame_hdr *fh, const struct buf *raw, s
 			uint8_t chain[HASH_LEN], struct buf *out, struct buf *salts,
 			struct buf *leaves, size_t *erased, struct cu_err *err)
 {
-	struct st_entry_raw *ents = calloc(fh->count, sizeof(*ents));
+	struct frame_entry *ents = calloc(fh->count, sizeof(*ents));
 	struct store_entry e;
 	uint8_t stub[SEG_STUB_LEN];
 	uint32_t i;
@@ -45,7 +47,7 @@ static int restub_frame(const struct seg_frame_hdr *fh, const struct buf *raw, s
 
 	if (!ents)
 		return cu_err_set(err, CU_ENOMEM, "out of memory");
-	rc = st_frame_entries(fh, raw, recs, ents, fh->count, err);
+	rc = frame_entries(fh, raw, recs, ents, fh->count, err);
 	buf_reset(out);
 	buf_reset(salts);
 	buf_reset(leaves);
@@ -62,10 +64,10 @@ static int restub_frame(const struct seg_frame_hdr *fh, const struct buf *raw, s
 		}
 		if (!e.is_stub && in_sorted(del, ndel, e.seq)) {
 			seg_stub_encode(e.seq, e.leaf, chain, deletion_seq, stub);
-			rc = st_frame_add(out, salts, SEG_ENTRY_STUB, stub, SEG_STUB_LEN);
+			rc = frame_add(out, salts, SEG_ENTRY_STUB, stub, SEG_STUB_LEN);
 			(*erased)++;
 		} else {
-			rc = st_frame_add(out, salts, ents[i].type, ents[i].p, ents[i].len);
+			rc = frame_add(out, salts, ents[i].type, ents[i].p, ents[i].len);
 		}
 	}
 	if (rc == 0)
@@ -124,7 +126,7 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 	memcpy(chain, h.prev_chain, HASH_LEN);
 	off = woff = SEG_HEADER_LEN;
 	while (rc == 0 && off < data_end) {
-		rc = st_read_frame(path, in, off, data_end, &fh, &comp, &raw, st_key(st), err);
+		rc = frame_read(path, in, off, data_end, &fh, &comp, &raw, st_key(st), err);
 		if (rc)
 			break;
 		n = *erased;
@@ -140,9 +142,9 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 				rc = fio_pwrite_all(fd, comp.data, comp.len, (off_t)(woff + sizeof(fhb)), tmp, err);
 			woff += sizeof(fhb) + comp.len;
 		} else {
-			rc = st_frame_build(cctx, st->cfg.zstd_level, st_key(st), &out,
-					    (const uint8_t (*)[HASH_LEN])leaves.data, fh.first_seq,
-					    fh.count, &ncomp, &frame, err);
+			rc = frame_build(cctx, st->cfg.zstd_level, st_key(st), &out,
+					 (const uint8_t (*)[HASH_LEN])leaves.data, fh.first_seq,
+					 fh.count, &ncomp, &frame, err);
 			if (rc == 0)
 				rc = fio_pwrite_all(fd, frame.data, frame.len, (off_t)woff, tmp, err);
 			woff += frame.len;
@@ -168,7 +170,7 @@ static int rewrite_segment(struct store *st, size_t si, const uint64_t *del, siz
 	pthread_mutex_lock(&st->meta_lock);
 	rc = fio_tmp_commit(fd, tmp, path, err);
 	if (rc == 0) {
-		st_cache_forget(st, s->no);
+		frame_cache_forget(&st->cache, s->no);
 		s->data_end = woff;
 		free(s->frames);
 		s->frames = NULL;

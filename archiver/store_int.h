@@ -1,6 +1,20 @@
-/* store_int.h - internals shared by the store's source files (store.c:
- * open, recovery and append; store_read.c: frame reading, iteration and
- * proofs). Not for use outside archiver/. */
+/* store_int.h - the store's internals, shared by its own source files
+ * only (store*.c): store.c (open, recovery, append, seal), store_read.c
+ * (reads by seq, iteration, frame index), store_proof.c (tree head,
+ * proofs, checkpoints) and store_erase.c (retention rewrites). Anyone
+ * else uses store.h, and for the bytes of frames the frame codec
+ * (frame.h): verify reads segments through it, never through struct store.
+ *
+ * Contract:
+ * - Threads: the locks below guard the fields named next to them; their
+ *   order is write_lock -> tree_lock -> meta_lock -> cache.lock, each
+ *   taken only with those before it or none. Fields marked "writer" are
+ *   touched only by the writer under write_lock.
+ * - Durability: segments, the head file and the tree files are written
+ *   and fsynced by store.c and store_erase.c (docs/FORMAT.md "Crash
+ *   recovery", "Retention rewrites"); nothing in memory here is durable.
+ * - Ownership: struct store owns every buffer, fd and index in it; they
+ *   are freed by store_close. */
 #ifndef CUSTOS_ARCHIVER_STORE_INT_H
 #define CUSTOS_ARCHIVER_STORE_INT_H
 
@@ -9,6 +23,8 @@
 #include <zstd.h>
 
 #include "archiver/crypt.h"
+#include "archiver/frame.h"
+#include "archiver/frame_cache.h"
 #include "archiver/idmap.h"
 #include "archiver/merkle.h"
 #include "archiver/segment.h"
@@ -36,36 +52,6 @@ struct seg_info {
 	int frames_complete;         /* 1 when frames covers all of [first_seq, first_seq+count) */
 };
 
-/* The decompressed part of a frame: all of it, or (read by a
- * store_reader) its first entries. Records are not reassembled: their
- * salts follow the last entry (docs/FORMAT.md "Frame"), so a prefix has
- * none, and a complete frame puts a record's salt back when it is copied
- * out. */
-struct st_prefix {
-	struct buf raw;              /* decompressed bytes so far */
-	struct st_entry_raw *ents;   /* parsed entries, pointing into raw (records without salt) */
-	uint32_t *recno;             /* per entry: its number among the frame's records */
-	size_t nents;                /* entries parsed */
-	size_t ents_alloc;
-	size_t parse_off;            /* raw offset of the next entry */
-	uint32_t nrec;               /* records among the parsed entries */
-	int complete;                /* the whole frame is in raw: salts are at salts_at */
-	size_t salts_at;
-};
-
-/* A decompressed frame (or its first entries) kept for store_get and
- * store_reader_get (search results and conversation context read
- * neighbours from the same frames). */
-#define FCACHE_SLOTS 8
-struct fcache_slot {
-	int valid;                   /* 1 when the slot holds a frame */
-	uint64_t segno, off;         /* which frame */
-	uint64_t first_seq;          /* its first seq */
-	uint32_t count;              /* its entries */
-	uint64_t used;               /* cache clock at last use (LRU) */
-	struct st_prefix pf;         /* what of it is decompressed */
-};
-
 struct store {
 	char dir[PATH_MAX];          /* data directory */
 	char segdir[PATH_MAX];       /* dir/segments */
@@ -75,7 +61,7 @@ struct store {
 	char origin[256];            /* checkpoint origin line */
 	EVP_PKEY *key;               /* signing key (private for the writer, public for readers) */
 
-	/* Lock order: write_lock -> tree_lock -> meta_lock. */
+	/* Lock order: write_lock -> tree_lock -> meta_lock -> cache.lock. */
 	pthread_mutex_t write_lock;  /* serialises appends and seals */
 	pthread_mutex_t tree_lock;   /* protects ts and frontier */
 	pthread_mutex_t meta_lock;   /* protects segs/nsegs/size and frame indexes */
@@ -91,10 +77,7 @@ struct store {
 	int64_t active_created;      /* creation time of the active segment */
 	uint8_t active_hdr_hash[HASH_LEN]; /* SHA-256 of the active segment's header */
 
-	pthread_mutex_t cache_lock;  /* protects cache (inside meta_lock when both) */
-	struct fcache_slot cache[FCACHE_SLOTS];
-	uint64_t cache_clock;
-	uint64_t cache_gen;          /* bumped when a segment is rewritten: frames read before stay out */
+	struct frame_cache cache;    /* recently read frames; its lock inside meta_lock when both */
 
 	struct mt_frontier frontier; /* right edge of the tree at size */
 	struct tree_store *ts;       /* persistent subtree hashes */
@@ -122,47 +105,13 @@ struct store {
 };
 
 /* store_read.c */
-/* Reads, checks (checksum, caps), decrypts (with key, for an encrypted
- * frame) and decompresses the frame at off into raw; limit is where the
- * frame must end. comp keeps the stored payload: for an encrypted frame
- * its first count*32 bytes are the records' leaf hashes. An encrypted
- * frame without key: CU_ESTATE after the checksum was checked. raw NULL:
- * only read and check header, caps and checksum. */
-int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
-		  struct seg_frame_hdr *fh, struct buf *comp, struct buf *raw,
-		  const struct crypt_key *key, struct cu_err *err) CU_MUST_CHECK;
-/* Builds a whole frame (header and payload) from entries in raw into out:
- * zstd at level, then, with key, AES-256-GCM with the leaf hashes in the
- * clear before the box (docs/FORMAT.md "Encryption at rest"). */
-int st_frame_build(ZSTD_CCtx *cctx, int level, const struct crypt_key *key, const struct buf *raw,
-		   const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
-		   struct buf *scratch, struct buf *out, struct cu_err *err) CU_MUST_CHECK;
-/* The same from entries already compressed (comp: one zstd frame of
- * raw_len bytes of entries). */
-int st_frame_wrap(const struct crypt_key *key, const struct buf *comp, size_t raw_len,
-		  const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
-		  struct buf *out, struct cu_err *err) CU_MUST_CHECK;
-/* Calls fn for each entry of a decompressed frame. */
-struct st_entry_raw {
-	int type;                /* SEG_ENTRY_RECORD or SEG_ENTRY_STUB */
-	const uint8_t *p;        /* entry bytes */
-	size_t len;
-};
-/* Splits a decompressed frame into its entries; record entries are
- * reassembled (salt back in place) into recs, which the entries point into. */
-int st_frame_entries(const struct seg_frame_hdr *fh, const struct buf *raw, struct buf *recs,
-		     struct st_entry_raw *out, size_t max, struct cu_err *err) CU_MUST_CHECK;
-/* Adds an entry to a frame being built: record bytes go to raw without
- * their salt, the salt to salts; the frame is raw followed by salts. */
-int st_frame_add(struct buf *raw, struct buf *salts, int type, const uint8_t *p, size_t len) CU_MUST_CHECK;
-/* Fills e (seq, leaf, stub fields) from an entry; chain is not touched. */
-int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_entry *e,
+/* Fills e (seq, leaf, stub fields) from an entry of a decompressed frame;
+ * chain is not touched. */
+int st_entry_to(const struct frame_entry *r, uint64_t expect_seq, struct store_entry *e,
 		struct cu_err *err) CU_MUST_CHECK;
 void st_seg_path(const struct store *st, uint64_t no, char *out, size_t outlen);
+/* ts_leaves_fn: leaf hashes of [start, start+count) read from the log. */
 int st_leaves(void *ctx, uint64_t start, uint64_t count, uint8_t (*out)[HASH_LEN]);
-/* Drops cached frames of a segment (its file was rewritten). */
-void st_cache_forget(struct store *st, uint64_t segno);
-void st_cache_release(struct store *st);
 /* The data key to read and write frames with, or NULL when not encrypted. */
 static inline const struct crypt_key *st_key(const struct store *st)
 {

@@ -1,5 +1,8 @@
-/* store_read.c - reading the log: frames, entries, random access by seq,
- * sequential iteration, and the tree head and proofs. */
+/* store_read.c - reading the log: random access by seq (store_get, and a
+ * store_reader that decompresses only as far as needed), sequential
+ * iteration, and the frame index of each segment. The bytes of a frame are
+ * the frame codec's (frame.c); recent frames are kept in the frame cache
+ * (frame_cache.c); the tree head and proofs are in store_proof.c. */
 /* for zstd's buffer-less streaming: a reader decompresses a frame block
  * by block straight into its buffer, and stops after the block it needs */
 #define ZSTD_STATIC_LINKING_ONLY
@@ -10,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "archiver/checkpoint.h"
 #include "archiver/store_int.h"
 #include "common/bytes.h"
 #include "common/fileio.h"
@@ -24,291 +26,8 @@ void st_seg_path(const struct store *st, uint64_t no, char *out, size_t outlen)
 		out[0] = '\0'; /* too long: fails to open instead of naming another file */
 }
 
-/* The additional data an encrypted frame's box is bound to: the frame
- * header's fields (bytes 0..31) and the stored leaf hashes. */
-static int frame_aad(const uint8_t hdr32[32], const uint8_t *leaves, size_t nleaves, struct buf *aad)
-{
-	int rc;
-
-	buf_reset(aad);
-	rc = buf_append(aad, hdr32, 32);
-	return rc ? rc : buf_append(aad, leaves, nleaves * HASH_LEN);
-}
-
-/* Reads and checks (header, caps, checksum) the frame at off into comp;
- * with plain (NULL: check only), also decrypts an encrypted frame into it
- * and points *z, *zlen at the zstd bytes, whose declared size must match
- * the header's. */
-static int read_payload(const char *path, int fd, uint64_t off, uint64_t limit,
-			struct seg_frame_hdr *fh, struct buf *comp, struct buf *plain,
-			const struct crypt_key *key, const uint8_t **z, size_t *zlen, struct cu_err *err)
-{
-	uint8_t hdr[SEG_FRAME_HDR_LEN];
-	unsigned long long content;
-	struct buf aad;
-	size_t lv;
-	int rc;
-
-	buf_init(&aad, (size_t)SEG_FRAME_MAX_COUNT * HASH_LEN + 64);
-	if (limit < off + SEG_FRAME_HDR_LEN) {
-		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: truncated header",
-				path, (unsigned long long)off);
-		goto out;
-	}
-	rc = fio_pread_all(fd, hdr, sizeof(hdr), (off_t)off, path, err);
-	if (rc)
-		goto out;
-	rc = seg_frame_hdr_decode(hdr, fh, err);
-	if (rc) {
-		rc = cu_err_set(err, rc, "%s: frame at offset %llu: invalid header", path,
-				(unsigned long long)off);
-		goto out;
-	}
-	if (limit - off - SEG_FRAME_HDR_LEN < fh->comp_len) {
-		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: extends past the end",
-				path, (unsigned long long)off);
-		goto out;
-	}
-	buf_reset(comp);
-	rc = buf_reserve(comp, fh->comp_len);
-	if (rc == 0)
-		rc = fio_pread_all(fd, comp->data, fh->comp_len, (off_t)(off + SEG_FRAME_HDR_LEN), path, err);
-	if (rc)
-		goto out;
-	comp->len = fh->comp_len;
-	if (seg_frame_check(hdr, comp->data, comp->len) != 0) {
-		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: checksum mismatch",
-				path, (unsigned long long)off);
-		goto out;
-	}
-	if (!plain) /* the caller only wanted the frame checked */
-		goto out;
-	*z = comp->data;
-	*zlen = comp->len;
-	if (fh->flags & SEG_FRAME_F_ENCRYPTED) {
-		/* leaf hashes in the clear, then nonce || ciphertext || tag */
-		lv = (size_t)fh->count * HASH_LEN;
-		if (comp->len < lv + CRYPT_NONCE_LEN + CRYPT_TAG_LEN) {
-			rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: encrypted frame too "
-					"short", path, (unsigned long long)off);
-			goto out;
-		}
-		if (!key) {
-			rc = cu_err_set(err, CU_ESTATE, "%s: frame at offset %llu is encrypted and no key "
-					"was given", path, (unsigned long long)off);
-			goto out;
-		}
-		rc = frame_aad(hdr, comp->data, fh->count, &aad);
-		if (rc == 0)
-			rc = crypt_open_box(key, aad.data, aad.len, comp->data + lv, comp->len - lv, plain);
-		if (rc) {
-			rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: does not decrypt "
-					"(changed, or another key)", path, (unsigned long long)off);
-			goto out;
-		}
-		*z = plain->data;
-		*zlen = plain->len;
-	}
-	/* The declared size is capped (SEG_FRAME_MAX_RAW) and must match what
-	 * zstd says, if it says (frames compressed while being built do not),
-	 * so a corrupted frame cannot make us allocate more: decompression
-	 * never writes past the declared size. */
-	content = ZSTD_getFrameContentSize(*z, *zlen);
-	if (content != fh->raw_len && content != ZSTD_CONTENTSIZE_UNKNOWN)
-		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: size mismatch",
-				path, (unsigned long long)off);
-out:
-	buf_release(&aad);
-	return rc;
-}
-
-int st_read_frame(const char *path, int fd, uint64_t off, uint64_t limit,
-		  struct seg_frame_hdr *fh, struct buf *comp, struct buf *raw,
-		  const struct crypt_key *key, struct cu_err *err)
-{
-	const uint8_t *z = NULL;
-	size_t got, zlen = 0;
-	struct buf plain;
-	int rc;
-
-	buf_init(&plain, SEG_FRAME_MAX_COMP);
-	rc = read_payload(path, fd, off, limit, fh, comp, raw ? &plain : NULL, key, &z, &zlen, err);
-	if (rc || !raw)
-		goto out;
-	buf_reset(raw);
-	rc = buf_reserve(raw, fh->raw_len);
-	if (rc) {
-		rc = cu_err_set(err, rc, "%s: frame at offset %llu: too large", path,
-				(unsigned long long)off);
-		goto out;
-	}
-	got = ZSTD_decompress(raw->data, fh->raw_len, z, zlen);
-	if (ZSTD_isError(got) || got != fh->raw_len) {
-		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame at offset %llu: cannot decompress: %s",
-				path, (unsigned long long)off,
-				ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
-		goto out;
-	}
-	raw->len = got;
-out:
-	buf_release(&plain);
-	return rc;
-}
-
-int st_frame_wrap(const struct crypt_key *key, const struct buf *comp, size_t raw_len,
-		  const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
-		  struct buf *out, struct cu_err *err)
-{
-	struct seg_frame_hdr fh;
-	uint8_t hdr[SEG_FRAME_HDR_LEN];
-	size_t n = comp->len, lv = (size_t)count * HASH_LEN;
-	struct buf aad, box;
-	int rc;
-
-	buf_init(&aad, (size_t)SEG_FRAME_MAX_COUNT * HASH_LEN + 64);
-	buf_init(&box, SEG_FRAME_MAX_COMP);
-	buf_reset(out);
-	fh.raw_len = (uint32_t)raw_len;
-	fh.first_seq = first_seq;
-	fh.count = count;
-	fh.flags = SEG_FRAME_F_ZSTD;
-	fh.comp_len = (uint32_t)n;
-	if (key) {
-		fh.flags |= SEG_FRAME_F_ENCRYPTED;
-		fh.comp_len = (uint32_t)(lv + CRYPT_NONCE_LEN + n + CRYPT_TAG_LEN);
-		/* Header bytes 0..31 are final once comp_len is known. */
-		rc = seg_frame_hdr_encode(&fh, comp->data, hdr);
-		if (rc == 0)
-			rc = frame_aad(hdr, (const uint8_t *)leaves, count, &aad);
-		if (rc == 0)
-			rc = crypt_seal(key, aad.data, aad.len, comp->data, n, &box);
-		if (rc) {
-			rc = cu_err_set(err, rc, "cannot encrypt the frame");
-			goto out;
-		}
-	}
-	rc = buf_reserve(out, SEG_FRAME_HDR_LEN + fh.comp_len);
-	if (rc == 0 && key) {
-		memcpy(out->data + SEG_FRAME_HDR_LEN, leaves, lv);
-		memcpy(out->data + SEG_FRAME_HDR_LEN + lv, box.data, box.len);
-	} else if (rc == 0) {
-		memcpy(out->data + SEG_FRAME_HDR_LEN, comp->data, n);
-	}
-	if (rc == 0)
-		rc = seg_frame_hdr_encode(&fh, out->data + SEG_FRAME_HDR_LEN, out->data);
-	if (rc) {
-		rc = cu_err_set(err, rc, "frame too large");
-		goto out;
-	}
-	out->len = SEG_FRAME_HDR_LEN + fh.comp_len;
-out:
-	buf_release(&aad);
-	buf_release(&box);
-	return rc;
-}
-
-int st_frame_build(ZSTD_CCtx *cctx, int level, const struct crypt_key *key, const struct buf *raw,
-		   const uint8_t (*leaves)[HASH_LEN], uint64_t first_seq, uint32_t count,
-		   struct buf *scratch, struct buf *out, struct cu_err *err)
-{
-	size_t bound = ZSTD_compressBound(raw->len), n;
-	int rc;
-
-	buf_reset(scratch);
-	rc = buf_reserve(scratch, bound);
-	if (rc)
-		return cu_err_set(err, rc, "frame too large");
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)))
-		return cu_err_set(err, CU_EINVAL, "bad zstd level %d", level);
-	n = ZSTD_compress2(cctx, scratch->data, bound, raw->data, raw->len);
-	if (ZSTD_isError(n))
-		return cu_err_set(err, CU_EIO, "zstd: %s", ZSTD_getErrorName(n));
-	scratch->len = n;
-	return st_frame_wrap(key, scratch, raw->len, leaves, first_seq, count, out, err);
-}
-
-/* The salt offset inside record bytes (docs/FORMAT.md "Frame"): frames
- * store records without their salt, and all salts together after the last
- * entry, because random bytes in the middle of each record would break
- * zstd's matches between neighbouring records. */
-#define SALT_AT 28
-
-int st_frame_entries(const struct seg_frame_hdr *fh, const struct buf *raw, struct buf *recs,
-		     struct st_entry_raw *out, size_t max, struct cu_err *err)
-{
-	size_t off = 0, i, nrec = 0, salts_at, pos = 0;
-	uint32_t len;
-	int rc;
-
-	/* First pass: entry boundaries and how many records carry a salt. */
-	for (i = 0; i < fh->count; i++) {
-		if (i >= max)
-			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: more entries than expected",
-					  (unsigned long long)fh->first_seq);
-		if (raw->len - off < 5)
-			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: truncated entry %zu",
-					  (unsigned long long)fh->first_seq, i);
-		out[i].type = raw->data[off];
-		len = get_be32(raw->data + off + 1);
-		if (len > raw->len - off - 5 ||
-		    (out[i].type == SEG_ENTRY_RECORD && len < REC_HEADER_LEN - REC_SALT_LEN) ||
-		    (out[i].type != SEG_ENTRY_RECORD && out[i].type != SEG_ENTRY_STUB))
-			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: entry %zu malformed",
-					  (unsigned long long)fh->first_seq, i);
-		out[i].p = raw->data + off + 5;
-		out[i].len = len;
-		nrec += out[i].type == SEG_ENTRY_RECORD;
-		off += 5 + len;
-	}
-	salts_at = off;
-	if (raw->len - off != nrec * REC_SALT_LEN)
-		return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: %zu bytes after %u entries, "
-				  "expected %zu salt bytes", (unsigned long long)fh->first_seq,
-				  raw->len - off, fh->count, nrec * REC_SALT_LEN);
-	/* Second pass: reassemble record bytes (salt back in place) into recs. */
-	buf_reset(recs);
-	rc = buf_reserve(recs, raw->len);
-	if (rc)
-		return cu_err_set(err, rc, "frame too large");
-	for (i = 0, nrec = 0; i < fh->count; i++) {
-		uint8_t *dst = recs->data + pos;
-		if (out[i].type == SEG_ENTRY_RECORD) {
-			memcpy(dst, out[i].p, SALT_AT);
-			memcpy(dst + SALT_AT, raw->data + salts_at + nrec++ * REC_SALT_LEN, REC_SALT_LEN);
-			memcpy(dst + SALT_AT + REC_SALT_LEN, out[i].p + SALT_AT, out[i].len - SALT_AT);
-			out[i].len += REC_SALT_LEN;
-		} else {
-			memcpy(dst, out[i].p, out[i].len);
-		}
-		out[i].p = dst;
-		pos += out[i].len;
-	}
-	recs->len = pos;
-	return 0;
-}
-
-int st_frame_add(struct buf *raw, struct buf *salts, int type, const uint8_t *p, size_t len)
-{
-	uint8_t tl[5];
-	int rc;
-
-	tl[0] = (uint8_t)type;
-	if (type == SEG_ENTRY_RECORD) {
-		if (len < REC_HEADER_LEN)
-			return CU_EINVAL;
-		put_be32(tl + 1, (uint32_t)(len - REC_SALT_LEN));
-		if ((rc = buf_append(raw, tl, 5)) || (rc = buf_append(raw, p, SALT_AT)) ||
-		    (rc = buf_append(raw, p + SALT_AT + REC_SALT_LEN, len - SALT_AT - REC_SALT_LEN)))
-			return rc;
-		return buf_append(salts, p + SALT_AT, REC_SALT_LEN);
-	}
-	put_be32(tl + 1, (uint32_t)len);
-	rc = buf_append(raw, tl, 5);
-	return rc ? rc : buf_append(raw, p, len);
-}
-
 /* st_entry_to; with_leaf 0 leaves e->leaf zero (readers of fields only). */
-static int entry_decode(const struct st_entry_raw *r, uint64_t expect_seq, struct store_entry *e,
+static int entry_decode(const struct frame_entry *r, uint64_t expect_seq, struct store_entry *e,
 			int with_leaf, struct cu_err *err)
 {
 	uint64_t seq;
@@ -339,10 +58,28 @@ static int entry_decode(const struct st_entry_raw *r, uint64_t expect_seq, struc
 	return 0;
 }
 
-int st_entry_to(const struct st_entry_raw *r, uint64_t expect_seq, struct store_entry *e,
+int st_entry_to(const struct frame_entry *r, uint64_t expect_seq, struct store_entry *e,
 		struct cu_err *err)
 {
 	return entry_decode(r, expect_seq, e, 1, err);
+}
+
+/* Copies entry i (seq) of pf into out as record bytes and fills e from
+ * them; with_leaf also hashes the record, if pf is the complete frame (a
+ * prefix has no salts yet). */
+static int prefix_copy(const struct frame_prefix *pf, size_t i, uint64_t seq, struct buf *out,
+		       struct store_entry *e, int with_leaf, struct cu_err *err)
+{
+	struct frame_entry c;
+	int rc;
+
+	rc = frame_prefix_copy(pf, i, out, err);
+	if (rc)
+		return rc;
+	c.type = pf->ents[i].type;
+	c.p = out->data;
+	c.len = out->len;
+	return entry_decode(&c, seq, e, with_leaf && pf->complete, err);
 }
 
 /* Index of the segment holding seq (caller holds meta_lock), or -1. */
@@ -417,189 +154,6 @@ static int frames_build(struct store *st, struct seg_info *s, struct cu_err *err
 	return rc;
 }
 
-/* ---- frames decompressed as far as needed ---------------------------- */
-
-static void prefix_release(struct st_prefix *pf)
-{
-	buf_release(&pf->raw);
-	free(pf->ents);
-	free(pf->recno);
-	memset(pf, 0, sizeof(*pf));
-}
-
-/* Readies pf to parse the entries of a frame of fh (keeps the memory it
- * has; raw is left as it is). */
-static int prefix_entries(struct st_prefix *pf, const struct seg_frame_hdr *fh)
-{
-	pf->nents = 0;
-	pf->parse_off = 0;
-	pf->nrec = 0;
-	pf->complete = 0;
-	pf->salts_at = 0;
-	if (pf->ents_alloc < fh->count) {
-		free(pf->ents);
-		free(pf->recno);
-		pf->ents = calloc(fh->count, sizeof(*pf->ents));
-		pf->recno = calloc(fh->count, sizeof(*pf->recno));
-		pf->ents_alloc = pf->ents && pf->recno ? fh->count : 0;
-		if (!pf->ents_alloc)
-			return CU_ENOMEM;
-	}
-	return 0;
-}
-
-/* Readies pf for a frame of fh that is yet to be decompressed into raw. */
-static int prefix_start(struct st_prefix *pf, const struct seg_frame_hdr *fh)
-{
-	buf_reset(&pf->raw);
-	if (pf->raw.max < SEG_FRAME_MAX_RAW)
-		pf->raw.max = SEG_FRAME_MAX_RAW;
-	return prefix_entries(pf, fh);
-}
-
-/* Parses the entries whose bytes are in pf->raw, from the first not yet
- * parsed; done says raw holds the whole frame (then every entry and the
- * salts after them must be there). */
-static int prefix_parse(struct st_prefix *pf, const struct seg_frame_hdr *fh, int done, struct cu_err *err)
-{
-	const struct buf *raw = &pf->raw;
-	size_t off = pf->parse_off;
-	struct st_entry_raw *r;
-	uint32_t len;
-
-	while (pf->nents < fh->count) {
-		if (raw->len - off < 5)
-			break;
-		r = &pf->ents[pf->nents];
-		r->type = raw->data[off];
-		len = get_be32(raw->data + off + 1);
-		if ((r->type == SEG_ENTRY_RECORD && len < REC_HEADER_LEN - REC_SALT_LEN) ||
-		    (r->type != SEG_ENTRY_RECORD && r->type != SEG_ENTRY_STUB) || len > fh->raw_len)
-			return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: entry %zu malformed",
-					  (unsigned long long)fh->first_seq, pf->nents);
-		if (len > raw->len - off - 5)
-			break;
-		r->p = raw->data + off + 5;
-		r->len = len;
-		pf->recno[pf->nents] = r->type == SEG_ENTRY_RECORD ? pf->nrec++ : UINT32_MAX;
-		pf->nents++;
-		off += 5 + len;
-	}
-	pf->parse_off = off;
-	if (!done)
-		return 0;
-	if (pf->nents < fh->count)
-		return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: truncated entry %zu",
-				  (unsigned long long)fh->first_seq, pf->nents);
-	if (raw->len - off != (size_t)pf->nrec * REC_SALT_LEN)
-		return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: %zu bytes after %u entries, "
-				  "expected %zu salt bytes", (unsigned long long)fh->first_seq,
-				  raw->len - off, fh->count, (size_t)pf->nrec * REC_SALT_LEN);
-	pf->salts_at = off;
-	pf->complete = 1;
-	return 0;
-}
-
-/* Copies entry i (seq) of pf into out as record bytes and fills e: with
- * its salt when the frame is complete, else with zeros there (with_leaf
- * must then be 0). */
-static int prefix_copy(const struct st_prefix *pf, size_t i, uint64_t seq, struct buf *out,
-		       struct store_entry *e, int with_leaf, struct cu_err *err)
-{
-	const struct st_entry_raw *r = &pf->ents[i];
-	struct st_entry_raw c;
-	int rc;
-
-	buf_reset(out);
-	if (r->type == SEG_ENTRY_RECORD) {
-		rc = buf_reserve(out, r->len + REC_SALT_LEN);
-		if (rc)
-			return cu_err_set(err, rc, "record too large");
-		memcpy(out->data, r->p, SALT_AT);
-		if (pf->complete)
-			memcpy(out->data + SALT_AT, pf->raw.data + pf->salts_at +
-			       (size_t)pf->recno[i] * REC_SALT_LEN, REC_SALT_LEN);
-		else
-			memset(out->data + SALT_AT, 0, REC_SALT_LEN);
-		memcpy(out->data + SALT_AT + REC_SALT_LEN, r->p + SALT_AT, r->len - SALT_AT);
-		out->len = r->len + REC_SALT_LEN;
-	} else {
-		rc = buf_append(out, r->p, r->len);
-		if (rc)
-			return cu_err_set(err, rc, "record too large");
-	}
-	c.type = r->type;
-	c.p = out->data;
-	c.len = out->len;
-	return entry_decode(&c, seq, e, with_leaf && pf->complete, err);
-}
-
-/* ---- the frame cache ------------------------------------------------ */
-
-/* The cached frame holding seq in segment segno at off, or NULL. */
-static struct fcache_slot *cache_find(struct store *st, uint64_t segno, uint64_t off)
-{
-	size_t i;
-
-	for (i = 0; i < FCACHE_SLOTS; i++)
-		if (st->cache[i].valid && st->cache[i].segno == segno && st->cache[i].off == off)
-			return &st->cache[i];
-	return NULL;
-}
-
-/* Hands pf (a frame, or its first entries, read when the cache was at
- * generation gen) to the cache, unless the cache knows as much of that
- * frame already or the segment was rewritten meanwhile; pf gets the
- * memory of the slot it replaces. Caller holds cache_lock. */
-static struct fcache_slot *cache_put(struct store *st, uint64_t segno, uint64_t off,
-				     const struct seg_frame_hdr *fh, struct st_prefix *pf, uint64_t gen)
-{
-	struct fcache_slot *c = cache_find(st, segno, off);
-	struct st_prefix tmp;
-	size_t i;
-
-	if (gen != st->cache_gen)
-		return NULL;
-	if (c && (c->pf.complete || (!pf->complete && c->pf.nents >= pf->nents)))
-		return c;
-	if (!c) {
-		c = &st->cache[0];
-		for (i = 1; i < FCACHE_SLOTS; i++)
-			if (!st->cache[i].valid || (c->valid && st->cache[i].used < c->used))
-				c = &st->cache[i];
-	}
-	tmp = c->pf;
-	c->pf = *pf;
-	*pf = tmp;
-	c->segno = segno;
-	c->off = off;
-	c->first_seq = fh->first_seq;
-	c->count = fh->count;
-	c->used = ++st->cache_clock;
-	c->valid = 1;
-	return c;
-}
-
-void st_cache_forget(struct store *st, uint64_t segno)
-{
-	size_t i;
-
-	pthread_mutex_lock(&st->cache_lock);
-	for (i = 0; i < FCACHE_SLOTS; i++)
-		if (st->cache[i].segno == segno)
-			st->cache[i].valid = 0;
-	st->cache_gen++; /* frames read before now must not come in */
-	pthread_mutex_unlock(&st->cache_lock);
-}
-
-void st_cache_release(struct store *st)
-{
-	size_t i;
-
-	for (i = 0; i < FCACHE_SLOTS; i++)
-		prefix_release(&st->cache[i].pf);
-}
-
 /* Where the frame holding seq is: its segment's number, file and data
  * end, and the frame's offset. With fd, also opens the segment (under
  * meta_lock: a retention rewrite renames a new file into place under it,
@@ -649,8 +203,8 @@ out:
 int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entry *e,
 	      struct cu_err *err)
 {
-	struct st_prefix pf;
-	struct fcache_slot *c;
+	struct frame_prefix pf;
+	struct frame_cache_slot *c;
 	struct seg_frame_hdr fh;
 	struct frame_loc loc = {0};
 	struct buf comp;
@@ -668,40 +222,40 @@ int store_get(struct store *st, uint64_t seq, struct buf *out, struct store_entr
 		goto out;
 	/* A frame decompressed recently (search results cluster) is served
 	 * from the cache: a hit costs a copy, not a whole frame. */
-	pthread_mutex_lock(&st->cache_lock);
-	c = cache_find(st, segno, loc.off);
-	gen = st->cache_gen;
+	pthread_mutex_lock(&st->cache.lock);
+	c = frame_cache_find(&st->cache, segno, loc.off);
+	gen = st->cache.gen;
 	if (c && c->pf.complete && seq >= c->first_seq && seq - c->first_seq < c->count) {
-		c->used = ++st->cache_clock;
+		frame_cache_use(&st->cache, c);
 		rc = prefix_copy(&c->pf, seq - c->first_seq, seq, out, e, 1, err);
-		pthread_mutex_unlock(&st->cache_lock);
+		pthread_mutex_unlock(&st->cache.lock);
 		goto out;
 	}
-	pthread_mutex_unlock(&st->cache_lock);
+	pthread_mutex_unlock(&st->cache.lock);
 	rc = frame_locate(st, seq, &segno, &loc, &data_end, path, sizeof(path), &fd, err);
 	if (rc == 0)
-		rc = st_read_frame(path, fd, loc.off, data_end, &fh, &comp, &pf.raw, st_key(st), err);
+		rc = frame_read(path, fd, loc.off, data_end, &fh, &comp, &pf.raw, st_key(st), err);
 	if (rc == 0 && (seq < fh.first_seq || seq - fh.first_seq >= fh.count))
 		rc = cu_err_set(err, CU_ECORRUPT, "%s: frame index does not hold seq %llu", path,
 				(unsigned long long)seq);
-	if (rc == 0 && prefix_entries(&pf, &fh) != 0)
+	if (rc == 0 && frame_prefix_entries(&pf, &fh) != 0)
 		rc = cu_err_set(err, CU_ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = prefix_parse(&pf, &fh, 1, err);
+		rc = frame_prefix_parse(&pf, &fh, 1, err);
 	if (rc)
 		goto out;
-	pthread_mutex_lock(&st->cache_lock);
-	c = cache_put(st, segno, loc.off, &fh, &pf, gen);
+	pthread_mutex_lock(&st->cache.lock);
+	c = frame_cache_put(&st->cache, segno, loc.off, &fh, &pf, gen);
 	if (c && c->pf.complete)
 		rc = prefix_copy(&c->pf, seq - fh.first_seq, seq, out, e, 1, err);
 	else
 		rc = prefix_copy(&pf, seq - fh.first_seq, seq, out, e, 1, err);
-	pthread_mutex_unlock(&st->cache_lock);
+	pthread_mutex_unlock(&st->cache.lock);
 out:
 	if (fd >= 0)
 		close(fd);
 	buf_release(&comp);
-	prefix_release(&pf);
+	frame_prefix_release(&pf);
 	return rc;
 }
 
@@ -719,7 +273,7 @@ struct store_reader {
 	const uint8_t *z;            /* its zstd bytes (in comp or plain) */
 	size_t zlen, zpos;           /* their length; how many zstd has taken */
 	ZSTD_DCtx *dctx;             /* the decompression, stopped where it was enough */
-	struct st_prefix pf;         /* what is decompressed and parsed */
+	struct frame_prefix pf;         /* what is decompressed and parsed */
 };
 
 int store_reader_new(struct store *st, struct store_reader **out, struct cu_err *err)
@@ -743,9 +297,9 @@ int store_reader_new(struct store *st, struct store_reader **out, struct cu_err 
 static void reader_retire(struct store_reader *r)
 {
 	if (r->have && r->pf.nents > 0) {
-		pthread_mutex_lock(&r->st->cache_lock);
-		(void)cache_put(r->st, r->segno, r->off, &r->fh, &r->pf, r->gen);
-		pthread_mutex_unlock(&r->st->cache_lock);
+		pthread_mutex_lock(&r->st->cache.lock);
+		(void)frame_cache_put(&r->st->cache, r->segno, r->off, &r->fh, &r->pf, r->gen);
+		pthread_mutex_unlock(&r->st->cache.lock);
 	}
 	r->have = 0;
 }
@@ -763,7 +317,7 @@ void store_reader_free(struct store_reader *r)
 	ZSTD_freeDCtx(r->dctx);
 	buf_release(&r->comp);
 	buf_release(&r->plain);
-	prefix_release(&r->pf);
+	frame_prefix_release(&r->pf);
 	free(r);
 }
 
@@ -792,14 +346,14 @@ static int reader_more(struct store_reader *r, struct cu_err *err)
 	if (want == 0 && r->pf.raw.len != r->fh.raw_len)
 		return cu_err_set(err, CU_ECORRUPT, "frame seq %llu: cannot decompress: short",
 				  (unsigned long long)r->fh.first_seq);
-	return prefix_parse(&r->pf, &r->fh, want == 0, err);
+	return frame_prefix_parse(&r->pf, &r->fh, want == 0, err);
 }
 
 int store_reader_get(struct store_reader *r, uint64_t seq, struct buf *out, struct store_entry *e,
 		     struct cu_err *err)
 {
 	struct store *st = r->st;
-	struct fcache_slot *c;
+	struct frame_cache_slot *c;
 	struct frame_loc loc = {0};
 	char path[PATH_MAX];
 	uint64_t data_end = 0, segno = 0;
@@ -811,31 +365,31 @@ int store_reader_get(struct store_reader *r, uint64_t seq, struct buf *out, stru
 	rc = frame_locate(st, seq, &segno, &loc, &data_end, path, sizeof(path), NULL, err);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&st->cache_lock);
-	if (r->have && r->gen != st->cache_gen)
+	pthread_mutex_lock(&st->cache.lock);
+	if (r->have && r->gen != st->cache.gen)
 		r->have = 0; /* its segment may have been rewritten */
 	if (!(r->have && r->segno == segno && r->off == loc.off)) {
-		c = cache_find(st, segno, loc.off);
+		c = frame_cache_find(&st->cache, segno, loc.off);
 		if (c && seq >= c->first_seq && seq - c->first_seq < c->pf.nents) {
-			c->used = ++st->cache_clock;
+			frame_cache_use(&st->cache, c);
 			rc = prefix_copy(&c->pf, seq - c->first_seq, seq, out, e, 0, err);
-			pthread_mutex_unlock(&st->cache_lock);
+			pthread_mutex_unlock(&st->cache.lock);
 			return rc;
 		}
 	}
-	pthread_mutex_unlock(&st->cache_lock);
+	pthread_mutex_unlock(&st->cache.lock);
 	if (!(r->have && r->segno == segno && r->off == loc.off)) {
 		reader_retire(r);
-		pthread_mutex_lock(&st->cache_lock);
-		r->gen = st->cache_gen;
-		pthread_mutex_unlock(&st->cache_lock);
+		pthread_mutex_lock(&st->cache.lock);
+		r->gen = st->cache.gen;
+		pthread_mutex_unlock(&st->cache.lock);
 		rc = frame_locate(st, seq, &segno, &loc, &data_end, path, sizeof(path), &fd, err);
 		if (rc == 0)
-			rc = read_payload(path, fd, loc.off, data_end, &r->fh, &r->comp, &r->plain, st_key(st),
-					  &r->z, &r->zlen, err);
+			rc = frame_read_payload(path, fd, loc.off, data_end, &r->fh, &r->comp,
+						&r->plain, st_key(st), &r->z, &r->zlen, err);
 		if (fd >= 0)
 			close(fd);
-		if (rc == 0 && (rc = prefix_start(&r->pf, &r->fh)) != 0)
+		if (rc == 0 && (rc = frame_prefix_start(&r->pf, &r->fh)) != 0)
 			rc = cu_err_set(err, rc, "out of memory");
 		if (rc == 0 && (rc = buf_reserve(&r->pf.raw, r->fh.raw_len)) != 0)
 			rc = cu_err_set(err, rc, "%s: frame at offset %llu: too large", path,
@@ -878,7 +432,7 @@ struct store_iter {
 	struct seg_frame_hdr fh;   /* current frame */
 	struct buf comp, raw;      /* current frame's bytes */
 	struct buf recs;           /* its records, reassembled */
-	struct st_entry_raw *ents; /* its entries */
+	struct frame_entry *ents; /* its entries */
 	size_t ents_alloc;
 	size_t pos;                /* next entry in the frame */
 };
@@ -978,8 +532,8 @@ int store_iter_next(struct store_iter *it, struct store_entry *e, struct cu_err 
 					return rc;
 				continue;
 			}
-			rc = st_read_frame(it->path, it->fd, it->off, it->data_end, &it->fh,
-					   &it->comp, &it->raw, st_key(it->st), err);
+			rc = frame_read(it->path, it->fd, it->off, it->data_end, &it->fh,
+					&it->comp, &it->raw, st_key(it->st), err);
 			if (rc)
 				return rc;
 			if (it->fh.first_seq != it->next)
@@ -997,7 +551,7 @@ int store_iter_next(struct store_iter *it, struct store_entry *e, struct cu_err 
 				}
 				it->ents_alloc = it->fh.count;
 			}
-			rc = st_frame_entries(&it->fh, &it->raw, &it->recs, it->ents, it->ents_alloc, err);
+			rc = frame_entries(&it->fh, &it->raw, &it->recs, it->ents, it->ents_alloc, err);
 			if (rc)
 				return rc;
 			it->off += SEG_FRAME_HDR_LEN + it->fh.comp_len;
@@ -1046,72 +600,5 @@ int st_leaves(void *ctx, uint64_t start, uint64_t count, uint8_t (*out)[HASH_LEN
 		}
 	}
 	store_iter_close(it);
-	return rc;
-}
-
-int store_root(struct store *st, uint64_t n, uint8_t out[HASH_LEN], struct cu_err *err)
-{
-	int rc;
-
-	pthread_mutex_lock(&st->tree_lock);
-	if (n > st->frontier.size)
-		rc = cu_err_set(err, CU_EINVAL, "tree size %llu is beyond the archive's %llu",
-				(unsigned long long)n, (unsigned long long)st->frontier.size);
-	else if (n == st->frontier.size)
-		rc = mt_frontier_root(&st->frontier, out);
-	else
-		rc = ts_root(st->ts, n, out);
-	pthread_mutex_unlock(&st->tree_lock);
-	if (rc && (!err || !err->code))
-		cu_err_set(err, rc, "cannot compute the tree head at size %llu", (unsigned long long)n);
-	return rc;
-}
-
-int store_inclusion(struct store *st, uint64_t seq, uint64_t n, uint8_t out[MT_MAX_PROOF][HASH_LEN],
-		    size_t *count, struct cu_err *err)
-{
-	int rc;
-
-	pthread_mutex_lock(&st->tree_lock);
-	if (n > ts_size(st->ts) || seq >= n)
-		rc = cu_err_set(err, CU_EINVAL, "no inclusion proof for seq %llu in tree size %llu",
-				(unsigned long long)seq, (unsigned long long)n);
-	else
-		rc = ts_inclusion(st->ts, seq, n, out, count);
-	pthread_mutex_unlock(&st->tree_lock);
-	if (rc && (!err || !err->code))
-		cu_err_set(err, rc, "cannot compute the inclusion proof");
-	return rc;
-}
-
-int store_consistency(struct store *st, uint64_t m, uint64_t n, uint8_t out[MT_MAX_PROOF][HASH_LEN],
-		      size_t *count, struct cu_err *err)
-{
-	int rc;
-
-	pthread_mutex_lock(&st->tree_lock);
-	if (n > ts_size(st->ts) || m > n || m == 0)
-		rc = cu_err_set(err, CU_EINVAL, "no consistency proof from size %llu to %llu "
-				"(archive holds %llu)", (unsigned long long)m,
-				(unsigned long long)n, (unsigned long long)ts_size(st->ts));
-	else
-		rc = ts_consistency(st->ts, m, n, out, count);
-	pthread_mutex_unlock(&st->tree_lock);
-	if (rc && (!err || !err->code))
-		cu_err_set(err, rc, "cannot compute the consistency proof");
-	return rc;
-}
-
-int store_checkpoint(struct store *st, uint64_t n, char **note_out, struct cu_err *err)
-{
-	struct checkpoint c;
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	snprintf(c.origin, sizeof(c.origin), "%s", st->origin);
-	c.size = n;
-	rc = store_root(st, n, c.root, err);
-	if (rc == 0)
-		rc = ckpt_sign(&c, st->key, note_out, err);
 	return rc;
 }

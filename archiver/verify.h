@@ -13,6 +13,16 @@
  * no evidence (it is rebuilt from the segments when the archive is next
  * opened), so it does not make the log "not intact": it is reported in
  * derived_damaged / derived_reason.
+ *
+ * Contract:
+ * - Threads: runs on the caller's thread, with a pool of worker threads
+ *   (verify_pool.h) that it starts and stops before returning; progress
+ *   is called on the caller's thread. It shares no state with a struct
+ *   store and takes no lock in the data directory.
+ * - Durability: reads only; never writes to the data directory.
+ * - Format: frames are read through the frame codec (frame.h), as the
+ *   store reads them; what is checked is listed in docs/FORMAT.md "What
+ *   `custos verify` checks".
  */
 #ifndef CUSTOS_ARCHIVER_VERIFY_H
 #define CUSTOS_ARCHIVER_VERIFY_H

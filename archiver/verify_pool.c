@@ -80,11 +80,11 @@ static void vframe_release(struct vframe *f)
 /* Where a record's salt goes back in: the record bytes the leaf hash
  * covers are the entry's first SALT_AT bytes, its salt, then the rest of
  * the entry (docs/FORMAT.md "Frame"). */
-#define SALT_AT (REC_HEADER_LEN - REC_SALT_LEN)
+#define SALT_AT FRAME_SALT_AT
 
 /* The common frame, records only and well formed, hashed in one pass
  * straight from the decompressed bytes, each salt fed to the hash in its
- * place. st_frame_entries would first copy every record to put its salt
+ * place. frame_entries would first copy every record to put its salt
  * back, and walk the frame twice: on frames of megabytes that is a good
  * share of verify's time. Returns 0 when all entries were hashed, 1 when
  * the frame is not such a frame (a stub, or anything malformed: the general
@@ -133,14 +133,14 @@ static int stored_leaf_differs(const struct vframe *f, uint32_t i)
 static void decode_frame(const char *path, int fd, uint64_t fsize, const struct crypt_key *key,
 			 EVP_MD_CTX *ctx, const EVP_MD *sha256, struct vframe *f)
 {
-	struct st_entry_raw *ents;
-	struct store_entry e;
+	struct frame_entry *ents;
+	uint64_t deletion_seq;
 	struct cu_err err;
 	uint32_t i;
 
 	f->nvalid = 0;
 	f->entry_err[0] = '\0';
-	f->read_rc = st_read_frame(path, fd, f->off, fsize, &f->fh, &f->comp, &f->raw, key, NULL);
+	f->read_rc = frame_read(path, fd, f->off, fsize, &f->fh, &f->comp, &f->raw, key, NULL);
 	if (f->read_rc == CU_ESTATE) {
 		/* Encrypted and no key: the stored leaf hashes still let the
 		 * chain, the tree and the seals be checked. */
@@ -176,19 +176,20 @@ static void decode_frame(const char *path, int fd, uint64_t fsize, const struct 
 	 * that failed (it names which entry). */
 	ents = f->ents;
 	cu_err_clear(&err);
-	if (st_frame_entries(&f->fh, &f->raw, &f->recs, ents, f->fh.count, &err) != 0) {
+	if (frame_entries(&f->fh, &f->raw, &f->recs, ents, f->fh.count, &err) != 0) {
 		snprintf(f->entry_err, sizeof(f->entry_err), "%s", err.msg);
 		return;
 	}
 	for (i = 0; i < f->fh.count; i++) {
-		/* st_entry_to checks the seq too; phase B reports a wrong one in
-		 * order, so take the seq the entry carries whatever it is. */
+		/* The store's st_entry_to checks the seq too; phase B reports
+		 * a wrong one in order, so take the seq the entry carries
+		 * whatever it is. */
 		if (ents[i].type == SEG_ENTRY_STUB && ents[i].len != SEG_STUB_LEN) {
 			snprintf(f->entry_err, sizeof(f->entry_err), "stub of wrong length");
 			return;
 		}
 		if (ents[i].type == SEG_ENTRY_STUB) {
-			seg_stub_decode(ents[i].p, &f->seq[i], f->leaf[i], f->stub_chain[i], &e.deletion_seq);
+			seg_stub_decode(ents[i].p, &f->seq[i], f->leaf[i], f->stub_chain[i], &deletion_seq);
 			f->is_stub[i] = 1;
 		} else {
 			if (ents[i].len < REC_HEADER_LEN) {

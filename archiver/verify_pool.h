@@ -4,6 +4,15 @@
  * that the two phases overlap. Frames are handed out and returned in the
  * order they were queued; at most a fixed number are in flight, so memory
  * does not grow with the archive. Internal to archiver/verify.c.
+ *
+ * Contract:
+ * - Threads: all functions are called by one thread (verify's); the
+ *   workers only decode, each into its own slot, and hand it back under
+ *   the pool's mutex.
+ * - Ownership: a struct vframe and its buffers belong to the pool; the
+ *   caller reads the one vpool_next gives out until vpool_done. Frames are
+ *   decoded with the frame codec (frame.h).
+ * - Durability: reads only.
  */
 #ifndef CUSTOS_ARCHIVER_VERIFY_POOL_H
 #define CUSTOS_ARCHIVER_VERIFY_POOL_H
@@ -11,16 +20,16 @@
 #include <stdint.h>
 
 #include "archiver/crypt.h"
+#include "archiver/frame.h"
 #include "archiver/hash.h"
 #include "archiver/segment.h"
-#include "archiver/store_int.h"
 #include "common/buf.h"
 
 /* One frame as phase A found it, for phase B to check in log order. */
 struct vframe {
 	uint64_t off;                /* offset of the frame in the segment */
 	struct seg_frame_hdr fh;     /* its header */
-	int read_rc;                 /* st_read_frame result (0 = readable) */
+	int read_rc;                 /* frame_read result (0 = readable) */
 	uint32_t nvalid;             /* entries decoded before entry_err */
 	int sealed_content;          /* 1: encrypted, no key: only stored leaf hashes checked */
 	char entry_err[600];         /* why entry nvalid is malformed, "" if none */
@@ -28,7 +37,7 @@ struct vframe {
 	uint8_t *is_stub;            /* per entry: 1 for a stub */
 	uint8_t (*leaf)[HASH_LEN];   /* per entry: leaf hash */
 	uint8_t (*stub_chain)[HASH_LEN]; /* per stub: its stored chain value */
-	struct st_entry_raw *ents;   /* per entry: where it is in recs */
+	struct frame_entry *ents;    /* per entry: where it is in recs */
 	size_t alloc;                /* entries the arrays hold */
 	struct buf comp, raw, recs;  /* this frame's bytes, and its records reassembled */
 };
