@@ -41,9 +41,6 @@ declare -A modules=(
 	# the disposition plan: derived records, execution and transfer offers
 	# are steps of a plan and read its items
 	[retention/plan_int.h]="derived execute transfer"
-	# Until the store's split (issue 16 Build 2) lands: verify_pool.h
-	# still reaches into struct store. Remove after the merge.
-	[archiver/store_int.h]="verify_pool"
 )
 
 bad=0
