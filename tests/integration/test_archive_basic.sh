@@ -4,10 +4,10 @@
 
 expect_exit 0 "$CUSTOS" init -d a --origin archive.example.gov/custos
 expect_exit 1 "$CUSTOS" init -d a
-echo "$out" | grep -q "refusing" || fail "second init must refuse: $out"
+grep -q "refusing" <<<"$out" || fail "second init must refuse: $out"
 [ "$(stat -c %a a/keys/archive.key)" = 600 ] || fail "key must be mode 0600"
 expect_exit 0 "$CUSTOS" pubkey -d a
-echo "$out" | grep -q "BEGIN PUBLIC KEY" || fail "pubkey prints PEM"
+grep -q "BEGIN PUBLIC KEY" <<<"$out" || fail "pubkey prints PEM"
 "$CUSTOS" pubkey -d a > pub.pem
 
 cat > msgs.jsonl <<'J'
@@ -34,21 +34,21 @@ assert_eq "$(json_get r0.json 'j["ts"]')" 1704103200000 "ts"
 "$CUSTOS" show -d a 1 --json > r1.json
 assert_eq "$(json_get r1.json 'j["ts"]')" 1704099660000 "RFC 3339 ts with offset"
 assert_eq "$(json_get r1.json 'j["reply_to"]')" '$e1' "reply_to"
-"$CUSTOS" show -d a 2 | grep -q "Straße gesperrt" || fail "human show prints the body"
+grep -q "Straße gesperrt" <<<"$("$CUSTOS" show -d a 2)" || fail "human show prints the body"
 
 # Bad input: the error names the line and the field; nothing of the batch is written.
 printf '%s\n' '{"platform":"matrix","conversation":"c","sender":"s","ts":1,"id":"n1","body":"ok"}' \
 	'{"platform":"matrix","conversation":"c","sender":"s","ts":"yesterday","id":"n2","body":"bad"}' > bad.jsonl
 expect_exit 1 "$CUSTOS" ingest -d a bad.jsonl
-echo "$out" | grep -q "line 2" || fail "error names the line: $out"
-echo "$out" | grep -q "'ts'" || fail "error names the field: $out"
+grep -q "line 2" <<<"$out" || fail "error names the line: $out"
+grep -q "'ts'" <<<"$out" || fail "error names the field: $out"
 assert_eq "$("$CUSTOS" stats -d a --json | json_get - 'j["records"]')" 6 "rejected batch wrote nothing"
 printf '%s\n' '{"platform":"matrix","sender":"s","ts":1,"id":"n3","body":"x"}' > missing.jsonl
 expect_exit 1 "$CUSTOS" ingest -d a missing.jsonl
-echo "$out" | grep -q "'conversation': missing" || fail "missing field named: $out"
+grep -q "'conversation': missing" <<<"$out" || fail "missing field named: $out"
 printf '{"platform":"matrix", nope\n' > broken.jsonl
 expect_exit 1 "$CUSTOS" ingest -d a broken.jsonl
-echo "$out" | grep -q "line 1: invalid JSON" || fail "invalid JSON reported: $out"
+grep -q "line 1: invalid JSON" <<<"$out" || fail "invalid JSON reported: $out"
 expect_exit 1 "$CUSTOS" ingest --check bad.jsonl
 expect_exit 0 "$CUSTOS" ingest --check msgs.jsonl
 expect_exit 2 "$CUSTOS" ingest -d a
@@ -84,14 +84,14 @@ for edit in '.record.body = "forged"' '.record.sender = "mallory@example.org"' \
 	'.note = "not proven"' '.record = "text"'; do
 	jq "$edit" p1.json > forged.json
 	expect_exit 1 "$CUSTOS" verify-proof --pubkey pub.pem forged.json
-	echo "$out" | grep -q "record\|member" || fail "$edit: the failure names the member: $out"
+	grep -q "record\|member" <<<"$out" || fail "$edit: the failure names the member: $out"
 done
 jq '.record.body = "forged"' p1.json > forged.json
 expect_exit 1 "$CUSTOS" verify-proof --pubkey pub.pem forged.json
-echo "$out" | grep -q "record.body is not what leaf_data holds" || fail "names record.body: $out"
+grep -q "record.body is not what leaf_data holds" <<<"$out" || fail "names record.body: $out"
 expect_exit 0 "$CUSTOS" verify-proof --pubkey pub.pem p1.json
-echo "$out" | grep -qF '"sender": "@ben:example.org"' || fail "verify-proof prints the proven record: $out"
-echo "$out" | grep -qF 'pr\u00FCfe die Antr\u00E4ge' || fail "verify-proof prints the proven body: $out"
+grep -qF '"sender": "@ben:example.org"' <<<"$out" || fail "verify-proof prints the proven record: $out"
+grep -qF 'pr\u00FCfe die Antr\u00E4ge' <<<"$out" || fail "verify-proof prints the proven body: $out"
 
 # Checkpoint: C2SP signed note.
 "$CUSTOS" checkpoint -d a > cp.txt
@@ -131,10 +131,10 @@ expect_exit 0 "$CUSTOS" verify-proof --pubkey pubb.pem c.json
 # The index follows the log: reconciliation finds nothing missing, then a
 # deleted index row is reported.
 expect_exit 0 "$CUSTOS" verify -d b --index
-echo "$out" | grep -q "0 missing" || fail "index reconciled: $out"
+grep -q "0 missing" <<<"$out" || fail "index reconciled: $out"
 python3 -c 'import sqlite3; c = sqlite3.connect("b/index/index.db"); c.execute("DELETE FROM meta WHERE seq = 10"); c.commit()'
 expect_exit 1 "$CUSTOS" verify -d b --index
-echo "$out" | grep -q "1 missing" || fail "missing index row reported: $out"
+grep -q "1 missing" <<<"$out" || fail "missing index row reported: $out"
 # --json: one document, the index report inside it
 expect_exit 1 "$CUSTOS" verify -d b --index --json
 echo "$out" | python3 -c 'import json,sys; d = json.load(sys.stdin); sys.exit(0 if d["intact"] and d["index"]["missing_seqs"] == [10] else 1)' ||

@@ -43,5 +43,5 @@ for cmd in checkpoint stats log verify pubkey reindex; do
 done
 
 expect_exit 0 "$CUSTOS" --version
-echo "$out" | grep -Eq '^custos [0-9][^ ]* \(commit [^)]+\)$' || fail "--version: $out"
+grep -Eq '^custos [0-9][^ ]* \(commit [^)]+\)$' <<<"$out" || fail "--version: $out"
 echo "ok"

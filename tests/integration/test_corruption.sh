@@ -50,14 +50,14 @@ expect_exit 0 "$CUSTOS" verify -d a
 cp "${segs[1]}" keep
 truncate -s -100 "${segs[1]}"
 expect_exit 1 "$CUSTOS" verify -d a
-echo "$out" | grep -q "$(basename "${segs[1]}")" || fail "truncation located: $out"
+grep -q "$(basename "${segs[1]}")" <<<"$out" || fail "truncation located: $out"
 cp keep "${segs[1]}"
 last=${segs[-1]}
 cp "$last" keep
 lastoff=$($tool frames "$last" | tail -1 | cut -d' ' -f1)
 truncate -s "$lastoff" "$last" # a whole acknowledged frame gone
 expect_exit 1 "$CUSTOS" verify -d a
-echo "$out" | grep -q "acknowledged" || fail "removed tail frame detected: $out"
+grep -q "acknowledged" <<<"$out" || fail "removed tail frame detected: $out"
 expect_exit 1 "$CUSTOS" show -d a 0 # and the store refuses to open over it
 cp keep "$last"
 expect_exit 0 "$CUSTOS" verify -d a
@@ -66,11 +66,11 @@ expect_exit 0 "$CUSTOS" verify -d a
 cp "${segs[0]}" keep
 $tool remove "${segs[0]}" 1
 expect_exit 1 "$CUSTOS" verify -d a
-echo "$out" | grep -q "frames missing or reordered" || fail "removed frame: $out"
+grep -q "frames missing or reordered" <<<"$out" || fail "removed frame: $out"
 cp keep "${segs[0]}"
 $tool swap "${segs[0]}" 0 2
 expect_exit 1 "$CUSTOS" verify -d a
-echo "$out" | grep -q "seg-00000001.cseg, frame at offset 120" || fail "swapped frames: $out"
+grep -q "seg-00000001.cseg, frame at offset 120" <<<"$out" || fail "swapped frames: $out"
 cp keep "${segs[0]}"
 
 # 4. A segment swapped for another: same archive, other position; and a
@@ -78,18 +78,18 @@ cp keep "${segs[0]}"
 cp "${segs[2]}" keep
 cp "${segs[1]}" "${segs[2]}"
 expect_exit 1 "$CUSTOS" verify -d a
-echo "$out" | grep -q "$(basename "${segs[2]}")" || fail "swapped segment located: $out"
+grep -q "$(basename "${segs[2]}")" <<<"$out" || fail "swapped segment located: $out"
 cp keep "${segs[2]}"
 "$CUSTOS" init -d other >/dev/null
 set_config other segment_max_bytes 60000
 "$CUSTOS" ingest -d other --batch 50 m.jsonl >/dev/null
 cp other/segments/seg-00000002.cseg "${segs[1]}"
 expect_exit 1 "$CUSTOS" verify -d a
-echo "$out" | grep -q "seg-00000002.cseg" || fail "foreign segment located: $out"
+grep -q "seg-00000002.cseg" <<<"$out" || fail "foreign segment located: $out"
 cp pristine/segments/seg-00000002.cseg "${segs[1]}"
 rm "${segs[1]}"
 expect_exit 1 "$CUSTOS" verify -d a
-echo "$out" | grep -q "missing" || fail "missing segment: $out"
+grep -q "missing" <<<"$out" || fail "missing segment: $out"
 cp pristine/segments/seg-00000002.cseg "${segs[1]}"
 
 # 5. Derived files (tree levels, duplicate-map runs) are checked when they
@@ -111,15 +111,15 @@ expect_exit 0 "$CUSTOS" show -d a 3 --json --proof
 "$CUSTOS" pubkey -d a > pub.pem
 expect_exit 0 "$CUSTOS" verify-proof --pubkey pub.pem p3.json
 expect_exit 3 "$CUSTOS" verify -d a
-echo "$out" | grep -q "^intact:" || fail "the log is reported intact: $out"
-echo "$out" | grep -q "DERIVED FILES DAMAGED.*level-08" || fail "tree file damage named: $out"
-echo "$out" | grep -q "rebuilt from the segments now" || fail "tree file rebuilt: $out"
+grep -q "^intact:" <<<"$out" || fail "the log is reported intact: $out"
+grep -q "DERIVED FILES DAMAGED.*level-08" <<<"$out" || fail "tree file damage named: $out"
+grep -q "rebuilt from the segments now" <<<"$out" || fail "tree file rebuilt: $out"
 expect_exit 0 "$CUSTOS" verify -d a
 cmp $lvl pristine/tree/level-08 || fail "level-08 rebuilt to its true bytes"
 # A writer rebuilds it at open, with a warning.
 $tool flip $lvl 5
 expect_exit 0 "$CUSTOS" ingest -d a m.jsonl
-echo "$out" | grep -q "warning: tree/level-09 entry 0 does not match" || fail "warning at open: $out"
+grep -q "warning: tree/level-09 entry 0 does not match" <<<"$out" || fail "warning at open: $out"
 cmp $lvl pristine/tree/level-08 || fail "level-08 rebuilt by the writer"
 
 # 6. A duplicate-map run with changed bytes: found by its checksum, so
@@ -135,7 +135,7 @@ for p in sys.argv[1:]:
     open(p, "wb").write(d)
 PY
 expect_exit 3 "$CUSTOS" verify -d a
-echo "$out" | grep -q "DERIVED FILES DAMAGED.*idmap/run-.*checksum" || fail "run damage named: $out"
+grep -q "DERIVED FILES DAMAGED.*idmap/run-.*checksum" <<<"$out" || fail "run damage named: $out"
 expect_exit 0 "$CUSTOS" verify -d a
 python3 - "${runs[@]}" <<'PY'
 import sys
@@ -145,8 +145,8 @@ for p in sys.argv[1:]:
     open(p, "wb").write(d)
 PY
 expect_exit 0 "$CUSTOS" ingest -d a m.jsonl
-echo "$out" | grep -q "archived 0 messages, 4000 duplicates skipped" || fail "nothing archived twice: $out"
-echo "$out" | grep -q "warning: id map: .*damaged" || fail "warning at open: $out"
+grep -q "archived 0 messages, 4000 duplicates skipped" <<<"$out" || fail "nothing archived twice: $out"
+grep -q "warning: id map: .*damaged" <<<"$out" || fail "warning at open: $out"
 assert_eq "$("$CUSTOS" stats -d a --json | json_get - 'j["records"]')" 4000 "no record twice"
 
 # 7. The search index: SQLite finds a file that is not a database (or a
@@ -156,7 +156,7 @@ n=$("$CUSTOS" search -d a --json --limit 1 the | json_get - 'j["total"]')
 [ "$n" -gt 0 ] || fail "search finds something: $n"
 python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.write(b"not SQLite, junk"); f.close()' a/index/index.db
 expect_exit 0 "$CUSTOS" search -d a --json --limit 1 the
-echo "$out" | grep -q "warning: index: .*rebuilt from the segments" || fail "index rebuild warned: $out"
+grep -q "warning: index: .*rebuilt from the segments" <<<"$out" || fail "index rebuild warned: $out"
 assert_eq "$("$CUSTOS" search -d a --json --limit 1 the | json_get - 'j["total"]')" "$n" "rebuilt index finds the same"
 expect_exit 0 "$CUSTOS" verify -d a --index
 

@@ -16,9 +16,9 @@ expect_exit 0 "$CUSTOS" ingest -d a m.jsonl
 for bad in 2024-02-30 2023-02-29 1900-02-29 2024-04-31 2024-13-01 2024-00-10 2024-01-32 2024-01-00 \
 	2024-05-01T24:00:00Z 2016-12-31T23:59:60Z; do
 	expect_exit 2 "$CUSTOS" search -d a "wort after:$bad"
-	echo "$out" | grep -q "invalid time" || fail "search after:$bad: $out"
+	grep -q "invalid time" <<<"$out" || fail "search after:$bad: $out"
 	expect_exit 2 "$CUSTOS" hold add -d a --matter m --reason r --conversation '!r:ex.org' --from "$bad" --by alice
-	echo "$out" | grep -q "is not a date" || fail "hold --from $bad: $out"
+	grep -q "is not a date" <<<"$out" || fail "hold --from $bad: $out"
 	expect_exit 2 "$CUSTOS" export -d a --conversation '!r:ex.org' --from "$bad" --format bagit --by alice -o x.zip
 	[ -e x.zip ] && fail "export --from $bad wrote a package"
 done

@@ -14,7 +14,7 @@ echo '{"platform":"matrix","conversation":"!c:x","sender":"@s:x","ts":1,"id":"m1
 expect_exit 0 "$CUSTOS" ingest -d a --batch 100 m.jsonl
 expect_exit 0 "$CUSTOS" verify -d a --json
 assert_eq "$(echo "$out" | json_get - 'j["records_not_decrypted"]')" 0 "all records decrypted"
-"$CUSTOS" log -d a | grep -q Zauberwortgeheimnis || fail "readable with the key"
+grep -q Zauberwortgeheimnis <<<"$("$CUSTOS" log -d a)" || fail "readable with the key"
 
 # Nothing readable on disk: not in the files, not in any decompressed frame.
 ! grep -rq Zauberwortgeheimnis a || fail "plaintext in the data directory"
@@ -33,13 +33,13 @@ PY
 # Without the key: reading is refused clearly; verify still checks structure.
 mv kek.hex kek.away
 expect_exit 1 "$CUSTOS" show -d a 3
-echo "$out" | grep -q "key-encryption key" || fail "clear error without key: $out"
+grep -q "key-encryption key" <<<"$out" || fail "clear error without key: $out"
 expect_exit 0 "$CUSTOS" verify -d a --json
 assert_eq "$(echo "$out" | json_get - 'j["records_not_decrypted"]')" 2001 "checked by stored leaves"
 # A wrong key is an error, not a silent skip.
 "$CUSTOS" keygen --kek other.hex >/dev/null
 expect_exit 1 "$CUSTOS" verify -d a --kek other.hex
-echo "$out" | grep -q "not the one" || fail "wrong KEK named: $out"
+grep -q "not the one" <<<"$out" || fail "wrong KEK named: $out"
 mv kek.away kek.hex
 
 # Tampering: one byte of ciphertext, with and without the key.
@@ -47,7 +47,7 @@ seg=a/segments/seg-00000001.cseg
 off=$($tool frames $seg | sed -n 2p | cut -d' ' -f1)
 $tool flip $seg $((off + 48 + 100 * 32 + 40))
 expect_exit 1 "$CUSTOS" verify -d a
-echo "$out" | grep -q "seg-00000001.cseg, frame at offset $off" || fail "located: $out"
+grep -q "seg-00000001.cseg, frame at offset $off" <<<"$out" || fail "located: $out"
 $tool flip $seg $((off + 48 + 100 * 32 + 40))
 expect_exit 0 "$CUSTOS" verify -d a
 

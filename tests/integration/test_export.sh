@@ -48,13 +48,13 @@ exp bagit b.tar
 for p in r.zip d.zip e.zip b.zip b.tar; do
 	assert_eq "$(json_get "$p.json" 'j["records"]')" 9 "$p records (8 of 2 days + the later redaction)"
 	expect_exit 0 "$CUSTOS" verify-export --pubkey pub.pem "$p"
-	echo "$out" | grep -q "^OK: export .* 9 record(s)" || fail "verify-export $p: $out"
+	grep -q "^OK: export .* 9 record(s)" <<<"$out" || fail "verify-export $p: $out"
 	expect_exit 0 "$CUSTOS" verify-export --pubkey pub.pem --json "$p"
 	assert_eq "$(echo "$out" | json_get - 'j["ok"]')" True "verify-export --json $p"
 	assert_eq "$(echo "$out" | json_get - 'j["key_from_package"]')" False "key from --pubkey"
 done
 expect_exit 0 "$CUSTOS" verify-export b.zip
-echo "$out" | grep -q "checked with the key inside the package" || fail "no --pubkey must be said: $out"
+grep -q "checked with the key inside the package" <<<"$out" || fail "no --pubkey must be said: $out"
 
 expect_exit 0 python3 "$H" rsmf r.zip "$SCHEMA"
 rs=$out
@@ -65,10 +65,10 @@ assert_eq "$(echo "$rs" | json_get - 'j["reactions"]')" 2 "RSMF reactions"
 assert_eq "$(echo "$rs" | json_get - 'j["parents"]')" 3 "RSMF parents (reply, thread, reply)"
 assert_eq "$(echo "$rs" | json_get - 'j["collections"]')" 1 "one event collection for the conversation"
 expect_exit 0 python3 "$H" bagit b.zip
-echo "$out" | grep -q '"container": "zip"' || fail "bagit zip: $out"
-echo "$out" | grep -q '"transcripts": 1' || fail "one transcript: $out"
+grep -q '"container": "zip"' <<<"$out" || fail "bagit zip: $out"
+grep -q '"transcripts": 1' <<<"$out" || fail "one transcript: $out"
 expect_exit 0 python3 "$H" bagit b.tar
-echo "$out" | grep -q '"container": "tar"' || fail "bagit tar: $out"
+grep -q '"container": "tar"' <<<"$out" || fail "bagit tar: $out"
 expect_exit 0 python3 "$H" dat d.zip
 assert_eq "$(echo "$out" | json_get - 'j["rows"]')" 9 "DAT rows"
 expect_exit 0 python3 "$H" edrm e.zip
@@ -136,7 +136,7 @@ tampered() { # tampered PKG OP ARGS... -- EXPECTED MESSAGE
 	rm -f t.pkg
 	python3 "$H" tamper "$pkg" t.pkg "$op" "${args[@]}" || fail "tamper $op"
 	expect_exit 1 "$CUSTOS" verify-export --pubkey pub.pem t.pkg
-	echo "$out" | grep -qF -- "$want" || fail "tamper $op ${args[*]}: expected '$want', got: $out"
+	grep -qF -- "$want" <<<"$out" || fail "tamper $op ${args[*]}: expected '$want', got: $out"
 }
 # One byte in a message.
 tampered d.zip flip text/CUSTOS0000002.txt -- "text/CUSTOS0000002.txt: its SHA-256 does not match SHA256SUMS"
@@ -171,7 +171,7 @@ tampered d.zip flip-fix proof/checkpoint.txt -- "proof/checkpoint.txt"
 "$CUSTOS" init -d other >/dev/null
 "$CUSTOS" pubkey -d other > other.pem
 expect_exit 1 "$CUSTOS" verify-export --pubkey other.pem d.zip
-echo "$out" | grep -q "is not the key given with --pubkey" || fail "another archive's key: $out"
+grep -q "is not the key given with --pubkey" <<<"$out" || fail "another archive's key: $out"
 tampered d.zip rename-base -- "top directory"
 # A proof line whose record bytes were changed.
 python3 - "$dat/proof/inclusion.jsonl" <<'PY'
@@ -187,7 +187,7 @@ tampered d.zip swap-proof 1 bad_line.json -- "line 1: leaf_data does not hash to
 # Not a package at all.
 printf 'not a package' > junk.zip
 expect_exit 1 "$CUSTOS" verify-export junk.zip
-echo "$out" | grep -q "not a zip or tar package" || fail "junk: $out"
+grep -q "not a zip or tar package" <<<"$out" || fail "junk: $out"
 
 # ---- usage and refusals ----
 expect_exit 2 "$CUSTOS" export -d a --conversation '!bau:stadt.example' --format bagit -o u.zip
@@ -196,12 +196,12 @@ expect_exit 2 "$CUSTOS" export -d a --conversation '!bau:stadt.example' --format
 expect_exit 2 "$CUSTOS" export -d a --format bagit --by x -o u.zip
 expect_exit 2 "$CUSTOS" export -d a --from 2024-05-02 --to 2024-05-01 --format bagit --by x -o u.zip
 expect_exit 2 "$CUSTOS" export -d a --query 'Antrag AND (' --format bagit --by x -o u.zip
-echo "$out" | grep -q "position" || fail "query syntax error names the position: $out"
+grep -q "position" <<<"$out" || fail "query syntax error names the position: $out"
 before=$("$CUSTOS" stats -d a --json | json_get - 'j["records"]')
 expect_exit 1 "$CUSTOS" export -d a --conversation '!nobody:x' --format bagit --by x -o u.zip
-echo "$out" | grep -q "no record matches" || fail "empty selection: $out"
+grep -q "no record matches" <<<"$out" || fail "empty selection: $out"
 expect_exit 1 "$CUSTOS" export -d a --conversation '!bau:stadt.example' --format bagit --by x -o b.zip
-echo "$out" | grep -q "refusing to overwrite" || fail "existing output: $out"
+grep -q "refusing to overwrite" <<<"$out" || fail "existing output: $out"
 assert_eq "$("$CUSTOS" stats -d a --json | json_get - 'j["records"]')" "$before" "refused exports leave the log alone"
 [ ! -e u.zip ] || fail "a refused export left a file"
 ls | grep -q '\.tmp-' && fail "a temporary package file was left behind"

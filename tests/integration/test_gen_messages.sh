@@ -136,6 +136,6 @@ expect_exit 2 "$GEN" -n
 expect_exit 0 "$GEN" --help
 if [ -w /dev/full ]; then
 	expect_exit 1 "$GEN" -n 100000 -o /dev/full
-	echo "$out" | grep -q "write failed" || fail "write error message: $out"
+	grep -q "write failed" <<<"$out" || fail "write error message: $out"
 fi
 echo "gen_messages ok"

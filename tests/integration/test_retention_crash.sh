@@ -43,7 +43,7 @@ check_run() { # check_run OP N
 	expect_exit 0 "$CUSTOS" verify -d w
 	expect_exit 0 "$CUSTOS" retention execute -d w "$plan" --json
 	expect_exit 0 "$CUSTOS" verify -d w
-	echo "$out" | grep -q "(12 deleted)" || fail "$1:$2: after the re-run not all 12 are deleted: $out"
+	grep -q "(12 deleted)" <<<"$out" || fail "$1:$2: after the re-run not all 12 are deleted: $out"
 	n=$("$CUSTOS" retention certificates -d w --json | json_get - 'len(j["certificates"])')
 	assert_eq "$n" 1 "$1:$2: exactly one certificate"
 	assert_eq "$("$CUSTOS" search -d w --json Crashwort5 | json_get - 'j["total"]')" 0 "$1:$2: gone from search"

@@ -60,15 +60,15 @@ assert_eq "$(echo "$out" | json_get - '[x["holds"] for x in j["held"]["records"]
 # Not yet approved: execution refused. The planner cannot approve (also
 # not by changing the case of the name).
 expect_exit 1 "$CUSTOS" retention execute -d a "$plan"
-echo "$out" | grep -q "approval of a second person" || fail "execute before approval: $out"
+grep -q "approval of a second person" <<<"$out" || fail "execute before approval: $out"
 expect_exit 1 "$CUSTOS" retention approve -d a "$plan" --by alice
-echo "$out" | grep -q "four-eyes" || fail "self-approval must name the four-eyes rule: $out"
+grep -q "four-eyes" <<<"$out" || fail "self-approval must name the four-eyes rule: $out"
 expect_exit 1 "$CUSTOS" retention approve -d a "$plan" --by " ALICE"
 # A hold placed after the plan but before execution protects record 4.
 expect_exit 0 "$CUSTOS" hold add -d a --matter "LG 1 O 5/26" --reason "neue Klage" --by lisa --sender-pattern '@dora:*'
 expect_exit 0 "$CUSTOS" retention approve -d a "$plan" --by bob
 expect_exit 1 "$CUSTOS" retention approve -d a "$plan" --by carol
-echo "$out" | grep -q "approved already" || fail "second approval: $out"
+grep -q "approved already" <<<"$out" || fail "second approval: $out"
 
 "$CUSTOS" checkpoint -d a > cp_before.txt
 size_before=$(sed -n 2p cp_before.txt)
@@ -96,8 +96,8 @@ for s in 0 1; do
 	jq ".record.deletion_seq = $cert" sp$s.json > spf.json
 	expect_exit 1 "$CUSTOS" verify-proof --pubkey pub.pem spf.json
 done
-"$CUSTOS" show -d a 2 | grep -q Heldwombat || fail "held record shows its body"
-"$CUSTOS" show -d a 5 | grep -q Youngnarwhal || fail "young record shows its body"
+grep -q Heldwombat <<<"$("$CUSTOS" show -d a 2)" || fail "held record shows its body"
+grep -q Youngnarwhal <<<"$("$CUSTOS" show -d a 5)" || fail "young record shows its body"
 
 # Not a trace in any byte of the data directory: raw files (index, WAL,
 # id map ...) and every segment frame decompressed.
@@ -107,13 +107,13 @@ grep -q 'Heldwombat' log.jsonl || fail "the log holds the kept words"
 hits=$($scan a Quokkaxylophon 77-ZX Telefonnummer vertraulich)
 assert_eq "$hits" "" "no trace of the deleted words in the data directory"
 hits=$($scan a Heldwombat Youngnarwhal)
-echo "$hits" | grep -q "frame" || fail "the scan sees words that are there: $hits"
+grep -q "frame" <<<"$hits" || fail "the scan sees words that are there: $hits"
 
 # Verify passes; the certificate lists exactly the deleted records with
 # their leaf hashes, names planner and approver, and its signature checks
 # out offline with the archive's public key.
 expect_exit 0 "$CUSTOS" verify -d a
-echo "$out" | grep -q "(2 deleted)" || fail "verify counts the stubs: $out"
+grep -q "(2 deleted)" <<<"$out" || fail "verify counts the stubs: $out"
 expect_exit 0 "$CUSTOS" retention certificates -d a --json
 echo "$out" > certs.json
 assert_eq "$(json_get certs.json 'len(j["certificates"])')" 1 "one certificate"
@@ -127,7 +127,7 @@ c0='j["certificates"][0]["certificate"]'
 assert_eq "$(json_get certs.json "$c0[\"planned_by\"] + ' ' + $c0[\"approved_by\"] + ' ' + $c0[\"executed_by\"]")" \
 	"alice bob carol" "who planned, approved, executed"
 assert_eq "$(json_get certs.json "$c0[\"groups\"][0][\"policy\"]")" "chat-1y" "which policy"
-"$CUSTOS" retention certificates -d a | grep -q "signature valid" || fail "human listing"
+grep -q "signature valid" <<<"$("$CUSTOS" retention certificates -d a)" || fail "human listing"
 expect_exit 0 "$CUSTOS" retention certificates -d a --export "$cert" --out cert
 openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in cert.json -sigfile cert.sig > /dev/null ||
 	fail "certificate signature does not verify with openssl"
@@ -149,7 +149,7 @@ expect_exit 0 "$CUSTOS" retention execute -d a "$plan" --json
 assert_eq "$(echo "$out" | json_get - 'j["erased_now"]')" 0 "re-run erases nothing new"
 assert_eq "$(echo "$out" | json_get - 'j["resumed"]')" True "re-run resumes the certificate"
 expect_exit 0 "$CUSTOS" retention plans -d a
-echo "$out" | grep -q "executed" || fail "plan listed as executed: $out"
+grep -q "executed" <<<"$out" || fail "plan listed as executed: $out"
 
 # Releasing the holds makes their records due in the next plan.
 expect_exit 0 "$CUSTOS" hold release -d a "$h1" --by lisa --reason "Verfahren beendet" --json

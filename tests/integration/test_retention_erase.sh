@@ -25,12 +25,12 @@ expect_exit 2 "$CUSTOS" erase -d a --query 'from:(' --reason r --by anna
 expect_exit 1 "$CUSTOS" erase -d a --seq 999 --reason r --by anna
 # The hold record itself is evidence, not erasable content.
 expect_exit 1 "$CUSTOS" erase -d a --seq "$hold" --reason r --by anna
-echo "$out" | grep -q "archive's own" || fail "archive records are not erasable: $out"
+grep -q "archive's own" <<<"$out" || fail "archive records are not erasable: $out"
 
 # A record under hold: the whole order is refused, naming hold and matter.
 expect_exit 1 "$CUSTOS" erase -d a --seq 0,1 --reason "Art. 17 request" --by anna
-echo "$out" | grep -q "under legal hold" || fail "refusal explains the hold: $out"
-echo "$out" | grep -q "record 0 is under hold $hold (matter 2 BvR 1/25)" || fail "refusal names the hold: $out"
+grep -q "under legal hold" <<<"$out" || fail "refusal explains the hold: $out"
+grep -q "record 0 is under hold $hold (matter 2 BvR 1/25)" <<<"$out" || fail "refusal names the hold: $out"
 expect_exit 1 "$CUSTOS" erase -d a --seq 1 --seq 0 --reason "Art. 17 request" --by anna --json
 assert_eq "$(echo "$out" | sed -n '/^{/,$p' | json_get - '[r["seq"] for r in j["refused"]]')" "[0]" "refused list"
 assert_eq "$("$CUSTOS" stats -d a --json | json_get - 'j["records"]')" "$n0" "refused orders store nothing"
@@ -41,7 +41,7 @@ plan=$(echo "$out" | json_get - 'j["plan"]')
 assert_eq "$(echo "$out" | json_get - 'j["groups"][0]["seqs"]')" "[1, 2]" "query resolved to Ben's messages"
 expect_exit 1 "$CUSTOS" retention execute -d a "$plan"
 expect_exit 1 "$CUSTOS" retention approve -d a "$plan" --by Anna
-echo "$out" | grep -q "four-eyes" || fail "four-eyes on erasure: $out"
+grep -q "four-eyes" <<<"$out" || fail "four-eyes on erasure: $out"
 expect_exit 0 "$CUSTOS" retention approve -d a "$plan" --by dpo
 expect_exit 0 "$CUSTOS" retention execute -d a "$plan" --json
 cert=$(echo "$out" | json_get - 'j["certificate"]')
@@ -59,7 +59,7 @@ assert_eq "$(echo "$out" | json_get - "$c[\"id\"]")" "$cert" "id"
 
 # Erasing a deleted record again is refused.
 expect_exit 1 "$CUSTOS" erase -d a --seq 1 --reason again --by anna
-echo "$out" | grep -q "deleted already" || fail "already deleted: $out"
+grep -q "deleted already" <<<"$out" || fail "already deleted: $out"
 
 # A hold placed after the order was approved still wins at execution.
 expect_exit 0 "$CUSTOS" erase -d a --seq 3 --reason "Art. 17" --by anna

@@ -43,7 +43,7 @@ expect_exit 2 "$CUSTOS" retention accept -d a "$offer"
 expect_exit 1 "$CUSTOS" retention accept -d a 0 --by archivist
 expect_exit 0 "$CUSTOS" retention accept -d a "$offer" --by archivist
 expect_exit 1 "$CUSTOS" retention decline -d a "$offer" --by archivist
-echo "$out" | grep -q "accepted already" || fail "second answer: $out"
+grep -q "accepted already" <<<"$out" || fail "second answer: $out"
 expect_exit 0 "$CUSTOS" retention plan -d a --by alice --json
 plan2=$(echo "$out" | json_get - 'j["plan"]')
 assert_eq "$(echo "$out" | json_get - '[(x["action"], x["offer"]) for x in j["items"]]')" \
@@ -74,4 +74,4 @@ p=$("$CUSTOS" retention plan -d b --by alice --json | json_get - 'j["plan"]')
 expect_exit 0 "$CUSTOS" retention approve -d b "$p" --by bob
 expect_exit 0 "$CUSTOS" retention execute -d b "$p" --json
 assert_eq "$(echo "$out" | json_get - 'j["erased_now"]')" 1 "destroyed after decline"
-"$CUSTOS" retention offers -d b | grep -q declined || fail "offer listed as declined"
+grep -q declined <<<"$("$CUSTOS" retention offers -d b)" || fail "offer listed as declined"

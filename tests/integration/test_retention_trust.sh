@@ -27,17 +27,17 @@ assert_eq "$(echo "$out" | grep -c 'covers no archived record' || true)" 0 "no w
 hold=$(echo "$out" | json_get - 'j["hold"]')
 assert_eq "$(due)" "[1, 2]" "a plan keeps the record of the held IPv6-literal room"
 expect_exit 1 "$CUSTOS" erase -d a --seq 0 --reason "Art. 17" --by olga
-echo "$out" | grep -q "under hold $hold" || fail "an erasure order of the held record is refused: $out"
+grep -q "under hold $hold" <<<"$out" || fail "an erasure order of the held record is refused: $out"
 expect_exit 0 "$CUSTOS" hold list -d a --json
 assert_eq "$(echo "$out" | json_get - '[h["records"] for h in j["holds"]]')" "[1]" "the hold covers 1"
 # A pattern given as a pattern; a pattern given as an id covers nothing, and says so.
 expect_exit 0 "$CUSTOS" hold add -d a --matter m --reason r --by lisa --sender-pattern '@b:*' --json
 assert_eq "$(echo "$out" | json_get - 'j["records"]')" 2 "a sender pattern covers 2"
 expect_exit 0 "$CUSTOS" hold add -d a --matter m --reason r --by lisa --conversation '!pat:*'
-echo "$out" | grep -q "covers no archived record; --conversation and --sender take exact ids" ||
+grep -q "covers no archived record; --conversation and --sender take exact ids" <<<"$out" ||
 	fail "a hold covering nothing warns: $out"
 expect_exit 0 "$CUSTOS" hold show -d a "$hold"
-echo "$out" | grep -q "covers 1 records now" || fail "hold show counts: $out"
+grep -q "covers 1 records now" <<<"$out" || fail "hold show counts: $out"
 
 # Releasing: a reason, and a second person.
 expect_exit 2 "$CUSTOS" hold release -d a "$hold" --by lisa
@@ -48,7 +48,7 @@ expect_exit 0 "$CUSTOS" hold list -d a --json
 assert_eq "$(echo "$out" | json_get - '[h["status"] for h in j["holds"] if h["id"] == '"$hold"']')" "['active']" \
 	"the hold stays active until approved"
 expect_exit 1 "$CUSTOS" retention approve -d a "$rel" --by " LISA "
-echo "$out" | grep -q "four-eyes" || fail "the proposer cannot approve: $out"
+grep -q "four-eyes" <<<"$out" || fail "the proposer cannot approve: $out"
 expect_exit 0 "$CUSTOS" retention approve -d a "$rel" --by otto
 expect_exit 0 "$CUSTOS" hold list -d a --all --json
 assert_eq "$(echo "$out" | json_get - '[h["status"] for h in j["holds"] if h["id"] == '"$hold"']')" "['released']" \
@@ -77,5 +77,5 @@ assert_eq "$("$CUSTOS" retention plan -d c --by p --dry-run --json | json_get - 
 expect_exit 2 "$CUSTOS" retention reject -d c "$ret" --by officer
 expect_exit 0 "$CUSTOS" retention reject -d c "$ret" --by officer --reason "keep 30y"
 expect_exit 1 "$CUSTOS" retention approve -d c "$ret" --by otto
-echo "$out" | grep -q "rejected" || fail "a rejected change cannot be approved: $out"
+grep -q "rejected" <<<"$out" || fail "a rejected change cannot be approved: $out"
 expect_exit 0 "$CUSTOS" verify -d a

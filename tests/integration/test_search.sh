@@ -80,15 +80,15 @@ PY
 cursor=$(json_get page1.json 'j["next_cursor"]')
 assert_eq "$(seqs --limit 1 --cursor "$cursor" Antrag)" "1" "second page"
 expect_exit 0 "$CUSTOS" search -d a Antrag
-echo "$out" | grep -q "3 results" || fail "human output: $out"
+grep -q "3 results" <<<"$out" || fail "human output: $out"
 
 # usage and syntax errors: exit 2, the position and what was expected
 expect_exit 2 "$CUSTOS" search -d a '(Antrag'
-echo "$out" | grep -q "position 8: expected ')'" || fail "unclosed paren: $out"
+grep -q "position 8: expected ')'" <<<"$out" || fail "unclosed paren: $out"
 expect_exit 2 "$CUSTOS" search -d a 'Antrag OR'
-echo "$out" | grep -q "position 10: expected a term after 'OR'" || fail "dangling OR: $out"
+grep -q "position 10: expected a term after 'OR'" <<<"$out" || fail "dangling OR: $out"
 expect_exit 2 "$CUSTOS" search -d a 'kind:nonsense'
-echo "$out" | grep -q "unknown kind" || fail "bad kind: $out"
+grep -q "unknown kind" <<<"$out" || fail "bad kind: $out"
 expect_exit 2 "$CUSTOS" search -d a 'after:gestern'
 expect_exit 2 "$CUSTOS" search -d a '"offen'
 expect_exit 2 "$CUSTOS" search -d a
@@ -106,7 +106,7 @@ for q in 'NEAR(Haus Antrag)' 'body:Haus' '{body}:Haus' '^Haus' 'Haus + Antrag' \
 	rc=$?
 	set -e
 	[ "$rc" -eq 0 ] || [ "$rc" -eq 2 ] || fail "'$q' exited $rc: $res"
-	if echo "$res" | grep -qiE "sqlite|fts5|malformed|no such|near \""; then
+	if grep -qiE "sqlite|fts5|malformed|no such|near \"" <<<"$res"; then
 		fail "'$q' leaked an SQL/FTS5 error: $res"
 	fi
 done
@@ -119,7 +119,7 @@ for q in Haus Antrag 'from:ben' '"AZ 12-345/2024"' 'Antr*' '-Haus'; do
 	"$CUSTOS" search -d a --json -- "$q" >> before.json
 done
 expect_exit 0 "$CUSTOS" reindex -d a
-echo "$out" | grep -q "indexed 5 records" || fail "reindex: $out"
+grep -q "indexed 5 records" <<<"$out" || fail "reindex: $out"
 for q in Haus Antrag 'from:ben' '"AZ 12-345/2024"' 'Antr*' '-Haus'; do
 	"$CUSTOS" search -d a --json -- "$q" >> after.json
 done
@@ -130,7 +130,7 @@ check "1 0" Haus
 echo "garbage" > a/index/index.db
 rm -f a/index/index.db-wal a/index/index.db-shm
 expect_exit 0 "$CUSTOS" search -d a Haus # rebuilt by the search, with a warning
-echo "$out" | grep -q "warning: index: .*rebuilt from the segments" || fail "no warning: $out"
+grep -q "warning: index: .*rebuilt from the segments" <<<"$out" || fail "no warning: $out"
 check "1 0" Haus
 echo "garbage" > a/index/index.db
 expect_exit 0 "$CUSTOS" reindex -d a

@@ -17,8 +17,8 @@ refused() {
 	local code=$1 hint=$2 file=$3
 	shift 3
 	expect_exit "$code" "$@"
-	echo "$out" | grep -qF "$file" || fail "'$*' does not name $file: $out"
-	echo "$out" | grep -qF "$hint" || fail "'$*' does not say '$hint': $out"
+	grep -qF "$file" <<<"$out" || fail "'$*' does not name $file: $out"
+	grep -qF "$hint" <<<"$out" || fail "'$*' does not say '$hint': $out"
 }
 
 # tokens.json at 0644: the CLI and the daemon refuse it.
@@ -79,5 +79,5 @@ assert_eq "$(cat victim)" precious "the planted symlink's target"
 [ -L a/tokens.json ] && fail "tokens.json became a symlink"
 assert_eq "$(stat -c %a a/tokens.json)" 600 "tokens.json mode"
 expect_exit 0 "$CUSTOS" token list -d a
-echo "$out" | grep -q aud1 || fail "token added: $out"
+grep -q aud1 <<<"$out" || fail "token added: $out"
 echo ok

@@ -78,17 +78,17 @@ pid=
 # Misconfiguration stops the daemon at start, naming the problem.
 set_server data '{"tls": {"cert_file": "tls.crt", "key_file": "missing.key"}}'
 expect_exit 1 "$CUSTOS" serve -d data --listen 127.0.0.1:0
-echo "$out" | grep -q "missing.key" || fail "missing key file not named: $out"
+grep -q "missing.key" <<<"$out" || fail "missing key file not named: $out"
 openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out data/other.key 2>/dev/null
 set_server data '{"tls": {"cert_file": "tls.crt", "key_file": "other.key"}}'
 expect_exit 1 "$CUSTOS" serve -d data --listen 127.0.0.1:0
-echo "$out" | grep -qi "TLS" || fail "mismatched key not reported: $out"
+grep -qi "TLS" <<<"$out" || fail "mismatched key not reported: $out"
 set_server data '{"tls": {"cert_file": "tls.crt"}}'
 expect_exit 1 "$CUSTOS" serve -d data --listen 127.0.0.1:0
-echo "$out" | grep -q "server.tls.key_file" || fail "missing key_file not named: $out"
+grep -q "server.tls.key_file" <<<"$out" || fail "missing key_file not named: $out"
 set_server data '{"tls": {"cert_file": "tls.crt", "key_file": "tls.key", "ca_file": "x"}}'
 expect_exit 1 "$CUSTOS" serve -d data --listen 127.0.0.1:0
-echo "$out" | grep -q "unknown key server.tls.ca_file" || fail "unknown tls key not refused: $out"
+grep -q "unknown key server.tls.ca_file" <<<"$out" || fail "unknown tls key not refused: $out"
 
 "$CUSTOS" verify -d data >/dev/null
 echo ok
