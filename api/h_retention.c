@@ -1,6 +1,6 @@
 /* h_retention.c - the retention endpoints (holds, policies, classes,
  * dispositions, erasure orders, offers, certificates) over
- * retention/ret.h. The scheduler of automatic runs is
+ * retention/retention.h. The scheduler of automatic runs is
  * retention_sched.c.
  *
  * The engine appends its records itself (store_append, serialised inside
@@ -33,7 +33,7 @@
 
 /* The scope members shared by holds and policies: "conversations" and
  * "senders" hold exact ids, "conversation_patterns" and "sender_patterns"
- * shell patterns (retention/ret.h, struct ret_scope). The singular
+ * shell patterns (retention/retention.h, struct ret_scope). The singular
  * "conversation" and "sender" of the first wave (patterns) are refused
  * rather than guessed at: a client that meant an exact id and one that
  * meant a pattern must each say so. */

@@ -50,7 +50,7 @@ int h_exports_status(struct api_req *r);
 int h_exports_file(struct api_req *r);
 
 /* Retention and holds (h_retention.c, docs/API.md "Retention and holds"),
- * over retention/ret.h: holds (officer), policies and classes (admin),
+ * over retention/retention.h: holds (officer), policies and classes (admin),
  * dispositions, erasure orders and transfer offers (officer), certificates
  * (auditor, officer). */
 int h_holds_list(struct api_req *r);
