@@ -11,6 +11,8 @@
 void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly n bytes from 2*n hex digits; CU_EINVAL otherwise. */
 int hex_decode(const char *in, size_t inlen, uint8_t *out, size_t n) CU_MUST_CHECK;
+/* The value of one hex digit (either case), -1 for any other character. */
+int hex_digit_value(char c);
 
 /* Standard base64 with padding. Returns a malloc'd NUL-terminated string. */
 char *b64_encode(const uint8_t *in, size_t n);

@@ -80,17 +80,6 @@ static char *join2(const char *a, const char *sep, const char *b)
 
 /* ---- form ------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* application/x-www-form-urlencoded: '+' is a space, %XX a byte. Returns a
  * malloc'd NUL-terminated string (NULL on a bad escape or no memory) and
  * its length; a NUL byte in the value is refused. */
@@ -109,8 +98,8 @@ static char *url_decode(const char *p, size_t n, size_t *out_len)
 
 			if (i + 2 >= n)
 				goto bad;
-			hi = hexval(p[i + 1]);
-			lo = hexval(p[i + 2]);
+			hi = hex_digit_value(p[i + 1]);
+			lo = hex_digit_value(p[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				goto bad;
 			out[j++] = (char)(hi << 4 | lo);
@@ -132,7 +121,7 @@ static int all_hex(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (hexval(s[i]) < 0)
+		if (hex_digit_value(s[i]) < 0)
 			return 0;
 	return 1;
 }
