@@ -191,13 +191,13 @@ int exp_select(const struct exp_request *req, struct exp_set *s, struct cu_err *
 				cu_err_set(err, rc, "the query failed");
 			goto out;
 		}
+		if (!ql.n)
+			goto out; /* nothing matched: an empty selection (and no array to sort) */
 		qsort(ql.v, ql.n, sizeof(*ql.v), cmp_u64);
 		for (i = 0, o = 0; i < ql.n; i++)
 			if (!o || ql.v[o - 1] != ql.v[i])
 				ql.v[o++] = ql.v[i];
 		ql.n = o;
-		if (!ql.n)
-			goto out; /* nothing matched: an empty selection */
 		from = ql.v[0];
 	}
 	rc = store_iter_open(req->st, from, &it, err);
