@@ -957,17 +957,21 @@ static void test_atrest(void **state)
 	buf_init(&raw, 4 * ATREST_CHUNK);
 
 	atrest_put(path, &k, p, n);
+	cu_err_clear(&err);
 	assert_int_equal(fio_read_file(path, &raw, &err), 0);
 	assert_null(memmem(raw.data, raw.len, "Geheimnisvoll", 13));
+	cu_err_clear(&err);
 	assert_int_equal(atrest_read_buf(path, &k, &back, &err), 0);
 	assert_int_equal(back.len, n);
 	assert_memory_equal(back.data, p, n);
+	cu_err_clear(&err);
 	assert_int_equal(atrest_read_buf(path, &k2, &back, &err), CU_ECRYPTO);
 	/* a flipped byte in the second chunk */
 	raw.data[ATREST_MAGIC_LEN + 4 + ATREST_CHUNK + 28 + 4 + 100] ^= 1;
 	fp = fopen(path, "wb");
 	assert_int_equal(fwrite(raw.data, 1, raw.len, fp), raw.len);
 	fclose(fp);
+	cu_err_clear(&err);
 	assert_int_equal(atrest_read_buf(path, &k, &back, &err), CU_ECRYPTO);
 	raw.data[ATREST_MAGIC_LEN + 4 + ATREST_CHUNK + 28 + 4 + 100] ^= 1;
 	/* cut after the first chunk: no final chunk */
@@ -975,6 +979,7 @@ static void test_atrest(void **state)
 	assert_int_equal(fwrite(raw.data, 1, ATREST_MAGIC_LEN + 4 + ATREST_CHUNK + 28, fp),
 			 ATREST_MAGIC_LEN + 4 + ATREST_CHUNK + 28);
 	fclose(fp);
+	cu_err_clear(&err);
 	assert_int_equal(atrest_read_buf(path, &k, &back, &err), CU_ECRYPTO);
 	/* bytes after the final chunk */
 	fp = fopen(path, "wb");
@@ -982,18 +987,22 @@ static void test_atrest(void **state)
 	memcpy(save, "trailing", 8);
 	assert_int_equal(fwrite(save, 1, 8, fp), 8);
 	fclose(fp);
+	cu_err_clear(&err);
 	assert_int_equal(atrest_read_buf(path, &k, &back, &err), CU_ECRYPTO);
 	/* the cap */
 	back.max = n - 1;
 	atrest_put(path, &k, p, n);
+	cu_err_clear(&err);
 	assert_int_equal(atrest_read_buf(path, &k, &back, &err), CU_ETOOBIG);
 	back.max = 4 * ATREST_CHUNK;
 	/* without a key: the plain bytes, through the same calls */
 	atrest_put(path, NULL, p, n);
 	buf_reset(&raw);
+	cu_err_clear(&err);
 	assert_int_equal(fio_read_file(path, &raw, &err), 0);
 	assert_int_equal(raw.len, n);
 	assert_memory_equal(raw.data, p, n);
+	cu_err_clear(&err);
 	assert_int_equal(atrest_read_buf(path, NULL, &back, &err), 0);
 	assert_memory_equal(back.data, p, n);
 	buf_release(&back);
